@@ -1,0 +1,49 @@
+namespace LstmCluster.Core.Data;
+
+/// <summary>How missing cells (empty, NA, N/A, null) are handled when a series is loaded.</summary>
+public enum MissingPolicy
+{
+    /// <summary>Carry the last observed value forward (a leading gap takes the first observed value).</summary>
+    Ffill,
+    /// <summary>Linear interpolation between the neighbours (edges take the nearest observed value).</summary>
+    Interpolate,
+    /// <summary>Drop every row that has a missing cell in a selected column.</summary>
+    Drop,
+    /// <summary>Reject the file, naming the first missing cell.</summary>
+    Error,
+}
+
+/// <summary>What to read from a CSV file.</summary>
+public sealed record CsvSeriesOptions
+{
+    public required string Path { get; init; }
+    /// <summary>Target column (the value forecast).</summary>
+    public required string Target { get; init; }
+    /// <summary>Extra input columns; the target is always the first input and need not be listed.</summary>
+    public IReadOnlyList<string> Features { get; init; } = [];
+    /// <summary>Long format: keep only rows whose <see cref="SymbolColumn"/> equals this.</summary>
+    public string? Symbol { get; init; }
+    public string SymbolColumn { get; init; } = "symbol";
+    /// <summary>Date/time column; null auto-detects a column named date, time, timestamp or datetime (any case).</summary>
+    public string? DateColumn { get; init; }
+    public MissingPolicy Missing { get; init; } = MissingPolicy.Ffill;
+}
+
+/// <summary>
+/// A loaded, validated series: finite values, chronological, at least two distinct target values.
+/// <see cref="Columns"/>[0] is the target, then the features in the order asked for.
+/// </summary>
+public sealed record TimeSeries
+{
+    public required string Source { get; init; }
+    public required IReadOnlyList<string> ColumnNames { get; init; }
+    public required double[][] Columns { get; init; }
+    public required TimeAxis Time { get; init; }
+    /// <summary>Missing cells filled (ffill/interpolate) or rows dropped (drop), for the report.</summary>
+    public int MissingHandled { get; init; }
+    public MissingPolicy Missing { get; init; }
+
+    public int Length => Columns[0].Length;
+    public string TargetName => ColumnNames[0];
+    public double[] Target => Columns[0];
+}
