@@ -1,0 +1,68 @@
+namespace LstmCluster.Core.Data;
+
+/// <summary>
+/// A series made ready for training: split chronologically, preprocessing fitted on the training
+/// rows, and the train / validation / test windows. A window belongs to the split its targets fall
+/// in; its inputs may reach back into earlier splits, which is what a forecaster sees in use.
+/// </summary>
+public sealed class PreparedData
+{
+    private PreparedData(TimeSeries series, SplitPoints split, Preprocessor preprocessor,
+        WindowSet train, WindowSet validation, WindowSet test)
+    {
+        Series = series;
+        Split = split;
+        Preprocessor = preprocessor;
+        Train = train;
+        Validation = validation;
+        Test = test;
+    }
+
+    public TimeSeries Series { get; }
+    public SplitPoints Split { get; }
+    public Preprocessor Preprocessor { get; }
+    public WindowSet Train { get; }
+    public WindowSet Validation { get; }
+    public WindowSet Test { get; }
+
+    public static PreparedData Build(TimeSeries series, PreprocessingOptions options)
+    {
+        if (options.Lookback < 1) throw new ArgumentException($"lookback must be at least 1 (got {options.Lookback})");
+        if (options.Horizon < 1) throw new ArgumentException($"horizon must be at least 1 (got {options.Horizon})");
+        int n = series.Length;
+        var split = SplitPoints.Of(n, options.TrainFraction, options.ValidationFraction);
+        int offset = options.Transform == TargetTransform.LogReturn ? 1 : 0;
+        if (!LongEnough(split, options, offset))
+        {
+            int needed = MinimumRows(options, offset);
+            throw new DataException(series.Source, null,
+                $"too short: {n} rows, but lookback {options.Lookback} + horizon {options.Horizon}" +
+                (offset > 0 ? " (+1 for log returns)" : "") +
+                $" needs at least {needed} rows for the train / validation / test split " +
+                $"({options.TrainFraction:P0} / {options.ValidationFraction:P0} / {1 - options.TrainFraction - options.ValidationFraction:P0})");
+        }
+
+        var preprocessor = Preprocessor.Fit(series.Columns, split.TrainEnd, options, series.Source);
+        int first = preprocessor.FirstOrigin, h = options.Horizon;
+        var train = preprocessor.Windows(series.Columns, Range(first, split.TrainEnd - 1 - h));
+        var validation = preprocessor.Windows(series.Columns, Range(Math.Max(first, split.TrainEnd - 1), split.ValidationEnd - 1 - h));
+        var test = preprocessor.Windows(series.Columns, Range(Math.Max(first, split.ValidationEnd - 1), n - 1 - h));
+        return new PreparedData(series, split, preprocessor, train, validation, test);
+    }
+
+    /// <summary>The window ending at the last observation, for forecasting the future.</summary>
+    public WindowSet ForecastWindow() => Preprocessor.Windows(Series.Columns, [Series.Length - 1], withTargets: false);
+
+    private static bool LongEnough(SplitPoints s, PreprocessingOptions o, int offset) =>
+        s.TrainRows >= o.Lookback + o.Horizon + offset && s.ValidationRows >= o.Horizon && s.TestRows >= o.Horizon;
+
+    private static int MinimumRows(PreprocessingOptions o, int offset)
+    {
+        for (int n = 2; n < 100_000_000; n++)
+            if (LongEnough(SplitPoints.Of(n, o.TrainFraction, o.ValidationFraction), o, offset)) return n;
+        return int.MaxValue;
+    }
+
+    private static int[] Range(int fromInclusive, int toInclusive) =>
+        toInclusive < fromInclusive ? [] : Enumerable.Range(fromInclusive, toInclusive - fromInclusive + 1).ToArray();
+}

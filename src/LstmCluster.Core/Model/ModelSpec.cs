@@ -1,0 +1,39 @@
+namespace LstmCluster.Core.Model;
+
+/// <summary>
+/// Shape of a <see cref="ForecastModel"/>: everything needed to rebuild it before loading weights.
+/// </summary>
+/// <param name="InputSize">Features per time step (the target plus any extra input columns).</param>
+/// <param name="HiddenSize">LSTM hidden units per layer.</param>
+/// <param name="NumLayers">Stacked LSTM layers.</param>
+/// <param name="Horizon">Values forecast at once (direct multi-step head).</param>
+/// <param name="Dropout">Dropout between stacked LSTM layers (PyTorch semantics: not after the last).</param>
+public sealed record ModelSpec(int InputSize, int HiddenSize, int NumLayers, int Horizon, double Dropout = 0)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first absurd value.</summary>
+    public void Validate()
+    {
+        if (InputSize < 1) throw new ArgumentException($"input size must be at least 1 (got {InputSize})");
+        if (HiddenSize is < 1 or > 4096) throw new ArgumentException($"hidden size must be between 1 and 4096 (got {HiddenSize})");
+        if (NumLayers is < 1 or > 16) throw new ArgumentException($"layers must be between 1 and 16 (got {NumLayers})");
+        if (Horizon is < 1 or > 10_000) throw new ArgumentException($"horizon must be between 1 and 10000 (got {Horizon})");
+        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) throw new ArgumentException($"dropout must be in [0, 1) (got {Dropout})");
+    }
+
+    /// <summary>Number of scalars in the flat parameter vector (PyTorch's nn.LSTM + nn.Linear layout).</summary>
+    public int ParameterCount
+    {
+        get
+        {
+            long gates = 4L * HiddenSize;
+            long total = 0;
+            for (int layer = 0; layer < NumLayers; layer++)
+            {
+                long input = layer == 0 ? InputSize : HiddenSize;
+                total += gates * input + gates * HiddenSize + 2 * gates;
+            }
+            total += (long)Horizon * HiddenSize + Horizon;
+            return checked((int)total);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LstmCluster.Core.Model;
+
+/// <summary>One named tensor in the flat vector: where it starts and its shape.</summary>
+public sealed record ParameterSlot(string Name, long[] Shape, int Offset, int Length);
+
+/// <summary>
+/// Moves a module's parameters (and their gradients) to and from one flat <c>float[]</c>, the
+/// form the parameter server stores and the wire carries. The order is PyTorch's
+/// <c>named_parameters()</c> order, which for this model is the <c>state_dict</c> order, so a
+/// vector means the same thing in every process and in PyTorch.
+/// </summary>
+public static class ParameterVector
+{
+    public static IReadOnlyList<ParameterSlot> Layout(nn.Module module)
+    {
+        var slots = new List<ParameterSlot>();
+        int offset = 0;
+        foreach (var (name, p) in module.named_parameters())
+        {
+            int length = checked((int)p.numel());
+            slots.Add(new ParameterSlot(name, p.shape, offset, length));
+            offset += length;
+        }
+        return slots;
+    }
+
+    public static int Count(nn.Module module) => module.parameters().Sum(p => checked((int)p.numel()));
+
+    public static float[] Flatten(nn.Module module)
+    {
+        var result = new float[Count(module)];
+        CopyParameters(module, result);
+        return result;
+    }
+
+    /// <summary>Copies the parameters into <paramref name="destination"/> (exactly <see cref="Count"/> long).</summary>
+    public static void CopyParameters(nn.Module module, Span<float> destination)
+    {
+        int offset = 0;
+        foreach (var p in module.parameters())
+        {
+            int n = checked((int)p.numel());
+            CopyOut(p, destination.Slice(offset, n));
+            offset += n;
+        }
+        if (offset != destination.Length)
+            throw new ArgumentException($"destination has {destination.Length} values, the model {offset}");
+    }
+
+    /// <summary>The gradients in the same order; a parameter without a gradient contributes zeros.</summary>
+    public static float[] FlattenGradients(nn.Module module)
+    {
+        var result = new float[Count(module)];
+        int offset = 0;
+        foreach (var p in module.parameters())
+        {
+            int n = checked((int)p.numel());
+            if (p.grad is { } g) CopyOut(g, result.AsSpan(offset, n));
+            offset += n;
+        }
+        return result;
+    }
+
+    /// <summary>Overwrites the parameters with <paramref name="values"/> (no autograd history).</summary>
+    public static void Load(nn.Module module, ReadOnlySpan<float> values)
+    {
+        Check(module, values.Length);
+        int offset = 0;
+        using var noGrad = torch.no_grad();
+        foreach (var p in module.parameters())
+        {
+            int n = checked((int)p.numel());
+            CopyIn(p, values.Slice(offset, n));
+            offset += n;
+        }
+    }
+
+    /// <summary>Sets each parameter's <c>.grad</c> from <paramref name="gradient"/>, creating it if absent.</summary>
+    public static void LoadGradients(nn.Module module, ReadOnlySpan<float> gradient)
+    {
+        Check(module, gradient.Length);
+        int offset = 0;
+        using var noGrad = torch.no_grad();
+        foreach (var p in module.parameters())
+        {
+            int n = checked((int)p.numel());
+            if (p.grad is null)
+            {
+                // Creating .grad is done through a zero backward-compatible tensor of the same shape.
+                p.grad = torch.zeros_like(p);
+            }
+            CopyIn(p.grad!, gradient.Slice(offset, n));
+            offset += n;
+        }
+    }
+
+    private static void Check(nn.Module module, int length)
+    {
+        int expected = Count(module);
+        if (length != expected)
+            throw new ArgumentException($"parameter vector has {length} values, the model expects {expected}");
+    }
+
+    private static void CopyOut(Tensor t, Span<float> destination)
+    {
+        using var contiguous = t.detach().contiguous();
+        contiguous.data<float>().CopyTo(destination);
+    }
+
+    private static void CopyIn(Tensor t, ReadOnlySpan<float> source)
+    {
+        using var src = torch.tensor(source.ToArray(), t.shape);
+        t.copy_(src);
+    }
+}

@@ -1,0 +1,80 @@
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LstmCluster.Core.Training;
+
+/// <summary>A mini-batch gradient as it travels: flat, with the sample count that weights it and the batch loss.</summary>
+public sealed record BatchGradient(float[] Values, double Loss, int Samples);
+
+/// <summary>Forward, MSE loss and backward of a batch; what a worker does each round.</summary>
+public static class Gradients
+{
+    /// <summary>
+    /// The gradient of the mean squared error over the windows at <paramref name="indices"/>, at
+    /// the model's current weights. The model is left in training mode with its gradients set.
+    /// </summary>
+    public static BatchGradient Compute(ForecastModel model, WindowSet windows, IReadOnlyList<int> indices)
+    {
+        using var scope = torch.NewDisposeScope();
+        model.train();
+        model.zero_grad();
+        var (x, y) = windows.Batch(indices);
+        var loss = nn.functional.mse_loss(model.forward(x), y);
+        loss.backward();
+        return new BatchGradient(ParameterVector.FlattenGradients(model), loss.item<float>(), indices.Count);
+    }
+
+    /// <summary>Sample-weighted average: sum(n_i g_i) / sum(n_i), the gradient of the union batch.</summary>
+    public static float[] WeightedAverage(IReadOnlyList<BatchGradient> gradients)
+    {
+        if (gradients.Count == 0) throw new ArgumentException("no gradients to average");
+        int length = gradients[0].Values.Length;
+        var sum = new double[length];
+        long total = 0;
+        foreach (var g in gradients)
+        {
+            if (g.Values.Length != length) throw new ArgumentException($"gradient lengths differ ({g.Values.Length} vs {length})");
+            total += g.Samples;
+            for (int i = 0; i < length; i++) sum[i] += (double)g.Samples * g.Values[i];
+        }
+        if (total == 0) throw new ArgumentException("gradients carry no samples");
+        var result = new float[length];
+        for (int i = 0; i < length; i++) result[i] = (float)(sum[i] / total);
+        return result;
+    }
+
+    /// <summary>Mean squared error of the model on every window (evaluation mode, no autograd).</summary>
+    public static double Loss(ForecastModel model, WindowSet windows, int batchSize = 1024)
+    {
+        if (windows.Count == 0) return double.NaN;
+        using var noGrad = torch.no_grad();
+        model.eval();
+        double sum = 0;
+        for (int start = 0; start < windows.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var idx = Enumerable.Range(start, Math.Min(batchSize, windows.Count - start)).ToArray();
+            var (x, y) = windows.Batch(idx);
+            sum += nn.functional.mse_loss(model.forward(x), y, nn.Reduction.Sum).item<float>();
+        }
+        return sum / ((double)windows.Count * windows.Horizon);
+    }
+
+    /// <summary>Model outputs [count × horizon] in model space, row-major.</summary>
+    public static float[] Predict(ForecastModel model, WindowSet windows, int batchSize = 1024)
+    {
+        var result = new float[windows.Count * windows.Horizon];
+        using var noGrad = torch.no_grad();
+        model.eval();
+        for (int start = 0; start < windows.Count; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            int n = Math.Min(batchSize, windows.Count - start);
+            var x = windows.Select(Enumerable.Range(start, n).ToArray()).InputTensor();
+            model.forward(x).contiguous().data<float>().CopyTo(result.AsSpan(start * windows.Horizon, n * windows.Horizon));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Model;
+
+namespace LstmCluster.Core.Training;
+
+/// <summary>One finished epoch, for progress reports and the loss plot.</summary>
+public sealed record EpochReport(int Epoch, int Epochs, double TrainLoss, double ValidationLoss, double LearningRate,
+    bool Improved, int BestEpoch, long Samples, double SamplesPerSecond, TimeSpan Elapsed);
+
+/// <summary>What training produced: best weights and the loss history.</summary>
+public sealed record TrainingResult(float[] BestWeights, int BestEpoch, double BestValidationLoss,
+    IReadOnlyList<EpochReport> Epochs, bool StoppedEarly, long Samples, TimeSpan Elapsed)
+{
+    public double SamplesPerSecond => Elapsed.TotalSeconds > 0 ? Samples / Elapsed.TotalSeconds : 0;
+}
+
+/// <summary>
+/// Single-process training: the correctness reference for the distributed engine. It walks the
+/// same <see cref="BatchPlan"/> and applies the same <see cref="MasterOptimizer"/> steps a
+/// parameter server does, in one loop.
+/// </summary>
+public static class ReferenceTrainer
+{
+    public static TrainingResult Train(ForecastModel model, WindowSet train, WindowSet validation, TrainingOptions options,
+        int shards = 1, Action<EpochReport>? progress = null, CancellationToken cancel = default)
+    {
+        options.Validate();
+        var plan = new BatchPlan(train.Count, shards, options.BatchSize, options.Seed);
+        using var master = new MasterOptimizer(model, options);
+        var stopping = new EarlyStopping(options.Patience);
+        var history = new List<EpochReport>();
+        var clock = Stopwatch.StartNew();
+        long samples = 0;
+
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            master.LearningRate = options.LearningRateAt(epoch);
+            var orders = Enumerable.Range(0, plan.ShardCount).Select(s => plan.EpochOrder(s, epoch)).ToArray();
+            double lossSum = 0;
+            long epochSamples = 0;
+            for (int step = 0; step < plan.StepsPerEpoch; step++)
+            {
+                var batch = orders.SelectMany(o => plan.Slice(o, step)).ToArray();
+                var gradient = Gradients.Compute(model, train, batch);
+                master.Step(gradient.Values);
+                lossSum += gradient.Loss * gradient.Samples;
+                epochSamples += gradient.Samples;
+            }
+            samples += epochSamples;
+            double trainLoss = lossSum / epochSamples;
+            double validationLoss = validation.Count > 0 ? Gradients.Loss(model, validation) : trainLoss;
+            bool improved = stopping.Observe(epoch, validationLoss, master.Weights);
+            var report = new EpochReport(epoch, options.Epochs, trainLoss, validationLoss, master.LearningRate, improved,
+                stopping.BestEpoch, samples, samples / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed);
+            history.Add(report);
+            progress?.Invoke(report);
+            if (stopping.ShouldStop) break;
+        }
+
+        master.LoadWeights(stopping.BestWeights!);
+        return new TrainingResult(stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, history,
+            stopping.ShouldStop, samples, clock.Elapsed);
+    }
+}
+
+/// <summary>Keeps the weights of the best validation loss; says stop after <c>patience</c> epochs without improvement.</summary>
+public sealed class EarlyStopping(int patience)
+{
+    private int waited;
+
+    public int BestEpoch { get; private set; }
+    public double BestLoss { get; private set; } = double.PositiveInfinity;
+    public float[]? BestWeights { get; private set; }
+    public bool ShouldStop => patience > 0 && waited >= patience;
+
+    /// <summary>Records an epoch's validation loss; returns true when it is the best so far.</summary>
+    public bool Observe(int epoch, double loss, Func<float[]> weights)
+    {
+        if (loss < BestLoss || BestWeights is null)
+        {
+            BestLoss = loss;
+            BestEpoch = epoch;
+            BestWeights = weights();
+            waited = 0;
+            return true;
+        }
+        waited++;
+        return false;
+    }
+}
