@@ -1,1 +1,1 @@
-return 0;
+return LstmCluster.Cli.CliApp.Run(args);

@@ -89,7 +89,8 @@ public sealed class TimeAxis
     private DateTime FutureDate(int k)
     {
         var last = dates![length - 1];
-        var step = TimeSpan.FromTicks((long)MedianStep(dates.Select(d => (double)d.Ticks).ToArray()));
+        // One observation gives no spacing to continue: assume daily.
+        var step = length < 2 ? TimeSpan.FromDays(1) : TimeSpan.FromTicks((long)MedianStep(dates.Select(d => (double)d.Ticks).ToArray()));
         bool tradingDays = step == TimeSpan.FromDays(1) && length >= 10
             && dates.All(d => d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday));
         if (!tradingDays) return last + k * step;

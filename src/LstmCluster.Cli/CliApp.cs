@@ -1,0 +1,43 @@
+using System.CommandLine;
+using System.Globalization;
+using LstmCluster.Cli.Commands;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Persistence;
+
+namespace LstmCluster.Cli;
+
+/// <summary>Builds the command tree and maps failures to exit codes: 2 for bad usage or input, 1 for a bug.</summary>
+public static class CliApp
+{
+    public const int ExitBadInput = 2;
+
+    public static int Run(string[] args)
+    {
+        // Output files and tables use '.' decimals whatever the host locale: they are read by programs too.
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            var defaults = Defaults.Load();
+            var root = new RootCommand("lstmcluster: train LSTM forecasters on time series, locally or on a cluster")
+            {
+                TrainCommand.Create(defaults),
+                ForecastCommand.Create(),
+                InspectCommand.Create(),
+            };
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+                Console.Error.WriteLine("see 'lstmcluster --help'");
+                return ExitBadInput;
+            }
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return ExitBadInput;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using LstmCluster.Cli.Output;
+using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Evaluation;
+using LstmCluster.Core.Forecasting;
+using Spectre.Console;
+
+namespace LstmCluster.Cli.Commands;
+
+/// <summary><c>lstmcluster train</c>: train on a CSV, compare with baselines, forecast, write the run directory.</summary>
+public static class TrainCommand
+{
+    public const int ExitModelLosesToNaive = 3;
+
+    public static Command Create(Defaults defaults)
+    {
+        var args = new RunArguments(defaults);
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory", DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")) };
+        var requireBeat = new Option<bool>("--require-beat-naive") { Description = $"exit {ExitModelLosesToNaive} without writing a model when the model does not beat the naive forecast on validation" };
+        var command = new Command("train", "Train an LSTM forecaster on a CSV time series, evaluate it against naive baselines and forecast the next values");
+        args.AddTo(command);
+        command.Options.Add(outDir);
+        command.Options.Add(requireBeat);
+        command.SetAction(p => Run(args.Bind(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat)));
+        return command;
+    }
+
+    private static int Run(RunOptions options, string outDir, bool requireBeatNaive)
+    {
+        var data = ForecastRun.Prepare(options);
+        Report.DataSummary(data, options);
+        var result = TrainingProgress.Run("training", options.Training.Epochs,
+            progress => ForecastRun.Execute(options, data, ForecastRun.ReferenceEngine, progress, CancellationToken.None));
+        Report.TrainingSummary(result.Training);
+
+        AnsiConsole.Write(Report.MetricsTable($"Test split ({result.Test.Origins} windows, h = {options.Preprocessing.Horizon}, original units)", result.Test));
+        Report.Verdict(result);
+        if (requireBeatNaive && !result.Validation.Beats("naive"))
+        {
+            Console.Error.WriteLine($"error: the model does not beat the naive forecast on validation (MASE {result.Validation.Model.Mase:0.###} vs {result.Validation.Baselines["naive"].Mase:0.###}); no model written (--require-beat-naive)");
+            return ExitModelLosesToNaive;
+        }
+        var written = RunOutputs.Write(outDir, result, options, engine: "reference", writeModel: true);
+        Report.Forecast(result.Forecast, result.Data.Series.TargetName);
+        Report.Written(written);
+        return 0;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+
+namespace LstmCluster.Cli;
+
+/// <summary>
+/// Option defaults from <c>config/lstmcluster.json</c> next to the executable (or the file named by
+/// <c>LSTMCLUSTER_CONFIG</c>), so operators change defaults without rebuilding. A missing key
+/// falls back to the value compiled in here, which matches the shipped file.
+/// </summary>
+public sealed class Defaults
+{
+    private readonly JsonElement train;
+
+    private Defaults(JsonElement train) => this.train = train;
+
+    public static Defaults Load()
+    {
+        var path = Environment.GetEnvironmentVariable("LSTMCLUSTER_CONFIG")
+            ?? Path.Combine(AppContext.BaseDirectory, "config", "lstmcluster.json");
+        if (!File.Exists(path)) return new Defaults(default);
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            return new Defaults(doc.RootElement.TryGetProperty("train", out var t) ? t.Clone() : default);
+        }
+        catch (JsonException ex)
+        {
+            throw new CliUsageException($"config file {path} is not valid JSON: {ex.Message}");
+        }
+    }
+
+    public int Int(string key, int fallback) => Get(key, e => e.GetInt32(), fallback);
+    public long Long(string key, long fallback) => Get(key, e => e.GetInt64(), fallback);
+    public double Double(string key, double fallback) => Get(key, e => e.GetDouble(), fallback);
+    public string String(string key, string fallback) => Get(key, e => e.GetString() ?? fallback, fallback);
+
+    private T Get<T>(string key, Func<JsonElement, T> read, T fallback)
+    {
+        if (train.ValueKind != JsonValueKind.Object || !train.TryGetProperty(key, out var value)) return fallback;
+        try { return read(value); }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            throw new CliUsageException($"config key train.{key} has the wrong type ({value})");
+        }
+    }
+}
+
+/// <summary>Bad usage the parser cannot see (conflicting options, bad config): exit 2 with the message.</summary>
+public sealed class CliUsageException(string message) : Exception(message);

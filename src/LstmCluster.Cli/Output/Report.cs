@@ -1,0 +1,69 @@
+using System.Globalization;
+using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Evaluation;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Training;
+using Spectre.Console;
+
+namespace LstmCluster.Cli.Output;
+
+/// <summary>What the commands print for a person: summaries, tables, warnings.</summary>
+public static class Report
+{
+    public static void DataSummary(PreparedData data, RunOptions o)
+    {
+        var s = data.Series;
+        var missing = s.MissingHandled > 0
+            ? s.Missing == MissingPolicy.Drop ? $", {s.MissingHandled} rows with missing values dropped" : $", {s.MissingHandled} missing values filled ({s.Missing.ToString().ToLowerInvariant()})"
+            : "";
+        Console.WriteLine(Invariant($"data: {s.Source}: {s.Length} rows, target {s.TargetName}" +
+            (s.ColumnNames.Count > 1 ? $", inputs {string.Join(", ", s.ColumnNames)}" : "") +
+            (s.Time.Kind != TimeAxisKind.Index ? $", {s.Time.Label(0)} .. {s.Time.Label(s.Length - 1)}" : "") + missing));
+        Console.WriteLine(Invariant($"split: train {data.Split.TrainRows} / validation {data.Split.ValidationRows} / test {data.Split.TestRows} rows; " +
+            $"windows {data.Train.Count} / {data.Validation.Count} / {data.Test.Count} (lookback {o.Preprocessing.Lookback}, horizon {o.Preprocessing.Horizon}, " +
+            $"{o.Preprocessing.Normalize.ToString().ToLowerInvariant()} normalization{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
+        Console.WriteLine(Invariant($"model: LSTM {o.Layers}×{o.Hidden}, {o.Spec(s.Columns.Length).ParameterCount:N0} parameters; {o.Training.Optimizer} lr {o.Training.LearningRate}, batch {o.Training.BatchSize}, up to {o.Training.Epochs} epochs, seed {o.Training.Seed}"));
+    }
+
+    public static void TrainingSummary(TrainingResult t) =>
+        Console.WriteLine(Invariant($"trained: {t.Epochs.Count} epochs{(t.StoppedEarly ? " (early stop)" : "")}, best epoch {t.BestEpoch} (validation loss {t.BestValidationLoss:0.00000}), " +
+            $"{t.Samples:N0} samples in {t.Elapsed.TotalSeconds:0.0} s ({t.SamplesPerSecond:N0} samples/s)"));
+
+    public static Table MetricsTable(string title, EvaluationReport r)
+    {
+        var rows = new List<(string, double, double, double, double, double)> { ("LSTM model", r.Model.Mae, r.Model.Rmse, r.Model.Mape, r.Model.Smape, r.Model.Mase) };
+        rows.AddRange(r.Baselines.Select(b => (b.Key, b.Value.Mae, b.Value.Rmse, b.Value.Mape, b.Value.Smape, b.Value.Mase)));
+        return Tables.Metrics(title, rows);
+    }
+
+    /// <summary>Prints whether the model beats naive (validation and test); returns the validation verdict.</summary>
+    public static bool Verdict(RunResult r)
+    {
+        bool validation = r.Validation.Beats("naive"), test = r.Test.Beats("naive");
+        string Line(string split, EvaluationReport e) => Invariant($"{split}: model MASE {e.Model.Mase:0.###}, naive {e.Baselines["naive"].Mase:0.###}, best baseline {e.BestBaseline} {e.Baselines[e.BestBaseline].Mase:0.###}");
+        Console.WriteLine(Line("validation", r.Validation));
+        Console.WriteLine(Line("test", r.Test));
+        if (!validation || !test)
+            Console.WriteLine($"warning: the model does not beat the naive forecast (last value) on {(validation ? "test" : test ? "validation" : "validation or test")}: " +
+                "a naive forecast would do as well; treat these forecasts with care");
+        return validation;
+    }
+
+    public static void Forecast(IReadOnlyList<ForecastPoint> forecast, string target)
+    {
+        var table = new Table().Title($"Forecast of {Markup.Escape(target)}").AddColumn("step").AddColumn("time").AddColumn(new TableColumn("forecast").RightAligned());
+        foreach (var f in forecast)
+            table.AddRow(f.Step.ToString(CultureInfo.InvariantCulture), Markup.Escape(f.Time), f.Value.ToString("G6", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+    }
+
+    public static void Written(IEnumerable<string> paths)
+    {
+        Console.WriteLine("wrote:");
+        foreach (var p in paths) Console.WriteLine($"  {p}");
+    }
+
+    // CliApp fixes the invariant culture for the whole process; this marks the lines that rely on it.
+    private static string Invariant(string s) => s;
+}

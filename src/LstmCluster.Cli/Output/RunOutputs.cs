@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Evaluation;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Persistence;
+
+namespace LstmCluster.Cli.Output;
+
+/// <summary>Writes what a training run leaves behind in its output directory.</summary>
+public static class RunOutputs
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>metrics.json, forecast.csv, test_predictions.csv and the two plots; the model only when <paramref name="writeModel"/>.</summary>
+    public static IReadOnlyList<string> Write(string directory, RunResult result, RunOptions options, string engine, bool writeModel,
+        JsonObject? extra = null)
+    {
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        if (writeModel)
+        {
+            var modelDir = Path.Combine(directory, "model");
+            ModelStore.Save(modelDir, result.Model);
+            written.Add(modelDir + "/");
+        }
+
+        var forecastPath = Path.Combine(directory, "forecast.csv");
+        WriteForecastCsv(forecastPath, result.Forecast);
+        written.Add(forecastPath);
+
+        var predictionsPath = Path.Combine(directory, "test_predictions.csv");
+        WritePredictionsCsv(predictionsPath, result);
+        written.Add(predictionsPath);
+
+        var metricsPath = Path.Combine(directory, "metrics.json");
+        File.WriteAllText(metricsPath, MetricsJson(result, options, engine, extra).ToJsonString(Indented));
+        written.Add(metricsPath);
+
+        var data = result.Data;
+        var title = $"{Path.GetFileName(options.Data.Path)}: {data.Series.TargetName}";
+        var forecastPng = Path.Combine(directory, "forecast.png");
+        Plots.WriteForecast(forecastPng, $"{title} (h = {options.Preprocessing.Horizon})", data.Series.TargetName, data.Series.Time,
+            data.Series.Target, data.Split.TrainEnd, data.Split.ValidationEnd,
+            result.TestPredictions.Origins.Select(o => o + 1).ToArray(),
+            result.TestPredictions.Values.Select(v => v[0]).ToArray(),
+            result.Forecast.Select(f => f.Value).ToArray());
+        written.Add(forecastPng);
+
+        var lossPng = Path.Combine(directory, "loss.png");
+        Plots.WriteLoss(lossPng, result.Training.Epochs.Select(e => e.TrainLoss).ToArray(),
+            result.Training.Epochs.Select(e => e.ValidationLoss).ToArray(), result.Training.BestEpoch, $"{title}: loss per epoch");
+        written.Add(lossPng);
+        return written;
+    }
+
+    public static void WriteForecastCsv(string path, IReadOnlyList<ForecastPoint> forecast)
+    {
+        var sb = new StringBuilder("step,time,forecast\n");
+        foreach (var f in forecast)
+            sb.Append(CultureInfo.InvariantCulture, $"{f.Step},{f.Time},{f.Value:R}\n");
+        File.WriteAllText(path, sb.ToString());
+    }
+
+    private static void WritePredictionsCsv(string path, RunResult result)
+    {
+        var series = result.Data.Series;
+        int h = result.Data.Preprocessor.Horizon;
+        var sb = new StringBuilder("origin_time,step,time,actual,predicted\n");
+        var p = result.TestPredictions;
+        for (int w = 0; w < p.Origins.Length; w++)
+            for (int k = 0; k < h; k++)
+            {
+                int t = p.Origins[w] + 1 + k;
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"{series.Time.Label(p.Origins[w])},{k + 1},{series.Time.Label(t)},{series.Target[t]:R},{p.Values[w][k]:R}\n");
+            }
+        File.WriteAllText(path, sb.ToString());
+    }
+
+    public static JsonObject Metrics(ErrorMetrics m) => new()
+    {
+        ["mae"] = Num(m.Mae),
+        ["rmse"] = Num(m.Rmse),
+        ["mape"] = Num(m.Mape),
+        ["smape"] = Num(m.Smape),
+        ["mase"] = Num(m.Mase),
+    };
+
+    public static JsonObject Report(EvaluationReport r)
+    {
+        var baselines = new JsonObject();
+        foreach (var (name, m) in r.Baselines) baselines[name] = Metrics(m);
+        return new JsonObject
+        {
+            ["model"] = Metrics(r.Model),
+            ["baselines"] = baselines,
+            ["best_baseline"] = r.BestBaseline,
+            ["beats_naive"] = r.Beats("naive"),
+            ["points"] = r.Points,
+            ["origins"] = r.Origins,
+        };
+    }
+
+    private static JsonObject MetricsJson(RunResult r, RunOptions o, string engine, JsonObject? extra)
+    {
+        var test = Report(r.Test);
+        var data = r.Data;
+        var root = new JsonObject
+        {
+            // The test-split figures sit at the top level: the headline numbers.
+            ["model"] = test["model"]!.DeepClone(),
+            ["baselines"] = test["baselines"]!.DeepClone(),
+            ["beats_naive"] = new JsonObject { ["validation"] = r.Validation.Beats("naive"), ["test"] = r.Test.Beats("naive") },
+            ["validation"] = Report(r.Validation),
+            ["test"] = test,
+            ["data"] = new JsonObject
+            {
+                ["file"] = o.Data.Path,
+                ["target"] = data.Series.TargetName,
+                ["columns"] = new JsonArray(data.Series.ColumnNames.Select(c => (JsonNode)c).ToArray()),
+                ["rows"] = data.Series.Length,
+                ["missing_policy"] = data.Series.Missing.ToString().ToLowerInvariant(),
+                ["missing_handled"] = data.Series.MissingHandled,
+                ["split_rows"] = new JsonObject { ["train"] = data.Split.TrainRows, ["validation"] = data.Split.ValidationRows, ["test"] = data.Split.TestRows },
+                ["windows"] = new JsonObject { ["train"] = data.Train.Count, ["validation"] = data.Validation.Count, ["test"] = data.Test.Count },
+            },
+            ["options"] = new JsonObject
+            {
+                ["lookback"] = o.Preprocessing.Lookback,
+                ["horizon"] = o.Preprocessing.Horizon,
+                ["season"] = o.Season,
+                ["transform"] = o.Preprocessing.Transform.ToString(),
+                ["normalize"] = o.Preprocessing.Normalize.ToString(),
+                ["hidden"] = o.Hidden,
+                ["layers"] = o.Layers,
+                ["dropout"] = o.Dropout,
+                ["training"] = JsonNode.Parse(JsonSerializer.Serialize(o.Training, ModelStore.Json)),
+            },
+            ["training"] = new JsonObject
+            {
+                ["engine"] = engine,
+                ["epochs_run"] = r.Training.Epochs.Count,
+                ["best_epoch"] = r.Training.BestEpoch,
+                ["best_validation_loss"] = Num(r.Training.BestValidationLoss),
+                ["stopped_early"] = r.Training.StoppedEarly,
+                ["samples"] = r.Training.Samples,
+                ["seconds"] = Math.Round(r.Training.Elapsed.TotalSeconds, 3),
+                ["samples_per_second"] = Math.Round(r.Training.SamplesPerSecond, 1),
+                ["parameters"] = r.Model.Spec.ParameterCount,
+            },
+            ["forecast"] = new JsonArray(r.Forecast.Select(f => (JsonNode)new JsonObject
+            {
+                ["step"] = f.Step,
+                ["time"] = f.Time,
+                ["value"] = f.Value,
+            }).ToArray()),
+        };
+        if (extra is not null)
+            foreach (var (key, value) in extra) root[key] = value?.DeepClone();
+        return root;
+    }
+
+    private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+}

@@ -1,0 +1,60 @@
+using ScottPlot;
+using SkiaSharp;
+
+namespace LstmCluster.Cli.Rendering;
+
+/// <summary>
+/// Gives ScottPlot a font that is always there. SkiaSharp's Linux "NoDependencies" native build (the one
+/// ScottPlot pulls in) has no fontconfig: it only scans /usr/share/fonts, and where that is empty every
+/// label is silently drawn as nothing. Left to itself ScottPlot also picks a serif face on Debian.
+/// DejaVu Sans is embedded in the assembly (see Fonts/LICENSE.txt) so that charts look the same on every machine.
+/// </summary>
+internal static class PlotFonts
+{
+    public const string Family = "DejaVu Sans";
+    private const string RegularResource = "LstmCluster.Cli.Rendering.Fonts.DejaVuSans.ttf";
+    private const string BoldResource = "LstmCluster.Cli.Rendering.Fonts.DejaVuSans-Bold.ttf";
+
+    private static readonly Lock Gate = new();
+    private static bool installed;
+
+    /// <summary>Registers the embedded font with ScottPlot and makes it the default; safe to call repeatedly.</summary>
+    public static void EnsureInstalled()
+    {
+        lock (Gate)
+        {
+            if (installed) return;
+            installed = true;
+            var regular = Load(RegularResource);
+            if (regular is not null)
+            {
+                Fonts.FontResolvers.Insert(0, new EmbeddedResolver(regular, Load(BoldResource) ?? regular));
+                Fonts.Default = Family;
+            }
+            else if (SKFontManager.Default.FontFamilies.Contains(Family, StringComparer.OrdinalIgnoreCase))
+            {
+                // Built without the embedded files: the system copy (Debian's fonts-dejavu-core) still beats ScottPlot's serif pick.
+                Fonts.Default = Family;
+            }
+        }
+    }
+
+    private static SKData? Load(string resource)
+    {
+        using var stream = typeof(PlotFonts).Assembly.GetManifestResourceStream(resource);
+        return stream is null ? null : SKData.Create(stream);
+    }
+
+    private sealed class EmbeddedResolver(SKData regularFace, SKData boldFace) : IFontResolver
+    {
+        // A new typeface per call: ScottPlot owns and may dispose what it is given, while the font bytes stay shared.
+        // Other names return null so that ScottPlot falls back to the system's fonts for them.
+        public SKTypeface? CreateTypeface(string fontName, bool bold, bool italic) =>
+            string.Equals(fontName, Family, StringComparison.OrdinalIgnoreCase)
+                ? SKTypeface.FromData(bold ? boldFace : regularFace)
+                : null;
+
+        public SKTypeface? CreateTypeface(string fontName, FontWeight weight, FontSlant slant, FontSpacing spacing) =>
+            CreateTypeface(fontName, weight >= FontWeight.SemiBold, slant != FontSlant.Upright);
+    }
+}

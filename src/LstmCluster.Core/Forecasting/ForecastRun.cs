@@ -1,0 +1,138 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Evaluation;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Persistence;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Core.Forecasting;
+
+/// <summary>Everything a training job is asked to do: which data, which model, how to train.</summary>
+public sealed record RunOptions
+{
+    public required CsvSeriesOptions Data { get; init; }
+    public PreprocessingOptions Preprocessing { get; init; } = new();
+    public int Hidden { get; init; } = 64;
+    public int Layers { get; init; } = 2;
+    public double Dropout { get; init; }
+    public TrainingOptions Training { get; init; } = new();
+    /// <summary>Seasonal period for MASE and the seasonal-naive baseline.</summary>
+    public int Season { get; init; } = 1;
+
+    public ModelSpec Spec(int inputSize) => new(inputSize, Hidden, Layers, Preprocessing.Horizon, Dropout);
+
+    /// <summary>Checks every option for an absurd value; throws <see cref="ArgumentException"/> naming it.</summary>
+    public void Validate()
+    {
+        if (Preprocessing.Lookback is < 1 or > 10_000) throw new ArgumentException($"lookback must be between 1 and 10000 (got {Preprocessing.Lookback})");
+        if (Season is < 1 or > 10_000) throw new ArgumentException($"season must be between 1 and 10000 (got {Season})");
+        Spec(1 + Data.Features.Count).Validate();
+        Training.Validate();
+    }
+}
+
+/// <summary>One forecast step after the last observation, in original units.</summary>
+public sealed record ForecastPoint(int Step, string Time, double Position, double Value);
+
+/// <summary>The model's predictions on a split, in original units: per window origin, H values.</summary>
+public sealed record SplitPredictions(int[] Origins, double[][] Values);
+
+/// <summary>The outcome of a training job.</summary>
+public sealed record RunResult(
+    PreparedData Data,
+    StoredModel Model,
+    TrainingResult Training,
+    EvaluationReport Validation,
+    EvaluationReport Test,
+    SplitPredictions TestPredictions,
+    IReadOnlyList<ForecastPoint> Forecast);
+
+/// <summary>
+/// Signature of a training engine: the single-process reference trainer, or (later) the
+/// distributed engine. It trains <c>model</c> in place and leaves the best weights loaded.
+/// </summary>
+public delegate TrainingResult Trainer(ForecastModel model, PreparedData data, TrainingOptions options,
+    Action<EpochReport>? progress, CancellationToken cancel);
+
+/// <summary>
+/// The forecasting job end to end, engine-agnostic: load and validate data, prepare windows,
+/// train, evaluate on validation and test against naive baselines, forecast the next H values.
+/// </summary>
+public static class ForecastRun
+{
+    public static readonly Trainer ReferenceEngine = (model, data, options, progress, cancel) =>
+        ReferenceTrainer.Train(model, data.Train, data.Validation, options, shards: 1, progress, cancel);
+
+    public static PreparedData Prepare(RunOptions options)
+    {
+        options.Validate();
+        var series = CsvSeriesLoader.Load(options.Data);
+        return PreparedData.Build(series, options.Preprocessing);
+    }
+
+    public static RunResult Execute(RunOptions options, Trainer? engine = null, Action<EpochReport>? progress = null,
+        CancellationToken cancel = default)
+    {
+        var data = Prepare(options);
+        return Execute(options, data, engine ?? ReferenceEngine, progress, cancel);
+    }
+
+    public static RunResult Execute(RunOptions options, PreparedData data, Trainer engine, Action<EpochReport>? progress,
+        CancellationToken cancel)
+    {
+        var spec = options.Spec(data.Series.Columns.Length);
+        using var model = ForecastModel.Create(spec, options.Training.Seed);
+        var training = engine(model, data, options.Training, progress, cancel);
+        var stored = new StoredModel(spec, data.Preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
+        var validation = Evaluate(model, data, data.Validation, options.Season, out _);
+        var test = Evaluate(model, data, data.Test, options.Season, out var testPredictions);
+        var forecast = Forecast(model, data.Preprocessor, data.Series);
+        return new RunResult(data, stored, training, validation, test, testPredictions, forecast);
+    }
+
+    /// <summary>Model and baselines on a split's windows, in original units.</summary>
+    public static EvaluationReport Evaluate(ForecastModel model, PreparedData data, WindowSet windows, int season,
+        out SplitPredictions predictions)
+    {
+        var outputs = Gradients.Predict(model, windows);
+        var values = new double[windows.Count][];
+        for (int w = 0; w < windows.Count; w++)
+            values[w] = data.Preprocessor.Decode(data.Series.Columns, windows.Origins[w], outputs.AsSpan(w * windows.Horizon, windows.Horizon));
+        predictions = new SplitPredictions(windows.Origins, values);
+        double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
+        return HoldoutEvaluation.Evaluate(data.Series.Target, windows.Origins, values, windows.Horizon, season, scale);
+    }
+
+    /// <summary>The next H values after the last observation of <paramref name="series"/>.</summary>
+    public static IReadOnlyList<ForecastPoint> Forecast(ForecastModel model, Preprocessor preprocessor, TimeSeries series)
+    {
+        if (series.Length - 1 < preprocessor.FirstOrigin)
+            throw new DataException(series.Source, null,
+                $"too short to forecast: {series.Length} rows, the model needs at least {preprocessor.FirstOrigin + 1} (its lookback)");
+        var window = preprocessor.Windows(series.Columns, [series.Length - 1], withTargets: false);
+        var output = Gradients.Predict(model, window);
+        var values = preprocessor.Decode(series.Columns, series.Length - 1, output);
+        return values.Select((v, k) => new ForecastPoint(k + 1, series.Time.FutureLabel(k + 1), series.Time.FuturePosition(k + 1), v)).ToArray();
+    }
+
+    private static ModelMetadata Metadata(RunOptions options, PreparedData data, TrainingResult training) => new()
+    {
+        ProductVersion = typeof(ForecastRun).Assembly.GetName().Version?.ToString() ?? "0",
+        TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?",
+        CreatedUtc = DateTimeOffset.UtcNow,
+        Data = DataSelection.From(options.Data),
+        DataSha256 = Fingerprint(options.Data.Path),
+        DataRows = data.Series.Length,
+        TrainingOptions = JsonSerializer.SerializeToElement(options.Training, ModelStore.Json),
+        BestEpoch = training.BestEpoch,
+        BestValidationLoss = training.BestValidationLoss,
+        Season = options.Season,
+    };
+
+    public static string Fingerprint(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Model;
+
+namespace LstmCluster.Core.Persistence;
+
+/// <summary>A model directory could not be read: missing, corrupt or not matching itself.</summary>
+public sealed class ModelFileException(string directory, string problem)
+    : Exception($"{directory}: {problem}")
+{
+    public string Directory { get; } = directory;
+}
+
+/// <summary>How the model's input columns are read from a CSV file, so `forecast` needs only the file.</summary>
+public sealed record DataSelection
+{
+    public required string Target { get; init; }
+    public IReadOnlyList<string> Features { get; init; } = [];
+    public string? Symbol { get; init; }
+    public string SymbolColumn { get; init; } = "symbol";
+    public string? DateColumn { get; init; }
+    [JsonConverter(typeof(JsonStringEnumConverter<MissingPolicy>))]
+    public MissingPolicy Missing { get; init; } = MissingPolicy.Ffill;
+
+    public CsvSeriesOptions ForFile(string path) => new()
+    {
+        Path = path,
+        Target = Target,
+        Features = Features,
+        Symbol = Symbol,
+        SymbolColumn = SymbolColumn,
+        DateColumn = DateColumn,
+        Missing = Missing,
+    };
+
+    public static DataSelection From(CsvSeriesOptions o) => new()
+    {
+        Target = o.Target,
+        Features = o.Features,
+        Symbol = o.Symbol,
+        SymbolColumn = o.SymbolColumn,
+        DateColumn = o.DateColumn,
+        Missing = o.Missing,
+    };
+}
+
+/// <summary>Provenance of a model: versions, options and a fingerprint of the data it was trained on.</summary>
+public sealed record ModelMetadata
+{
+    public int FormatVersion { get; init; } = ModelStore.FormatVersion;
+    public required string ProductVersion { get; init; }
+    public required string TorchSharpVersion { get; init; }
+    public required DateTimeOffset CreatedUtc { get; init; }
+    public required DataSelection Data { get; init; }
+    public required string DataSha256 { get; init; }
+    public required int DataRows { get; init; }
+    public required JsonElement TrainingOptions { get; init; }
+    public required int BestEpoch { get; init; }
+    public required double BestValidationLoss { get; init; }
+    public required int Season { get; init; }
+    public string WeightsSha256 { get; init; } = "";
+}
+
+/// <summary>A model as stored: rebuild the network, load weights, and map data in and out.</summary>
+public sealed record StoredModel(ModelSpec Spec, Preprocessor Preprocessor, float[] Weights, ModelMetadata Metadata)
+{
+    public ForecastModel Build()
+    {
+        var model = new ForecastModel(Spec);
+        ParameterVector.Load(model, Weights);
+        return model;
+    }
+}
+
+/// <summary>
+/// Reads and writes a model directory: <c>spec.json</c>, <c>preprocessing.json</c> (scaler,
+/// transform, normalization), <c>weights.bin</c> (magic, count, little-endian float32) and
+/// <c>metadata.json</c>. Loading checks every part against the others and names what is wrong.
+/// </summary>
+public static class ModelStore
+{
+    public const int FormatVersion = 1;
+    private static readonly byte[] Magic = "LSTMW001"u8.ToArray();
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static void Save(string directory, StoredModel model)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var weights = EncodeWeights(model.Weights);
+        File.WriteAllBytes(Path.Combine(directory, "weights.bin"), weights);
+        File.WriteAllText(Path.Combine(directory, "spec.json"), JsonSerializer.Serialize(model.Spec, Json));
+        File.WriteAllText(Path.Combine(directory, "preprocessing.json"), JsonSerializer.Serialize(model.Preprocessor, Json));
+        var metadata = model.Metadata with { WeightsSha256 = Convert.ToHexStringLower(SHA256.HashData(weights)) };
+        File.WriteAllText(Path.Combine(directory, "metadata.json"), JsonSerializer.Serialize(metadata, Json));
+    }
+
+    public static StoredModel Load(string directory)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new ModelFileException(directory, "no such model directory");
+        var spec = ReadJson<ModelSpec>(directory, "spec.json");
+        var pre = ReadJson<Preprocessor>(directory, "preprocessing.json");
+        var meta = ReadJson<ModelMetadata>(directory, "metadata.json");
+        if (meta.FormatVersion != FormatVersion)
+            throw new ModelFileException(directory, $"model format {meta.FormatVersion} is not supported (this build reads {FormatVersion})");
+        try { spec.Validate(); }
+        catch (ArgumentException ex) { throw new ModelFileException(directory, $"spec.json: {ex.Message}"); }
+        if (pre.Features != spec.InputSize || pre.Horizon != spec.Horizon)
+            throw new ModelFileException(directory, $"preprocessing.json ({pre.Features} features, horizon {pre.Horizon}) does not match spec.json ({spec.InputSize} inputs, horizon {spec.Horizon})");
+        if (pre.Center.Length != pre.Features || pre.Scale.Length != pre.Features || pre.Scale.Any(s => !(s > 0) || !double.IsFinite(s)))
+            throw new ModelFileException(directory, "preprocessing.json: scaler has the wrong number of columns or a non-positive scale");
+
+        var path = Path.Combine(directory, "weights.bin");
+        if (!File.Exists(path)) throw new ModelFileException(directory, "weights.bin is missing");
+        var bytes = File.ReadAllBytes(path);
+        if (meta.WeightsSha256.Length > 0 && Convert.ToHexStringLower(SHA256.HashData(bytes)) != meta.WeightsSha256)
+            throw new ModelFileException(directory, "weights.bin is corrupt (checksum does not match metadata.json)");
+        var weights = DecodeWeights(directory, bytes);
+        if (weights.Length != spec.ParameterCount)
+            throw new ModelFileException(directory, $"weights.bin holds {weights.Length} values, but spec.json describes a model with {spec.ParameterCount}");
+        return new StoredModel(spec, pre, weights, meta);
+    }
+
+    private static T ReadJson<T>(string directory, string file)
+    {
+        var path = Path.Combine(directory, file);
+        if (!File.Exists(path)) throw new ModelFileException(directory, $"{file} is missing");
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Json)
+                ?? throw new ModelFileException(directory, $"{file} is empty");
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelFileException(directory, $"{file} is not valid: {ex.Message}");
+        }
+    }
+
+    private static byte[] EncodeWeights(float[] weights)
+    {
+        var bytes = new byte[Magic.Length + 4 + weights.Length * 4];
+        Magic.CopyTo(bytes, 0);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(Magic.Length), weights.Length);
+        for (int i = 0; i < weights.Length; i++)
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(Magic.Length + 4 + i * 4), weights[i]);
+        return bytes;
+    }
+
+    private static float[] DecodeWeights(string directory, byte[] bytes)
+    {
+        if (bytes.Length < Magic.Length + 4 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new ModelFileException(directory, "weights.bin is not an LstmCluster weights file");
+        int count = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(Magic.Length));
+        if (count < 0 || bytes.Length != Magic.Length + 4 + (long)count * 4)
+            throw new ModelFileException(directory, $"weights.bin is truncated or padded ({bytes.Length} bytes for {count} values)");
+        var weights = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            weights[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(Magic.Length + 4 + i * 4));
+            if (!float.IsFinite(weights[i])) throw new ModelFileException(directory, $"weights.bin holds a non-finite value at {i}");
+        }
+        return weights;
+    }
+}
