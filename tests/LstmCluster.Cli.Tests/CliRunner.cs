@@ -1,0 +1,44 @@
+namespace LstmCluster.Cli.Tests;
+
+/// <summary>Runs the real CLI entry point in-process and captures what it prints.</summary>
+public static class CliRunner
+{
+    public sealed record Result(int ExitCode, string Out, string Error);
+
+    private static readonly object ConsoleLock = new();
+
+    public static Result Run(params string[] args)
+    {
+        lock (ConsoleLock)
+        {
+            var (oldOut, oldErr) = (Console.Out, Console.Error);
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            try
+            {
+                int code = CliApp.Run(args);
+                return new Result(code, stdout.ToString(), stderr.ToString());
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+                Console.SetError(oldErr);
+            }
+        }
+    }
+
+    public static string Sample(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;
+        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repo root not found"), "samples", name);
+    }
+
+    public static string TempDir()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "lstmcluster-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+}

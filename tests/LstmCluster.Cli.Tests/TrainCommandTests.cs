@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace LstmCluster.Cli.Tests;
+
+[Collection(CliCollection.Name)]
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly string dir = CliRunner.TempDir();
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void Train_writes_model_forecast_metrics_and_plots_and_forecast_reproduces_it_from_the_saved_model()
+    {
+        var outDir = Path.Combine(dir, "run");
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value",
+            "--season", "12", "--lookback", "12", "--horizon", "3", "--epochs", "3", "--hidden", "16", "--out", outDir);
+        Assert.True(r.ExitCode == 0, r.Error + r.Out);
+        foreach (var f in new[] { "model/weights.bin", "model/spec.json", "model/preprocessing.json", "model/metadata.json", "forecast.csv", "metrics.json", "forecast.png", "loss.png" })
+            Assert.True(new FileInfo(Path.Combine(outDir, f)).Length > 0, $"{f} missing or empty");
+        Assert.Contains("epoch   1/3", r.Out);
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        var root = metrics.RootElement;
+        foreach (var key in new[] { "mae", "rmse", "mape", "smape", "mase" })
+            Assert.True(root.GetProperty("model").GetProperty(key).GetDouble() >= 0);
+        foreach (var baseline in new[] { "naive", "seasonal_naive", "drift", "mean" })
+            Assert.True(root.GetProperty("baselines").GetProperty(baseline).GetProperty("mase").GetDouble() > 0);
+        Assert.Contains(root.GetProperty("beats_naive").GetProperty("test").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        Assert.Equal(root.GetProperty("test").GetProperty("beats_naive").GetBoolean(), root.GetProperty("beats_naive").GetProperty("test").GetBoolean());
+
+        // The forecast after 1960-12 is 1961, 1961.083333, 1961.166667.
+        var trainForecast = File.ReadAllLines(Path.Combine(outDir, "forecast.csv"));
+        Assert.Equal("step,time,forecast", trainForecast[0]);
+        Assert.Equal(4, trainForecast.Length);
+        Assert.StartsWith("1,1961,", trainForecast[1]);
+
+        var again = Path.Combine(dir, "again.csv");
+        var f2 = CliRunner.Run("forecast", "--model", Path.Combine(outDir, "model"), "--data", CliRunner.Sample("AirPassengers.csv"), "--out", again);
+        Assert.True(f2.ExitCode == 0, f2.Error);
+        Assert.Equal(trainForecast, File.ReadAllLines(again));
+    }
+
+    [Fact]
+    public void Unknown_column_exits_2_naming_the_column()
+    {
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("MSFT.csv"), "--target", "Closing", "--out", Path.Combine(dir, "x"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("Closing", r.Error);
+        Assert.False(Directory.Exists(Path.Combine(dir, "x")));
+    }
+
+    [Fact]
+    public void Out_of_range_option_and_unknown_option_exit_2()
+    {
+        Assert.Equal(2, CliRunner.Run("train", "--data", CliRunner.Sample("MSFT.csv"), "--target", "Close", "--hidden", "0").ExitCode);
+        Assert.Equal(2, CliRunner.Run("train", "--data", CliRunner.Sample("MSFT.csv"), "--target", "Close", "--bogus").ExitCode);
+        var tooLong = CliRunner.Run("train", "--data", CliRunner.Sample("MSFT.csv"), "--target", "Close", "--lookback", "400");
+        Assert.Equal(2, tooLong.ExitCode);
+        Assert.Contains("too short", tooLong.Error);
+    }
+
+    [Fact]
+    public void Require_beat_naive_exits_3_and_writes_no_model_when_naive_is_better()
+    {
+        // A series that only moves in its first part: from then on the last value is a perfect
+        // forecast, which an untrained model cannot match.
+        var csv = new StringBuilder("t,v\n");
+        for (int i = 0; i < 200; i++)
+            csv.Append(CultureInfo.InvariantCulture, $"{i},{(i < 100 ? (i % 7) * 3.0 + i : 100.0)}\n");
+        var data = Path.Combine(dir, "flat.csv");
+        File.WriteAllText(data, csv.ToString());
+        var outDir = Path.Combine(dir, "loser");
+
+        var r = CliRunner.Run("train", "--data", data, "--target", "v", "--epochs", "1", "--hidden", "8", "--lookback", "8",
+            "--require-beat-naive", "--out", outDir);
+
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains("does not beat the naive forecast", r.Error);
+        Assert.False(Directory.Exists(Path.Combine(outDir, "model")));
+    }
+
+    [Fact]
+    public void Forecast_with_a_corrupt_model_exits_2_with_a_reason()
+    {
+        var outDir = Path.Combine(dir, "run");
+        Assert.Equal(0, CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value",
+            "--epochs", "1", "--hidden", "8", "--lookback", "12", "--out", outDir).ExitCode);
+        var weights = Path.Combine(outDir, "model", "weights.bin");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^1] ^= 0xFF;
+        File.WriteAllBytes(weights, bytes);
+
+        var r = CliRunner.Run("forecast", "--model", Path.Combine(outDir, "model"), "--data", CliRunner.Sample("AirPassengers.csv"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("corrupt", r.Error);
+    }
+
+    [Fact]
+    public void Inspect_prints_the_tutorial_shapes()
+    {
+        var r = CliRunner.Run("inspect", "--input", "6", "--hidden", "3", "--layers", "1", "--batch", "1", "--seq", "2");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("output         (1, 2, 3)", r.Out);
+        Assert.Contains("h_n            (1, 1, 3)", r.Out);
+        Assert.Contains("c_n            (1, 1, 3)", r.Out);
+    }
+}
