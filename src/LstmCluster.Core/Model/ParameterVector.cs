@@ -39,6 +39,8 @@ public static class ParameterVector
     /// <summary>Copies the parameters into <paramref name="destination"/> (exactly <see cref="Count"/> long).</summary>
     public static void CopyParameters(nn.Module module, Span<float> destination)
     {
+        // Every detach() and .grad access makes a native handle: the scope frees them.
+        using var scope = torch.NewDisposeScope();
         int offset = 0;
         foreach (var p in module.parameters())
         {
@@ -54,6 +56,7 @@ public static class ParameterVector
     public static float[] FlattenGradients(nn.Module module)
     {
         var result = new float[Count(module)];
+        using var scope = torch.NewDisposeScope();
         int offset = 0;
         foreach (var p in module.parameters())
         {
@@ -69,6 +72,7 @@ public static class ParameterVector
     {
         Check(module, values.Length);
         int offset = 0;
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         foreach (var p in module.parameters())
         {
@@ -83,13 +87,14 @@ public static class ParameterVector
     {
         Check(module, gradient.Length);
         int offset = 0;
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         foreach (var p in module.parameters())
         {
             int n = checked((int)p.numel());
             if (p.grad is null)
             {
-                // Creating .grad is done through a zero backward-compatible tensor of the same shape.
+                // The parameter keeps its own reference to the new gradient; the scope frees only our handle.
                 p.grad = torch.zeros_like(p);
             }
             CopyIn(p.grad!, gradient.Slice(offset, n));
@@ -106,13 +111,11 @@ public static class ParameterVector
 
     private static void CopyOut(Tensor t, Span<float> destination)
     {
-        using var contiguous = t.detach().contiguous();
-        contiguous.data<float>().CopyTo(destination);
+        t.detach().contiguous().data<float>().CopyTo(destination);
     }
 
     private static void CopyIn(Tensor t, ReadOnlySpan<float> source)
     {
-        using var src = torch.tensor(source.ToArray(), t.shape);
-        t.copy_(src);
+        t.copy_(torch.tensor(source.ToArray(), t.shape));
     }
 }
