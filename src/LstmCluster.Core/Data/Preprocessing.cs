@@ -19,6 +19,12 @@ public enum Normalization
     /// saw in training (prices, trends).
     /// </summary>
     Window,
+    /// <summary>
+    /// As <see cref="Window"/>, but each window is also divided by its own mean absolute step
+    /// (floored at 5 % of the training split's), so a pattern whose amplitude grows with the level
+    /// (multiplicative seasonality) looks the same to the model early and late in the series.
+    /// </summary>
+    WindowScaled,
     /// <summary>One scaler (<see cref="ScalerKind"/>) fitted on the training split.</summary>
     Global,
 }
@@ -119,7 +125,7 @@ public sealed record Preprocessor
             // Fitting sees transformed rows whose raw index is < trainEnd, nothing after.
             var values = new List<double>(trainEnd);
             for (int raw = probe.Offset; raw < trainEnd; raw++) values.Add(probe.TransformedValue(columns, c, raw));
-            if (options.Normalize == Normalization.Window)
+            if (options.Normalize is Normalization.Window or Normalization.WindowScaled)
             {
                 var diffs = new double[Math.Max(0, values.Count - 1)];
                 for (int i = 1; i < values.Count; i++) diffs[i - 1] = values[i] - values[i - 1];
@@ -166,17 +172,17 @@ public sealed record Preprocessor
                 throw new ArgumentOutOfRangeException(nameof(origins), $"origin {origin} has no full window");
             for (int c = 0; c < Features; c++)
             {
-                double anchor = Anchor(columns, c, origin);
+                double anchor = Anchor(columns, c, origin), scale = WindowScale(columns, c, origin);
                 for (int t = 0; t < Lookback; t++)
                 {
                     int raw = origin - Lookback + 1 + t;
-                    x[w * stride + t * Features + c] = (float)((TransformedValue(columns, c, raw) - anchor) / Scale[c]);
+                    x[w * stride + t * Features + c] = (float)((TransformedValue(columns, c, raw) - anchor) / scale);
                 }
             }
             if (!withTargets) continue;
-            double targetAnchor = Anchor(columns, 0, origin);
+            double targetAnchor = Anchor(columns, 0, origin), targetScale = WindowScale(columns, 0, origin);
             for (int k = 0; k < Horizon; k++)
-                y[w * Horizon + k] = (float)((TransformedValue(columns, 0, origin + 1 + k) - targetAnchor) / Scale[0]);
+                y[w * Horizon + k] = (float)((TransformedValue(columns, 0, origin + 1 + k) - targetAnchor) / targetScale);
         }
         return new WindowSet(x, y, [.. origins], Lookback, Features, Horizon);
     }
@@ -187,12 +193,12 @@ public sealed record Preprocessor
     /// </summary>
     public double[] Decode(double[][] columns, int origin, ReadOnlySpan<float> modelOutput)
     {
-        double anchor = Anchor(columns, 0, origin);
+        double anchor = Anchor(columns, 0, origin), scale = WindowScale(columns, 0, origin);
         var result = new double[Horizon];
         double level = columns[0][origin];
         for (int k = 0; k < Horizon; k++)
         {
-            double z = modelOutput[k] * Scale[0] + anchor;
+            double z = modelOutput[k] * scale + anchor;
             if (Transform == TargetTransform.LogReturn)
             {
                 // Each output is one step's log return: compound from the last observed price.
@@ -209,7 +215,18 @@ public sealed record Preprocessor
 
     /// <summary>What a window subtracts from column c: its last value (window) or the fitted center (global).</summary>
     private double Anchor(double[][] columns, int c, int origin) =>
-        Normalize == Normalization.Window ? TransformedValue(columns, c, origin) : Center[c];
+        Normalize == Normalization.Global ? Center[c] : TransformedValue(columns, c, origin);
+
+    /// <summary>What a window divides column c by: the fitted scale, or (window-scaled) the window's own mean absolute step.</summary>
+    private double WindowScale(double[][] columns, int c, int origin)
+    {
+        if (Normalize != Normalization.WindowScaled || Lookback < 2) return Scale[c];
+        double sum = 0;
+        int first = origin - Lookback + 1;
+        for (int raw = first + 1; raw <= origin; raw++)
+            sum += Math.Abs(TransformedValue(columns, c, raw) - TransformedValue(columns, c, raw - 1));
+        return Math.Max(sum / (Lookback - 1), 0.05 * Scale[c]);
+    }
 
     private static double StdDev(IReadOnlyCollection<double> values)
     {

@@ -27,7 +27,13 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
 
     public ModelSpec Spec { get; }
 
-    /// <summary>Builds a model whose initial weights depend only on <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// Builds a model for training whose initial weights depend only on <paramref name="seed"/>:
+    /// PyTorch's initialisation for the LSTM, and a head of zeros. A zero head forecasts "no
+    /// change" under window normalization, i.e. exactly the naive forecast, so training starts
+    /// from the honest baseline and early stopping can only move away from it when validation
+    /// improves (the zero head still receives gradients; the LSTM follows once it is non-zero).
+    /// </summary>
     public static ForecastModel Create(ModelSpec spec, long seed)
     {
         // Initialisation draws from torch's process-wide generator; serialise so concurrent
@@ -35,7 +41,13 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
         lock (InitLock)
         {
             torch.manual_seed(seed);
-            return new ForecastModel(spec);
+            var model = new ForecastModel(spec);
+            using (torch.no_grad())
+            {
+                model.head.weight!.zero_();
+                model.head.bias!.zero_();
+            }
+            return model;
         }
     }
 

@@ -32,6 +32,8 @@ public static class ReferenceTrainer
         var history = new List<EpochReport>();
         var clock = Stopwatch.StartNew();
         long samples = 0;
+        // Epoch 0 is the untrained model: training has to beat it on validation to be kept.
+        stopping.Start(validation.Count > 0 ? Gradients.Loss(model, validation) : double.PositiveInfinity, master.Weights);
 
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
@@ -65,28 +67,51 @@ public static class ReferenceTrainer
     }
 }
 
-/// <summary>Keeps the weights of the best validation loss; says stop after <c>patience</c> epochs without improvement.</summary>
+/// <summary>
+/// Keeps the weights of the best validation loss; says stop after <c>patience</c> epochs without
+/// improvement. The untrained model (epoch 0, see <see cref="Start"/>) competes for "best" but not
+/// for patience: a model that learns slowly at first is not stopped for failing to beat its
+/// starting point within <c>patience</c> epochs, yet is never kept if it never does.
+/// </summary>
 public sealed class EarlyStopping(int patience)
 {
     private int waited;
+    private double bestTrainedLoss = double.PositiveInfinity;
+    private bool anyTrained;
 
     public int BestEpoch { get; private set; }
     public double BestLoss { get; private set; } = double.PositiveInfinity;
     public float[]? BestWeights { get; private set; }
     public bool ShouldStop => patience > 0 && waited >= patience;
 
+    /// <summary>Records the untrained model as epoch 0.</summary>
+    public void Start(double loss, Func<float[]> weights)
+    {
+        BestLoss = loss;
+        BestEpoch = 0;
+        BestWeights = weights();
+    }
+
     /// <summary>Records an epoch's validation loss; returns true when it is the best so far.</summary>
     public bool Observe(int epoch, double loss, Func<float[]> weights)
     {
+        if (!anyTrained || loss < bestTrainedLoss)
+        {
+            anyTrained = true;
+            bestTrainedLoss = loss;
+            waited = 0;
+        }
+        else
+        {
+            waited++;
+        }
         if (loss < BestLoss || BestWeights is null)
         {
             BestLoss = loss;
             BestEpoch = epoch;
             BestWeights = weights();
-            waited = 0;
             return true;
         }
-        waited++;
         return false;
     }
 }
