@@ -24,6 +24,7 @@ public static class CliApp
                 TrainCommand.Create(defaults),
                 ForecastCommand.Create(),
                 InspectCommand.Create(),
+                BacktestCommand.Create(defaults),
             };
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)

@@ -25,12 +25,18 @@ public sealed class PreparedData
     public WindowSet Validation { get; }
     public WindowSet Test { get; }
 
-    public static PreparedData Build(TimeSeries series, PreprocessingOptions options)
+    /// <summary>Splits by <see cref="PreprocessingOptions.TrainFraction"/> and <see cref="PreprocessingOptions.ValidationFraction"/>.</summary>
+    public static PreparedData Build(TimeSeries series, PreprocessingOptions options) =>
+        Build(series, options, SplitPoints.Of(series.Length, options.TrainFraction, options.ValidationFraction));
+
+    /// <summary>Splits at the given points (a backtest fold); <paramref name="split"/> must cover the whole series.</summary>
+    public static PreparedData Build(TimeSeries series, PreprocessingOptions options, SplitPoints split)
     {
         if (options.Lookback < 1) throw new ArgumentException($"lookback must be at least 1 (got {options.Lookback})");
         if (options.Horizon < 1) throw new ArgumentException($"horizon must be at least 1 (got {options.Horizon})");
         int n = series.Length;
-        var split = SplitPoints.Of(n, options.TrainFraction, options.ValidationFraction);
+        if (split.Length != n || split.TrainEnd < 0 || split.TrainEnd > split.ValidationEnd || split.ValidationEnd > n)
+            throw new ArgumentException($"split {split} does not fit a series of {n} rows");
         int offset = options.Transform == TargetTransform.LogReturn ? 1 : 0;
         if (!LongEnough(split, options, offset))
         {
