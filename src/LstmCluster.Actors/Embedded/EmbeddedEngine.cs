@@ -1,0 +1,161 @@
+using Akka.Actor;
+using Akka.Configuration;
+using LstmCluster.Actors.Jobs;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Serialization;
+using LstmCluster.Actors.Training;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Actors.Embedded;
+
+/// <summary>What a distributed training run did, beyond Core's <see cref="TrainingResult"/>.</summary>
+/// <param name="Rounds">Master versions produced (optimizer steps, or local-SGD averagings).</param>
+/// <param name="ServerTime">Time the parameter server spent averaging, stepping and validating.</param>
+public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyList<WorkerFigures> Workers, TimeSpan Elapsed, TimeSpan ServerTime)
+{
+    public long Dropped => Workers.Sum(w => w.Dropped);
+    public long Samples => Workers.Sum(w => w.Samples);
+}
+
+/// <summary>
+/// Every role in one process: one ActorSystem with a coordinator, its pool of workers, and a
+/// parameter server per running job. <see cref="Trainer"/> plugs it into <see cref="ForecastRun"/>.
+/// </summary>
+public sealed class EmbeddedEngine : IDisposable
+{
+    private EmbeddedEngine(EngineOptions options, ActorSystem system)
+    {
+        Options = options;
+        System = system;
+        Coordinator = system.ActorOf(CoordinatorActor.Props(options), "coordinator");
+    }
+
+    public EngineOptions Options { get; }
+    public ActorSystem System { get; }
+    public IActorRef Coordinator { get; }
+
+    /// <summary>Figures of the last run <see cref="Train"/> finished.</summary>
+    public EngineStats? LastRun { get; private set; }
+
+    /// <summary>The HOCON an embedded system runs with: serializer bindings, the torch dispatcher, quiet logs.</summary>
+    public static Config Configuration(string? extraHocon = null) =>
+        ConfigurationFactory.ParseString(extraHocon ?? "")
+            .WithFallback(ConfigurationFactory.ParseString(LstmClusterSerializer.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString(Dispatchers.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString("""
+                akka.loglevel = WARNING
+                akka.stdout-loglevel = WARNING
+                akka.log-dead-letters = off
+                akka.log-dead-letters-during-shutdown = off
+                """));
+
+    public static EmbeddedEngine Start(EngineOptions options, string? extraHocon = null)
+    {
+        options.Validate();
+        return new EmbeddedEngine(options, ActorSystem.Create("lstmcluster", Configuration(extraHocon)));
+    }
+
+    /// <summary>
+    /// A <see cref="Core.Forecasting.Trainer"/> that starts an engine for the call, trains through
+    /// it and shuts it down; <paramref name="stats"/> receives the run's figures.
+    /// </summary>
+    public static Trainer Trainer(EngineOptions options, Action<EngineStats>? stats = null)
+    {
+        options.Validate();
+        return (model, data, training, progress, cancel) =>
+        {
+            using var engine = Start(options);
+            var result = engine.Train(model, data, training, progress, cancel);
+            if (engine.LastRun is { } run) stats?.Invoke(run);
+            return result;
+        };
+    }
+
+    /// <summary>This engine as a <see cref="Core.Forecasting.Trainer"/> (the system stays up between calls).</summary>
+    public Trainer AsTrainer() => Train;
+
+    /// <summary>
+    /// Trains <paramref name="model"/> in place through the coordinator, a parameter server and
+    /// <see cref="EngineOptions.Workers"/> workers, starting from the model's current weights, and
+    /// leaves the best weights loaded. Blocks until training ends.
+    /// </summary>
+    public TrainingResult Train(ForecastModel model, PreparedData data, TrainingOptions options, Action<EpochReport>? progress,
+        CancellationToken cancel) => Train(model, data.Train, data.Validation, options, progress, cancel);
+
+    public TrainingResult Train(ForecastModel model, WindowSet train, WindowSet validation, TrainingOptions options,
+        Action<EpochReport>? progress = null, CancellationToken cancel = default)
+    {
+        cancel.ThrowIfCancellationRequested();
+        var done = new TaskCompletionSource<TrainingFinished>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listener = System.ActorOf(TrainingListener.Props(Coordinator, done, progress));
+        var setup = new TrainingSetup("", model.Spec, train, validation, options, Options, ParameterVector.Flatten(model));
+        Coordinator.Tell(new SubmitTraining(setup, listener), listener);
+        using var registration = cancel.Register(() => listener.Tell(TrainingListener.Cancel.Instance));
+        TrainingFinished finished;
+        try
+        {
+            finished = done.Task.GetAwaiter().GetResult();
+        }
+        catch (TaskCanceledException)
+        {
+            throw new OperationCanceledException("training cancelled", cancel);
+        }
+        ParameterVector.Load(model, finished.BestWeights);
+        LastRun = new EngineStats(Options, finished.Version, finished.Workers, finished.Elapsed, finished.ServerTime);
+        return finished.ToResult();
+    }
+
+    public void Dispose()
+    {
+        System.Terminate().Wait(TimeSpan.FromSeconds(30));
+        System.Dispose();
+    }
+
+    /// <summary>Relays one training job's events to the blocked caller.</summary>
+    private sealed class TrainingListener : ReceiveActor
+    {
+        private string? job;
+        private bool cancelRequested;
+
+        public TrainingListener(IActorRef coordinator, TaskCompletionSource<TrainingFinished> done, Action<EpochReport>? progress)
+        {
+            Receive<JobAccepted>(m =>
+            {
+                job = m.Job;
+                if (cancelRequested) coordinator.Tell(new CancelJob(m.Job));
+            });
+            Receive<JobRejected>(m => Stop(() => done.TrySetException(new ArgumentException(m.Reason))));
+            Receive<EpochProgress>(m => progress?.Invoke(m.Report));
+            Receive<TrainingFinished>(m => Stop(() => done.TrySetResult(m)));
+            Receive<TrainingFailed>(m => Stop(() => done.TrySetException(new InvalidOperationException($"training failed: {m.Reason}"))));
+            Receive<JobStatus>(m =>
+            {
+                if (m.State == JobState.Cancelled) Stop(() => done.TrySetCanceled());
+            });
+            Receive<Cancel>(_ =>
+            {
+                cancelRequested = true;
+                if (job is not null) coordinator.Tell(new CancelJob(job));
+            });
+        }
+
+        public static Props Props(IActorRef coordinator, TaskCompletionSource<TrainingFinished> done, Action<EpochReport>? progress) =>
+            Akka.Actor.Props.Create(() => new TrainingListener(coordinator, done, progress));
+
+        private void Stop(Action complete)
+        {
+            complete();
+            Context.Stop(Self);
+        }
+
+        /// <summary>From the caller's cancellation token to this local listener; never crosses a wire.</summary>
+        public sealed class Cancel : INoSerializationVerificationNeeded
+        {
+            public static Cancel Instance { get; } = new();
+            private Cancel() { }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+namespace LstmCluster.Actors.Protocol;
+
+/// <summary>
+/// How the distributed engine trains: workers per job, aggregation mode and its knobs.
+/// The global batch stays <c>TrainingOptions.BatchSize</c>; each of K workers computes B/K per round.
+/// </summary>
+public sealed record EngineOptions
+{
+    /// <summary>Workers (shards) per job, K.</summary>
+    public int Workers { get; init; } = 1;
+
+    public TrainingMode Mode { get; init; } = TrainingMode.Sync;
+
+    /// <summary>Async: a gradient computed at version v is applied while the master is at most v + Staleness.</summary>
+    public int Staleness { get; init; } = 2;
+
+    /// <summary>Local-SGD: local steps per averaging round.</summary>
+    public int SyncPeriod { get; init; } = 4;
+
+    /// <summary>Sync: after this long a round closes with the gradients it has, if they reach <see cref="Quorum"/>. Null waits for all.</summary>
+    public TimeSpan? StragglerTimeout { get; init; }
+
+    /// <summary>Gradients a round needs to close at the straggler timeout; null means a majority of the active workers.</summary>
+    public int? Quorum { get; init; }
+
+    /// <summary>Jobs the coordinator runs at once.</summary>
+    public int MaxConcurrentJobs { get; init; } = 1;
+
+    /// <summary>Workers in the coordinator's pool; null means <see cref="Workers"/> × <see cref="MaxConcurrentJobs"/>.</summary>
+    public int? WorkerPool { get; init; }
+
+    /// <summary>
+    /// libtorch intra-op threads for each worker's and server's compute thread; null leaves libtorch's default
+    /// (all cores). With K workers on a node about cores / K avoids oversubscription.
+    /// </summary>
+    public int? TorchThreads { get; init; }
+
+    public int PoolSize => WorkerPool ?? Workers * MaxConcurrentJobs;
+
+    /// <summary>The command-line spelling of a mode: <c>sync</c>, <c>async</c> or <c>local-sgd</c>.</summary>
+    public static TrainingMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "sync" => TrainingMode.Sync,
+        "async" => TrainingMode.Async,
+        "local-sgd" or "localsgd" => TrainingMode.LocalSgd,
+        _ => throw new ArgumentException($"mode must be sync, async or local-sgd (got '{text}')"),
+    };
+
+    public void Validate()
+    {
+        if (Workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {Workers})");
+        if (Staleness is < 0 or > 1_000_000) throw new ArgumentException($"staleness must be between 0 and 1000000 (got {Staleness})");
+        if (SyncPeriod is < 1 or > 1_000_000) throw new ArgumentException($"sync period must be between 1 and 1000000 (got {SyncPeriod})");
+        if (StragglerTimeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException($"straggler timeout must be positive (got {t})");
+        if (Quorum is < 1) throw new ArgumentException($"quorum must be at least 1 (got {Quorum})");
+        if (MaxConcurrentJobs is < 1 or > 1024) throw new ArgumentException($"concurrent jobs must be between 1 and 1024 (got {MaxConcurrentJobs})");
+        if (TorchThreads is < 1 or > 1024) throw new ArgumentException($"torch threads must be between 1 and 1024 (got {TorchThreads})");
+        if (PoolSize < 1) throw new ArgumentException($"the worker pool must hold at least 1 worker (got {PoolSize})");
+    }
+}

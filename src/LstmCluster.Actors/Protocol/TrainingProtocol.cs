@@ -1,0 +1,96 @@
+using Akka.Actor;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Actors.Protocol;
+
+/// <summary>Marker for the messages between a parameter server, its workers and whoever it reports to.</summary>
+public interface ITrainingMessage;
+
+/// <summary>How a parameter server aggregates: one large synchronous batch, bounded-staleness async, or local-SGD averaging.</summary>
+public enum TrainingMode
+{
+    Sync,
+    Async,
+    LocalSgd,
+}
+
+/// <summary>Inputs to a <see cref="BatchPlan"/>: every node rebuilds the same plan from these four numbers.</summary>
+public sealed record PlanSpec(int WindowCount, int ShardCount, int BatchSize, long Seed)
+{
+    public BatchPlan Build() => new(WindowCount, ShardCount, BatchSize, Seed);
+}
+
+/// <summary>
+/// Gives a worker its part of a job: shard <paramref name="Worker"/> of the plan, as windows in the
+/// order of <see cref="BatchPlan.Shard"/>, and what it needs to build its model replica.
+/// </summary>
+public sealed record AssignShard(string Job, int Worker, ModelSpec Spec, PlanSpec Plan, WindowSet Windows, TrainingOptions Options)
+    : ITrainingMessage;
+
+/// <summary>The worker drops the job's shard and replica.</summary>
+public sealed record ReleaseShard(string Job) : ITrainingMessage;
+
+/// <summary>Master weights of <paramref name="Version"/>: load them, compute the next mini-batch's gradient.</summary>
+public sealed record Weights(string Job, long Version, float[] Values) : ITrainingMessage;
+
+/// <summary>A worker's gradient at <paramref name="Version"/> over <paramref name="Samples"/> windows.</summary>
+public sealed record Gradient(string Job, long Version, int Worker, float[] Values, int Samples, double Loss) : ITrainingMessage;
+
+/// <summary>Local-SGD round: load the weights, take <paramref name="Steps"/> local optimizer steps, send the weights back.</summary>
+public sealed record LocalRound(string Job, long Version, float[] Values, int Steps, double LearningRate) : ITrainingMessage;
+
+/// <summary>A worker's weights after a local-SGD round, with the samples they saw and their mean loss.</summary>
+public sealed record LocalWeights(string Job, long Version, int Worker, float[] Values, int Samples, double Loss) : ITrainingMessage;
+
+/// <summary>A worker could not compute (bad shard, non-finite loss, ...); the server fails the job.</summary>
+public sealed record WorkerFailed(string Job, int Worker, string Reason) : ITrainingMessage;
+
+/// <summary>
+/// Everything a parameter server needs to run a job. <paramref name="InitialWeights"/> null means
+/// <c>ForecastModel.Create(spec, options.Seed)</c>. <paramref name="ReportTo"/> receives
+/// <see cref="EpochProgress"/>, then <see cref="TrainingFinished"/> or <see cref="TrainingFailed"/>.
+/// </summary>
+public sealed record TrainingSetup(
+    string Job,
+    ModelSpec Spec,
+    WindowSet Train,
+    WindowSet Validation,
+    TrainingOptions Options,
+    EngineOptions Engine,
+    float[]? InitialWeights);
+
+/// <summary>One finished epoch of a job.</summary>
+public sealed record EpochProgress(string Job, EpochReport Report) : ITrainingMessage;
+
+/// <summary>Per-worker figures of a job: gradients (or local rounds) applied, samples in them, and what was dropped.</summary>
+public sealed record WorkerFigures(int Worker, long Rounds, long Samples, long Dropped);
+
+/// <summary>The end of a job's training: the best weights and the history, in the shape of Core's <see cref="TrainingResult"/>.</summary>
+public sealed record TrainingFinished(
+    string Job,
+    float[] BestWeights,
+    int BestEpoch,
+    double BestValidationLoss,
+    EpochReport[] Epochs,
+    bool StoppedEarly,
+    long Samples,
+    TimeSpan Elapsed,
+    long Version,
+    WorkerFigures[] Workers,
+    TimeSpan ServerTime) : ITrainingMessage
+{
+    public TrainingResult ToResult() => new(BestWeights, BestEpoch, BestValidationLoss, Epochs, StoppedEarly, Samples, Elapsed);
+
+    public long Dropped => Workers.Sum(w => w.Dropped);
+}
+
+/// <summary>Training stopped with an error.</summary>
+public sealed record TrainingFailed(string Job, string Reason) : ITrainingMessage;
+
+/// <summary>Ask a parameter server for its counters (tests, status).</summary>
+public sealed record GetServerState(string Job) : ITrainingMessage;
+
+/// <summary>A parameter server's counters.</summary>
+public sealed record ServerState(string Job, long Version, int Epoch, long Applied, long Duplicates, long Stale, long Late) : ITrainingMessage;

@@ -1,0 +1,315 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Serialization;
+using System.Text;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Actors.Serialization;
+
+/// <summary>
+/// Binary serializer for <see cref="ITrainingMessage"/> and <see cref="IJobMessage"/>. Float
+/// vectors (weights, gradients, windows) are written raw, little-endian, behind their length; the
+/// few option records go as JSON, which keeps them readable and tolerant of added fields.
+/// </summary>
+public sealed class LstmClusterSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    /// <summary>Above Akka's reserved range (0-100).</summary>
+    public const int SerializerId = 4711;
+
+    private static readonly JsonSerializerOptions Json = new() { IncludeFields = false };
+
+    public override int Identifier => SerializerId;
+
+    /// <summary>HOCON binding this serializer to the protocol marker interfaces.</summary>
+    public static string Hocon => $$"""
+        akka.actor {
+          serializers.lstmcluster = "{{typeof(LstmClusterSerializer).AssemblyQualifiedName}}"
+          serialization-bindings {
+            "{{typeof(ITrainingMessage).AssemblyQualifiedName}}" = lstmcluster
+            "{{typeof(IJobMessage).AssemblyQualifiedName}}" = lstmcluster
+          }
+          serialization-identifiers { "{{typeof(LstmClusterSerializer).AssemblyQualifiedName}}" = {{SerializerId}} }
+        }
+        """;
+
+    public override string Manifest(object o) => o switch
+    {
+        AssignShard => "as",
+        ReleaseShard => "rs",
+        Weights => "w",
+        Gradient => "g",
+        LocalRound => "lr",
+        LocalWeights => "lw",
+        WorkerFailed => "wf",
+        EpochProgress => "ep",
+        TrainingFinished => "tf",
+        TrainingFailed => "tx",
+        GetServerState => "gss",
+        ServerState => "ss",
+        SubmitJob => "sj",
+        SubmitTraining => "st",
+        JobAccepted => "ja",
+        JobRejected => "jr",
+        GetJobStatus => "gjs",
+        CancelJob => "cj",
+        UnknownJob => "uj",
+        JobStatus => "js",
+        GetCoordinatorState => "gcs",
+        CoordinatorState => "cs",
+        _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
+    };
+
+    public override byte[] ToBinary(object obj)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true)) Write(w, obj);
+        return stream.ToArray();
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+        return manifest switch
+        {
+            "as" => new AssignShard(r.ReadString(), r.ReadInt32(), ReadSpec(r), ReadPlan(r), ReadWindows(r), ReadJson<TrainingOptions>(r)),
+            "rs" => new ReleaseShard(r.ReadString()),
+            "w" => new Weights(r.ReadString(), r.ReadInt64(), ReadFloats(r)),
+            "g" => new Gradient(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
+            "lr" => new LocalRound(r.ReadString(), r.ReadInt64(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
+            "lw" => new LocalWeights(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
+            "wf" => new WorkerFailed(r.ReadString(), r.ReadInt32(), r.ReadString()),
+            "ep" => new EpochProgress(r.ReadString(), ReadReport(r)),
+            "tf" => new TrainingFinished(r.ReadString(), ReadFloats(r), r.ReadInt32(), r.ReadDouble(), ReadArray(r, ReadReport),
+                r.ReadBoolean(), r.ReadInt64(), new TimeSpan(r.ReadInt64()), r.ReadInt64(), ReadArray(r, ReadFigures), new TimeSpan(r.ReadInt64())),
+            "tx" => new TrainingFailed(r.ReadString(), r.ReadString()),
+            "gss" => new GetServerState(r.ReadString()),
+            "ss" => new ServerState(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()),
+            "sj" => new SubmitJob(ReadJson<RunOptions>(r), ReadNullableString(r), r.ReadInt32(), ReadNullableInt(r)),
+            "st" => new SubmitTraining(ReadSetup(r), ReadRef(r), r.ReadInt32()),
+            "ja" => new JobAccepted(r.ReadString()),
+            "jr" => new JobRejected(r.ReadString()),
+            "gjs" => new GetJobStatus(r.ReadString()),
+            "cj" => new CancelJob(r.ReadString()),
+            "uj" => new UnknownJob(r.ReadString()),
+            "js" => new JobStatus(r.ReadString(), (JobState)r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(),
+                ReadNullableString(r), ReadNullableDoubles(r), r.ReadDouble(), ReadNullableString(r), r.ReadDouble()),
+            "gcs" => GetCoordinatorState.Instance,
+            "cs" => new CoordinatorState(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
+            _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
+        };
+    }
+
+    private void Write(BinaryWriter w, object obj)
+    {
+        switch (obj)
+        {
+            case AssignShard m:
+                w.Write(m.Job); w.Write(m.Worker); WriteSpec(w, m.Spec); WritePlan(w, m.Plan); WriteWindows(w, m.Windows); WriteJson(w, m.Options);
+                break;
+            case ReleaseShard m: w.Write(m.Job); break;
+            case Weights m: w.Write(m.Job); w.Write(m.Version); WriteFloats(w, m.Values); break;
+            case Gradient m:
+                w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss);
+                break;
+            case LocalRound m: w.Write(m.Job); w.Write(m.Version); WriteFloats(w, m.Values); w.Write(m.Steps); w.Write(m.LearningRate); break;
+            case LocalWeights m:
+                w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss);
+                break;
+            case WorkerFailed m: w.Write(m.Job); w.Write(m.Worker); w.Write(m.Reason); break;
+            case EpochProgress m: w.Write(m.Job); WriteReport(w, m.Report); break;
+            case TrainingFinished m:
+                w.Write(m.Job); WriteFloats(w, m.BestWeights); w.Write(m.BestEpoch); w.Write(m.BestValidationLoss);
+                WriteArray(w, m.Epochs, WriteReport); w.Write(m.StoppedEarly); w.Write(m.Samples); w.Write(m.Elapsed.Ticks);
+                w.Write(m.Version); WriteArray(w, m.Workers, WriteFigures); w.Write(m.ServerTime.Ticks);
+                break;
+            case TrainingFailed m: w.Write(m.Job); w.Write(m.Reason); break;
+            case GetServerState m: w.Write(m.Job); break;
+            case ServerState m:
+                w.Write(m.Job); w.Write(m.Version); w.Write(m.Epoch); w.Write(m.Applied); w.Write(m.Duplicates); w.Write(m.Stale); w.Write(m.Late);
+                break;
+            case SubmitJob m: WriteJson(w, m.Options); WriteNullable(w, m.CsvText); w.Write(m.Priority); WriteNullable(w, m.Workers); break;
+            case SubmitTraining m: WriteSetup(w, m.Setup); WriteRef(w, m.Listener); w.Write(m.Priority); break;
+            case JobAccepted m: w.Write(m.Job); break;
+            case JobRejected m: w.Write(m.Reason); break;
+            case GetJobStatus m: w.Write(m.Job); break;
+            case CancelJob m: w.Write(m.Job); break;
+            case UnknownJob m: w.Write(m.Job); break;
+            case JobStatus m:
+                w.Write(m.Job); w.Write((int)m.State); w.Write(m.Epoch); w.Write(m.Epochs); w.Write(m.TrainLoss); w.Write(m.ValidationLoss);
+                WriteNullable(w, m.Reason); WriteNullable(w, m.Forecast); w.Write(m.TestMase); WriteNullable(w, m.BestBaseline); w.Write(m.BestBaselineMase);
+                break;
+            case GetCoordinatorState: break;
+            case CoordinatorState m: w.Write(m.Queued); w.Write(m.Running); w.Write(m.FreeWorkers); w.Write(m.TotalWorkers); break;
+            default: throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {obj.GetType()}");
+        }
+    }
+
+    // --- vectors: length, then raw little-endian values ---
+
+    internal static void WriteFloats(BinaryWriter w, ReadOnlySpan<float> values)
+    {
+        w.Write(values.Length);
+        if (BitConverter.IsLittleEndian)
+        {
+            w.Write(MemoryMarshal.AsBytes(values));
+            return;
+        }
+        Span<byte> buffer = stackalloc byte[4];
+        foreach (var v in values)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(buffer, v);
+            w.Write(buffer);
+        }
+    }
+
+    internal static float[] ReadFloats(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0) throw new SerializationException($"negative vector length {n}");
+        var result = new float[n];
+        var bytes = MemoryMarshal.AsBytes(result.AsSpan());
+        if (r.Read(bytes) != bytes.Length) throw new SerializationException("truncated float vector");
+        if (!BitConverter.IsLittleEndian)
+            for (int i = 0; i < n; i++) result[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(i * 4, 4));
+        return result;
+    }
+
+    private static void WriteInts(BinaryWriter w, int[] values)
+    {
+        w.Write(values.Length);
+        foreach (var v in values) w.Write(v);
+    }
+
+    private static int[] ReadInts(BinaryReader r)
+    {
+        var result = new int[r.ReadInt32()];
+        for (int i = 0; i < result.Length; i++) result[i] = r.ReadInt32();
+        return result;
+    }
+
+    private static void WriteArray<T>(BinaryWriter w, IReadOnlyList<T> items, Action<BinaryWriter, T> write)
+    {
+        w.Write(items.Count);
+        foreach (var item in items) write(w, item);
+    }
+
+    private static T[] ReadArray<T>(BinaryReader r, Func<BinaryReader, T> read)
+    {
+        var result = new T[r.ReadInt32()];
+        for (int i = 0; i < result.Length; i++) result[i] = read(r);
+        return result;
+    }
+
+    // --- nullable scalars: a presence flag ---
+
+    private static void WriteNullable(BinaryWriter w, string? value)
+    {
+        w.Write(value is not null);
+        if (value is not null) w.Write(value);
+    }
+
+    private static string? ReadNullableString(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+
+    private static void WriteNullable(BinaryWriter w, int? value)
+    {
+        w.Write(value.HasValue);
+        if (value is { } v) w.Write(v);
+    }
+
+    private static int? ReadNullableInt(BinaryReader r) => r.ReadBoolean() ? r.ReadInt32() : null;
+
+    private static void WriteNullable(BinaryWriter w, double[]? values)
+    {
+        w.Write(values is not null);
+        if (values is null) return;
+        w.Write(values.Length);
+        foreach (var v in values) w.Write(v);
+    }
+
+    private static double[]? ReadNullableDoubles(BinaryReader r)
+    {
+        if (!r.ReadBoolean()) return null;
+        var result = new double[r.ReadInt32()];
+        for (int i = 0; i < result.Length; i++) result[i] = r.ReadDouble();
+        return result;
+    }
+
+    private static void WriteNullable(BinaryWriter w, float[]? values)
+    {
+        w.Write(values is not null);
+        if (values is not null) WriteFloats(w, values);
+    }
+
+    private static float[]? ReadNullableFloats(BinaryReader r) => r.ReadBoolean() ? ReadFloats(r) : null;
+
+    // --- composite parts ---
+
+    private static void WriteJson<T>(BinaryWriter w, T value) => w.Write(JsonSerializer.Serialize(value, Json));
+
+    private static T ReadJson<T>(BinaryReader r) =>
+        JsonSerializer.Deserialize<T>(r.ReadString(), Json) ?? throw new SerializationException($"empty {typeof(T).Name}");
+
+    private static void WriteSpec(BinaryWriter w, ModelSpec s)
+    {
+        w.Write(s.InputSize); w.Write(s.HiddenSize); w.Write(s.NumLayers); w.Write(s.Horizon); w.Write(s.Dropout);
+    }
+
+    private static ModelSpec ReadSpec(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble());
+
+    private static void WritePlan(BinaryWriter w, PlanSpec p)
+    {
+        w.Write(p.WindowCount); w.Write(p.ShardCount); w.Write(p.BatchSize); w.Write(p.Seed);
+    }
+
+    private static PlanSpec ReadPlan(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64());
+
+    private static void WriteWindows(BinaryWriter w, WindowSet s)
+    {
+        w.Write(s.Lookback); w.Write(s.Features); w.Write(s.Horizon);
+        WriteFloats(w, s.Inputs); WriteFloats(w, s.Targets); WriteInts(w, s.Origins);
+    }
+
+    private static WindowSet ReadWindows(BinaryReader r)
+    {
+        int lookback = r.ReadInt32(), features = r.ReadInt32(), horizon = r.ReadInt32();
+        var inputs = ReadFloats(r);
+        var targets = ReadFloats(r);
+        return new WindowSet(inputs, targets, ReadInts(r), lookback, features, horizon);
+    }
+
+    private static void WriteReport(BinaryWriter w, EpochReport e)
+    {
+        w.Write(e.Epoch); w.Write(e.Epochs); w.Write(e.TrainLoss); w.Write(e.ValidationLoss); w.Write(e.LearningRate);
+        w.Write(e.Improved); w.Write(e.BestEpoch); w.Write(e.Samples); w.Write(e.SamplesPerSecond); w.Write(e.Elapsed.Ticks);
+    }
+
+    private static EpochReport ReadReport(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(),
+        r.ReadDouble(), r.ReadBoolean(), r.ReadInt32(), r.ReadInt64(), r.ReadDouble(), new TimeSpan(r.ReadInt64()));
+
+    private static void WriteFigures(BinaryWriter w, WorkerFigures f)
+    {
+        w.Write(f.Worker); w.Write(f.Rounds); w.Write(f.Samples); w.Write(f.Dropped);
+    }
+
+    private static WorkerFigures ReadFigures(BinaryReader r) => new(r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
+
+    private static void WriteSetup(BinaryWriter w, TrainingSetup s)
+    {
+        w.Write(s.Job); WriteSpec(w, s.Spec); WriteWindows(w, s.Train); WriteWindows(w, s.Validation);
+        WriteJson(w, s.Options); WriteJson(w, s.Engine); WriteNullable(w, s.InitialWeights);
+    }
+
+    private static TrainingSetup ReadSetup(BinaryReader r) => new(r.ReadString(), ReadSpec(r), ReadWindows(r), ReadWindows(r),
+        ReadJson<TrainingOptions>(r), ReadJson<EngineOptions>(r), ReadNullableFloats(r));
+
+    private static void WriteRef(BinaryWriter w, IActorRef actor) => w.Write(Akka.Serialization.Serialization.SerializedActorPath(actor));
+
+    private IActorRef ReadRef(BinaryReader r) => system.Provider.ResolveActorRef(r.ReadString());
+}

@@ -1,0 +1,368 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Training;
+using TorchSharp;
+
+namespace LstmCluster.Actors.Training;
+
+/// <summary>
+/// One per running job: owns the master weights, the optimizer state and the version counter.
+/// Deals the shards to its workers, broadcasts weights, aggregates what comes back (sync,
+/// bounded-staleness async, or local-SGD averaging), and at the end of each epoch of the global
+/// data runs validation, early stopping and the learning-rate schedule. Every contribution is
+/// applied at most once per (job, version, worker); duplicates, stale and late ones are counted
+/// and dropped. Reports <see cref="EpochProgress"/> and finally <see cref="TrainingFinished"/> or
+/// <see cref="TrainingFailed"/> to <c>reportTo</c>, then stops.
+/// </summary>
+public sealed class ParameterServerActor : ReceiveActor, IWithTimers
+{
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly TrainingSetup setup;
+    private readonly IReadOnlyList<IActorRef> workers;
+    private readonly IActorRef reportTo;
+    private readonly HashSet<int> active = [];
+    private readonly Dictionary<int, BatchGradient> round = [];
+    private readonly HashSet<(long Version, int Worker)> appliedAsync = [];
+    private readonly long[] rounds, samples, dropped;
+    private readonly List<EpochReport> history = [];
+    private readonly Stopwatch clock = new();
+    private readonly Stopwatch serverTime = new();
+    private BatchPlan plan = null!;
+    private ForecastModel? model;
+    private MasterOptimizer? master;
+    private EarlyStopping stopping = null!;
+    private long version;
+    private int epoch = 1;
+    private int stepInEpoch;
+    private long arrivalsInEpoch;
+    private int roundSteps;
+    private double lossSum;
+    private long epochSamples, totalSamples, applied, duplicates, stale, late;
+    private bool released;
+
+    public ParameterServerActor(TrainingSetup setup, IReadOnlyList<IActorRef> workers, IActorRef reportTo)
+    {
+        this.setup = setup;
+        this.workers = workers;
+        this.reportTo = reportTo;
+        rounds = new long[workers.Count];
+        samples = new long[workers.Count];
+        dropped = new long[workers.Count];
+        Receive<Gradient>(m => Guard(() => OnGradient(m)));
+        Receive<LocalWeights>(m => Guard(() => OnLocalWeights(m)));
+        Receive<RoundTimeout>(m => Guard(() => OnRoundTimeout(m)));
+        Receive<WorkerFailed>(m => Fail($"worker {m.Worker} failed: {m.Reason}"));
+        Receive<Terminated>(m => Guard(() => OnWorkerTerminated(m)));
+        Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, applied, duplicates, stale, late)));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private TrainingMode Mode => setup.Engine.Mode;
+
+    public static Props Props(TrainingSetup setup, IReadOnlyList<IActorRef> workers, IActorRef reportTo) =>
+        Akka.Actor.Props.Create(() => new ParameterServerActor(setup, workers, reportTo)).WithDispatcher(Dispatchers.Torch);
+
+    protected override void PreStart()
+    {
+        // Not inside Guard: a dispose scope around the model's construction would free its parameters.
+        try
+        {
+            Start();
+        }
+        catch (Exception e)
+        {
+            Fail(e.Message);
+        }
+    }
+
+    private void Start()
+    {
+        if (setup.Engine.TorchThreads is { } threads) torch.set_num_threads(threads);
+        var options = setup.Options;
+        options.Validate();
+        setup.Engine.Validate();
+        if (workers.Count == 0) throw new ArgumentException("no workers for the job");
+        plan = new BatchPlan(setup.Train.Count, workers.Count, options.BatchSize, options.Seed);
+        model = ForecastModel.Create(setup.Spec, options.Seed);
+        if (setup.InitialWeights is { } initial) ParameterVector.Load(model, initial);
+        master = new MasterOptimizer(model, options);
+        master.LearningRate = options.LearningRateAt(1);
+        stopping = new EarlyStopping(options.Patience);
+        // As the reference trainer: the untrained model is epoch 0, and training has to beat it to be kept.
+        stopping.Start(setup.Validation.Count > 0 ? Gradients.Loss(model, setup.Validation) : double.PositiveInfinity, master.Weights);
+        var planSpec = new PlanSpec(setup.Train.Count, workers.Count, options.BatchSize, options.Seed);
+        for (int k = 0; k < workers.Count; k++)
+        {
+            Context.Watch(workers[k]);
+            active.Add(k);
+            workers[k].Tell(new AssignShard(setup.Job, k, setup.Spec, planSpec, setup.Train.Select(plan.Shard(k)), options));
+        }
+        clock.Start();
+        if (Mode == TrainingMode.Async)
+        {
+            var w = master.Weights();
+            foreach (var k in active) workers[k].Tell(new Weights(setup.Job, version, w));
+        }
+        else
+        {
+            Broadcast();
+        }
+    }
+
+    // --- rounds (sync and local-SGD) ---
+
+    private void Broadcast()
+    {
+        var w = master!.Weights();
+        if (Mode == TrainingMode.LocalSgd)
+        {
+            roundSteps = Math.Min(setup.Engine.SyncPeriod, plan.StepsPerEpoch - stepInEpoch);
+            foreach (var k in active) workers[k].Tell(new LocalRound(setup.Job, version, w, roundSteps, master.LearningRate));
+        }
+        else
+        {
+            roundSteps = 1;
+            foreach (var k in active) workers[k].Tell(new Weights(setup.Job, version, w));
+        }
+        if (setup.Engine.StragglerTimeout is { } timeout)
+            Timers.StartSingleTimer(nameof(RoundTimeout), new RoundTimeout(version), timeout);
+    }
+
+    private void OnGradient(Gradient m)
+    {
+        if (Mode == TrainingMode.Async)
+        {
+            OnAsyncGradient(m);
+            return;
+        }
+        if (Mode == TrainingMode.LocalSgd || !Accept(m.Job, m.Version, m.Worker)) return;
+        round[m.Worker] = new BatchGradient(m.Values, m.Loss, m.Samples);
+        if (round.Count >= active.Count) CloseRound();
+    }
+
+    private void OnLocalWeights(LocalWeights m)
+    {
+        if (Mode != TrainingMode.LocalSgd || !Accept(m.Job, m.Version, m.Worker)) return;
+        round[m.Worker] = new BatchGradient(m.Values, m.Loss, m.Samples);
+        if (round.Count >= active.Count) CloseRound();
+    }
+
+    /// <summary>Whether a contribution belongs to the open round; counts and drops it otherwise.</summary>
+    private bool Accept(string job, long v, int worker)
+    {
+        if (job != setup.Job || worker < 0 || worker >= workers.Count) return false;
+        if (v < version)
+        {
+            late++;
+            dropped[worker]++;
+            return false;
+        }
+        if (v > version || !active.Contains(worker))
+        {
+            stale++;
+            dropped[worker]++;
+            return false;
+        }
+        if (round.ContainsKey(worker))
+        {
+            duplicates++;
+            dropped[worker]++;
+            return false;
+        }
+        return true;
+    }
+
+    private void OnRoundTimeout(RoundTimeout m)
+    {
+        if (m.Version != version || Mode == TrainingMode.Async) return;
+        int quorum = Math.Min(active.Count, setup.Engine.Quorum ?? active.Count / 2 + 1);
+        if (round.Count >= quorum && round.Count > 0)
+        {
+            log.Info("job {0}: round v{1} closes with {2} of {3} workers after the straggler timeout", setup.Job, version, round.Count, active.Count);
+            CloseRound();
+        }
+        else if (setup.Engine.StragglerTimeout is { } timeout)
+        {
+            Timers.StartSingleTimer(nameof(RoundTimeout), new RoundTimeout(version), timeout);
+        }
+    }
+
+    private void CloseRound()
+    {
+        Timers.Cancel(nameof(RoundTimeout));
+        var contributions = round.Values.Where(g => g.Samples > 0).ToList();
+        serverTime.Start();
+        if (contributions.Count > 0)
+        {
+            // One contribution is its own average (n·g/n is exact in double), without the pass over the vector.
+            var average = contributions.Count == 1 ? contributions[0].Values : Gradients.WeightedAverage(contributions);
+            if (Mode == TrainingMode.LocalSgd) master!.LoadWeights(average);
+            else master!.Step(average);
+        }
+        foreach (var (k, g) in round)
+        {
+            rounds[k]++;
+            samples[k] += g.Samples;
+            lossSum += g.Loss * g.Samples;
+            epochSamples += g.Samples;
+        }
+        applied += round.Count;
+        serverTime.Stop();
+        round.Clear();
+        version++;
+        stepInEpoch += roundSteps;
+        if (stepInEpoch >= plan.StepsPerEpoch)
+        {
+            if (EndEpoch()) return;
+        }
+        Broadcast();
+    }
+
+    // --- async ---
+
+    private void OnAsyncGradient(Gradient m)
+    {
+        if (m.Job != setup.Job || m.Worker < 0 || m.Worker >= workers.Count) return;
+        if (!appliedAsync.Add((m.Version, m.Worker)))
+        {
+            duplicates++;
+            dropped[m.Worker]++;
+            return;
+        }
+        arrivalsInEpoch++;
+        if (version - m.Version > setup.Engine.Staleness || m.Version > version)
+        {
+            stale++;
+            dropped[m.Worker]++;
+        }
+        else if (m.Samples > 0)
+        {
+            serverTime.Start();
+            master!.Step(m.Values);
+            serverTime.Stop();
+            version++;
+            applied++;
+            rounds[m.Worker]++;
+            samples[m.Worker] += m.Samples;
+            lossSum += m.Loss * m.Samples;
+            epochSamples += m.Samples;
+        }
+        // Versions only grow, so entries older than the staleness window can never be accepted again.
+        appliedAsync.RemoveWhere(e => e.Version < version - setup.Engine.Staleness - 1);
+        if (arrivalsInEpoch >= (long)plan.StepsPerEpoch * workers.Count)
+        {
+            arrivalsInEpoch = 0;
+            if (EndEpoch()) return;
+        }
+        if (active.Contains(m.Worker)) Sender.Tell(new Weights(setup.Job, version, master!.Weights()));
+    }
+
+    // --- epochs ---
+
+    /// <summary>Validation, report, early stopping and the next epoch's learning rate; true when training ended.</summary>
+    private bool EndEpoch()
+    {
+        serverTime.Start();
+        totalSamples += epochSamples;
+        double trainLoss = epochSamples > 0 ? lossSum / epochSamples : double.NaN;
+        double validationLoss = setup.Validation.Count > 0 ? Gradients.Loss(model!, setup.Validation) : trainLoss;
+        bool improved = stopping.Observe(epoch, validationLoss, master!.Weights);
+        var report = new EpochReport(epoch, setup.Options.Epochs, trainLoss, validationLoss, master.LearningRate, improved,
+            stopping.BestEpoch, totalSamples, totalSamples / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed);
+        serverTime.Stop();
+        history.Add(report);
+        reportTo.Tell(new EpochProgress(setup.Job, report));
+        if (stopping.ShouldStop || epoch >= setup.Options.Epochs)
+        {
+            Finish();
+            return true;
+        }
+        epoch++;
+        stepInEpoch = 0;
+        lossSum = 0;
+        epochSamples = 0;
+        master.LearningRate = setup.Options.LearningRateAt(epoch);
+        return false;
+    }
+
+    private void Finish()
+    {
+        clock.Stop();
+        Timers.CancelAll();
+        Release();
+        var figures = Enumerable.Range(0, workers.Count).Select(k => new WorkerFigures(k, rounds[k], samples[k], dropped[k])).ToArray();
+        reportTo.Tell(new TrainingFinished(setup.Job, stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, [.. history],
+            stopping.ShouldStop, totalSamples, clock.Elapsed, version, figures, serverTime.Elapsed));
+        Context.Stop(Self);
+    }
+
+    // --- failures ---
+
+    private void OnWorkerTerminated(Terminated m)
+    {
+        int k = IndexOf(m.ActorRef);
+        if (k < 0 || !active.Remove(k)) return;
+        log.Warning("job {0}: worker {1} terminated; continuing with {2}", setup.Job, k, active.Count);
+        round.Remove(k);
+        if (active.Count == 0)
+        {
+            Fail("every worker of the job has stopped");
+            return;
+        }
+        if (Mode != TrainingMode.Async && round.Count >= active.Count) CloseRound();
+    }
+
+    private int IndexOf(IActorRef actor)
+    {
+        for (int k = 0; k < workers.Count; k++)
+            if (workers[k].Equals(actor)) return k;
+        return -1;
+    }
+
+    /// <summary>
+    /// Any failure of the job's computation fails the job with its message: a restart would silently start
+    /// training over from the seed.
+    /// </summary>
+    private void Guard(Action action)
+    {
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            action();
+        }
+        catch (Exception e)
+        {
+            Fail(e.Message);
+        }
+    }
+
+    private void Fail(string reason)
+    {
+        log.Warning("job {0} failed: {1}", setup.Job, reason);
+        Timers.CancelAll();
+        Release();
+        reportTo.Tell(new TrainingFailed(setup.Job, reason));
+        Context.Stop(Self);
+    }
+
+    private void Release()
+    {
+        if (released) return;
+        released = true;
+        foreach (var w in workers) w.Tell(new ReleaseShard(setup.Job));
+    }
+
+    protected override void PostStop()
+    {
+        Release();
+        master?.Dispose();
+        model?.Dispose();
+        base.PostStop();
+    }
+
+    private sealed record RoundTimeout(long Version);
+}

@@ -1,0 +1,197 @@
+using Akka.Actor;
+using Akka.Event;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Training;
+using TorchSharp;
+
+namespace LstmCluster.Actors.Training;
+
+/// <summary>
+/// Holds one shard of a job's training windows and a model replica. Each <see cref="Weights"/>
+/// loads the master weights and answers with the gradient of the worker's next mini-batch, walking
+/// its shard epoch by epoch in the order <see cref="BatchPlan.EpochOrder"/> gives; each
+/// <see cref="LocalRound"/> takes local optimizer steps and answers with the weights.
+/// </summary>
+public sealed class WorkerActor : ReceiveActor
+{
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly int? torchThreads;
+    private Shard? shard;
+
+    public WorkerActor(int? torchThreads = null)
+    {
+        this.torchThreads = torchThreads;
+        Idle();
+    }
+
+    /// <param name="torchThreads">libtorch intra-op threads for this worker's thread; null keeps the default.</param>
+    public static Props Props(int? torchThreads = null) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(torchThreads)).WithDispatcher(Dispatchers.Torch);
+
+    protected override void PreStart()
+    {
+        // Runs on the worker's own pinned thread, whose OpenMP settings are the ones its compute uses.
+        if (torchThreads is { } n) torch.set_num_threads(n);
+    }
+
+    private void Idle()
+    {
+        Receive<AssignShard>(OnAssign);
+        Receive<ReleaseShard>(_ => { });
+        Receive<Weights>(m => log.Debug("no shard assigned: ignoring weights v{0} of job {1}", m.Version, m.Job));
+        Receive<LocalRound>(m => log.Debug("no shard assigned: ignoring local round v{0} of job {1}", m.Version, m.Job));
+    }
+
+    private void Assigned()
+    {
+        Receive<AssignShard>(OnAssign);
+        Receive<ReleaseShard>(OnRelease);
+        Receive<Weights>(OnWeights);
+        Receive<LocalRound>(OnLocalRound);
+    }
+
+    private void OnAssign(AssignShard m)
+    {
+        shard?.Dispose();
+        shard = null;
+        try
+        {
+            shard = new Shard(m);
+            Become(Assigned);
+        }
+        catch (Exception e)
+        {
+            Sender.Tell(new WorkerFailed(m.Job, m.Worker, e.Message));
+            Become(Idle);
+        }
+    }
+
+    private void OnRelease(ReleaseShard m)
+    {
+        if (shard is null || shard.Job != m.Job) return;
+        shard.Dispose();
+        shard = null;
+        Become(Idle);
+    }
+
+    private void OnWeights(Weights m)
+    {
+        if (shard is null || shard.Job != m.Job) return;
+        try
+        {
+            Sender.Tell(shard.Gradient(m));
+        }
+        catch (Exception e)
+        {
+            Sender.Tell(new WorkerFailed(m.Job, shard.Index, e.Message));
+        }
+    }
+
+    private void OnLocalRound(LocalRound m)
+    {
+        if (shard is null || shard.Job != m.Job) return;
+        try
+        {
+            Sender.Tell(shard.Local(m));
+        }
+        catch (Exception e)
+        {
+            Sender.Tell(new WorkerFailed(m.Job, shard.Index, e.Message));
+        }
+    }
+
+    protected override void PostStop()
+    {
+        shard?.Dispose();
+        base.PostStop();
+    }
+
+    /// <summary>A job's shard on this worker: its windows, replica and position in the plan.</summary>
+    private sealed class Shard : IDisposable
+    {
+        private readonly BatchPlan plan;
+        private readonly WindowSet windows;
+        private readonly Dictionary<int, int> local;
+        private readonly ForecastModel model;
+        private readonly TrainingOptions options;
+        private MasterOptimizer? optimizer;
+        private int epoch = 1;
+        private int step;
+        private int[]? order;
+
+        public Shard(AssignShard m)
+        {
+            Job = m.Job;
+            Index = m.Worker;
+            plan = m.Plan.Build();
+            if (m.Worker < 0 || m.Worker >= plan.ShardCount)
+                throw new ArgumentException($"worker {m.Worker} outside the plan's {plan.ShardCount} shards");
+            var members = plan.Shard(m.Worker);
+            if (members.Count != m.Windows.Count)
+                throw new ArgumentException($"shard {m.Worker} has {members.Count} windows in the plan but {m.Windows.Count} were sent");
+            local = new Dictionary<int, int>(members.Count);
+            for (int i = 0; i < members.Count; i++) local[members[i]] = i;
+            windows = m.Windows;
+            options = m.Options;
+            // The seed only matters until the first Weights overwrite the replica.
+            model = ForecastModel.Create(m.Spec, m.Options.Seed);
+        }
+
+        public string Job { get; }
+        public int Index { get; }
+
+        public Gradient Gradient(Weights m)
+        {
+            using var scope = torch.NewDisposeScope();
+            ParameterVector.Load(model, m.Values);
+            var batch = NextBatch();
+            if (batch.Length == 0) return new Gradient(Job, m.Version, Index, new float[m.Values.Length], 0, 0);
+            var g = Gradients.Compute(model, windows, batch);
+            return new Gradient(Job, m.Version, Index, g.Values, g.Samples, g.Loss);
+        }
+
+        public LocalWeights Local(LocalRound m)
+        {
+            using var scope = torch.NewDisposeScope();
+            ParameterVector.Load(model, m.Values);
+            optimizer ??= new MasterOptimizer(model, options);
+            optimizer.LearningRate = m.LearningRate;
+            double lossSum = 0;
+            int samples = 0;
+            for (int s = 0; s < m.Steps; s++)
+            {
+                var batch = NextBatch();
+                if (batch.Length == 0) continue;
+                var g = Gradients.Compute(model, windows, batch);
+                optimizer.Step(g.Values);
+                lossSum += g.Loss * g.Samples;
+                samples += g.Samples;
+            }
+            return new LocalWeights(Job, m.Version, Index, ParameterVector.Flatten(model), samples, samples > 0 ? lossSum / samples : 0);
+        }
+
+        /// <summary>Local indices of the next slice; moves the cursor, wrapping into the next epoch.</summary>
+        private int[] NextBatch()
+        {
+            order ??= plan.EpochOrder(Index, epoch);
+            var slice = plan.Slice(order, step);
+            if (++step == plan.StepsPerEpoch)
+            {
+                step = 0;
+                epoch++;
+                order = null;
+            }
+            var result = new int[slice.Length];
+            for (int i = 0; i < slice.Length; i++) result[i] = local[slice[i]];
+            return result;
+        }
+
+        public void Dispose()
+        {
+            optimizer?.Dispose();
+            model.Dispose();
+        }
+    }
+}

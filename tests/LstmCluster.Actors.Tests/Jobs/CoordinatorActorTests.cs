@@ -1,0 +1,141 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using LstmCluster.Actors.Jobs;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Training;
+using Xunit.Abstractions;
+
+namespace LstmCluster.Actors.Tests.Jobs;
+
+[Collection(TorchCollection.Name)]
+public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(TestSupport.Config, output: output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private static readonly string Csv = TestSupport.SineCsv();
+
+    private IActorRef Coordinator(int workers, int concurrent) =>
+        Sys.ActorOf(CoordinatorActor.Props(new EngineOptions { Workers = 1, MaxConcurrentJobs = concurrent, WorkerPool = workers }));
+
+    private async Task<string> Submit(IActorRef coordinator, int epochs, int? workers = null, int priority = 0)
+    {
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(epochs), Csv, priority, workers));
+        return (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+    }
+
+    private async Task<JobStatus> Status(IActorRef coordinator, string job)
+    {
+        coordinator.Tell(new GetJobStatus(job));
+        return await ExpectMsgAsync<JobStatus>(Wait);
+    }
+
+    private async Task AwaitState(IActorRef coordinator, string job, JobState state)
+    {
+        var probe = CreateTestProbe();
+        await AwaitAssertAsync(async () =>
+        {
+            coordinator.Tell(new GetJobStatus(job), probe);
+            Assert.Equal(state, (await probe.ExpectMsgAsync<JobStatus>(Wait)).State);
+        }, Wait, TimeSpan.FromMilliseconds(50));
+    }
+
+    /// <summary>Final statuses the coordinator sends the submitter, skipping anything else.</summary>
+    private async Task<JobStatus> Final() =>
+        (JobStatus)await FishForMessageAsync(m => m is JobStatus { State: JobState.Succeeded or JobState.Failed or JobState.Cancelled }, Wait);
+
+    [Fact]
+    public async Task Coordinator_rejects_an_invalid_job_with_its_reason()
+    {
+        var coordinator = Coordinator(1, 1);
+
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun() with { Training = new TrainingOptions { Epochs = 0 } }, Csv));
+        Assert.Equal("epochs must be between 1 and 100000 (got 0)", (await ExpectMsgAsync<JobRejected>(Wait)).Reason);
+
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n2020-01-02,abc\n"));
+        var bad = await ExpectMsgAsync<JobRejected>(Wait);
+        Assert.Contains("sine.csv", bad.Reason);
+        Assert.Contains("abc", bad.Reason);
+
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(), Csv, Workers: 3));
+        Assert.Contains("pool has 1", (await ExpectMsgAsync<JobRejected>(Wait)).Reason);
+    }
+
+    [Fact]
+    public async Task A_job_runs_to_a_forecast_and_an_evaluation_against_baselines()
+    {
+        var coordinator = Coordinator(2, 1);
+        var job = await Submit(coordinator, epochs: 2, workers: 2);
+        var final = await Final();
+        Assert.Equal((job, JobState.Succeeded, 2), (final.Job, final.State, final.Epoch));
+        Assert.Equal(2, final.Forecast!.Length);
+        Assert.NotNull(final.BestBaseline);
+        Assert.True(double.IsFinite(final.TestMase));
+        Assert.Equal(JobState.Succeeded, (await Status(coordinator, job)).State);
+    }
+
+    [Fact]
+    public async Task Two_jobs_submitted_together_both_complete()
+    {
+        var coordinator = Coordinator(2, 2);
+        var a = await Submit(coordinator, epochs: 2);
+        var b = await Submit(coordinator, epochs: 2);
+        var finals = new[] { await Final(), await Final() };
+        Assert.Equal(new[] { a, b }.Order(), finals.Select(f => f.Job).Order());
+        Assert.All(finals, f => Assert.Equal(JobState.Succeeded, f.State));
+    }
+
+    [Fact]
+    public async Task A_job_submitted_while_another_runs_is_queued_and_then_runs()
+    {
+        var coordinator = Coordinator(1, 1);
+        var first = await Submit(coordinator, epochs: 10);
+        var second = await Submit(coordinator, epochs: 1);
+        Assert.Equal(JobState.Running, (await Status(coordinator, first)).State);
+        Assert.Equal(JobState.Queued, (await Status(coordinator, second)).State);
+
+        var finals = new[] { await Final(), await Final() };
+        Assert.Equal([(first, JobState.Succeeded), (second, JobState.Succeeded)], finals.Select(f => (f.Job, f.State)));
+    }
+
+    [Fact]
+    public async Task Coordinator_queues_a_job_when_no_worker_is_free()
+    {
+        // Room for two jobs at once, but one worker: the second waits for it.
+        var coordinator = Coordinator(1, 2);
+        var first = await Submit(coordinator, epochs: 10_000);
+        var second = await Submit(coordinator, epochs: 1);
+        Assert.Equal(JobState.Queued, (await Status(coordinator, second)).State);
+        coordinator.Tell(GetCoordinatorState.Instance);
+        Assert.Equal(new CoordinatorState(1, 1, 0, 1), await ExpectMsgAsync<CoordinatorState>(Wait));
+
+        coordinator.Tell(new CancelJob(first));
+        await AwaitState(coordinator, second, JobState.Succeeded);
+    }
+
+    [Fact]
+    public async Task Coordinator_cancels_a_running_job_and_frees_its_workers()
+    {
+        var coordinator = Coordinator(2, 1);
+        var job = await Submit(coordinator, epochs: 10_000, workers: 2);
+        await AwaitAssertAsync(async () => Assert.True((await Status(coordinator, job)).Epoch >= 1), Wait, TimeSpan.FromMilliseconds(50));
+
+        coordinator.Tell(new CancelJob(job));
+        var final = await Final();
+        Assert.Equal((job, JobState.Cancelled), (final.Job, final.State));
+        coordinator.Tell(GetCoordinatorState.Instance);
+        Assert.Equal(new CoordinatorState(0, 0, 2, 2), await FishForMessageAsync<CoordinatorState>(m => m is CoordinatorState, Wait));
+
+        // The freed workers take the next job.
+        var next = await Submit(coordinator, epochs: 1, workers: 2);
+        Assert.Equal((next, JobState.Succeeded), ((await Final()).Job, (await Status(coordinator, next)).State));
+    }
+
+    [Fact]
+    public async Task An_unknown_job_is_answered_as_unknown()
+    {
+        var coordinator = Coordinator(1, 1);
+        coordinator.Tell(new GetJobStatus("job-404"));
+        Assert.Equal("job-404", (await ExpectMsgAsync<UnknownJob>(Wait)).Job);
+        coordinator.Tell(new CancelJob("job-404"));
+        await ExpectMsgAsync<UnknownJob>(Wait);
+    }
+}

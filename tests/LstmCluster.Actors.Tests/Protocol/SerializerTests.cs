@@ -1,0 +1,122 @@
+using System.Runtime.Serialization;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Serialization;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Training;
+using Xunit.Abstractions;
+
+namespace LstmCluster.Actors.Tests.Protocol;
+
+public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupport.Config, output: output)
+{
+    private static readonly float[] Vector = [1.5f, -2.25f, float.Epsilon, 3e38f, 0f, -0f, 1e-7f];
+    private static readonly WindowSet Windows = new([1, 2, 3, 4, 5, 6], [7, 8, 9, 10], [11, 12], lookback: 3, features: 1, horizon: 2);
+    private static readonly TrainingOptions Options = new() { Epochs = 3, BatchSize = 8, Optimizer = OptimizerKind.Sgd, Schedule = LearningRateSchedule.Cosine };
+    private static readonly EpochReport Report = new(2, 5, 0.5, 0.75, 0.001, true, 2, 1234, 99.5, TimeSpan.FromMilliseconds(1500));
+
+    public static TheoryData<object> Messages()
+    {
+        var setup = new TrainingSetup("job-1", TestSupport.TinySpec, Windows, Windows, Options,
+            new EngineOptions { Workers = 2, Mode = TrainingMode.LocalSgd, StragglerTimeout = TimeSpan.FromSeconds(3), Quorum = 1 }, Vector);
+        return new TheoryData<object>
+        {
+            new AssignShard("job-1", 1, TestSupport.TinySpec with { Dropout = 0.25, NumLayers = 2 }, new PlanSpec(100, 4, 32, 42), Windows, Options),
+            new ReleaseShard("job-1"),
+            new Weights("job-1", 17, Vector),
+            new Gradient("job-1", 17, 3, Vector, 16, 0.125),
+            new LocalRound("job-1", 4, Vector, 3, 0.01),
+            new LocalWeights("job-1", 4, 2, Vector, 48, 0.5),
+            new WorkerFailed("job-1", 2, "gradient is not finite"),
+            new EpochProgress("job-1", Report),
+            new TrainingFinished("job-1", Vector, 2, 0.75, [Report, Report with { Epoch = 3 }], true, 1234, TimeSpan.FromSeconds(2), 40,
+                [new WorkerFigures(0, 20, 320, 1), new WorkerFigures(1, 19, 300, 2)], TimeSpan.FromMilliseconds(20)),
+            new TrainingFailed("job-1", "every worker of the job has stopped"),
+            new GetServerState("job-1"),
+            new ServerState("job-1", 40, 3, 80, 1, 2, 3),
+            new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Priority: 3, Workers: 2),
+            new SubmitJob(TestSupport.SineRun()),
+            new SubmitTraining(setup, ActorRefs.Nobody, Priority: -1),
+            new SubmitTraining(setup with { InitialWeights = null }, ActorRefs.Nobody),
+            new JobAccepted("job-1"),
+            new JobRejected("epochs must be between 1 and 100000 (got 0)"),
+            new GetJobStatus("job-1"),
+            new CancelJob("job-1"),
+            new UnknownJob("job-9"),
+            new JobStatus("job-1", JobState.Succeeded, 3, 5, 0.1, 0.2, null, [1.5, 2.5], 0.9, "naive", 1.1),
+            new JobStatus("job-2", JobState.Failed, 0, 0, double.NaN, double.NaN, "bad data", null, double.NaN, null, double.NaN),
+            GetCoordinatorState.Instance,
+            new CoordinatorState(1, 2, 3, 4),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Messages))]
+    public void Every_message_survives_a_round_trip_through_the_serializer(object message)
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<LstmClusterSerializer>(serializer);
+        var manifested = (LstmClusterSerializer)serializer;
+        var bytes = manifested.ToBinary(message);
+        var back = manifested.FromBinary(bytes, manifested.Manifest(message));
+        Assert.Equal(message.GetType(), back.GetType());
+        // Records holding arrays compare by reference: compare their JSON instead, which lists every value.
+        Assert.Equal(Json(message), Json(back));
+    }
+
+    [Fact]
+    public void Float_vectors_are_written_raw_little_endian()
+    {
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(new Weights("j", 1, [1f]));
+        var bytes = serializer.ToBinary(new Weights("j", 1, [1f, -2f]));
+        // "j" (2 bytes), version (8), length (4), then the two floats, 4 bytes each.
+        Assert.Equal(2 + 8 + 4 + 8, bytes.Length);
+        Assert.Equal(BitConverter.GetBytes(1f), bytes[14..18]);
+        Assert.Equal(new byte[] { 0, 0, 0, 0xC0 }, bytes[18..22]);
+    }
+
+    [Fact]
+    public void An_actor_ref_in_a_message_resolves_to_the_same_actor()
+    {
+        var message = new SubmitTraining(new TrainingSetup("j", TestSupport.TinySpec, Windows, Windows, Options, new EngineOptions(), null), TestActor);
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(message);
+        var back = (SubmitTraining)serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+        Assert.Equal(TestActor, back.Listener);
+    }
+
+    [Theory]
+    [InlineData("sync", TrainingMode.Sync)]
+    [InlineData("async", TrainingMode.Async)]
+    [InlineData("local-sgd", TrainingMode.LocalSgd)]
+    public void Modes_parse_from_their_command_line_spelling(string text, TrainingMode mode) =>
+        Assert.Equal(mode, EngineOptions.ParseMode(text));
+
+    [Fact]
+    public void An_unknown_mode_names_the_valid_ones() =>
+        Assert.Contains("sync, async or local-sgd", Assert.Throws<ArgumentException>(() => EngineOptions.ParseMode("fast")).Message);
+
+    [Fact]
+    public void An_unknown_manifest_is_a_serialization_exception()
+    {
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(new JobAccepted("j"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary([], "nope"));
+    }
+
+    [Fact]
+    public void The_serializer_identifier_is_outside_akkas_reserved_range()
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(new JobAccepted("j"));
+        Assert.True(serializer.Identifier > 100);
+        Assert.Equal(LstmClusterSerializer.SerializerId, serializer.Identifier);
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    private static string Json(object o) => o switch
+    {
+        SubmitTraining s => JsonSerializer.Serialize(s.Setup, JsonOptions) + s.Priority,
+        _ => JsonSerializer.Serialize(o, o.GetType(), JsonOptions),
+    };
+}
