@@ -44,6 +44,24 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void Train_with_two_workers_runs_the_embedded_cluster_and_reports_each_worker()
+    {
+        var outDir = Path.Combine(dir, "k2");
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value", "--lookback", "12",
+            "--epochs", "2", "--hidden", "8", "--workers", "2", "--batch-size", "16", "--patience", "0", "--out", outDir);
+        Assert.True(r.ExitCode == 0, r.Error + r.Out);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        var engine = metrics.RootElement.GetProperty("engine");
+        Assert.Equal("sync", engine.GetProperty("mode").GetString());
+        var workers = engine.GetProperty("per_worker").EnumerateArray().ToArray();
+        Assert.Equal(2, workers.Length);
+        // 2 epochs of ceil(shard / 8) rounds each; both workers take part in every sync round.
+        Assert.All(workers, w => Assert.Equal(engine.GetProperty("rounds").GetInt64(), w.GetProperty("rounds").GetInt64()));
+        Assert.Equal(metrics.RootElement.GetProperty("training").GetProperty("samples").GetInt64(), workers.Sum(w => w.GetProperty("samples").GetInt64()));
+        Assert.Equal(0, engine.GetProperty("dropped_gradients").GetInt64());
+    }
+
+    [Fact]
     public void Unknown_column_exits_2_naming_the_column()
     {
         var r = CliRunner.Run("train", "--data", CliRunner.Sample("MSFT.csv"), "--target", "Closing", "--out", Path.Combine(dir, "x"));

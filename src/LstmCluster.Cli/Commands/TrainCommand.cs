@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
+using LstmCluster.Actors.Embedded;
+using LstmCluster.Actors.Protocol;
 using LstmCluster.Cli.Output;
 using LstmCluster.Cli.Rendering;
 using LstmCluster.Core.Evaluation;
@@ -17,21 +20,29 @@ public static class TrainCommand
         var args = new RunArguments(defaults);
         var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory", DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")) };
         var requireBeat = new Option<bool>("--require-beat-naive") { Description = $"exit {ExitModelLosesToNaive} without writing a model when the model does not beat the naive forecast on validation" };
+        var engine = new EngineArguments(defaults);
         var command = new Command("train", "Train an LSTM forecaster on a CSV time series, evaluate it against naive baselines and forecast the next values");
         args.AddTo(command);
+        engine.AddTo(command);
         command.Options.Add(outDir);
         command.Options.Add(requireBeat);
-        command.SetAction(p => Run(args.Bind(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat)));
+        command.SetAction(p => Run(args.Bind(p), engine.Bind(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat)));
         return command;
     }
 
-    private static int Run(RunOptions options, string outDir, bool requireBeatNaive)
+    private static int Run(RunOptions options, EngineOptions? engine, string outDir, bool requireBeatNaive)
     {
         var data = ForecastRun.Prepare(options);
         Report.DataSummary(data, options);
+        Console.WriteLine(engine is null
+            ? "engine: single-process reference trainer (--workers 0)"
+            : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize} ({options.Training.BatchSize / engine.Workers} per worker)");
+        EngineStats? stats = null;
+        var trainer = engine is null ? ForecastRun.ReferenceEngine : EmbeddedEngine.Trainer(engine, s => stats = s);
         var result = TrainingProgress.Run("training", options.Training.Epochs,
-            progress => ForecastRun.Execute(options, data, ForecastRun.ReferenceEngine, progress, CancellationToken.None));
+            progress => ForecastRun.Execute(options, data, trainer, progress, CancellationToken.None));
         Report.TrainingSummary(result.Training);
+        if (stats is not null) Report.EngineSummary(stats);
 
         AnsiConsole.Write(Report.MetricsTable($"Test split ({result.Test.Origins} windows, h = {options.Preprocessing.Horizon}, original units)", result.Test));
         Report.Verdict(result);
@@ -40,7 +51,8 @@ public static class TrainCommand
             Console.Error.WriteLine($"error: the model does not beat the naive forecast on validation (MASE {result.Validation.Model.Mase:0.###} vs {result.Validation.Baselines["naive"].Mase:0.###}); no model written (--require-beat-naive)");
             return ExitModelLosesToNaive;
         }
-        var written = RunOutputs.Write(outDir, result, options, engine: "reference", writeModel: true);
+        var written = RunOutputs.Write(outDir, result, options, engine: engine is null ? "reference" : "embedded-actors", writeModel: true,
+            extra: stats is null ? null : new JsonObject { ["engine"] = EngineArguments.Json(stats) });
         Report.Forecast(result.Forecast, result.Data.Series.TargetName);
         Report.Written(written);
         return 0;

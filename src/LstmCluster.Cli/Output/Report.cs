@@ -30,6 +30,13 @@ public static class Report
         Console.WriteLine(Invariant($"trained: {t.Epochs.Count} epochs{(t.StoppedEarly ? " (early stop)" : "")}, best epoch {t.BestEpoch} (validation loss {t.BestValidationLoss:0.00000}), " +
             $"{t.Samples:N0} samples in {t.Elapsed.TotalSeconds:0.0} s ({t.SamplesPerSecond:N0} samples/s)"));
 
+    public static void EngineSummary(LstmCluster.Actors.Embedded.EngineStats s)
+    {
+        Console.WriteLine(Invariant($"engine: {s.Rounds} rounds, {s.Samples:N0} samples, {s.Dropped} dropped gradients, parameter server busy {s.ServerTime.TotalSeconds:0.00} s of {s.Elapsed.TotalSeconds:0.0} s"));
+        foreach (var w in s.Workers)
+            Console.WriteLine(Invariant($"  worker {w.Worker}: {w.Rounds} rounds, {w.Samples:N0} samples, {w.Dropped} dropped"));
+    }
+
     public static Table MetricsTable(string title, EvaluationReport r)
     {
         var rows = new List<(string, double, double, double, double, double)> { ("LSTM model", r.Model.Mae, r.Model.Rmse, r.Model.Mape, r.Model.Smape, r.Model.Mase) };

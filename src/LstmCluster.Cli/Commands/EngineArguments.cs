@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using LstmCluster.Actors.Embedded;
+using LstmCluster.Actors.Protocol;
+
+namespace LstmCluster.Cli.Commands;
+
+/// <summary>How training is distributed: workers, aggregation mode and its knobs.</summary>
+public sealed class EngineArguments
+{
+    public Option<int> Workers { get; }
+    public Option<string> Mode { get; }
+    public Option<int> Staleness { get; }
+    public Option<int> SyncPeriod { get; }
+
+    public EngineArguments(Defaults d)
+    {
+        Workers = new Option<int>("--workers")
+        {
+            Description = "worker actors (data shards) in the embedded cluster; 0 runs the bare single-process reference trainer (default: one per core)",
+            DefaultValueFactory = _ => d.Int("workers", Environment.ProcessorCount),
+        };
+        Workers.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 256) r.AddError("--workers must be between 0 and 256");
+        });
+        Mode = new Option<string>("--mode") { Description = "sync (exactly one large batch), async (bounded staleness) or local-sgd (periodic averaging)", DefaultValueFactory = _ => d.String("mode", "sync") };
+        Mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
+        Staleness = new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old", DefaultValueFactory = _ => d.Int("staleness", 2) };
+        SyncPeriod = new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds", DefaultValueFactory = _ => d.Int("sync_period", 4) };
+    }
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Workers);
+        command.Options.Add(Mode);
+        command.Options.Add(Staleness);
+        command.Options.Add(SyncPeriod);
+    }
+
+    /// <summary>Null for <c>--workers 0</c> (no actors).</summary>
+    public EngineOptions? Bind(ParseResult p)
+    {
+        int workers = p.GetValue(Workers);
+        if (workers == 0) return null;
+        var options = new EngineOptions
+        {
+            Workers = workers,
+            Mode = EngineOptions.ParseMode(p.GetValue(Mode)!),
+            Staleness = p.GetValue(Staleness),
+            SyncPeriod = p.GetValue(SyncPeriod),
+            // K compute threads share the cores: give each its share of libtorch's threads.
+            TorchThreads = Math.Max(1, Environment.ProcessorCount / workers),
+        };
+        options.Validate();
+        return options;
+    }
+
+    public static JsonObject Json(EngineStats s) => new()
+    {
+        ["mode"] = s.Options.Mode.ToString().ToLowerInvariant(),
+        ["workers"] = s.Options.Workers,
+        ["rounds"] = s.Rounds,
+        ["samples"] = s.Samples,
+        ["dropped_gradients"] = s.Dropped,
+        ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3),
+        ["server_seconds"] = Math.Round(s.ServerTime.TotalSeconds, 3),
+        ["per_worker"] = new JsonArray(s.Workers.Select(w => (JsonNode)new JsonObject
+        {
+            ["worker"] = w.Worker,
+            ["rounds"] = w.Rounds,
+            ["samples"] = w.Samples,
+            ["dropped_gradients"] = w.Dropped,
+        }).ToArray()),
+    };
+}
