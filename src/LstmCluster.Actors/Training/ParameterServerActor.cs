@@ -75,6 +75,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
+            log.Error(e, "job {0}: training computation failed", setup.Job);
             Fail(e.Message);
         }
     }
@@ -336,6 +337,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
+            log.Error(e, "job {0}: training computation failed", setup.Job);
             Fail(e.Message);
         }
     }

@@ -85,6 +85,7 @@ public sealed class WorkerActor : ReceiveActor
         }
         catch (Exception e)
         {
+            log.Error(e, "job {0}: worker {1} failed", m.Job, shard.Index);
             Sender.Tell(new WorkerFailed(m.Job, shard.Index, e.Message));
         }
     }
@@ -98,6 +99,7 @@ public sealed class WorkerActor : ReceiveActor
         }
         catch (Exception e)
         {
+            log.Error(e, "job {0}: worker {1} failed", m.Job, shard.Index);
             Sender.Tell(new WorkerFailed(m.Job, shard.Index, e.Message));
         }
     }

@@ -73,7 +73,7 @@ public static class Gradients
             using var scope = torch.NewDisposeScope();
             int n = Math.Min(batchSize, windows.Count - start);
             var x = windows.Select(Enumerable.Range(start, n).ToArray()).InputTensor();
-            model.forward(x).contiguous().data<float>().CopyTo(result.AsSpan(start * windows.Horizon, n * windows.Horizon));
+            ParameterVector.CopyTo(model.forward(x), result.AsSpan(start * windows.Horizon, n * windows.Horizon));
         }
         return result;
     }
