@@ -52,7 +52,7 @@ public sealed class RunArguments
         Patience = Int("--patience", "stop after this many epochs without a better validation loss (0: never)", d.Int("patience", 5));
         Season = Int("--season", "seasonal period for MASE and seasonal naive (12 for monthly data)", d.Int("season", 1));
         Transform = Choice("--transform", "none, or log-return (prices)", d.String("transform", "none"), "none", "log-return");
-        Normalize = Choice("--normalize", "window (each window relative to its last value), window-scaled (also divided by its own mean step) or global (one scaler)", d.String("normalize", "window"), "window", "window-scaled", "global");
+        Normalize = Choice("--normalize", "auto (window-seasonal when --season > 1, else window), window (each window relative to its last value), window-seasonal (targets relative to the seasonal-naive value), window-scaled (also divided by its own mean step) or global (one scaler)", d.String("normalize", "auto"), "auto", "window", "window-seasonal", "window-scaled", "global");
         Scaler = Choice("--scaler", "with --normalize global: standard or minmax", d.String("scaler", "standard"), "standard", "minmax");
         Seed = new Option<long>("--seed") { Description = "random seed (same seed, same machine: identical run)", DefaultValueFactory = _ => d.Long("seed", 42) };
     }
@@ -70,6 +70,7 @@ public sealed class RunArguments
 
     public RunOptions Bind(ParseResult p)
     {
+        var transform = p.GetValue(Transform) == "log-return" ? TargetTransform.LogReturn : TargetTransform.None;
         var features = (p.GetValue(Features) ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return new RunOptions
@@ -87,13 +88,16 @@ public sealed class RunArguments
             {
                 Lookback = p.GetValue(Lookback),
                 Horizon = p.GetValue(Horizon),
-                Transform = p.GetValue(Transform) == "log-return" ? TargetTransform.LogReturn : TargetTransform.None,
+                Transform = transform,
                 Normalize = p.GetValue(Normalize) switch
                 {
                     "global" => Normalization.Global,
                     "window-scaled" => Normalization.WindowScaled,
-                    _ => Normalization.Window,
+                    "window-seasonal" => Normalization.WindowSeasonal,
+                    "window" => Normalization.Window,
+                    _ => PreprocessingOptions.Auto(p.GetValue(Season), transform),
                 },
+                Season = p.GetValue(Season),
                 Scaler = p.GetValue(Scaler) == "minmax" ? ScalerKind.MinMax : ScalerKind.Standard,
             },
             Hidden = p.GetValue(Hidden),

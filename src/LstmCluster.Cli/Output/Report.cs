@@ -22,7 +22,7 @@ public static class Report
             (s.Time.Kind != TimeAxisKind.Index ? $", {s.Time.Label(0)} .. {s.Time.Label(s.Length - 1)}" : "") + missing));
         Console.WriteLine(Invariant($"split: train {data.Split.TrainRows} / validation {data.Split.ValidationRows} / test {data.Split.TestRows} rows; " +
             $"windows {data.Train.Count} / {data.Validation.Count} / {data.Test.Count} (lookback {o.Preprocessing.Lookback}, horizon {o.Preprocessing.Horizon}, " +
-            $"{o.Preprocessing.Normalize.ToString().ToLowerInvariant()} normalization{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
+            $"{Name(o.Preprocessing.Normalize)} normalization{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
         Console.WriteLine(Invariant($"model: LSTM {o.Layers}×{o.Hidden}, {o.Spec(s.Columns.Length).ParameterCount:N0} parameters; {o.Training.Optimizer} lr {o.Training.LearningRate}, batch {o.Training.BatchSize}, up to {o.Training.Epochs} epochs, seed {o.Training.Seed}"));
     }
 
@@ -70,6 +70,14 @@ public static class Report
         Console.WriteLine("wrote:");
         foreach (var p in paths) Console.WriteLine($"  {p}");
     }
+
+    /// <summary>The command-line spelling of a normalization.</summary>
+    public static string Name(Normalization n) => n switch
+    {
+        Normalization.WindowSeasonal => "window-seasonal",
+        Normalization.WindowScaled => "window-scaled",
+        _ => n.ToString().ToLowerInvariant(),
+    };
 
     // CliApp fixes the invariant culture for the whole process; this marks the lines that rely on it.
     private static string Invariant(string s) => s;

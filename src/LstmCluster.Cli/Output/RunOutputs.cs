@@ -133,7 +133,7 @@ public static class RunOutputs
                 ["horizon"] = o.Preprocessing.Horizon,
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
-                ["normalize"] = o.Preprocessing.Normalize.ToString(),
+                ["normalize"] = LstmCluster.Cli.Output.Report.Name(o.Preprocessing.Normalize),
                 ["hidden"] = o.Hidden,
                 ["layers"] = o.Layers,
                 ["dropout"] = o.Dropout,

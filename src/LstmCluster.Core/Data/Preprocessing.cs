@@ -25,6 +25,13 @@ public enum Normalization
     /// (multiplicative seasonality) looks the same to the model early and late in the series.
     /// </summary>
     WindowScaled,
+    /// <summary>
+    /// As <see cref="Window"/> for the inputs; each target step is taken relative to whichever naive
+    /// forecast of that step was closer on the training split: the last value, or the seasonal-naive
+    /// value (the same season one period earlier, <see cref="PreprocessingOptions.Season"/>). A zero
+    /// output is then the better naive forecast, and the model learns the deviation from it.
+    /// </summary>
+    WindowSeasonal,
     /// <summary>One scaler (<see cref="ScalerKind"/>) fitted on the training split.</summary>
     Global,
 }
@@ -46,6 +53,15 @@ public sealed record PreprocessingOptions
     public ScalerKind Scaler { get; init; } = ScalerKind.Standard;
     public double TrainFraction { get; init; } = 0.70;
     public double ValidationFraction { get; init; } = 0.15;
+    /// <summary>Seasonal period, used by <see cref="Normalization.WindowSeasonal"/>.</summary>
+    public int Season { get; init; } = 1;
+
+    /// <summary>
+    /// The normalization that makes an untrained model equal the natural naive forecast:
+    /// seasonal naive for a seasonal series (season &gt; 1, no log returns), the last value otherwise.
+    /// </summary>
+    public static Normalization Auto(int season, TargetTransform transform) =>
+        season > 1 && transform == TargetTransform.None ? Normalization.WindowSeasonal : Normalization.Window;
 }
 
 /// <summary>
@@ -81,6 +97,9 @@ public sealed record Preprocessor
     public required TargetTransform Transform { get; init; }
     public required Normalization Normalize { get; init; }
     public required ScalerKind Scaler { get; init; }
+    public int Season { get; init; } = 1;
+    /// <summary>Window-seasonal: per target step, true when it is measured from the seasonal-naive value.</summary>
+    public bool[] SeasonalSteps { get; init; } = [];
     /// <summary>Per column, in transformed space: subtracted before scaling (global) — unused for window.</summary>
     public required double[] Center { get; init; }
     /// <summary>Per column: divisor (global: std or range; window: std of first differences).</summary>
@@ -115,6 +134,7 @@ public sealed record Preprocessor
             Transform = options.Transform,
             Normalize = options.Normalize,
             Scaler = options.Scaler,
+            Season = options.Season,
             Center = new double[features],
             Scale = new double[features],
         };
@@ -125,7 +145,7 @@ public sealed record Preprocessor
             // Fitting sees transformed rows whose raw index is < trainEnd, nothing after.
             var values = new List<double>(trainEnd);
             for (int raw = probe.Offset; raw < trainEnd; raw++) values.Add(probe.TransformedValue(columns, c, raw));
-            if (options.Normalize is Normalization.Window or Normalization.WindowScaled)
+            if (options.Normalize is not Normalization.Global)
             {
                 var diffs = new double[Math.Max(0, values.Count - 1)];
                 for (int i = 1; i < values.Count; i++) diffs[i - 1] = values[i] - values[i - 1];
@@ -144,7 +164,32 @@ public sealed record Preprocessor
                 scale[c] = NonZero(max - min, values);
             }
         }
-        return probe with { Center = center, Scale = scale };
+        return probe with { Center = center, Scale = scale, SeasonalSteps = ChooseSeasonalSteps(probe, columns, trainEnd) };
+    }
+
+    /// <summary>
+    /// For each target step, whether seasonal naive beat the last value (lower mean absolute error)
+    /// on the training split's windows. Uses rows before <paramref name="trainEnd"/> only.
+    /// </summary>
+    private static bool[] ChooseSeasonalSteps(Preprocessor p, double[][] columns, int trainEnd)
+    {
+        var steps = new bool[p.Horizon];
+        if (p.Normalize != Normalization.WindowSeasonal || p.Season < 2) return steps;
+        for (int k = 0; k < p.Horizon; k++)
+        {
+            int step = k + 1, back = p.Season * ((step + p.Season - 1) / p.Season);
+            double naive = 0, seasonal = 0;
+            int count = 0;
+            for (int origin = Math.Max(p.FirstOrigin, p.Offset + back - step); origin + step < trainEnd; origin++)
+            {
+                double actual = p.TransformedValue(columns, 0, origin + step);
+                naive += Math.Abs(actual - p.TransformedValue(columns, 0, origin));
+                seasonal += Math.Abs(actual - p.TransformedValue(columns, 0, origin + step - back));
+                count++;
+            }
+            steps[k] = count > 0 && seasonal < naive;
+        }
+        return steps;
     }
 
     /// <summary>Value of column <paramref name="c"/> at raw row <paramref name="raw"/> after the transform.</summary>
@@ -180,9 +225,9 @@ public sealed record Preprocessor
                 }
             }
             if (!withTargets) continue;
-            double targetAnchor = Anchor(columns, 0, origin), targetScale = WindowScale(columns, 0, origin);
+            double targetScale = WindowScale(columns, 0, origin);
             for (int k = 0; k < Horizon; k++)
-                y[w * Horizon + k] = (float)((TransformedValue(columns, 0, origin + 1 + k) - targetAnchor) / targetScale);
+                y[w * Horizon + k] = (float)((TransformedValue(columns, 0, origin + 1 + k) - TargetAnchor(columns, origin, k)) / targetScale);
         }
         return new WindowSet(x, y, [.. origins], Lookback, Features, Horizon);
     }
@@ -193,12 +238,12 @@ public sealed record Preprocessor
     /// </summary>
     public double[] Decode(double[][] columns, int origin, ReadOnlySpan<float> modelOutput)
     {
-        double anchor = Anchor(columns, 0, origin), scale = WindowScale(columns, 0, origin);
+        double scale = WindowScale(columns, 0, origin);
         var result = new double[Horizon];
         double level = columns[0][origin];
         for (int k = 0; k < Horizon; k++)
         {
-            double z = modelOutput[k] * scale + anchor;
+            double z = modelOutput[k] * scale + TargetAnchor(columns, origin, k);
             if (Transform == TargetTransform.LogReturn)
             {
                 // Each output is one step's log return: compound from the last observed price.
@@ -216,6 +261,22 @@ public sealed record Preprocessor
     /// <summary>What a window subtracts from column c: its last value (window) or the fitted center (global).</summary>
     private double Anchor(double[][] columns, int c, int origin) =>
         Normalize == Normalization.Global ? Center[c] : TransformedValue(columns, c, origin);
+
+    /// <summary>
+    /// What target step k (0-based) of the window ending at <paramref name="origin"/> is measured
+    /// from: the seasonal-naive value y[t + k + 1 − m·ceil((k + 1)/m)] when it lies inside the
+    /// series (window-seasonal), else the window's anchor.
+    /// </summary>
+    private double TargetAnchor(double[][] columns, int origin, int k)
+    {
+        if (Normalize == Normalization.WindowSeasonal && Season > 1 && k < SeasonalSteps.Length && SeasonalSteps[k])
+        {
+            int step = k + 1;
+            int source = origin + step - Season * ((step + Season - 1) / Season);
+            if (source >= Offset) return TransformedValue(columns, 0, source);
+        }
+        return Anchor(columns, 0, origin);
+    }
 
     /// <summary>What a window divides column c by: the fitted scale, or (window-scaled) the window's own mean absolute step.</summary>
     private double WindowScale(double[][] columns, int c, int origin)

@@ -33,6 +33,7 @@ public sealed class PreprocessingTests
         { Normalization.Global, TargetTransform.None, ScalerKind.Standard },
         { Normalization.Global, TargetTransform.None, ScalerKind.MinMax },
         { Normalization.Window, TargetTransform.LogReturn, ScalerKind.Standard },
+        { Normalization.WindowSeasonal, TargetTransform.None, ScalerKind.Standard },
         { Normalization.Global, TargetTransform.LogReturn, ScalerKind.MinMax },
     };
 
@@ -43,7 +44,7 @@ public sealed class PreprocessingTests
         var series = Series(Trending(300, 1), Trending(300, 2));
         var data = PreparedData.Build(series, new PreprocessingOptions
         {
-            Lookback = 10, Horizon = 4, Normalize = normalize, Transform = transform, Scaler = scaler,
+            Lookback = 10, Horizon = 4, Normalize = normalize, Transform = transform, Scaler = scaler, Season = 3,
         });
         foreach (var windows in new[] { data.Train, data.Validation, data.Test })
             for (int w = 0; w < windows.Count; w++)
@@ -69,6 +70,50 @@ public sealed class PreprocessingTests
         // ...and a zero output decodes to the last observed value: the naive forecast.
         var naive = data.Preprocessor.Decode(series.Columns, w.Origins[0], new float[1]);
         Assert.Equal(series.Target[w.Origins[0]], naive[0], 9);
+    }
+
+    [Fact]
+    public void Window_seasonal_measures_each_step_from_the_naive_forecast_that_fitted_training_best()
+    {
+        // Period 4 with a strong pattern: seasonal naive beats the last value at every step.
+        int[] pattern = [0, 10, 3, 7];
+        var seasonal = Enumerable.Range(0, 120).Select(i => 50.0 + pattern[i % 4] + 0.01 * i).ToArray();
+        var options = new PreprocessingOptions { Lookback = 8, Horizon = 5, Normalize = Normalization.WindowSeasonal, Season = 4 };
+        var data = PreparedData.Build(Series(seasonal), options);
+        // Step 4 is a whole season ahead: its seasonal-naive value is the last value itself, so
+        // nothing is gained by switching (a tie keeps the last value).
+        Assert.Equal(new[] { true, true, true, false, true }, data.Preprocessor.SeasonalSteps);
+        // A zero output is then the seasonal-naive forecast: y[t + k - 4·ceil(k/4)].
+        int origin = data.Test.Origins[0];
+        var zero = data.Preprocessor.Decode(Series(seasonal).Columns, origin, new float[5]);
+        for (int k = 1; k <= 5; k++)
+            Assert.Equal(seasonal[origin + k - 4 * ((k + 3) / 4)], zero[k - 1], 9);
+
+        // A random walk has no season: every step keeps the last value as its anchor.
+        var walk = Trending(120, 8);
+        Assert.Equal(new bool[5], PreparedData.Build(Series(walk), options).Preprocessor.SeasonalSteps);
+    }
+
+    [Fact]
+    public void Seasonal_anchor_choice_looks_at_training_rows_only()
+    {
+        int[] pattern = [0, 10, 3, 7];
+        var seasonal = Enumerable.Range(0, 120).Select(i => 50.0 + pattern[i % 4]).ToArray();
+        var changed = (double[])seasonal.Clone();
+        var split = SplitPoints.Of(120, 0.7, 0.15);
+        // After the training split the series becomes a trend: the choice must not change.
+        for (int i = split.TrainEnd; i < 120; i++) changed[i] = 60 + i;
+        var options = new PreprocessingOptions { Lookback = 8, Horizon = 3, Normalize = Normalization.WindowSeasonal, Season = 4 };
+        Assert.Equal(PreparedData.Build(Series(seasonal), options).Preprocessor.SeasonalSteps,
+            PreparedData.Build(Series(changed), options).Preprocessor.SeasonalSteps);
+    }
+
+    [Fact]
+    public void Auto_normalization_is_window_seasonal_only_for_a_seasonal_series_without_log_returns()
+    {
+        Assert.Equal(Normalization.WindowSeasonal, PreprocessingOptions.Auto(12, TargetTransform.None));
+        Assert.Equal(Normalization.Window, PreprocessingOptions.Auto(1, TargetTransform.None));
+        Assert.Equal(Normalization.Window, PreprocessingOptions.Auto(12, TargetTransform.LogReturn));
     }
 
     [Fact]
