@@ -12,6 +12,7 @@ public sealed class EngineArguments
     public Option<string> Mode { get; }
     public Option<int> Staleness { get; }
     public Option<int> SyncPeriod { get; }
+    public Option<int?> TorchThreads { get; }
 
     public EngineArguments(Defaults d)
     {
@@ -30,6 +31,11 @@ public sealed class EngineArguments
         Mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
         Staleness = new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old", DefaultValueFactory = _ => d.Int("staleness", 2) };
         SyncPeriod = new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds", DefaultValueFactory = _ => d.Int("sync_period", 4) };
+        TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per compute thread (default: libtorch's choice, all cores); small models often train faster with 1" };
+        TorchThreads.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 1 or > 1024) r.AddError("--torch-threads must be between 1 and 1024");
+        });
     }
 
     public void AddTo(Command command)
@@ -38,6 +44,13 @@ public sealed class EngineArguments
         command.Options.Add(Mode);
         command.Options.Add(Staleness);
         command.Options.Add(SyncPeriod);
+        command.Options.Add(TorchThreads);
+    }
+
+    /// <summary>For the bare reference trainer, which computes on the calling thread.</summary>
+    public void ApplyToCurrentThread(ParseResult p)
+    {
+        if (p.GetValue(TorchThreads) is { } threads) TorchSharp.torch.set_num_threads(threads);
     }
 
     /// <summary>Null for <c>--workers 0</c> (no actors).</summary>
@@ -51,7 +64,7 @@ public sealed class EngineArguments
             Mode = EngineOptions.ParseMode(p.GetValue(Mode)!),
             Staleness = p.GetValue(Staleness),
             SyncPeriod = p.GetValue(SyncPeriod),
-            // TorchThreads stays unset (libtorch's default) until the multi-worker failure is understood.
+            TorchThreads = p.GetValue(TorchThreads),
         };
         options.Validate();
         return options;

@@ -26,7 +26,11 @@ public static class TrainCommand
         engine.AddTo(command);
         command.Options.Add(outDir);
         command.Options.Add(requireBeat);
-        command.SetAction(p => Run(args.Bind(p), engine.Bind(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat)));
+        command.SetAction(p =>
+        {
+            engine.ApplyToCurrentThread(p);
+            return Run(args.Bind(p), engine.Bind(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat));
+        });
         return command;
     }
 
