@@ -22,7 +22,7 @@ public static class Report
             (s.Time.Kind != TimeAxisKind.Index ? $", {s.Time.Label(0)} .. {s.Time.Label(s.Length - 1)}" : "") + missing));
         Console.WriteLine(Invariant($"split: train {data.Split.TrainRows} / validation {data.Split.ValidationRows} / test {data.Split.TestRows} rows; " +
             $"windows {data.Train.Count} / {data.Validation.Count} / {data.Test.Count} (lookback {o.Preprocessing.Lookback}, horizon {o.Preprocessing.Horizon}, " +
-            $"{Name(o.Preprocessing.Normalize)} normalization{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
+            $"{Name(o.Preprocessing.Normalize)} normalization{SeasonalSteps(data.Preprocessor)}{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
         Console.WriteLine(Invariant($"model: LSTM {o.Layers}×{o.Hidden}, {o.Spec(s.Columns.Length).ParameterCount:N0} parameters; {o.Training.Optimizer} lr {o.Training.LearningRate}, batch {o.Training.BatchSize}, up to {o.Training.Epochs} epochs, seed {o.Training.Seed}"));
     }
 
@@ -69,6 +69,16 @@ public static class Report
     {
         Console.WriteLine("wrote:");
         foreach (var p in paths) Console.WriteLine($"  {p}");
+    }
+
+    /// <summary>Which forecast steps window-seasonal measures from the seasonal-naive value.</summary>
+    private static string SeasonalSteps(Preprocessor p)
+    {
+        if (p.Normalize != Normalization.WindowSeasonal) return "";
+        var steps = p.SeasonalSteps.Select((seasonal, k) => (seasonal, k)).Where(s => s.seasonal).Select(s => s.k + 1).ToArray();
+        return steps.Length == 0
+            ? ": every step from the last value, which fitted training better"
+            : $": step{(steps.Length > 1 ? "s" : "")} {string.Join(",", steps)} from the seasonal-naive value";
     }
 
     /// <summary>The command-line spelling of a normalization.</summary>

@@ -134,6 +134,8 @@ public static class RunOutputs
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
                 ["normalize"] = LstmCluster.Cli.Output.Report.Name(o.Preprocessing.Normalize),
+                // window-seasonal: per forecast step, whether it is measured from the seasonal-naive value.
+                ["seasonal_anchor_steps"] = new JsonArray(data.Preprocessor.SeasonalSteps.Select(b => (JsonNode)b).ToArray()),
                 ["hidden"] = o.Hidden,
                 ["layers"] = o.Layers,
                 ["dropout"] = o.Dropout,
