@@ -41,10 +41,10 @@ public sealed class EmbeddedEngine : IDisposable
     public EngineStats? LastRun { get; private set; }
 
     /// <summary>The HOCON an embedded system runs with: serializer bindings, the torch dispatcher, quiet logs.</summary>
-    public static Config Configuration(string? extraHocon = null) =>
+    public static Config Configuration(string? extraHocon = null, int torchThreads = 1) =>
         ConfigurationFactory.ParseString(extraHocon ?? "")
             .WithFallback(ConfigurationFactory.ParseString(LstmClusterSerializer.Hocon))
-            .WithFallback(ConfigurationFactory.ParseString(Dispatchers.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString(Dispatchers.Hocon(torchThreads)))
             .WithFallback(ConfigurationFactory.ParseString("""
                 akka.loglevel = WARNING
                 akka.stdout-loglevel = WARNING
@@ -55,7 +55,7 @@ public sealed class EmbeddedEngine : IDisposable
     public static EmbeddedEngine Start(EngineOptions options, string? extraHocon = null)
     {
         options.Validate();
-        return new EmbeddedEngine(options, ActorSystem.Create("lstmcluster", Configuration(extraHocon)));
+        return new EmbeddedEngine(options, ActorSystem.Create("lstmcluster", Configuration(extraHocon, options.PoolSize)));
     }
 
     /// <summary>

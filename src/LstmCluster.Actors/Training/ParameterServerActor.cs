@@ -82,7 +82,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     private void Start()
     {
-        if (setup.Engine.TorchThreads is { } threads) torch.set_num_threads(threads);
+        Dispatchers.UseTorchThreads(setup.Engine.TorchThreads);
         var options = setup.Options;
         options.Validate();
         setup.Engine.Validate();
@@ -333,6 +333,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         try
         {
             using var scope = torch.NewDisposeScope();
+            Dispatchers.UseTorchThreads(setup.Engine.TorchThreads);
             action();
         }
         catch (Exception e)

@@ -26,15 +26,10 @@ public sealed class WorkerActor : ReceiveActor
         Idle();
     }
 
-    /// <param name="torchThreads">libtorch intra-op threads for this worker's thread; null keeps the default.</param>
+    /// <param name="torchThreads">libtorch intra-op threads for this worker's computations; null keeps the default.</param>
     public static Props Props(int? torchThreads = null) =>
         Akka.Actor.Props.Create(() => new WorkerActor(torchThreads)).WithDispatcher(Dispatchers.Torch);
 
-    protected override void PreStart()
-    {
-        // Runs on the worker's own pinned thread, whose OpenMP settings are the ones its compute uses.
-        if (torchThreads is { } n) torch.set_num_threads(n);
-    }
 
     private void Idle()
     {
@@ -81,6 +76,7 @@ public sealed class WorkerActor : ReceiveActor
         if (shard is null || shard.Job != m.Job) return;
         try
         {
+            Dispatchers.UseTorchThreads(torchThreads);
             Sender.Tell(shard.Gradient(m));
         }
         catch (Exception e)
@@ -95,6 +91,7 @@ public sealed class WorkerActor : ReceiveActor
         if (shard is null || shard.Job != m.Job) return;
         try
         {
+            Dispatchers.UseTorchThreads(torchThreads);
             Sender.Tell(shard.Local(m));
         }
         catch (Exception e)
