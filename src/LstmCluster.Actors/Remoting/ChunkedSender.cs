@@ -1,0 +1,103 @@
+using Akka.Actor;
+
+namespace LstmCluster.Actors.Remoting;
+
+/// <summary>
+/// Sends a message to a remote actor in chunks no larger than <see cref="ChunkingOptions.ChunkBytes"/>.
+/// The message is serialized with whatever serializer Akka binds to it; the bytes are split into
+/// <see cref="MessageChunk"/>s (one for a small message) sent to the <see cref="ChunkAssembler"/>
+/// on the recipient's node, which deserializes the whole and tells the recipient with the
+/// original sender. Everything one sender sends through here to one node keeps its order; a
+/// plain <c>Tell</c> mixed in does not (it can overtake a message being reassembled). Local
+/// recipients get the message as is.
+/// </summary>
+public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
+{
+    public ChunkedSender(ActorSystem system)
+        : this(system, ChunkingOptions.From(system.Settings.Config))
+    {
+    }
+
+    public ChunkingOptions Options { get; } = options;
+
+    /// <summary>Sends <paramref name="message"/>; returns the number of chunks (1 for a local recipient).</summary>
+    public int Tell(IActorRef target, object message, IActorRef? sender = null)
+    {
+        sender ??= ActorRefs.NoSender;
+        if (target.Path.Address.HasLocalScope)
+        {
+            target.Tell(message, sender);
+            return 1;
+        }
+        // Small messages take the assembler's path too (as one chunk): a plain Tell would overtake
+        // an earlier large message still being reassembled, and callers rely on per-sender order.
+        var (bytes, serializerId, manifest) = Serialize(system, message);
+        if (bytes.Length > Options.MaxTransferBytes)
+            throw new OversizedMessageException(message.GetType(), bytes.Length, Options.MaxTransferBytes);
+        var chunks = Split(bytes, serializerId, manifest, target, Options.ChunkBytes);
+        var assembler = system.ActorSelection(target.Path.Root / "user" / ChunkAssembler.Name);
+        foreach (var chunk in chunks) assembler.Tell(chunk, sender);
+        return chunks.Count;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> whole, never chunked, after checking that it fits one
+    /// frame: an <see cref="OversizedMessageException"/> naming the type and size instead of a
+    /// frame the transport would drop.
+    /// </summary>
+    public void TellWhole(IActorRef target, object message, IActorRef? sender = null)
+    {
+        if (!target.Path.Address.HasLocalScope) EnsureFitsOneFrame(message);
+        target.Tell(message, sender ?? ActorRefs.NoSender);
+    }
+
+    /// <summary>Throws <see cref="OversizedMessageException"/> if <paramref name="message"/> serializes larger than one frame carries.</summary>
+    public void EnsureFitsOneFrame(object message)
+    {
+        var (bytes, _, _) = Serialize(system, message);
+        if (bytes.Length > Options.MaxWholeBytes) throw new OversizedMessageException(message.GetType(), bytes.Length, Options.MaxWholeBytes);
+    }
+
+    /// <summary>Serializes <paramref name="message"/> and cuts it into chunks of at most <paramref name="chunkBytes"/>.</summary>
+    public static IReadOnlyList<MessageChunk> Split(ActorSystem system, object message, IActorRef recipient, int chunkBytes)
+    {
+        var (bytes, serializerId, manifest) = Serialize(system, message);
+        return Split(bytes, serializerId, manifest, recipient, chunkBytes);
+    }
+
+    private static List<MessageChunk> Split(byte[] bytes, int serializerId, string manifest, IActorRef recipient, int chunkBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkBytes);
+        var transfer = Guid.NewGuid();
+        int count = Math.Max(1, (bytes.Length + chunkBytes - 1) / chunkBytes);
+        var chunks = new List<MessageChunk>(count);
+        for (int i = 0; i < count; i++)
+        {
+            int start = i * chunkBytes;
+            var part = bytes.AsSpan(start, Math.Min(chunkBytes, bytes.Length - start)).ToArray();
+            chunks.Add(new MessageChunk(transfer, i, count, bytes.Length, recipient, serializerId, manifest, part));
+        }
+        return chunks;
+    }
+
+    private static (byte[] Bytes, int SerializerId, string Manifest) Serialize(ActorSystem system, object message)
+    {
+        var serializer = system.Serialization.FindSerializerFor(message);
+        var bytes = serializer.ToBinary(message);
+        return (bytes, serializer.Identifier, Akka.Serialization.Serialization.ManifestFor(serializer, message));
+    }
+}
+
+public static class ChunkedSenderExtensions
+{
+    /// <summary>Starts the node's <see cref="ChunkAssembler"/> under its well-known name, with options from the system's config.</summary>
+    public static IActorRef StartChunkAssembler(this ActorSystem system) =>
+        system.ActorOf(ChunkAssembler.Props(ChunkingOptions.From(system.Settings.Config)), ChunkAssembler.Name);
+
+    /// <summary>
+    /// <c>target.TellChunked(message, sender, Context.System)</c>: through the recipient node's
+    /// <see cref="ChunkAssembler"/>, in chunks when large. See <see cref="ChunkedSender"/>.
+    /// </summary>
+    public static int TellChunked(this IActorRef target, object message, IActorRef? sender, ActorSystem system) =>
+        new ChunkedSender(system).Tell(target, message, sender);
+}

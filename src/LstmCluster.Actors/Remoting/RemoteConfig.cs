@@ -1,0 +1,93 @@
+using Akka.Configuration;
+using LstmCluster.Actors.Serialization;
+
+namespace LstmCluster.Actors.Remoting;
+
+/// <summary>
+/// Akka.Remote configuration for LstmCluster nodes (named apart from Akka's own <c>Akka.Remote.RemoteSettings</c>): the transport's frame and socket buffer sizes,
+/// chunking, and the project's serializers.
+/// </summary>
+public static class RemoteConfig
+{
+    /// <summary>
+    /// Largest frame the DotNetty transport sends or accepts. Akka's default (128,000 bytes) is
+    /// smaller than one 2×64 LSTM's parameters (about 200 KB), and a larger message is dropped
+    /// with only an error log. 4 MiB lets every message below <see cref="ChunkBytes"/> go whole
+    /// with room to spare (windows, setups), while anything bigger is chunked so a single frame
+    /// never holds the connection, which also carries heartbeats, for long.
+    /// </summary>
+    public const int MaximumFrameSize = 4 * 1024 * 1024;
+
+    /// <summary>Messages serialized larger than this are split by <see cref="ChunkedSender"/> into parts of this size.</summary>
+    public const int ChunkBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Space kept in a frame for what Akka adds around a payload (recipient and sender paths,
+    /// serializer id, manifest); <see cref="ChunkedSender.TellWhole"/> refuses payloads above
+    /// <see cref="MaximumFrameSize"/> minus this.
+    /// </summary>
+    public const int FrameOverhead = 64 * 1024;
+
+    /// <summary>
+    /// The remoting HOCON: transport on <paramref name="hostname"/>:<paramref name="port"/>
+    /// (0 = any free port), frame and buffer sizes, chunking defaults, and both serializers.
+    /// <paramref name="provider"/> is "remote" here; a cluster node passes "cluster".
+    /// </summary>
+    public static string Hocon(string hostname = "127.0.0.1", int port = 0, string provider = "remote", string? publicHostname = null) => $$"""
+        akka.actor.provider = {{provider}}
+        akka.remote.dot-netty.tcp {
+          hostname = "{{hostname}}"
+          port = {{port}}
+          {{(publicHostname is null ? "" : $"public-hostname = \"{publicHostname}\"")}}
+          # See RemoteConfig.MaximumFrameSize: the default 128000b drops one model's weights.
+          maximum-frame-size = {{MaximumFrameSize}}b
+          # Akka asks that the socket buffers hold a whole frame of the maximum size.
+          send-buffer-size = {{MaximumFrameSize}}b
+          receive-buffer-size = {{MaximumFrameSize}}b
+        }
+        lstmcluster.chunking {
+          chunk-size = {{ChunkBytes}}b
+          # An incomplete transfer is dropped (counted, logged) after this long without its last chunk.
+          transfer-timeout = 30s
+          # Refuse to reassemble anything larger (a bad header must not allocate gigabytes).
+          max-transfer-size = 512MiB
+        }
+        """;
+
+    /// <summary><see cref="Hocon"/> with both serializers bound, as a <see cref="Config"/>.</summary>
+    public static Config Config(string hostname = "127.0.0.1", int port = 0, string provider = "remote", string? publicHostname = null) =>
+        ConfigurationFactory.ParseString(Hocon(hostname, port, provider, publicHostname))
+            .WithFallback(ConfigurationFactory.ParseString(ChunkSerializer.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString(LstmClusterSerializer.Hocon));
+}
+
+/// <summary>Chunking figures, read from <c>lstmcluster.chunking</c> and the transport's frame size.</summary>
+public sealed record ChunkingOptions(int ChunkBytes, int MaxWholeBytes, TimeSpan TransferTimeout, int MaxTransferBytes)
+{
+    public static ChunkingOptions Default { get; } = new(
+        RemoteConfig.ChunkBytes,
+        RemoteConfig.MaximumFrameSize - RemoteConfig.FrameOverhead,
+        TimeSpan.FromSeconds(30),
+        512 * 1024 * 1024);
+
+    /// <summary>Reads the options from a system's config; missing keys keep <see cref="Default"/>.</summary>
+    public static ChunkingOptions From(Config config)
+    {
+        long frame = config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size", null) ?? RemoteConfig.MaximumFrameSize;
+        var options = new ChunkingOptions(
+            (int)(config.GetByteSize("lstmcluster.chunking.chunk-size", null) ?? Default.ChunkBytes),
+            (int)Math.Max(0, frame - RemoteConfig.FrameOverhead),
+            config.GetTimeSpan("lstmcluster.chunking.transfer-timeout", Default.TransferTimeout),
+            (int)Math.Min(int.MaxValue, config.GetByteSize("lstmcluster.chunking.max-transfer-size", null) ?? Default.MaxTransferBytes));
+        options.Validate();
+        return options;
+    }
+
+    public void Validate()
+    {
+        if (ChunkBytes <= 0) throw new ArgumentException($"chunk size must be positive (got {ChunkBytes})");
+        if (ChunkBytes > MaxWholeBytes)
+            throw new ArgumentException($"chunk size {ChunkBytes} does not fit a frame ({MaxWholeBytes} bytes after overhead); raise maximum-frame-size");
+        if (TransferTimeout <= TimeSpan.Zero) throw new ArgumentException($"transfer timeout must be positive (got {TransferTimeout})");
+    }
+}
