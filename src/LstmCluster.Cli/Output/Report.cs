@@ -26,9 +26,14 @@ public static class Report
         Console.WriteLine(Invariant($"model: LSTM {o.Layers}×{o.Hidden}, {o.Spec(s.Columns.Length).ParameterCount:N0} parameters; {o.Training.Optimizer} lr {o.Training.LearningRate}, batch {o.Training.BatchSize}, up to {o.Training.Epochs} epochs, seed {o.Training.Seed}"));
     }
 
-    public static void TrainingSummary(TrainingResult t) =>
+    public static void TrainingSummary(TrainingResult t)
+    {
         Console.WriteLine(Invariant($"trained: {t.Epochs.Count} epochs{(t.StoppedEarly ? " (early stop)" : "")}, best epoch {t.BestEpoch} (validation loss {t.BestValidationLoss:0.00000}), " +
             $"{t.Samples:N0} samples in {t.Elapsed.TotalSeconds:0.0} s ({t.SamplesPerSecond:N0} samples/s)"));
+        if (t.BestEpoch == 0)
+            Console.WriteLine("note: no epoch beat the untrained model on validation, so the untrained model is kept: with window " +
+                "normalization that is exactly the naive forecast (the honest answer for a random walk)");
+    }
 
     public static void EngineSummary(LstmCluster.Actors.Embedded.EngineStats s)
     {
