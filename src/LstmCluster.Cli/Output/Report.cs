@@ -32,7 +32,7 @@ public static class Report
             $"{t.Samples:N0} samples in {t.Elapsed.TotalSeconds:0.0} s ({t.SamplesPerSecond:N0} samples/s)"));
         if (t.BestEpoch == 0)
             Console.WriteLine("note: no epoch beat the untrained model on validation, so the untrained model is kept: with window " +
-                "normalization that is exactly the naive forecast (the honest answer for a random walk)");
+                "normalizations that is a naive forecast (last value, or seasonal naive on window-seasonal steps), the honest answer for a random walk");
     }
 
     public static void EngineSummary(LstmCluster.Actors.Embedded.EngineStats s)
