@@ -6,10 +6,15 @@ using LstmCluster.Core.Persistence;
 
 namespace LstmCluster.Cli;
 
-/// <summary>Builds the command tree and maps failures to exit codes: 2 for bad usage or input, 1 for a bug.</summary>
+/// <summary>
+/// Builds the command tree and maps failures to exit codes: 2 for bad usage or input (3 is train's
+/// --require-beat-naive), 1 for any other failure, 130 when cancelled.
+/// </summary>
 public static class CliApp
 {
+    public const int ExitFailure = 1;
     public const int ExitBadInput = 2;
+    public const int ExitCancelled = 130;
 
     public static int Run(string[] args)
     {
@@ -39,6 +44,19 @@ public static class CliApp
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ExitBadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("error: cancelled");
+            return ExitCancelled;
+        }
+        catch (Exception ex)
+        {
+            // A failure that is not the user's input: one line by default, the whole trace on request.
+            Console.Error.WriteLine($"error: {ex.Message}");
+            if (Environment.GetEnvironmentVariable("LSTMCLUSTER_DEBUG") is { Length: > 0 }) Console.Error.WriteLine(ex);
+            else Console.Error.WriteLine("(set LSTMCLUSTER_DEBUG=1 for the stack trace)");
+            return ExitFailure;
         }
     }
 }
