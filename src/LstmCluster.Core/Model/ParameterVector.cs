@@ -126,8 +126,18 @@ public static class ParameterVector
         System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.bytes).CopyTo(destination);
     }
 
+    /// <summary>
+    /// Writes values into a tensor. A contiguous float32 CPU tensor (every parameter and gradient
+    /// here) is written in place through its memory, with no temporary array or tensor: this runs
+    /// on every worker every round. Anything else goes through <c>copy_</c>.
+    /// </summary>
     private static void CopyIn(Tensor t, ReadOnlySpan<float> source)
     {
+        if (t.dtype == ScalarType.Float32 && t.device_type == DeviceType.CPU && t.is_contiguous() && t.numel() == source.Length)
+        {
+            source.CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.bytes));
+            return;
+        }
         t.copy_(torch.tensor(source.ToArray(), t.shape));
     }
 }
