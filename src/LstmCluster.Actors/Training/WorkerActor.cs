@@ -71,33 +71,23 @@ public sealed class WorkerActor : ReceiveActor
         Become(Idle);
     }
 
-    private void OnWeights(Weights m)
-    {
-        if (shard is null || shard.Job != m.Job) return;
-        try
-        {
-            Dispatchers.UseTorchThreads(torchThreads);
-            Sender.Tell(shard.Gradient(m));
-        }
-        catch (Exception e)
-        {
-            log.Error(e, "job {0}: worker {1} failed", m.Job, shard.Index);
-            Sender.Tell(new WorkerFailed(m.Job, shard.Index, e.Message));
-        }
-    }
+    private void OnWeights(Weights m) => Compute(m.Job, shard => shard.Gradient(m));
 
-    private void OnLocalRound(LocalRound m)
+    private void OnLocalRound(LocalRound m) => Compute(m.Job, shard => shard.Local(m));
+
+    /// <summary>Runs one computation of the assigned job and replies with its result, or with WorkerFailed.</summary>
+    private void Compute(string job, Func<Shard, object> work)
     {
-        if (shard is null || shard.Job != m.Job) return;
+        if (shard is null || shard.Job != job) return;
         try
         {
             Dispatchers.UseTorchThreads(torchThreads);
-            Sender.Tell(shard.Local(m));
+            Sender.Tell(work(shard));
         }
         catch (Exception e)
         {
-            log.Error(e, "job {0}: worker {1} failed", m.Job, shard.Index);
-            Sender.Tell(new WorkerFailed(m.Job, shard.Index, e.Message));
+            log.Error(e, "job {0}: worker {1} failed", job, shard.Index);
+            Sender.Tell(new WorkerFailed(job, shard.Index, e.Message));
         }
     }
 
