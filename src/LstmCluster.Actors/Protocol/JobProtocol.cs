@@ -56,7 +56,50 @@ public sealed record JobStatus(
     double[]? Forecast,
     double TestMase,
     string? BestBaseline,
-    double BestBaselineMase) : IJobMessage;
+    double BestBaselineMase) : IJobMessage
+{
+    /// <summary>Master versions so far (optimizer steps, or local-SGD averagings).</summary>
+    public long Round { get; init; }
+
+    /// <summary>Training throughput of the last epoch (windows per second over the job so far).</summary>
+    public double SamplesPerSecond { get; init; }
+
+    /// <summary>Workers training the job now (0 while queued or after it ended).</summary>
+    public int Workers { get; init; }
+
+    /// <summary>The data's label (file name, or the uploaded file's name) and the target column.</summary>
+    public string? Data { get; init; }
+
+    public string? Target { get; init; }
+
+    /// <summary>Timestamps of <see cref="JobStatus.Forecast"/>'s points (ISO 8601 or step numbers), when it has them.</summary>
+    public string[]? ForecastTimes { get; init; }
+
+    /// <summary>When the job was submitted, started and finished (UTC); null when it has not.</summary>
+    public DateTimeOffset? Submitted { get; init; }
+
+    public DateTimeOffset? Started { get; init; }
+
+    public DateTimeOffset? Finished { get; init; }
+}
+
+/// <summary>Every job the coordinator knows, newest first.</summary>
+public sealed record ListJobs : IJobMessage
+{
+    public static ListJobs Instance { get; } = new();
+    private ListJobs() { }
+}
+
+public sealed record JobList(JobStatus[] Jobs) : IJobMessage;
+
+/// <summary>Asks for the files a finished job left (the same files <c>lstmcluster train</c> writes).</summary>
+public sealed record GetJobArtifacts(string Job) : IJobMessage;
+
+/// <summary>
+/// A job's output files by relative name (<c>metrics.json</c>, <c>forecast.csv</c>, <c>forecast.png</c>, <c>model/weights.bin</c>, ...);
+/// empty until the job succeeded, or when the coordinator runs without an <see cref="Jobs.ArtifactWriter"/>.
+/// </summary>
+public sealed record JobArtifacts(string Job, JobState State, IReadOnlyDictionary<string, byte[]> Files) : IJobMessage;
 
 /// <summary>Coordinator counters: jobs by state and free workers.</summary>
 public sealed record GetCoordinatorState : IJobMessage

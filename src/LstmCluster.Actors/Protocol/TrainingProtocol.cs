@@ -23,11 +23,18 @@ public sealed record PlanSpec(int WindowCount, int ShardCount, int BatchSize, lo
 }
 
 /// <summary>
-/// Gives a worker its part of a job: shard <paramref name="Worker"/> of the plan, as windows in the
-/// order of <see cref="BatchPlan.Shard"/>, and what it needs to build its model replica.
+/// Gives worker <paramref name="Worker"/> its part of a job: shard <see cref="ShardIndex"/> of the plan, as windows
+/// in the order of <see cref="BatchPlan.Shard"/>, and what it needs to build its model replica. A worker that
+/// takes over after another left gets a new plan over fewer shards and starts at
+/// (<paramref name="StartEpoch"/>, <paramref name="StartStep"/>), where the job stands.
 /// </summary>
-public sealed record AssignShard(string Job, int Worker, ModelSpec Spec, PlanSpec Plan, WindowSet Windows, TrainingOptions Options)
-    : ITrainingMessage;
+public sealed record AssignShard(string Job, int Worker, ModelSpec Spec, PlanSpec Plan, WindowSet Windows, TrainingOptions Options,
+    int Shard = -1, int StartEpoch = 1, int StartStep = 0)
+    : ITrainingMessage
+{
+    /// <summary>The plan's shard this worker walks: <see cref="Shard"/>, or the worker's own index when not given.</summary>
+    public int ShardIndex => Shard >= 0 ? Shard : Worker;
+}
 
 /// <summary>The worker drops the job's shard and replica.</summary>
 public sealed record ReleaseShard(string Job) : ITrainingMessage;
@@ -61,8 +68,8 @@ public sealed record TrainingSetup(
     EngineOptions Engine,
     float[]? InitialWeights);
 
-/// <summary>One finished epoch of a job.</summary>
-public sealed record EpochProgress(string Job, EpochReport Report) : ITrainingMessage;
+/// <summary>One finished epoch of a job, at master <paramref name="Version"/>, with <paramref name="Workers"/> workers active.</summary>
+public sealed record EpochProgress(string Job, EpochReport Report, long Version = 0, int Workers = 0) : ITrainingMessage;
 
 /// <summary>Per-worker figures of a job: gradients (or local rounds) applied, samples in them, and what was dropped.</summary>
 public sealed record WorkerFigures(int Worker, long Rounds, long Samples, long Dropped);

@@ -63,6 +63,13 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         JobStatus => "js",
         GetCoordinatorState => "gcs",
         CoordinatorState => "cs",
+        ListJobs => "lj",
+        JobList => "jl",
+        GetJobArtifacts => "gja",
+        JobArtifacts => "jar",
+        StartTraining => "stt",
+        TrainingStarted => "tst",
+        StopTraining => "spt",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -78,14 +85,15 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
         return manifest switch
         {
-            "as" => new AssignShard(r.ReadString(), r.ReadInt32(), ReadSpec(r), ReadPlan(r), ReadWindows(r), ReadJson<TrainingOptions>(r)),
+            "as" => new AssignShard(r.ReadString(), r.ReadInt32(), ReadSpec(r), ReadPlan(r), ReadWindows(r), ReadJson<TrainingOptions>(r),
+                r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
             "rs" => new ReleaseShard(r.ReadString()),
             "w" => new Weights(r.ReadString(), r.ReadInt64(), ReadFloats(r)),
             "g" => new Gradient(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
             "lr" => new LocalRound(r.ReadString(), r.ReadInt64(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
             "lw" => new LocalWeights(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
             "wf" => new WorkerFailed(r.ReadString(), r.ReadInt32(), r.ReadString()),
-            "ep" => new EpochProgress(r.ReadString(), ReadReport(r)),
+            "ep" => new EpochProgress(r.ReadString(), ReadReport(r), r.ReadInt64(), r.ReadInt32()),
             "tf" => new TrainingFinished(r.ReadString(), ReadFloats(r), r.ReadInt32(), r.ReadDouble(), ReadArray(r, ReadReport),
                 r.ReadBoolean(), r.ReadInt64(), new TimeSpan(r.ReadInt64()), r.ReadInt64(), ReadArray(r, ReadFigures), new TimeSpan(r.ReadInt64())),
             "tx" => new TrainingFailed(r.ReadString(), r.ReadString()),
@@ -98,10 +106,16 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "gjs" => new GetJobStatus(r.ReadString()),
             "cj" => new CancelJob(r.ReadString()),
             "uj" => new UnknownJob(r.ReadString()),
-            "js" => new JobStatus(r.ReadString(), (JobState)r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(),
-                ReadNullableString(r), ReadNullableDoubles(r), r.ReadDouble(), ReadNullableString(r), r.ReadDouble()),
+            "js" => ReadStatus(r),
             "gcs" => GetCoordinatorState.Instance,
             "cs" => new CoordinatorState(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
+            "lj" => ListJobs.Instance,
+            "jl" => new JobList(ReadArray(r, ReadStatus)),
+            "gja" => new GetJobArtifacts(r.ReadString()),
+            "jar" => ReadArtifacts(r),
+            "stt" => new StartTraining(ReadSetup(r), ReadArray(r, ReadRef), ReadRef(r)),
+            "tst" => new TrainingStarted(r.ReadString(), ReadRef(r)),
+            "spt" => new StopTraining(r.ReadString()),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
         };
     }
@@ -112,6 +126,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         {
             case AssignShard m:
                 w.Write(m.Job); w.Write(m.Worker); WriteSpec(w, m.Spec); WritePlan(w, m.Plan); WriteWindows(w, m.Windows); WriteJson(w, m.Options);
+                w.Write(m.Shard); w.Write(m.StartEpoch); w.Write(m.StartStep);
                 break;
             case ReleaseShard m: w.Write(m.Job); break;
             case Weights m: w.Write(m.Job); w.Write(m.Version); WriteFloats(w, m.Values); break;
@@ -123,7 +138,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
                 w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss);
                 break;
             case WorkerFailed m: w.Write(m.Job); w.Write(m.Worker); w.Write(m.Reason); break;
-            case EpochProgress m: w.Write(m.Job); WriteReport(w, m.Report); break;
+            case EpochProgress m: w.Write(m.Job); WriteReport(w, m.Report); w.Write(m.Version); w.Write(m.Workers); break;
             case TrainingFinished m:
                 w.Write(m.Job); WriteFloats(w, m.BestWeights); w.Write(m.BestEpoch); w.Write(m.BestValidationLoss);
                 WriteArray(w, m.Epochs, WriteReport); w.Write(m.StoppedEarly); w.Write(m.Samples); w.Write(m.Elapsed.Ticks);
@@ -141,12 +156,22 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case GetJobStatus m: w.Write(m.Job); break;
             case CancelJob m: w.Write(m.Job); break;
             case UnknownJob m: w.Write(m.Job); break;
-            case JobStatus m:
-                w.Write(m.Job); w.Write((int)m.State); w.Write(m.Epoch); w.Write(m.Epochs); w.Write(m.TrainLoss); w.Write(m.ValidationLoss);
-                WriteNullable(w, m.Reason); WriteNullable(w, m.Forecast); w.Write(m.TestMase); WriteNullable(w, m.BestBaseline); w.Write(m.BestBaselineMase);
-                break;
+            case JobStatus m: WriteStatus(w, m); break;
             case GetCoordinatorState: break;
             case CoordinatorState m: w.Write(m.Queued); w.Write(m.Running); w.Write(m.FreeWorkers); w.Write(m.TotalWorkers); break;
+            case ListJobs: break;
+            case JobList m: WriteArray(w, m.Jobs, WriteStatus); break;
+            case GetJobArtifacts m: w.Write(m.Job); break;
+            case JobArtifacts m:
+                w.Write(m.Job); w.Write((int)m.State); w.Write(m.Files.Count);
+                foreach (var (name, bytes) in m.Files.OrderBy(f => f.Key, StringComparer.Ordinal))
+                {
+                    w.Write(name); w.Write(bytes.Length); w.Write(bytes);
+                }
+                break;
+            case StartTraining m: WriteSetup(w, m.Setup); WriteArray(w, m.Workers, WriteRef); WriteRef(w, m.ReportTo); break;
+            case TrainingStarted m: w.Write(m.Job); WriteRef(w, m.Server); break;
+            case StopTraining m: w.Write(m.Job); break;
             default: throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {obj.GetType()}");
         }
     }
@@ -308,6 +333,58 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
 
     private static TrainingSetup ReadSetup(BinaryReader r) => new(r.ReadString(), ReadSpec(r), ReadWindows(r), ReadWindows(r),
         ReadJson<TrainingOptions>(r), ReadJson<EngineOptions>(r), ReadNullableFloats(r));
+
+    private static void WriteStatus(BinaryWriter w, JobStatus m)
+    {
+        w.Write(m.Job); w.Write((int)m.State); w.Write(m.Epoch); w.Write(m.Epochs); w.Write(m.TrainLoss); w.Write(m.ValidationLoss);
+        WriteNullable(w, m.Reason); WriteNullable(w, m.Forecast); w.Write(m.TestMase); WriteNullable(w, m.BestBaseline); w.Write(m.BestBaselineMase);
+        w.Write(m.Round); w.Write(m.SamplesPerSecond); w.Write(m.Workers); WriteNullable(w, m.Data); WriteNullable(w, m.Target);
+        w.Write(m.ForecastTimes is not null);
+        if (m.ForecastTimes is not null) WriteArray(w, m.ForecastTimes, (w2, t) => w2.Write(t));
+        WriteTime(w, m.Submitted); WriteTime(w, m.Started); WriteTime(w, m.Finished);
+    }
+
+    private static JobStatus ReadStatus(BinaryReader r) =>
+        new JobStatus(r.ReadString(), (JobState)r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(),
+            ReadNullableString(r), ReadNullableDoubles(r), r.ReadDouble(), ReadNullableString(r), r.ReadDouble())
+        {
+            Round = r.ReadInt64(),
+            SamplesPerSecond = r.ReadDouble(),
+            Workers = r.ReadInt32(),
+            Data = ReadNullableString(r),
+            Target = ReadNullableString(r),
+            ForecastTimes = r.ReadBoolean() ? ReadArray(r, r2 => r2.ReadString()) : null,
+            Submitted = ReadTime(r),
+            Started = ReadTime(r),
+            Finished = ReadTime(r),
+        };
+
+    private static void WriteTime(BinaryWriter w, DateTimeOffset? time)
+    {
+        w.Write(time.HasValue);
+        if (time is { } t) w.Write(t.UtcTicks);
+    }
+
+    private static DateTimeOffset? ReadTime(BinaryReader r) => r.ReadBoolean() ? new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero) : null;
+
+    private static JobArtifacts ReadArtifacts(BinaryReader r)
+    {
+        string job = r.ReadString();
+        var state = (JobState)r.ReadInt32();
+        int count = r.ReadInt32();
+        if (count < 0) throw new SerializationException($"negative file count {count}");
+        var files = new Dictionary<string, byte[]>(count, StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            string name = r.ReadString();
+            int length = r.ReadInt32();
+            if (length < 0) throw new SerializationException($"negative length for {name}");
+            var bytes = r.ReadBytes(length);
+            if (bytes.Length != length) throw new SerializationException($"truncated file {name}");
+            files[name] = bytes;
+        }
+        return new JobArtifacts(job, state, files);
+    }
 
     private static void WriteRef(BinaryWriter w, IActorRef actor) => w.Write(Akka.Serialization.Serialization.SerializedActorPath(actor));
 

@@ -30,6 +30,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly List<EpochReport> history = [];
     private readonly Stopwatch clock = new();
     private readonly Stopwatch serverTime = new();
+    private readonly Remoting.ChunkedSender wire;
     private BatchPlan plan = null!;
     private ForecastModel? model;
     private MasterOptimizer? master;
@@ -40,7 +41,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private long arrivalsInEpoch;
     private int roundSteps;
     private double lossSum;
-    private long epochSamples, totalSamples, applied, duplicates, stale, late;
+    private long epochSamples, totalSamples, applied, duplicates, stale, late, reassignments;
     private bool released;
 
     public ParameterServerActor(TrainingSetup setup, IReadOnlyList<IActorRef> workers, IActorRef reportTo)
@@ -48,6 +49,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         this.setup = setup;
         this.workers = workers;
         this.reportTo = reportTo;
+        // Everything to workers and to reportTo goes through the chunked path, which keeps per-sender order on the wire.
+        wire = new Remoting.ChunkedSender(Context.System);
         rounds = new long[workers.Count];
         samples = new long[workers.Count];
         dropped = new long[workers.Count];
@@ -100,13 +103,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             Context.Watch(workers[k]);
             active.Add(k);
-            workers[k].Tell(new AssignShard(setup.Job, k, setup.Spec, planSpec, setup.Train.Select(plan.Shard(k)), options));
+            wire.Tell(workers[k], new AssignShard(setup.Job, k, setup.Spec, planSpec, setup.Train.Select(plan.Shard(k)), options), Self);
         }
         clock.Start();
         if (Mode == TrainingMode.Async)
         {
             var w = master.Weights();
-            foreach (var k in active) workers[k].Tell(new Weights(setup.Job, version, w));
+            foreach (var k in active) wire.Tell(workers[k], new Weights(setup.Job, version, w), Self);
         }
         else
         {
@@ -122,12 +125,12 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         if (Mode == TrainingMode.LocalSgd)
         {
             roundSteps = Math.Min(setup.Engine.SyncPeriod, plan.StepsPerEpoch - stepInEpoch);
-            foreach (var k in active) workers[k].Tell(new LocalRound(setup.Job, version, w, roundSteps, master.LearningRate));
+            foreach (var k in active) wire.Tell(workers[k], new LocalRound(setup.Job, version, w, roundSteps, master.LearningRate), Self);
         }
         else
         {
             roundSteps = 1;
-            foreach (var k in active) workers[k].Tell(new Weights(setup.Job, version, w));
+            foreach (var k in active) wire.Tell(workers[k], new Weights(setup.Job, version, w), Self);
         }
         if (setup.Engine.StragglerTimeout is { } timeout)
             Timers.StartSingleTimer(nameof(RoundTimeout), new RoundTimeout(version), timeout);
@@ -254,12 +257,12 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         // Versions only grow, so entries older than the staleness window can never be accepted again.
         appliedAsync.RemoveWhere(e => e.Version < version - setup.Engine.Staleness - 1);
-        if (arrivalsInEpoch >= (long)plan.StepsPerEpoch * workers.Count)
+        if (arrivalsInEpoch >= (long)plan.StepsPerEpoch * plan.ShardCount)
         {
             arrivalsInEpoch = 0;
             if (EndEpoch()) return;
         }
-        if (active.Contains(m.Worker)) Sender.Tell(new Weights(setup.Job, version, master!.Weights()));
+        if (active.Contains(m.Worker)) wire.Tell(workers[m.Worker], new Weights(setup.Job, version, master!.Weights()), Self);
     }
 
     // --- epochs ---
@@ -276,7 +279,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             stopping.BestEpoch, totalSamples, totalSamples / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed);
         serverTime.Stop();
         history.Add(report);
-        reportTo.Tell(new EpochProgress(setup.Job, report));
+        wire.Tell(reportTo, new EpochProgress(setup.Job, report, version, active.Count), Self);
         if (stopping.ShouldStop || epoch >= setup.Options.Epochs)
         {
             Finish();
@@ -296,8 +299,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Timers.CancelAll();
         Release();
         var figures = Enumerable.Range(0, workers.Count).Select(k => new WorkerFigures(k, rounds[k], samples[k], dropped[k])).ToArray();
-        reportTo.Tell(new TrainingFinished(setup.Job, stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, [.. history],
-            stopping.ShouldStop, totalSamples, clock.Elapsed, version, figures, serverTime.Elapsed));
+        wire.Tell(reportTo, new TrainingFinished(setup.Job, stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, [.. history],
+            stopping.ShouldStop, totalSamples, clock.Elapsed, version, figures, serverTime.Elapsed), Self);
         Context.Stop(Self);
     }
 
@@ -307,14 +310,44 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         int k = IndexOf(m.ActorRef);
         if (k < 0 || !active.Remove(k)) return;
-        log.Warning("job {0}: worker {1} terminated; continuing with {2}", setup.Job, k, active.Count);
-        round.Remove(k);
+        log.Warning("job {0}: worker {1} terminated; its shard goes to the other {2}", setup.Job, k, active.Count);
         if (active.Count == 0)
         {
             Fail("every worker of the job has stopped");
             return;
         }
-        if (Mode != TrainingMode.Async && round.Count >= active.Count) CloseRound();
+        Reassign();
+    }
+
+    /// <summary>
+    /// Deals the training windows again over the active workers (a new plan with fewer shards), each
+    /// starting where the job stands, so no window is lost with the worker that left. In sync and
+    /// local-SGD modes the open round restarts under a new version: what was computed for the old one
+    /// arrives late and is dropped, never mixed with the new shards' gradients.
+    /// </summary>
+    private void Reassign()
+    {
+        var survivors = active.OrderBy(k => k).ToList();
+        var options = setup.Options;
+        plan = new BatchPlan(setup.Train.Count, survivors.Count, options.BatchSize, options.Seed);
+        var planSpec = new PlanSpec(setup.Train.Count, survivors.Count, options.BatchSize, options.Seed);
+        stepInEpoch = Math.Min(stepInEpoch, plan.StepsPerEpoch - 1);
+        for (int j = 0; j < survivors.Count; j++)
+        {
+            wire.Tell(workers[survivors[j]], new AssignShard(setup.Job, survivors[j], setup.Spec, planSpec, setup.Train.Select(plan.Shard(j)),
+                options, j, epoch, stepInEpoch), Self);
+        }
+        reassignments++;
+        if (Mode == TrainingMode.Async)
+        {
+            // Each survivor still has its own request in flight and gets new weights when it answers.
+            arrivalsInEpoch = Math.Min(arrivalsInEpoch, (long)stepInEpoch * plan.ShardCount);
+            return;
+        }
+        Timers.Cancel(nameof(RoundTimeout));
+        round.Clear();
+        version++;
+        Broadcast();
     }
 
     private int IndexOf(IActorRef actor)
@@ -348,7 +381,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         log.Warning("job {0} failed: {1}", setup.Job, reason);
         Timers.CancelAll();
         Release();
-        reportTo.Tell(new TrainingFailed(setup.Job, reason));
+        wire.Tell(reportTo, new TrainingFailed(setup.Job, reason), Self);
         Context.Stop(Self);
     }
 
@@ -356,7 +389,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         if (released) return;
         released = true;
-        foreach (var w in workers) w.Tell(new ReleaseShard(setup.Job));
+        foreach (var w in workers) wire.Tell(w, new ReleaseShard(setup.Job), Self);
     }
 
     protected override void PostStop()

@@ -17,12 +17,18 @@ namespace LstmCluster.Actors.Training;
 public sealed class WorkerActor : ReceiveActor
 {
     private readonly ILoggingAdapter log = Context.GetLogger();
+    public const string Name = "worker";
+
     private readonly int? torchThreads;
+    private readonly Remoting.ChunkedSender wire;
     private Shard? shard;
 
     public WorkerActor(int? torchThreads = null)
     {
         this.torchThreads = torchThreads;
+        // Replies go through the chunked path: a gradient is as large as the model, and a plain Tell
+        // could overtake an earlier chunked reply to the same server.
+        wire = new Remoting.ChunkedSender(Context.System);
         Idle();
     }
 
@@ -58,7 +64,7 @@ public sealed class WorkerActor : ReceiveActor
         }
         catch (Exception e)
         {
-            Sender.Tell(new WorkerFailed(m.Job, m.Worker, e.Message));
+            wire.Tell(Sender, new WorkerFailed(m.Job, m.Worker, e.Message), Self);
             Become(Idle);
         }
     }
@@ -82,12 +88,13 @@ public sealed class WorkerActor : ReceiveActor
         try
         {
             Dispatchers.UseTorchThreads(torchThreads);
-            Sender.Tell(work(shard));
+            var reply = work(shard);
+            wire.Tell(Sender, reply, Self);
         }
         catch (Exception e)
         {
             log.Error(e, "job {0}: worker {1} failed", job, shard.Index);
-            Sender.Tell(new WorkerFailed(job, shard.Index, e.Message));
+            wire.Tell(Sender, new WorkerFailed(job, shard.Index, e.Message), Self);
         }
     }
 
@@ -115,11 +122,16 @@ public sealed class WorkerActor : ReceiveActor
             Job = m.Job;
             Index = m.Worker;
             plan = m.Plan.Build();
-            if (m.Worker < 0 || m.Worker >= plan.ShardCount)
-                throw new ArgumentException($"worker {m.Worker} outside the plan's {plan.ShardCount} shards");
-            var members = plan.Shard(m.Worker);
+            ShardIndex = m.ShardIndex;
+            if (ShardIndex < 0 || ShardIndex >= plan.ShardCount)
+                throw new ArgumentException($"shard {ShardIndex} outside the plan's {plan.ShardCount} shards");
+            if (m.StartEpoch < 1 || m.StartStep < 0 || m.StartStep >= plan.StepsPerEpoch)
+                throw new ArgumentException($"start (epoch {m.StartEpoch}, step {m.StartStep}) outside the plan's {plan.StepsPerEpoch} steps per epoch");
+            var members = plan.Shard(ShardIndex);
             if (members.Count != m.Windows.Count)
-                throw new ArgumentException($"shard {m.Worker} has {members.Count} windows in the plan but {m.Windows.Count} were sent");
+                throw new ArgumentException($"shard {ShardIndex} has {members.Count} windows in the plan but {m.Windows.Count} were sent");
+            epoch = m.StartEpoch;
+            step = m.StartStep;
             local = new Dictionary<int, int>(members.Count);
             for (int i = 0; i < members.Count; i++) local[members[i]] = i;
             windows = m.Windows;
@@ -130,6 +142,7 @@ public sealed class WorkerActor : ReceiveActor
 
         public string Job { get; }
         public int Index { get; }
+        public int ShardIndex { get; }
 
         public Gradient Gradient(Weights m)
         {
@@ -164,7 +177,7 @@ public sealed class WorkerActor : ReceiveActor
         /// <summary>Local indices of the next slice; moves the cursor, wrapping into the next epoch.</summary>
         private int[] NextBatch()
         {
-            order ??= plan.EpochOrder(Index, epoch);
+            order ??= plan.EpochOrder(ShardIndex, epoch);
             var slice = plan.Slice(order, step);
             if (++step == plan.StepsPerEpoch)
             {

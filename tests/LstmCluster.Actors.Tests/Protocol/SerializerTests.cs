@@ -24,6 +24,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
         return new TheoryData<object>
         {
             new AssignShard("job-1", 1, TestSupport.TinySpec with { Dropout = 0.25, NumLayers = 2 }, new PlanSpec(100, 4, 32, 42), Windows, Options),
+            new AssignShard("job-1", 3, TestSupport.TinySpec, new PlanSpec(100, 2, 32, 42), Windows, Options, Shard: 1, StartEpoch: 4, StartStep: 2),
             new ReleaseShard("job-1"),
             new Weights("job-1", 17, Vector),
             new Gradient("job-1", 17, 3, Vector, 16, 0.125),
@@ -31,6 +32,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new LocalWeights("job-1", 4, 2, Vector, 48, 0.5),
             new WorkerFailed("job-1", 2, "gradient is not finite"),
             new EpochProgress("job-1", Report),
+            new EpochProgress("job-1", Report, Version: 120, Workers: 3),
             new TrainingFinished("job-1", Vector, 2, 0.75, [Report, Report with { Epoch = 3 }], true, 1234, TimeSpan.FromSeconds(2), 40,
                 [new WorkerFigures(0, 20, 320, 1), new WorkerFigures(1, 19, 300, 2)], TimeSpan.FromMilliseconds(20)),
             new TrainingFailed("job-1", "every worker of the job has stopped"),
@@ -49,6 +51,20 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new JobStatus("job-2", JobState.Failed, 0, 0, double.NaN, double.NaN, "bad data", null, double.NaN, null, double.NaN),
             GetCoordinatorState.Instance,
             new CoordinatorState(1, 2, 3, 4),
+            new JobStatus("job-3", JobState.Running, 2, 9, 0.5, 0.6, null, null, double.NaN, null, double.NaN)
+            {
+                Round = 77, SamplesPerSecond = 1234.5, Workers = 2, Data = "co2.csv", Target = "value", ForecastTimes = ["2020-01", "2020-02"],
+                Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero), Started = new DateTimeOffset(2026, 11, 29, 3, 0, 1, TimeSpan.Zero),
+            },
+            ListJobs.Instance,
+            new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN)]),
+            new JobList([]),
+            new GetJobArtifacts("job-1"),
+            new JobArtifacts("job-1", JobState.Succeeded, new Dictionary<string, byte[]> { ["metrics.json"] = [1, 2, 3], ["forecast.png"] = [] }),
+            new JobArtifacts("job-1", JobState.Running, new Dictionary<string, byte[]>()),
+            new StartTraining(setup, [ActorRefs.Nobody, ActorRefs.Nobody], ActorRefs.Nobody),
+            new TrainingStarted("job-1", ActorRefs.Nobody),
+            new StopTraining("job-1"),
         };
     }
 
@@ -114,9 +130,27 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
 
     private static readonly JsonSerializerOptions JsonOptions = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+    // Nobody travels as dead letters; a real ref keeps its path (Actor_refs_keep_their_path).
+    private static string Ref(IActorRef r) => r.IsNobody() ? "nobody" : r.Path.ToString();
+
+    [Fact]
+    public void Actor_refs_keep_their_path()
+    {
+        var message = new StartTraining(new TrainingSetup("j", TestSupport.TinySpec, Windows, Windows, Options, new EngineOptions(), null),
+            [TestActor], TestActor);
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(message);
+        var back = (StartTraining)serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+        Assert.Equal(TestActor, Assert.Single(back.Workers));
+        Assert.Equal(TestActor, back.ReportTo);
+    }
+
     private static string Json(object o) => o switch
     {
         SubmitTraining s => JsonSerializer.Serialize(s.Setup, JsonOptions) + s.Priority,
+        // Actor refs by path; dictionaries in name order (the wire keeps no insertion order).
+        StartTraining s => JsonSerializer.Serialize(s.Setup, JsonOptions) + string.Join(",", s.Workers.Select(Ref)) + Ref(s.ReportTo),
+        TrainingStarted s => s.Job + Ref(s.Server),
+        JobArtifacts a => a.Job + a.State + string.Join(",", a.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Key + ":" + Convert.ToBase64String(f.Value))),
         _ => JsonSerializer.Serialize(o, o.GetType(), JsonOptions),
     };
 }

@@ -120,15 +120,31 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
     }
 
     [Fact]
-    public async Task A_stopped_worker_leaves_the_round_to_the_others()
+    public async Task A_stopped_workers_shard_goes_to_the_others_and_the_round_restarts()
     {
         var (server, workers, w0) = Start(2, new EngineOptions());
         foreach (var w in workers) await Next<Weights>(w);
         server.Tell(new Gradient("job", 0, 0, Filled(1f), 1, 0.1));
         Sys.Stop(workers[1].Ref);
+
+        // The survivor now holds every training window (a one-shard plan), from where the job stands.
+        var assign = await workers[0].ExpectMsgAsync<AssignShard>(Wait);
+        Assert.Equal((0, 0, 1, 1, 0), (assign.Worker, assign.ShardIndex, assign.Plan.ShardCount, assign.StartEpoch, assign.StartStep));
+        Assert.Equal(assign.Plan.WindowCount, assign.Windows.Count);
+
+        // The open round restarts under a new version with unchanged weights: the half-round is not applied...
+        var restart = await workers[0].ExpectMsgAsync<Weights>(Wait);
+        Assert.Equal(1, restart.Version);
+        Assert.Equal(w0, restart.Values);
+
+        // ...its late gradient is dropped, and the survivor alone closes the next round.
+        server.Tell(new Gradient("job", 0, 0, Filled(1f), 1, 0.1));
+        server.Tell(new Gradient("job", 1, 0, Filled(1f), 1, 0.1));
         var next = await workers[0].ExpectMsgAsync<Weights>(Wait);
-        Assert.Equal(1, next.Version);
+        Assert.Equal(2, next.Version);
         Assert.Equal(w0[0] - (float)Lr, next.Values[0], 1e-5f);
+        server.Tell(new GetServerState("job"));
+        Assert.Equal(1, (await ExpectMsgAsync<ServerState>(Wait)).Late);
     }
 
     [Fact]
