@@ -86,6 +86,7 @@ public sealed record NodeOptions
             if (doc.RootElement.TryGetProperty("node", out var node) && node.ValueKind == JsonValueKind.Object)
                 foreach (var p in node.EnumerateObject())
                 {
+                    if (p.Name.StartsWith("//", StringComparison.Ordinal)) continue;   // comments
                     string key = p.Name.Replace('_', '-');
                     if (!EnvironmentNames.ContainsKey(key)) throw new ArgumentException($"{configPath}: unknown node option '{p.Name}'");
                     values[key] = p.Value.ValueKind switch
