@@ -92,9 +92,35 @@ public static class NodeHost
         bool stopping = false;
         app.Lifetime.ApplicationStopping.Register(() => stopping = true);
         var downed = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
+        using var parentWatch = WatchParent(app, output);
         await app.WaitForShutdownAsync(cancel);
         bool terminatedFirst = system.WhenTerminated.IsCompleted && !stopping;
         output.WriteLine($"node {cluster.SelfAddress} stopped");
         return terminatedFirst ? 1 : 0;
+    }
+
+    /// <summary>
+    /// A node started by <c>simulate</c> (or a test) gets its parent's id in <c>LSTMCLUSTER_PARENT_PID</c> and stops
+    /// when that process is gone: no orphans, even when the parent was killed and could not clean up.
+    /// </summary>
+    private static Timer? WatchParent(WebApplication app, TextWriter output)
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("LSTMCLUSTER_PARENT_PID"), out int pid)) return null;
+        return new Timer(_ =>
+        {
+            bool alive;
+            try
+            {
+                using var parent = System.Diagnostics.Process.GetProcessById(pid);
+                alive = !parent.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                alive = false;
+            }
+            if (alive) return;
+            output.WriteLine($"parent process {pid} is gone: stopping");
+            app.Lifetime.StopApplication();
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 }
