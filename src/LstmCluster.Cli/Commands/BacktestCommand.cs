@@ -5,6 +5,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LstmCluster.Cli.Output;
 using LstmCluster.Cli.Rendering;
+using LstmCluster.Reporting;
+using LstmCluster.Reporting.Rendering;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Persistence;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Cli.Output;
+using LstmCluster.Reporting;
 using LstmCluster.Cli.Rendering;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
