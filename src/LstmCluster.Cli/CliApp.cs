@@ -31,6 +31,8 @@ public static class CliApp
                 ForecastCommand.Create(),
                 InspectCommand.Create(),
                 BacktestCommand.Create(defaults),
+                ServerCommands.Submit(defaults),
+                ServerCommands.Status(),
             };
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
