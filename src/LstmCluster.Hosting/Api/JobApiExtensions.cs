@@ -37,10 +37,11 @@ public static class JobApiExtensions
 
         var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures);
         jobs.MapPost("/", Submit).DisableAntiforgery()
-            .Accepts<IFormFile>("multipart/form-data")
+            // No Accepts<>(): its content-type check would answer other bodies with a bare 415; the handler gives the reason.
             .Produces<SubmittedView>(StatusCodes.Status202Accepted)
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorView>(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Submit a training job: the CSV as file field 'data' (or a server-side 'path'), train's options as form fields");
         jobs.MapGet("/", List).Produces<JobListView>();
         jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
