@@ -17,7 +17,7 @@ namespace LstmCluster.Hosting.Api;
 /// readiness, with its OpenAPI document at <c>/openapi/v1.json</c>. Bad input is a 4xx with
 /// <c>{"error": reason}</c>, never a 500; a coordinator that does not answer in time is a 503.
 /// </summary>
-public static class JobApiExtensions
+public static partial class JobApiExtensions
 {
     public static IServiceCollection AddJobApi(this IServiceCollection services, JobApiOptions? options = null)
     {
@@ -77,7 +77,7 @@ public static class JobApiExtensions
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
-            JobRejected r => Error(StatusCodes.Status400BadRequest, r.Reason),
+            JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutTempDirectory(r.Reason)),
             _ => Unexpected(reply),
         };
     }
@@ -228,6 +228,16 @@ public static class JobApiExtensions
             return Error(StatusCodes.Status503ServiceUnavailable, e.Message);
         }
     }
+
+    /// <summary>
+    /// The coordinator names an upload by the private temp file it went to (…/lstmcluster-jobs/job-3-…/data.csv);
+    /// the client knows it by its file name.
+    /// </summary>
+    private static string WithoutTempDirectory(string reason) =>
+        TempUpload().Replace(reason, "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=^|[\s'""(])[^\s'""(]*[/\\]lstmcluster-jobs[/\\][^/\\\s]+[/\\]")]
+    private static partial System.Text.RegularExpressions.Regex TempUpload();
 
     private static string TimeOf(JobStatus s, int i) =>
         s.ForecastTimes is { } times && i < times.Length ? times[i] : (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);

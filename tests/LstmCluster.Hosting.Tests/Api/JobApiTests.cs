@@ -4,12 +4,13 @@ using System.Text;
 using System.Text.Json;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Node;
+using Xunit.Abstractions;
 
 namespace LstmCluster.Hosting.Tests.Api;
 
 /// <summary>The job API over a real host: one shared host for the class (each test leaves it serving).</summary>
 [Collection(ApiCollection.Name)]
-public sealed class JobApiTests : IAsyncLifetime
+public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private ApiHost host = null!;
     private static readonly byte[] Air = File.ReadAllBytes(ApiHost.AirPassengers);
@@ -132,7 +133,13 @@ public sealed class JobApiTests : IAsyncLifetime
 
     public static TheoryData<string, Dictionary<string, string>, string?, string> BadSubmissions => new()
     {
-        { "malformed CSV", new() { ["target"] = "value" }, "date,value\n2020-01-01,12\n2020-01-02,abc\n2020-01-03,14\n", "bad.csv" },
+        { "malformed CSV", new() { ["target"] = "value" }, "date,value\n2020-01-01,12\n2020-01-02,abc\n2020-01-03,14\n", "bad.csv:3: " },
+        { "empty CSV", new() { ["target"] = "value" }, "\n", "bad.csv" },
+        { "too few rows", new() { ["target"] = "value", ["lookback"] = "12" }, "date,value\n2020-01-01,12\n2020-01-02,13\n2020-01-03,14\n", "bad.csv" },
+        { "binary file", new() { ["target"] = "value" }, "PK\u0003\u0004\0\0\0", "NUL bytes" },
+        { "unknown feature column", new() { ["target"] = "value", ["features"] = "volume" }, null, "volume" },
+        { "batch size 0", new() { ["target"] = "value", ["batch-size"] = "0" }, null, "batch" },
+        { "dropout 2", new() { ["target"] = "value", ["dropout"] = "2" }, null, "dropout" },
         { "unknown column", new() { ["target"] = "passengers" }, null, "passengers" },
         { "unknown field value", new() { ["target"] = "value", ["optimizer"] = "rmsprop" }, null, "optimizer must be one of adam, sgd (got 'rmsprop')" },
         { "not a number", new() { ["target"] = "value", ["lr"] = "fast" }, null, "lr must be a number (got 'fast')" },
@@ -151,8 +158,11 @@ public sealed class JobApiTests : IAsyncLifetime
         // csv null: the good sample; "": no upload at all.
         byte[]? upload = csv is null ? Air : csv.Length == 0 ? null : Encoding.UTF8.GetBytes(csv);
         using var response = await host.Http.PostAsync("jobs", Form(fields, upload, csv is { Length: > 0 } ? "bad.csv" : "AirPassengers.csv"));
-        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{why}: {response.StatusCode}");
-        Assert.Contains(reason, (await Json(response)).GetProperty("error").GetString());
+        string error = (await Json(response)).GetProperty("error").GetString()!;
+        output.WriteLine($"{why}: {(int)response.StatusCode} {error}");
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{why}: {response.StatusCode} {error}");
+        Assert.Contains(reason, error);
+        Assert.DoesNotContain("lstmcluster-jobs", error);
     }
 
     [Fact]
