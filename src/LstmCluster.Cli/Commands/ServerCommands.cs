@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Text.Json;
 using LstmCluster.Cli.Output;
 using LstmCluster.Core.Configuration;
+using LstmCluster.Core.Data;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Client;
 
@@ -43,8 +44,10 @@ public static class ServerCommands
                 if (option == args.Data || p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
                 fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));
             }
+            var data = p.GetValue(args.Data)!;
+            if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!));
-            string id = await client.SubmitAsync(p.GetValue(args.Data)!.FullName, fields, ct);
+            string id = await client.SubmitAsync(data.FullName, fields, ct);
             Console.WriteLine(id);
             if (!p.GetValue(wait)) return 0;
             return await Follow(client, id, ct);

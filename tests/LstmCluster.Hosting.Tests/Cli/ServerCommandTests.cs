@@ -61,6 +61,10 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.StartsWith("error: cannot reach the job API at http://127.0.0.1:1/jobs", absent.Error);
         Assert.Single(absent.Error.Trim().Split('\n'));
 
+        var noFile = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", "/nonexistent/x.csv", "--target", "value"));
+        Assert.Equal(2, noFile.ExitCode);
+        Assert.Contains("x.csv: file not found", noFile.Error);
+
         var usage = await Task.Run(() => CliRunner.Run("forecast", "--server", Server));
         Assert.Equal(2, usage.ExitCode);
         Assert.Contains("needs a job id", usage.Error);
