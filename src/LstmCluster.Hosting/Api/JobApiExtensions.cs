@@ -25,6 +25,8 @@ public static partial class JobApiExtensions
         // Read the config once, at startup: a broken config file fails the host, not every submission.
         var defaults = options.Defaults ?? RunOptionValues.FromDefaults(Defaults.Load());
         services.AddSingleton(options with { Defaults = defaults });
+        // The OpenAPI schemas follow the host's JSON options: make them say what the endpoints write (JobApiJson).
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JobApiJson.Options.PropertyNamingPolicy);
         services.AddOpenApi();
         return services;
     }

@@ -204,6 +204,8 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         var paths = openApi.GetProperty("paths");
         Assert.True(paths.TryGetProperty("/jobs", out _));
         Assert.True(paths.TryGetProperty("/jobs/{id}/forecast", out _));
+        var job = openApi.GetProperty("components").GetProperty("schemas").GetProperty("JobView").GetProperty("properties");
+        Assert.True(job.TryGetProperty("train_loss", out _));
     }
 }
 
