@@ -101,15 +101,27 @@ public static class ServerCommands
     /// <summary>Polls the job about once a second, showing its epochs, until it ends; then prints its results.</summary>
     private static async Task<int> Follow(JobApiClient client, string id, CancellationToken ct)
     {
+        // Ctrl+C ends the following only: the job is the server's, and `status` or another `--wait` picks it up again.
+        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ConsoleCancelEventHandler stop = (_, e) =>
+        {
+            e.Cancel = true;
+            follow.Cancel();
+        };
+        Console.CancelKeyPress += stop;
         JobView status;
         try
         {
-            status = await ServerReport.Follow(id, token => client.StatusAsync(id, token), TimeSpan.FromSeconds(1), ct);
+            status = await ServerReport.Follow(id, token => client.StatusAsync(id, token), TimeSpan.FromSeconds(1), follow.Token);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (follow.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"stopped following {id}; it keeps running (lstmcluster status --server {client.Server} {id})");
+            Console.Error.WriteLine($"stopped following {id}; it keeps running (lstmcluster status --server {client.Server.ToString().TrimEnd('/')} {id})");
             return CliApp.ExitCancelled;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= stop;
         }
         ServerReport.Detail(status);
         if (status.State != "succeeded")

@@ -11,7 +11,16 @@ namespace LstmCluster.Cli.Output;
 public static class ServerReport
 {
     // Bound to whatever Console.Out is now (AnsiConsole keeps the writer it first saw), so redirected output gets the tables too.
-    private static IAnsiConsole Out => AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+    // Redirected output has no width; 80 columns would fold the job table.
+    private static IAnsiConsole Out
+    {
+        get
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            if (Console.IsOutputRedirected) console.Profile.Width = 160;
+            return console;
+        }
+    }
 
     /// <summary>
     /// Polls until the job ends: a live bar over its epochs on a terminal, one line per new epoch when
