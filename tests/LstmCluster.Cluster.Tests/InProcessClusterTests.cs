@@ -71,7 +71,7 @@ public sealed class InProcessClusterTests
         var workerNode = cluster.Nodes[2];
         // About 6 MB of CSV: more than the 4 MiB frame, which a plain Tell through the singleton proxy would lose.
         var csv = new System.Text.StringBuilder("step,value\n");
-        for (int i = 0; i < 300_000; i++) csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i},{Math.Sin(i / 10.0) + 10:F6}\n");
+        for (int i = 0; i < 400_000; i++) csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i},{Math.Sin(i / 10.0) + 10:F6}\n");
         Assert.True(csv.Length > 5_000_000);
         var options = AirPassengers(epochs: 1) with
         {
