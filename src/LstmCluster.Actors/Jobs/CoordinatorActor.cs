@@ -361,7 +361,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         if (job.Server is { } server) Context.Unwatch(server);
         job.Server = null;
         job.Host = null;
-        job.ActiveWorkers = 0;
+        // ActiveWorkers stays: a finished job shows the workers it trained on last.
         running--;
     }
 
@@ -445,7 +445,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         job.Epochs = job.Setup?.Options.Epochs ?? job.Forecast?.Training.Epochs ?? 0;
         job.Setup = null;
         var status = Status(job);
-        job.Submitter.Tell(status);
+        // An Ask (the HTTP API) has had its answer (JobAccepted) and its temporary actor is gone: no dead letter per job.
+        if (!IsTemporary(job.Submitter)) job.Submitter.Tell(status);
         if (job.Listener is not null && !job.Listener.Equals(job.Submitter)) job.Listener.Tell(status);
         CleanUp(job);
     }
@@ -513,7 +514,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         {
             Round = job.Round,
             SamplesPerSecond = last?.SamplesPerSecond ?? 0,
-            Workers = job.State == JobState.Running ? job.ActiveWorkers : 0,
+            Workers = job.ActiveWorkers,
             Data = job.Data,
             Target = job.Target,
             ForecastTimes = outcome?.Times,
@@ -522,6 +523,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             Finished = job.Finished,
         };
     }
+
+    private static bool IsTemporary(IActorRef actor) => actor.Path.Elements.FirstOrDefault() == "temp";
 
     private static string Reason(Exception e)
     {

@@ -64,7 +64,7 @@ public sealed record JobStatus(
     /// <summary>Training throughput of the last epoch (windows per second over the job so far).</summary>
     public double SamplesPerSecond { get; init; }
 
-    /// <summary>Workers training the job now (0 while queued or after it ended).</summary>
+    /// <summary>Workers training the job now; after it ended, the workers it trained on last (0 while queued).</summary>
     public int Workers { get; init; }
 
     /// <summary>The data's label (file name, or the uploaded file's name) and the target column.</summary>

@@ -19,10 +19,8 @@ public sealed class EngineArguments
     {
         Workers = new Option<int>("--workers")
         {
-            Description = "worker actors (data shards) in the embedded cluster; 0 runs the bare single-process reference trainer",
-            // Default 1, not one per core: runs with two or more workers in one process fail now and
-            // then inside libtorch (see src/LstmCluster.Actors/README.md, "Known problem").
-            DefaultValueFactory = _ => d.Int("workers", 1),
+            Description = $"worker actors (data shards) in the embedded cluster (default: one per core, {Environment.ProcessorCount} here); 0 runs the bare single-process reference trainer",
+            DefaultValueFactory = _ => DefaultWorkers(d),
         };
         Workers.Validators.Add(r =>
         {
@@ -32,7 +30,7 @@ public sealed class EngineArguments
         Mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
         Staleness = new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old", DefaultValueFactory = _ => d.Int("staleness", 2) };
         SyncPeriod = new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds", DefaultValueFactory = _ => d.Int("sync_period", 4) };
-        TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per compute thread (default: libtorch's choice, all cores); small models often train faster with 1" };
+        TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per worker (default: cores / workers, at least 1, so workers do not oversubscribe the cores; with --workers 0 libtorch's own choice)" };
         TorchThreads.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1 or > 1024) r.AddError("--torch-threads must be between 1 and 1024");
@@ -46,6 +44,16 @@ public sealed class EngineArguments
         command.Options.Add(Staleness);
         command.Options.Add(SyncPeriod);
         command.Options.Add(TorchThreads);
+    }
+
+    /// <summary>config train.workers: a number, or "auto" (the default) for one worker per core.</summary>
+    private static int DefaultWorkers(Defaults d)
+    {
+        string text = d.Text("workers", "auto").Trim();
+        if (text == "auto") return Environment.ProcessorCount;
+        return int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            ? n
+            : throw new ConfigException($"config key train.workers must be a number or \"auto\" (got {text})");
     }
 
     /// <summary>For the bare reference trainer, which computes on the calling thread.</summary>
@@ -65,7 +73,9 @@ public sealed class EngineArguments
             Mode = EngineOptions.ParseMode(p.GetValue(Mode)!),
             Staleness = p.GetValue(Staleness),
             SyncPeriod = p.GetValue(SyncPeriod),
-            TorchThreads = p.GetValue(TorchThreads),
+            // K workers computing at once share the cores: libtorch's default (all cores each) oversubscribes them,
+            // measured 2x slower on 2 cores (bench/LstmCluster.Bench).
+            TorchThreads = p.GetValue(TorchThreads) ?? Math.Max(1, Environment.ProcessorCount / workers),
         };
         options.Validate();
         return options;

@@ -42,7 +42,7 @@ public static class TrainCommand
         Report.DataSummary(data, options);
         Console.WriteLine(engine is null
             ? "engine: single-process reference trainer (--workers 0)"
-            : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize} ({options.Training.BatchSize / engine.Workers} per worker)");
+            : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize} ({options.Training.BatchSize / engine.Workers} per worker), {engine.TorchThreads} torch thread(s) each");
         EngineStats? stats = null;
         var trainer = engine is null ? ForecastRun.ReferenceEngine : EmbeddedEngine.Trainer(engine, s => stats = s);
         var result = TrainingProgress.Run("training", options.Training.Epochs,

@@ -22,7 +22,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.True(submit.ExitCode == 0, submit.Error + submit.Out);
         string id = submit.Out.Split('\n')[0].Trim();
         Assert.Matches("^job-[0-9]+$", id);
-        Assert.Contains($"{id}: succeeded", submit.Out);
+        Assert.Contains($"{id}: Succeeded", submit.Out);
         Assert.Contains("LSTM model", submit.Out);
         Assert.Contains("Forecast of value", submit.Out);
         var status = await host.Client.StatusAsync(id);
