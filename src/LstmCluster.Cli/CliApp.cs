@@ -30,6 +30,7 @@ public static class CliApp
                 ForecastCommand.Create(),
                 InspectCommand.Create(),
                 BacktestCommand.Create(defaults),
+                NodeCommand.Create(),
             };
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)

@@ -13,10 +13,13 @@ public sealed class Defaults
 
     private Defaults(JsonElement train) => this.train = train;
 
+    /// <summary>The config file in use: <c>LSTMCLUSTER_CONFIG</c>, else config/lstmcluster.json next to the executable.</summary>
+    public static string ConfigPath => Environment.GetEnvironmentVariable("LSTMCLUSTER_CONFIG")
+        ?? Path.Combine(AppContext.BaseDirectory, "config", "lstmcluster.json");
+
     public static Defaults Load()
     {
-        var path = Environment.GetEnvironmentVariable("LSTMCLUSTER_CONFIG")
-            ?? Path.Combine(AppContext.BaseDirectory, "config", "lstmcluster.json");
+        var path = ConfigPath;
         if (!File.Exists(path)) return new Defaults(default);
         try
         {

@@ -33,6 +33,12 @@ public sealed record CoordinatorSettings
     /// <summary>Written into metrics.json as the engine that trained.</summary>
     public string EngineLabel { get; init; } = "embedded-actors";
 
+    /// <summary>
+    /// A child that finds workers and parameter-server hosts and tells its parent (this coordinator)
+    /// <see cref="WorkerAvailable"/> / <see cref="ParameterServerHostAvailable"/>: <c>Cluster.ClusterDiscovery</c> on a cluster.
+    /// </summary>
+    public Props? Discovery { get; init; }
+
     /// <summary>Finished jobs kept for status queries (oldest forgotten first).</summary>
     public int History { get; init; } = 1000;
 
@@ -48,7 +54,7 @@ public sealed record CoordinatorSettings
 /// (<see cref="WorkerAvailable"/>); a worker that stops leaves the pool, and the running job's
 /// parameter server hands its shard to the others.
 /// </summary>
-public sealed class CoordinatorActor : ReceiveActor
+public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly CoordinatorSettings settings;
@@ -91,7 +97,10 @@ public sealed class CoordinatorActor : ReceiveActor
         Receive<ParameterServerHostAvailable>(m => AddHost(m.Host));
         Receive<TrainingStarted>(OnTrainingStarted);
         Receive<Terminated>(OnTerminated);
+        Receive<ServerGone>(OnServerGone);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(EngineOptions engine) => Akka.Actor.Props.Create(() => new CoordinatorActor(engine));
 
@@ -102,6 +111,7 @@ public sealed class CoordinatorActor : ReceiveActor
         int local = settings.LocalWorkers ?? engine.PoolSize;
         for (int i = 0; i < local; i++) AddWorker(Context.ActorOf(WorkerActor.Props(engine.TorchThreads), $"worker-{i}"));
         if (settings.LocalParameterServers) AddHost(Context.ActorOf(ParameterServerHost.Props(), ParameterServerHost.Name));
+        if (settings.Discovery is { } discovery) Context.ActorOf(discovery, "discovery");
     }
 
     // --- membership: workers and parameter-server hosts come and go ---
@@ -146,14 +156,25 @@ public sealed class CoordinatorActor : ReceiveActor
             Schedule();
             return;
         }
-        foreach (var job in jobs.Values.Where(j => j.State == JobState.Running && m.ActorRef.Equals(j.Server)).ToList())
+        foreach (var job in jobs.Values.Where(j => j.State == JobState.Running && m.ActorRef.Equals(j.Server)))
         {
-            // A server that stops without reporting (its node's shutdown) must not leave the job Running forever.
-            FreeWorkers(job);
-            job.Listener?.Tell(new TrainingFailed(job.Id, "the parameter server stopped"));
-            Complete(job, JobState.Failed, "the parameter server stopped before the job ended");
-            Schedule();
+            // A server stops right after its last report, and across nodes the death notice can overtake that
+            // report (it is reassembled from chunks): give the report time to arrive before failing the job.
+            Timers.StartSingleTimer($"server-gone-{job.Id}", new ServerGone(job.Id, m.ActorRef), ServerGoneGrace);
         }
+    }
+
+    /// <summary>How long a job waits for its stopped parameter server's last report (a chunked transfer's timeout is 30 s).</summary>
+    private static readonly TimeSpan ServerGoneGrace = TimeSpan.FromSeconds(35);
+
+    private void OnServerGone(ServerGone m)
+    {
+        // Still running on that server: it stopped without reporting (its node shut down), and must not leave the job Running forever.
+        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Running || !m.Server.Equals(job.Server)) return;
+        FreeWorkers(job);
+        job.Listener?.Tell(new TrainingFailed(job.Id, "the parameter server stopped"));
+        Complete(job, JobState.Failed, "the parameter server stopped before the job ended");
+        Schedule();
     }
 
     // --- submission ---
@@ -477,7 +498,8 @@ public sealed class CoordinatorActor : ReceiveActor
     private void OnGetJobArtifacts(GetJobArtifacts m)
     {
         if (!jobs.TryGetValue(m.Job, out var job)) Sender.Tell(new UnknownJob(m.Job));
-        else Sender.Tell(new JobArtifacts(job.Id, job.State, job.Files ?? new Dictionary<string, byte[]>()));
+        // Files (model, plots) can outgrow one frame: through the chunked path.
+        else wire.Tell(Sender, new JobArtifacts(job.Id, job.State, job.Files ?? new Dictionary<string, byte[]>()), Self);
     }
 
     private static JobStatus Status(Job job)
@@ -549,6 +571,8 @@ public sealed class CoordinatorActor : ReceiveActor
     private sealed record Prepared(string Job, PreparedData Data) : INoSerializationVerificationNeeded;
 
     private sealed record PrepareFailed(string Job, string Reason);
+
+    private sealed record ServerGone(string Job, IActorRef Server) : INoSerializationVerificationNeeded;
 
     private sealed record Evaluated(string Job, RunResult? Result, string? Reason, IReadOnlyDictionary<string, byte[]>? Files)
         : INoSerializationVerificationNeeded;

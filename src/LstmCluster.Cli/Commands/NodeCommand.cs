@@ -1,0 +1,44 @@
+using System.CommandLine;
+using LstmCluster.Hosting.Node;
+
+namespace LstmCluster.Cli.Commands;
+
+/// <summary>
+/// <c>lstmcluster node</c>: runs one cluster node until Ctrl+C / SIGTERM. Every option also comes from
+/// an environment variable (<see cref="NodeOptions.EnvironmentNames"/>) or the <c>node</c> section of the
+/// config file; a flag wins over the environment, the environment over the file.
+/// </summary>
+public static class NodeCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("node", "run a cluster node (coordinator, parameter-server and/or worker) until Ctrl+C");
+        var options = new Dictionary<string, Option<string?>>();
+        void Add(string name, string description)
+        {
+            var env = NodeOptions.EnvironmentNames[name];
+            var option = new Option<string?>($"--{name}") { Description = $"{description} [env {env}]" };
+            options[name] = option;
+            command.Options.Add(option);
+        }
+        Add("roles", "comma-separated roles: coordinator, parameter-server, worker (default: all three)");
+        Add("host", "address to bind (0.0.0.0 in a container; default 127.0.0.1)");
+        Add("public-host", "address other nodes reach this one at (default: --host, or the host name when binding 0.0.0.0)");
+        Add("port", "Akka.Remote port (default 4053; 0 = any free port)");
+        Add("seeds", "seed nodes, comma separated: akka.tcp://lstm@host:4053 (none: found a new cluster)");
+        Add("http-port", "HTTP port for the job API (coordinator) and /health, /ready (default 5080; 0 = none)");
+        Add("torch-threads", "libtorch threads for this node's computations (default: libtorch's choice)");
+        Add("max-concurrent-jobs", "jobs the coordinator trains at once (default 1)");
+        Add("data-root", "directory jobs may name as server-side data (POST /jobs field 'path')");
+        Add("max-upload-mb", "largest CSV upload the API accepts, MiB (default 64)");
+        Add("hocon", "extra Akka HOCON, applied over the node's own");
+        command.SetAction(async (p, cancel) =>
+        {
+            var flags = options.ToDictionary(o => o.Key, o => p.GetValue(o.Value));
+            var node = NodeOptions.Resolve(flags, Environment.GetEnvironmentVariable, Defaults.ConfigPath);
+            await using var app = NodeHost.Build(node, ClusterApi.Artifacts, ClusterApi.Configure);
+            return await NodeHost.RunAsync(app, node, Console.Out, cancel);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,126 @@
+using Akka.Actor;
+using Akka.Hosting;
+using LstmCluster.Actors.Jobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LstmCluster.Hosting.Node;
+
+/// <summary>
+/// A cluster node process: the <c>lstm</c> ActorSystem wired through Akka.Hosting (configuration from
+/// <see cref="NodeConfig"/>, actors from <see cref="NodeActors"/>, the coordinator proxy in the actor
+/// registry as <see cref="CoordinatorKey"/>), and an HTTP server: /health and /ready on every node, the
+/// job API on coordinator nodes.
+/// </summary>
+public static class NodeHost
+{
+    /// <summary>Builds the node; <paramref name="configureApi"/> adds the job API's services and endpoints on coordinator nodes.</summary>
+    public static WebApplication Build(NodeOptions options, ArtifactWriter? artifacts = null,
+        (Action<IServiceCollection> Services, Action<WebApplication> Endpoints)? configureApi = null)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Akka", LogLevel.Information);
+        builder.Logging.AddFilter("LstmCluster", LogLevel.Information);
+        if (options.HttpPort > 0)
+        {
+            string bind = options.Host is "0.0.0.0" or "::" or "*" ? "0.0.0.0" : options.Host;
+            builder.WebHost.UseUrls($"http://{bind}:{options.HttpPort}");
+            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + 1024 * 1024);
+        }
+        else
+        {
+            // No HTTP port asked for: listen on a loopback port nobody is told about (Kestrel would otherwise take localhost:5000).
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+
+        builder.Services.AddAkka(NodeOptions.SystemName, (akka, _) =>
+        {
+            akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
+            akka.WithActors((system, registry) =>
+            {
+                var actors = NodeActors.Start(system, options, artifacts);
+                registry.Register<CoordinatorKey>(actors.Coordinator);
+            });
+        });
+        builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>()));
+        bool api = options.Has("coordinator") && configureApi is not null;
+        if (api) configureApi!.Value.Services(builder.Services);
+
+        var app = builder.Build();
+        if (api) configureApi!.Value.Endpoints(app);
+        else MapHealth(app);
+        return app;
+    }
+
+    /// <summary>/health (alive) and /ready (cluster up, roles present) for nodes without the job API.</summary>
+    public static void MapHealth(WebApplication app)
+    {
+        app.MapGet("/health", () => Results.Json(new { status = "alive" }));
+        app.MapGet("/ready", (INodeReadiness readiness) =>
+        {
+            var r = readiness.Check();
+            return Results.Json(new { ready = r.Ready, detail = r.Detail, roles = r.Roles }, statusCode: r.Ready ? 200 : 503);
+        });
+    }
+
+    /// <summary>
+    /// Runs the node until Ctrl+C / SIGTERM (leaving the cluster gracefully) or until its actor system
+    /// stops (downed by the split-brain resolver): then the process ends with exit code 1, so an
+    /// orchestrator restarts it.
+    /// </summary>
+    public static async Task<int> RunAsync(WebApplication app, NodeOptions options, TextWriter output, CancellationToken cancel = default)
+    {
+        await app.StartAsync(cancel);
+        var system = app.Services.GetRequiredService<ActorSystem>();
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        output.WriteLine($"node {cluster.SelfAddress} roles [{string.Join(", ", options.Roles)}]"
+            + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
+            + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
+        cluster.RegisterOnMemberUp(() => output.WriteLine($"node {cluster.SelfAddress} is Up in the cluster"));
+        bool stopping = false;
+        app.Lifetime.ApplicationStopping.Register(() => stopping = true);
+        var downed = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
+        using var parentWatch = WatchParent(app, output);
+        await app.WaitForShutdownAsync(cancel);
+        bool terminatedFirst = system.WhenTerminated.IsCompleted && !stopping;
+        output.WriteLine($"node {cluster.SelfAddress} stopped");
+        return terminatedFirst ? 1 : 0;
+    }
+
+    /// <summary>
+    /// A node started by <c>simulate</c> (or a test) gets its parent's id in <c>LSTMCLUSTER_PARENT_PID</c> and stops
+    /// when that process is gone: no orphans, even when the parent was killed and could not clean up.
+    /// </summary>
+    private static Timer? WatchParent(WebApplication app, TextWriter output)
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("LSTMCLUSTER_PARENT_PID"), out int pid)) return null;
+        return new Timer(_ =>
+        {
+            bool alive;
+            try
+            {
+                using var parent = System.Diagnostics.Process.GetProcessById(pid);
+                alive = !parent.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                alive = false;
+            }
+            if (alive) return;
+            output.WriteLine($"parent process {pid} is gone: stopping");
+            app.Lifetime.StopApplication();
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+}

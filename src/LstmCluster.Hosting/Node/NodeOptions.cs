@@ -1,0 +1,154 @@
+using System.Net;
+using System.Text.Json;
+
+namespace LstmCluster.Hosting.Node;
+
+/// <summary>
+/// Everything a cluster node process needs. Resolved in layers, later wins: built-in defaults, the
+/// <c>node</c> section of <c>config/lstmcluster.json</c>, environment variables
+/// (<c>LSTMCLUSTER_ROLES</c>, <c>LSTMCLUSTER_HOST</c>, ...: see <see cref="EnvironmentNames"/>), the
+/// command line. Containers set the environment; a person types flags.
+/// </summary>
+public sealed record NodeOptions
+{
+    public const string SystemName = "lstm";
+
+    public static readonly string[] KnownRoles = ["coordinator", "parameter-server", "worker"];
+
+    /// <summary>Roles of this node: any of coordinator, parameter-server, worker.</summary>
+    public string[] Roles { get; init; } = [.. KnownRoles];
+
+    /// <summary>Address the transport binds to (0.0.0.0 in a container).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>
+    /// Address other nodes reach this one at. Empty: <see cref="Host"/>, or this machine's host name when
+    /// <see cref="Host"/> is a wildcard (a container's own name, so <c>--scale worker=N</c> needs no per-replica setting).
+    /// </summary>
+    public string? PublicHost { get; init; }
+
+    /// <summary>Akka.Remote port; 0 takes any free one.</summary>
+    public int Port { get; init; } = 4053;
+
+    /// <summary>Seed nodes, <c>akka.tcp://lstm@host:port</c>. Empty: this node is its own seed (a cluster of one to start).</summary>
+    public string[] Seeds { get; init; } = [];
+
+    /// <summary>HTTP port for the job API (coordinator nodes) and /health, /ready (every node); 0 = none.</summary>
+    public int HttpPort { get; init; } = 5080;
+
+    /// <summary>libtorch intra-op threads for this node's computations; null: libtorch's default (all cores).</summary>
+    public int? TorchThreads { get; init; }
+
+    /// <summary>Jobs the coordinator trains at once.</summary>
+    public int MaxConcurrentJobs { get; init; } = 1;
+
+    /// <summary>Directory a job may name as server-side <c>path</c> data (the API refuses paths outside it); null: uploads only.</summary>
+    public string? DataRoot { get; init; }
+
+    /// <summary>Largest CSV upload the API accepts, in bytes.</summary>
+    public long MaxUploadBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
+    public string? Hocon { get; init; }
+
+    public bool Has(string role) => Roles.Contains(role, StringComparer.Ordinal);
+
+    /// <summary>The address the cluster knows this node by.</summary>
+    public string AdvertisedHost => PublicHost is { Length: > 0 } p ? p
+        : Host is "0.0.0.0" or "::" or "*" or "" ? Dns.GetHostName() : Host;
+
+    /// <summary>Option name → environment variable.</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentNames { get; } = new Dictionary<string, string>
+    {
+        ["roles"] = "LSTMCLUSTER_ROLES",
+        ["host"] = "LSTMCLUSTER_HOST",
+        ["public-host"] = "LSTMCLUSTER_PUBLIC_HOST",
+        ["port"] = "LSTMCLUSTER_PORT",
+        ["seeds"] = "LSTMCLUSTER_SEEDS",
+        ["http-port"] = "LSTMCLUSTER_HTTP_PORT",
+        ["torch-threads"] = "LSTMCLUSTER_TORCH_THREADS",
+        ["max-concurrent-jobs"] = "LSTMCLUSTER_MAX_CONCURRENT_JOBS",
+        ["data-root"] = "LSTMCLUSTER_DATA_ROOT",
+        ["max-upload-mb"] = "LSTMCLUSTER_MAX_UPLOAD_MB",
+        ["hocon"] = "LSTMCLUSTER_HOCON",
+    };
+
+    /// <summary>
+    /// Layers defaults, the config file's <c>node</c> section (<paramref name="configPath"/>, skipped when missing),
+    /// the environment and <paramref name="flags"/> (option name → value; null values are ignored), and validates.
+    /// </summary>
+    public static NodeOptions Resolve(IReadOnlyDictionary<string, string?> flags, Func<string, string?> environment, string? configPath)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (configPath is not null && File.Exists(configPath))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(configPath), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            if (doc.RootElement.TryGetProperty("node", out var node) && node.ValueKind == JsonValueKind.Object)
+                foreach (var p in node.EnumerateObject())
+                {
+                    if (p.Name.StartsWith("//", StringComparison.Ordinal)) continue;   // comments
+                    string key = p.Name.Replace('_', '-');
+                    if (!EnvironmentNames.ContainsKey(key)) throw new ArgumentException($"{configPath}: unknown node option '{p.Name}'");
+                    values[key] = p.Value.ValueKind switch
+                    {
+                        JsonValueKind.Array => string.Join(",", p.Value.EnumerateArray().Select(e => e.ToString())),
+                        JsonValueKind.Null => "",
+                        _ => p.Value.ToString(),
+                    };
+                }
+        }
+        foreach (var (key, variable) in EnvironmentNames)
+            if (environment(variable) is { } value) values[key] = value;
+        foreach (var (key, value) in flags)
+        {
+            if (!EnvironmentNames.ContainsKey(key)) throw new ArgumentException($"unknown node option '{key}'");
+            if (value is not null) values[key] = value;
+        }
+        return From(values);
+    }
+
+    private static NodeOptions From(Dictionary<string, string> v)
+    {
+        var o = new NodeOptions();
+        if (v.TryGetValue("roles", out var roles)) o = o with { Roles = List(roles) };
+        if (v.TryGetValue("host", out var host) && host.Length > 0) o = o with { Host = host.Trim() };
+        if (v.TryGetValue("public-host", out var pub)) o = o with { PublicHost = pub.Trim() is { Length: > 0 } p ? p : null };
+        if (v.TryGetValue("port", out var port)) o = o with { Port = Int("port", port) };
+        if (v.TryGetValue("seeds", out var seeds)) o = o with { Seeds = List(seeds) };
+        if (v.TryGetValue("http-port", out var http)) o = o with { HttpPort = Int("http-port", http) };
+        if (v.TryGetValue("torch-threads", out var threads)) o = o with { TorchThreads = threads.Trim().Length == 0 ? null : Int("torch-threads", threads) };
+        if (v.TryGetValue("max-concurrent-jobs", out var jobs)) o = o with { MaxConcurrentJobs = Int("max-concurrent-jobs", jobs) };
+        if (v.TryGetValue("data-root", out var root)) o = o with { DataRoot = root.Trim().Length == 0 ? null : Path.GetFullPath(root.Trim()) };
+        if (v.TryGetValue("max-upload-mb", out var mb)) o = o with { MaxUploadBytes = Int("max-upload-mb", mb) * 1024L * 1024 };
+        if (v.TryGetValue("hocon", out var hocon)) o = o with { Hocon = hocon.Length == 0 ? null : hocon };
+        o.Validate();
+        return o;
+    }
+
+    public void Validate()
+    {
+        if (Roles.Length == 0) throw new ArgumentException("a node needs at least one role: coordinator, parameter-server or worker");
+        foreach (var r in Roles)
+            if (!KnownRoles.Contains(r)) throw new ArgumentException($"unknown role '{r}' (roles: {string.Join(", ", KnownRoles)})");
+        if (Port is < 0 or > 65535) throw new ArgumentException($"port must be between 0 and 65535 (got {Port})");
+        if (HttpPort is < 0 or > 65535) throw new ArgumentException($"http port must be between 0 and 65535 (got {HttpPort})");
+        if (TorchThreads is < 1 or > 1024) throw new ArgumentException($"torch threads must be between 1 and 1024 (got {TorchThreads})");
+        if (MaxConcurrentJobs is < 1 or > 1024) throw new ArgumentException($"max concurrent jobs must be between 1 and 1024 (got {MaxConcurrentJobs})");
+        if (MaxUploadBytes < 1024) throw new ArgumentException($"max upload must be at least 1 KiB (got {MaxUploadBytes} bytes)");
+        foreach (var seed in Seeds)
+        {
+            if (!Akka.Actor.Address.TryParse(seed, out var address) || address.Host is null || address.Port is null)
+                throw new ArgumentException($"seed '{seed}' is not an address like akka.tcp://{SystemName}@host:4053");
+            if (address.System != SystemName)
+                throw new ArgumentException($"seed '{seed}' names actor system '{address.System}': every node's system is '{SystemName}'");
+        }
+    }
+
+    private static string[] List(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static int Int(string name, string text) =>
+        int.TryParse(text.Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            ? n
+            : throw new ArgumentException($"{name} must be a whole number (got '{text}')");
+}

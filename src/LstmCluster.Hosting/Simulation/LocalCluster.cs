@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace LstmCluster.Hosting.Simulation;
+
+/// <summary>How to start a local multi-node cluster.</summary>
+/// <param name="Executable">The <c>lstmcluster</c> program, and arguments before <c>node</c> (e.g. the dll when it runs under <c>dotnet</c>).</param>
+/// <param name="LogDirectory">Each node's output goes to a file here (node-coordinator.log, node-worker-1.log, ...).</param>
+public sealed record LocalClusterOptions(
+    string Executable,
+    IReadOnlyList<string> ExecutableArguments,
+    int Workers,
+    string LogDirectory,
+    int? TorchThreads = 1,
+    TimeSpan? ReadyTimeout = null,
+    string? Hocon = null,
+    IReadOnlyDictionary<string, string>? Environment = null)
+{
+    /// <summary>This process's own executable: <c>lstmcluster</c>, or <c>dotnet lstmcluster.dll</c>.</summary>
+    public static (string Executable, string[] Arguments) Self()
+    {
+        string path = System.Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell this process's executable");
+        if (Path.GetFileNameWithoutExtension(path) == "dotnet")
+        {
+            string dll = System.Reflection.Assembly.GetEntryAssembly()?.Location ?? throw new InvalidOperationException("no entry assembly");
+            return (path, [dll]);
+        }
+        return (path, []);
+    }
+}
+
+/// <summary>One node process of a <see cref="LocalCluster"/>.</summary>
+public sealed class NodeProcess(string name, string roles, int port, Process process, string log)
+{
+    public string Name { get; } = name;
+    public string Roles { get; } = roles;
+    public int Port { get; } = port;
+    public Process Process { get; } = process;
+    public string Log { get; } = log;
+    public bool Exited => Process.HasExited;
+
+    /// <summary>The last lines of this node's log (for error messages).</summary>
+    public string Tail(int lines = 30)
+    {
+        try
+        {
+            using var stream = new FileStream(Log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+}
+
+/// <summary>
+/// K + 2 <c>lstmcluster node</c> processes on 127.0.0.1 (a coordinator founding the cluster, a parameter
+/// server, K workers), on free ports, each with its output in a log file. Every child is told this
+/// process's id (<c>LSTMCLUSTER_PARENT_PID</c>) and exits on its own if this process dies, so even a
+/// killed parent leaves no orphans. <see cref="DisposeAsync"/> stops them: SIGTERM (graceful leave), then
+/// SIGKILL after a bounded wait.
+/// </summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly List<NodeProcess> nodes = [];
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private LocalCluster(int httpPort) => HttpPort = httpPort;
+
+    public int HttpPort { get; }
+    public Uri Url => new($"http://127.0.0.1:{HttpPort}/");
+    public IReadOnlyList<NodeProcess> Nodes => nodes;
+    public IEnumerable<NodeProcess> Workers => nodes.Where(n => n.Roles == "worker");
+
+    public static async Task<LocalCluster> Start(LocalClusterOptions options, Action<string>? progress = null, CancellationToken cancel = default)
+    {
+        if (options.Workers is < 1 or > 64) throw new ArgumentException($"workers must be between 1 and 64 (got {options.Workers})");
+        Directory.CreateDirectory(options.LogDirectory);
+        var ports = FreePorts(options.Workers + 3);
+        var cluster = new LocalCluster(ports[^1]);
+        try
+        {
+            string seed = $"akka.tcp://lstm@127.0.0.1:{ports[0]}";
+            cluster.Launch(options, "coordinator", "coordinator", ports[0], [], cluster.HttpPort);
+            cluster.Launch(options, "parameter-server", "parameter-server", ports[1], [seed], 0);
+            for (int k = 0; k < options.Workers; k++) cluster.Launch(options, $"worker-{k + 1}", "worker", ports[2 + k], [seed], 0);
+            progress?.Invoke($"started {cluster.nodes.Count} node processes (coordinator, parameter server, {options.Workers} worker(s)); logs in {options.LogDirectory}");
+            await cluster.WaitReady(options.Workers, options.ReadyTimeout ?? TimeSpan.FromSeconds(120), progress, cancel);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    private void Launch(LocalClusterOptions options, string name, string roles, int port, string[] seeds, int httpPort)
+    {
+        var start = new ProcessStartInfo(options.Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        foreach (var a in options.ExecutableArguments) start.ArgumentList.Add(a);
+        foreach (var a in (string[])["node", "--roles", roles, "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--http-port", httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            start.ArgumentList.Add(a);
+        if (seeds.Length > 0)
+        {
+            start.ArgumentList.Add("--seeds");
+            start.ArgumentList.Add(string.Join(",", seeds));
+        }
+        if (options.TorchThreads is { } t)
+        {
+            start.ArgumentList.Add("--torch-threads");
+            start.ArgumentList.Add(t.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            // OpenMP's pool is sized when libtorch loads: keep K + 2 processes on a small machine from oversubscribing it.
+            start.Environment["OMP_NUM_THREADS"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (options.Hocon is not null)
+        {
+            start.ArgumentList.Add("--hocon");
+            start.ArgumentList.Add(options.Hocon);
+        }
+        // Nothing from the caller's environment may redirect a node elsewhere (its own roles and seeds are on the command line).
+        foreach (var variable in Node.NodeOptions.EnvironmentNames.Values) start.Environment.Remove(variable);
+        start.Environment["LSTMCLUSTER_PARENT_PID"] = System.Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (options.Environment is not null)
+            foreach (var (k, v) in options.Environment) start.Environment[k] = v;
+
+        string log = Path.Combine(options.LogDirectory, $"node-{name}.log");
+        var writer = new StreamWriter(new FileStream(log, FileMode.Create, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var gate = new object();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) writer.WriteLine(e.Data); };
+        process.Exited += (_, _) =>
+        {
+            process.WaitForExit();   // drains the output handlers
+            lock (gate) writer.Dispose();
+        };
+        if (!process.Start()) throw new InvalidOperationException($"could not start {options.Executable}");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        nodes.Add(new NodeProcess(name, roles, port, process, log));
+    }
+
+    private async Task WaitReady(int workers, TimeSpan timeout, Action<string>? progress, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (nodes.FirstOrDefault(n => n.Exited) is { } dead)
+                throw new InvalidOperationException($"node {dead.Name} exited with code {dead.Process.ExitCode} while the cluster formed; its log ({dead.Log}) ends:\n{dead.Tail()}");
+            string state = "coordinator HTTP not answering yet";
+            try
+            {
+                using var response = await http.GetAsync(new Uri(Url, "ready"), cancel);
+                using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
+                int up = doc.RootElement.GetProperty("roles").GetProperty("worker").GetInt32();
+                state = doc.RootElement.GetProperty("detail").GetString() + $"; {up}/{workers} workers up";
+                if (response.IsSuccessStatusCode && up >= workers)
+                {
+                    progress?.Invoke($"cluster ready in {clock.Elapsed.TotalSeconds:0.0} s: {state}");
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                // Not up yet.
+            }
+            if (state != last) progress?.Invoke($"waiting for the cluster: {state}");
+            last = state;
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"the cluster was not ready after {timeout.TotalSeconds:0} s ({state}); coordinator log ({nodes[0].Log}) ends:\n{nodes[0].Tail()}");
+            await Task.Delay(500, cancel);
+        }
+    }
+
+    /// <summary>SIGKILL: the node dies without leaving the cluster (the failure the cluster must survive).</summary>
+    public static void Kill(NodeProcess node) => node.Process.Kill(entireProcessTree: true);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in nodes.Where(n => !n.Exited)) Terminate(node.Process.Id);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        foreach (var node in nodes)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left > TimeSpan.Zero)
+            {
+                using var wait = new CancellationTokenSource(left);
+                try
+                {
+                    await node.Process.WaitForExitAsync(wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Falls through to the kill below.
+                }
+            }
+            if (!node.Exited)
+            {
+                try
+                {
+                    node.Process.Kill(entireProcessTree: true);
+                    await node.Process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
+                {
+                    // Already gone.
+                }
+            }
+            node.Process.Dispose();
+        }
+        http.Dispose();
+    }
+
+    /// <summary>SIGTERM: the node leaves the cluster gracefully and exits.</summary>
+    private static void Terminate(int pid)
+    {
+        if (OperatingSystem.IsWindows()) return;   // DisposeAsync kills after the wait instead
+        _ = kill(pid, 15);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    /// <summary>Distinct free TCP ports on 127.0.0.1 (held open together so they differ, then released for the nodes).</summary>
+    public static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            foreach (var l in listeners) l.Start();
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var l in listeners) l.Stop();
+        }
+    }
+}

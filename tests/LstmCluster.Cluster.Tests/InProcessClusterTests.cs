@@ -1,0 +1,83 @@
+using Akka.Actor;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Cluster.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class InProcessClusterTests
+{
+    private static readonly TimeSpan Ask = TimeSpan.FromSeconds(30);
+    private static readonly string[] Coordinator = ["coordinator"], Server = ["parameter-server"], Worker = ["worker"];
+
+    internal static RunOptions AirPassengers(int epochs, int patience = 5) => new()
+    {
+        Data = new CsvSeriesOptions { Path = RepoPaths.Sample("AirPassengers.csv"), Target = "value" },
+        Preprocessing = new PreprocessingOptions { Lookback = 24, Horizon = 3, Season = 12, Normalize = Normalization.WindowSeasonal },
+        Hidden = 8,
+        Layers = 1,
+        Season = 12,
+        Training = new TrainingOptions { Epochs = epochs, BatchSize = 8, Patience = patience, Seed = 3 },
+    };
+
+    [Fact]
+    public async Task Four_nodes_with_roles_form_a_cluster_and_run_a_job_to_completion()
+    {
+        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker, Worker);
+        // Through the proxy of a worker node: the coordinator singleton lives on the coordinator node.
+        var proxy = cluster.Nodes[3].Actors.Coordinator;
+        await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result.TotalWorkers == 2,
+            TimeSpan.FromSeconds(60), "both workers discovered");
+
+        var answer = await proxy.Ask<IJobMessage>(new SubmitJob(AirPassengers(epochs: 3), Workers: 2), Ask);
+        var id = Assert.IsType<JobAccepted>(answer).Job;
+        var status = await WaitForEnd(cluster, proxy, id, TimeSpan.FromSeconds(180));
+
+        Assert.True(status.State == JobState.Succeeded, $"job ended {status.State}: {status.Reason}");
+        Assert.Equal(3, status.Forecast!.Length);
+        Assert.All(status.Forecast, v => Assert.True(double.IsFinite(v)));
+        Assert.True(status.Round > 0);
+        Assert.True(double.IsFinite(status.TestMase));
+        var list = await proxy.Ask<JobList>(ListJobs.Instance, Ask);
+        Assert.Equal(id, Assert.Single(list.Jobs).Job);
+    }
+
+    [Fact]
+    public async Task A_worker_that_leaves_mid_job_hands_its_shard_over_and_the_job_completes()
+    {
+        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker, Worker);
+        var proxy = cluster.Nodes[0].Actors.Coordinator;
+        await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result.TotalWorkers == 2,
+            TimeSpan.FromSeconds(60), "both workers discovered");
+
+        var id = Assert.IsType<JobAccepted>(await proxy.Ask<IJobMessage>(new SubmitJob(AirPassengers(epochs: 40, patience: 0), Workers: 2), Ask)).Job;
+        await cluster.WaitUntil(() => proxy.Ask<JobStatus>(new GetJobStatus(id), Ask).Result is { State: JobState.Running, Epoch: >= 1 },
+            TimeSpan.FromSeconds(120), "the first epoch");
+        await cluster.Nodes[3].System.Terminate();
+
+        var status = await WaitForEnd(cluster, proxy, id, TimeSpan.FromSeconds(300));
+        Assert.True(status.State == JobState.Succeeded, $"job ended {status.State}: {status.Reason}");
+        Assert.Equal(40, status.Epoch);
+        var state = await proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask);
+        Assert.Equal((1, 1), (state.TotalWorkers, state.FreeWorkers));
+    }
+
+    private static async Task<JobStatus> WaitForEnd(InProcessCluster cluster, IActorRef proxy, string id, TimeSpan timeout)
+    {
+        JobStatus? last = null;
+        await cluster.WaitUntil(() =>
+        {
+            last = proxy.Ask<JobStatus>(new GetJobStatus(id), Ask).Result;
+            return last.State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
+        }, timeout, $"job {id} to end (last: {last?.State} epoch {last?.Epoch})");
+        return last!;
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterCollection
+{
+    public const string Name = "cluster";
+}
