@@ -48,7 +48,8 @@ fail() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 
 cleanup() {
   local status=$?
-  trap - EXIT INT TERM
+  trap - EXIT
+  trap '' INT TERM   # a second Ctrl+C must not cut the teardown short (every step in it is bounded)
   set +e
   if [ "$COMPOSE_UP" = 1 ]; then
     if [ "$status" != 0 ]; then
@@ -100,7 +101,9 @@ if timeout 20 docker info >/dev/null 2>&1; then
   info "a daemon already answers: using it"
 else
   info "starting dockerd in the background (log: $PROOF_DIR/dockerd.log)"
-  dockerd >"$PROOF_DIR/dockerd.log" 2>&1 &
+  # In its own session, so a Ctrl+C on this script's terminal reaches the script (which tears down
+  # the cluster first) and not the daemon.
+  setsid dockerd >"$PROOF_DIR/dockerd.log" 2>&1 < /dev/null &
   DOCKERD_PID=$!
   for i in $(seq 1 60); do
     timeout 10 docker info >/dev/null 2>&1 && break
@@ -175,14 +178,15 @@ fi
 grep -qw node "$PROOF_DIR/help.txt" || fail "this build's lstmcluster has no 'node' command yet"
 
 # -------------------------------------------------------------------------------------------- cluster
+export LSTMCLUSTER_IMAGE="$APP_IMAGE"
+# Leftovers of an interrupted run (restart: unless-stopped brings them back with the daemon).
+timeout 120 "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 port="${LSTMCLUSTER_HTTP_BIND##*:}"
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   fail "something already listens on 127.0.0.1:$port (set LSTMCLUSTER_HTTP_BIND=127.0.0.1:OTHER)"
 fi
 
 step "compose up: seed, parameter-server, $WORKERS workers (image $APP_IMAGE)"
-export LSTMCLUSTER_IMAGE="$APP_IMAGE"
-timeout 120 "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true   # leftovers of an interrupted run
 COMPOSE_UP=1
 t_up=$SECONDS
 timeout 600 "${COMPOSE[@]}" up -d --no-build --scale worker="$WORKERS" 2>&1 | sed 's/^/   /'
