@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using LstmCluster.Cli.Commands;
+using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Persistence;
 

@@ -5,9 +5,12 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LstmCluster.Cli.Output;
 using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Persistence;
+using LstmCluster.Reporting.Rendering;
+using LstmCluster.Reporting;
 using Spectre.Console;
 
 namespace LstmCluster.Cli.Commands;

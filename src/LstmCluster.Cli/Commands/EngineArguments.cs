@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Configuration;
 
 namespace LstmCluster.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LstmCluster.Cli.Output;
+using LstmCluster.Reporting;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Persistence;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LstmCluster.Core.Configuration;
 using LstmCluster.Hosting.Node;
 
 namespace LstmCluster.Cli.Commands;
@@ -36,7 +37,7 @@ public static class NodeCommand
         {
             var flags = options.ToDictionary(o => o.Key, o => p.GetValue(o.Value));
             var node = NodeOptions.Resolve(flags, Environment.GetEnvironmentVariable, Defaults.ConfigPath);
-            await using var app = NodeHost.Build(node, ClusterApi.Artifacts, ClusterApi.Configure);
+            await using var app = NodeHost.Build(node);
             return await NodeHost.RunAsync(app, node, Console.Out, cancel);
         });
         return command;

@@ -1,13 +1,13 @@
 using System.CommandLine;
-using LstmCluster.Core.Data;
+using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Forecasting;
-using LstmCluster.Core.Training;
 
 namespace LstmCluster.Cli.Commands;
 
 /// <summary>
 /// The data, model and training options shared by every command that trains (train, backtest),
-/// declared once and bound to <see cref="RunOptions"/>. Defaults come from config/.
+/// declared once and bound to <see cref="RunOptions"/> through Core's <see cref="RunOptionValues"/>
+/// (shared with the HTTP job API). Defaults come from config/.
 /// </summary>
 public sealed class RunArguments
 {
@@ -37,24 +37,25 @@ public sealed class RunArguments
 
     public RunArguments(Defaults d)
     {
-        Missing = Choice("--missing", "missing values: ffill, interpolate, drop or error", d.String("missing", "ffill"), "ffill", "interpolate", "drop", "error");
-        Lookback = Int("--lookback", "time steps the model sees", d.Int("lookback", 32));
-        Horizon = Int("--horizon", "steps forecast at once", d.Int("horizon", 1));
-        Hidden = Int("--hidden", "LSTM hidden units per layer", d.Int("hidden", 64));
-        Layers = Int("--layers", "stacked LSTM layers", d.Int("layers", 2));
-        Dropout = Dbl("--dropout", "dropout between LSTM layers", d.Double("dropout", 0));
-        Epochs = Int("--epochs", "maximum epochs", d.Int("epochs", 50));
-        BatchSize = Int("--batch-size", "windows per optimizer step", d.Int("batch_size", 64));
-        Lr = Dbl("--lr", "learning rate", d.Double("lr", 1e-3));
-        Optimizer = Choice("--optimizer", "adam or sgd", d.String("optimizer", "adam"), "adam", "sgd");
-        LrSchedule = Choice("--lr-schedule", "constant, step (halve every 10 epochs) or cosine", d.String("lr_schedule", "constant"), "constant", "step", "cosine");
-        ClipNorm = Dbl("--clip-norm", "clip the gradient norm to this (0: off)", d.Double("clip_norm", 1.0));
-        Patience = Int("--patience", "stop after this many epochs without a better validation loss (0: never)", d.Int("patience", 5));
-        Season = Int("--season", "seasonal period for MASE and seasonal naive (12 for monthly data)", d.Int("season", 1));
-        Transform = Choice("--transform", "none, or log-return (prices)", d.String("transform", "none"), "none", "log-return");
-        Normalize = Choice("--normalize", "auto (window-seasonal when --season > 1, else window), window (each window relative to its last value), window-seasonal (targets relative to the seasonal-naive value), window-scaled (also divided by its own mean step) or global (one scaler)", d.String("normalize", "auto"), "auto", "window", "window-seasonal", "window-scaled", "global");
-        Scaler = Choice("--scaler", "with --normalize global: standard or minmax", d.String("scaler", "standard"), "standard", "minmax");
-        Seed = new Option<long>("--seed") { Description = "random seed (same seed, same machine: identical run)", DefaultValueFactory = _ => d.Long("seed", 42) };
+        var v = RunOptionValues.FromDefaults(d);
+        Missing = Choice("--missing", "missing values: ffill, interpolate, drop or error", v.Missing, RunOptionValues.MissingChoices);
+        Lookback = Int("--lookback", "time steps the model sees", v.Lookback);
+        Horizon = Int("--horizon", "steps forecast at once", v.Horizon);
+        Hidden = Int("--hidden", "LSTM hidden units per layer", v.Hidden);
+        Layers = Int("--layers", "stacked LSTM layers", v.Layers);
+        Dropout = Dbl("--dropout", "dropout between LSTM layers", v.Dropout);
+        Epochs = Int("--epochs", "maximum epochs", v.Epochs);
+        BatchSize = Int("--batch-size", "windows per optimizer step", v.BatchSize);
+        Lr = Dbl("--lr", "learning rate", v.Lr);
+        Optimizer = Choice("--optimizer", "adam or sgd", v.Optimizer, RunOptionValues.OptimizerChoices);
+        LrSchedule = Choice("--lr-schedule", "constant, step (halve every 10 epochs) or cosine", v.LrSchedule, RunOptionValues.ScheduleChoices);
+        ClipNorm = Dbl("--clip-norm", "clip the gradient norm to this (0: off)", v.ClipNorm);
+        Patience = Int("--patience", "stop after this many epochs without a better validation loss (0: never)", v.Patience);
+        Season = Int("--season", "seasonal period for MASE and seasonal naive (12 for monthly data)", v.Season);
+        Transform = Choice("--transform", "none, or log-return (prices)", v.Transform, RunOptionValues.TransformChoices);
+        Normalize = Choice("--normalize", "auto (window-seasonal when --season > 1, else window), window (each window relative to its last value), window-seasonal (targets relative to the seasonal-naive value), window-scaled (also divided by its own mean step) or global (one scaler)", v.Normalize, RunOptionValues.NormalizeChoices);
+        Scaler = Choice("--scaler", "with --normalize global: standard or minmax", v.Scaler, RunOptionValues.ScalerChoices);
+        Seed = new Option<long>("--seed") { Description = "random seed (same seed, same machine: identical run)", DefaultValueFactory = _ => v.Seed };
     }
 
     public IEnumerable<Option> All =>
@@ -68,60 +69,35 @@ public sealed class RunArguments
         foreach (var option in All) command.Options.Add(option);
     }
 
-    public RunOptions Bind(ParseResult p)
+    public RunOptions Bind(ParseResult p) => Values(p).ToRunOptions();
+
+    /// <summary>The parsed options as <see cref="RunOptionValues"/> (what <c>submit</c> sends to a server by name).</summary>
+    public RunOptionValues Values(ParseResult p) => new()
     {
-        var transform = p.GetValue(Transform) == "log-return" ? TargetTransform.LogReturn : TargetTransform.None;
-        var features = (p.GetValue(Features) ?? "")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return new RunOptions
-        {
-            Data = new CsvSeriesOptions
-            {
-                Path = p.GetValue(Data)!.FullName,
-                Target = p.GetValue(Target)!,
-                Features = features,
-                Symbol = p.GetValue(Symbol),
-                DateColumn = p.GetValue(DateColumn),
-                Missing = Enum.Parse<MissingPolicy>(p.GetValue(Missing)!, ignoreCase: true),
-            },
-            Preprocessing = new PreprocessingOptions
-            {
-                Lookback = p.GetValue(Lookback),
-                Horizon = p.GetValue(Horizon),
-                Transform = transform,
-                Normalize = p.GetValue(Normalize) switch
-                {
-                    "global" => Normalization.Global,
-                    "window-scaled" => Normalization.WindowScaled,
-                    "window-seasonal" => Normalization.WindowSeasonal,
-                    "window" => Normalization.Window,
-                    _ => PreprocessingOptions.Auto(p.GetValue(Season), transform),
-                },
-                Season = p.GetValue(Season),
-                Scaler = p.GetValue(Scaler) == "minmax" ? ScalerKind.MinMax : ScalerKind.Standard,
-            },
-            Hidden = p.GetValue(Hidden),
-            Layers = p.GetValue(Layers),
-            Dropout = p.GetValue(Dropout),
-            Season = p.GetValue(Season),
-            Training = new TrainingOptions
-            {
-                Epochs = p.GetValue(Epochs),
-                BatchSize = p.GetValue(BatchSize),
-                LearningRate = p.GetValue(Lr),
-                Optimizer = p.GetValue(Optimizer) == "sgd" ? OptimizerKind.Sgd : OptimizerKind.Adam,
-                Schedule = p.GetValue(LrSchedule) switch
-                {
-                    "step" => LearningRateSchedule.Step,
-                    "cosine" => LearningRateSchedule.Cosine,
-                    _ => LearningRateSchedule.Constant,
-                },
-                ClipNorm = p.GetValue(ClipNorm),
-                Patience = p.GetValue(Patience),
-                Seed = p.GetValue(Seed),
-            },
-        };
-    }
+        Data = p.GetValue(Data)?.FullName ?? "",
+        Target = p.GetValue(Target)!,
+        Features = p.GetValue(Features),
+        Symbol = p.GetValue(Symbol),
+        DateColumn = p.GetValue(DateColumn),
+        Missing = p.GetValue(Missing)!,
+        Lookback = p.GetValue(Lookback),
+        Horizon = p.GetValue(Horizon),
+        Hidden = p.GetValue(Hidden),
+        Layers = p.GetValue(Layers),
+        Dropout = p.GetValue(Dropout),
+        Epochs = p.GetValue(Epochs),
+        BatchSize = p.GetValue(BatchSize),
+        Lr = p.GetValue(Lr),
+        Optimizer = p.GetValue(Optimizer)!,
+        LrSchedule = p.GetValue(LrSchedule)!,
+        ClipNorm = p.GetValue(ClipNorm),
+        Patience = p.GetValue(Patience),
+        Season = p.GetValue(Season),
+        Transform = p.GetValue(Transform)!,
+        Normalize = p.GetValue(Normalize)!,
+        Scaler = p.GetValue(Scaler)!,
+        Seed = p.GetValue(Seed),
+    };
 
     private static Option<int> Int(string name, string description, int fallback) =>
         new(name) { Description = description, DefaultValueFactory = _ => fallback };
@@ -129,10 +105,10 @@ public sealed class RunArguments
     private static Option<double> Dbl(string name, string description, double fallback) =>
         new(name) { Description = description, DefaultValueFactory = _ => fallback };
 
-    private static Option<string> Choice(string name, string description, string fallback, params string[] choices)
+    private static Option<string> Choice(string name, string description, string fallback, IReadOnlyList<string> choices)
     {
         var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => fallback };
-        option.AcceptOnlyFromAmong(choices);
+        option.AcceptOnlyFromAmong([.. choices]);
         return option;
     }
 }

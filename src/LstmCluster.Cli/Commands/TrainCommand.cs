@@ -4,8 +4,10 @@ using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Cli.Output;
 using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Reporting;
 using Spectre.Console;
 
 namespace LstmCluster.Cli.Commands;

@@ -4,6 +4,7 @@ using LstmCluster.Core.Data;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Training;
+using LstmCluster.Reporting;
 using Spectre.Console;
 
 namespace LstmCluster.Cli.Output;
@@ -87,12 +88,7 @@ public static class Report
     }
 
     /// <summary>The command-line spelling of a normalization.</summary>
-    public static string Name(Normalization n) => n switch
-    {
-        Normalization.WindowSeasonal => "window-seasonal",
-        Normalization.WindowScaled => "window-scaled",
-        _ => n.ToString().ToLowerInvariant(),
-    };
+    public static string Name(Normalization n) => RunOutputs.NormalizationName(n);
 
     // CliApp fixes the invariant culture for the whole process; this marks the lines that rely on it.
     private static string Invariant(string s) => s;

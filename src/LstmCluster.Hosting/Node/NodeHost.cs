@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using LstmCluster.Actors.Jobs;
+using LstmCluster.Hosting.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -18,10 +19,10 @@ namespace LstmCluster.Hosting.Node;
 /// </summary>
 public static class NodeHost
 {
-    /// <summary>Builds the node; <paramref name="configureApi"/> adds the job API's services and endpoints on coordinator nodes.</summary>
-    public static WebApplication Build(NodeOptions options, ArtifactWriter? artifacts = null,
-        (Action<IServiceCollection> Services, Action<WebApplication> Endpoints)? configureApi = null)
+    /// <summary>Builds the node; coordinator nodes serve the job API and render finished jobs' files with <see cref="JobArtifactFiles"/>.</summary>
+    public static WebApplication Build(NodeOptions options)
     {
+        ArtifactWriter artifacts = JobArtifactFiles.Write;
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -55,11 +56,11 @@ public static class NodeHost
             });
         });
         builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>()));
-        bool api = options.Has("coordinator") && configureApi is not null;
-        if (api) configureApi!.Value.Services(builder.Services);
+        bool api = options.Has("coordinator") && options.HttpPort > 0;
+        if (api) builder.Services.AddJobApi(new JobApiOptions { MaxUploadBytes = options.MaxUploadBytes, DataRoot = options.DataRoot });
 
         var app = builder.Build();
-        if (api) configureApi!.Value.Endpoints(app);
+        if (api) app.MapJobApi();
         else MapHealth(app);
         return app;
     }

@@ -2,7 +2,7 @@ using System.Globalization;
 using LstmCluster.Core.Data;
 using ScottPlot;
 
-namespace LstmCluster.Cli.Rendering;
+namespace LstmCluster.Reporting.Rendering;
 
 /// <summary>PNG charts of training, forecasts and backtests (ScottPlot, rendered off-screen by SkiaSharp).</summary>
 public static class Plots

@@ -1,10 +1,10 @@
 using System.Text.Json;
 
-namespace LstmCluster.Cli;
+namespace LstmCluster.Core.Configuration;
 
 /// <summary>
 /// Option defaults from <c>config/lstmcluster.json</c> next to the executable (or the file named by
-/// <c>LSTMCLUSTER_CONFIG</c>), so operators change defaults without rebuilding. A missing key
+/// <c>LSTMCLUSTER_CONFIG</c>), so operators change defaults without rebuilding. The CLI and the HTTP job API read the same file. A missing key
 /// falls back to the value compiled in here, which matches the shipped file.
 /// </summary>
 public sealed class Defaults
@@ -28,7 +28,7 @@ public sealed class Defaults
         }
         catch (JsonException ex)
         {
-            throw new CliUsageException($"config file {path} is not valid JSON: {ex.Message}");
+            throw new ConfigException($"config file {path} is not valid JSON: {ex.Message}");
         }
     }
 
@@ -43,10 +43,10 @@ public sealed class Defaults
         try { return read(value); }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException)
         {
-            throw new CliUsageException($"config key train.{key} has the wrong type ({value})");
+            throw new ConfigException($"config key train.{key} has the wrong type ({value})");
         }
     }
 }
 
-/// <summary>Bad usage the parser cannot see (conflicting options, bad config): exit 2 with the message.</summary>
-public sealed class CliUsageException(string message) : Exception(message);
+/// <summary>The config file is unreadable or a key has the wrong type (bad input: the CLI exits 2).</summary>
+public sealed class ConfigException(string message) : ArgumentException(message);

@@ -1,7 +1,7 @@
 using ScottPlot;
 using SkiaSharp;
 
-namespace LstmCluster.Cli.Rendering;
+namespace LstmCluster.Reporting.Rendering;
 
 /// <summary>
 /// Gives ScottPlot a font that is always there. SkiaSharp's Linux "NoDependencies" native build (the one
@@ -12,8 +12,8 @@ namespace LstmCluster.Cli.Rendering;
 internal static class PlotFonts
 {
     public const string Family = "DejaVu Sans";
-    private const string RegularResource = "LstmCluster.Cli.Rendering.Fonts.DejaVuSans.ttf";
-    private const string BoldResource = "LstmCluster.Cli.Rendering.Fonts.DejaVuSans-Bold.ttf";
+    private const string RegularResource = "LstmCluster.Reporting.Rendering.Fonts.DejaVuSans.ttf";
+    private const string BoldResource = "LstmCluster.Reporting.Rendering.Fonts.DejaVuSans-Bold.ttf";
 
     private static readonly Lock Gate = new();
     private static bool installed;

@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Data;
+using LstmCluster.Reporting.Rendering;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Persistence;
 
-namespace LstmCluster.Cli.Output;
+namespace LstmCluster.Reporting;
 
 /// <summary>Writes what a training run leaves behind in its output directory.</summary>
 public static class RunOutputs
@@ -133,7 +134,7 @@ public static class RunOutputs
                 ["horizon"] = o.Preprocessing.Horizon,
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
-                ["normalize"] = LstmCluster.Cli.Output.Report.Name(o.Preprocessing.Normalize),
+                ["normalize"] = NormalizationName(o.Preprocessing.Normalize),
                 // window-seasonal: per forecast step, whether it is measured from the seasonal-naive value.
                 ["seasonal_anchor_steps"] = new JsonArray(data.Preprocessor.SeasonalSteps.Select(b => (JsonNode)b).ToArray()),
                 ["hidden"] = o.Hidden,
@@ -164,6 +165,14 @@ public static class RunOutputs
             foreach (var (key, value) in extra) root[key] = value?.DeepClone();
         return root;
     }
+
+    /// <summary>The command-line spelling of a normalization.</summary>
+    public static string NormalizationName(Normalization n) => n switch
+    {
+        Normalization.WindowSeasonal => "window-seasonal",
+        Normalization.WindowScaled => "window-scaled",
+        _ => n.ToString().ToLowerInvariant(),
+    };
 
     private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 }

@@ -1,0 +1,201 @@
+using System.Globalization;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Core.Configuration;
+
+/// <summary>
+/// Every option of a training run as a person spells it (the names of <c>lstmcluster train</c>'s flags
+/// without dashes), with the built-in defaults and the accepted choices, and the one mapping to
+/// <see cref="RunOptions"/>. The CLI and the HTTP job API both bind through it, so they share defaults,
+/// choices and messages.
+/// </summary>
+public sealed record RunOptionValues
+{
+    public static readonly IReadOnlyList<string> MissingChoices = ["ffill", "interpolate", "drop", "error"];
+    public static readonly IReadOnlyList<string> OptimizerChoices = ["adam", "sgd"];
+    public static readonly IReadOnlyList<string> ScheduleChoices = ["constant", "step", "cosine"];
+    public static readonly IReadOnlyList<string> TransformChoices = ["none", "log-return"];
+    public static readonly IReadOnlyList<string> NormalizeChoices = ["auto", "window", "window-seasonal", "window-scaled", "global"];
+    public static readonly IReadOnlyList<string> ScalerChoices = ["standard", "minmax"];
+
+    public string Data { get; init; } = "";
+    public string Target { get; init; } = "";
+    /// <summary>Comma separated.</summary>
+    public string? Features { get; init; }
+    public string? Symbol { get; init; }
+    public string? DateColumn { get; init; }
+    public string Missing { get; init; } = "ffill";
+    public int Lookback { get; init; } = 32;
+    public int Horizon { get; init; } = 1;
+    public int Hidden { get; init; } = 64;
+    public int Layers { get; init; } = 2;
+    public double Dropout { get; init; }
+    public int Epochs { get; init; } = 50;
+    public int BatchSize { get; init; } = 64;
+    public double Lr { get; init; } = 1e-3;
+    public string Optimizer { get; init; } = "adam";
+    public string LrSchedule { get; init; } = "constant";
+    public double ClipNorm { get; init; } = 1.0;
+    public int Patience { get; init; } = 5;
+    public int Season { get; init; } = 1;
+    public string Transform { get; init; } = "none";
+    public string Normalize { get; init; } = "auto";
+    public string Scaler { get; init; } = "standard";
+    public long Seed { get; init; } = 42;
+
+    /// <summary>The built-in defaults overridden by the config file's <c>train</c> section.</summary>
+    public static RunOptionValues FromDefaults(Defaults d)
+    {
+        var b = new RunOptionValues();
+        return b with
+        {
+            Missing = d.String("missing", b.Missing),
+            Lookback = d.Int("lookback", b.Lookback),
+            Horizon = d.Int("horizon", b.Horizon),
+            Hidden = d.Int("hidden", b.Hidden),
+            Layers = d.Int("layers", b.Layers),
+            Dropout = d.Double("dropout", b.Dropout),
+            Epochs = d.Int("epochs", b.Epochs),
+            BatchSize = d.Int("batch_size", b.BatchSize),
+            Lr = d.Double("lr", b.Lr),
+            Optimizer = d.String("optimizer", b.Optimizer),
+            LrSchedule = d.String("lr_schedule", b.LrSchedule),
+            ClipNorm = d.Double("clip_norm", b.ClipNorm),
+            Patience = d.Int("patience", b.Patience),
+            Season = d.Int("season", b.Season),
+            Transform = d.String("transform", b.Transform),
+            Normalize = d.String("normalize", b.Normalize),
+            Scaler = d.String("scaler", b.Scaler),
+            Seed = d.Long("seed", b.Seed),
+        };
+    }
+
+    /// <summary>
+    /// Sets one option from its text, by name (<c>batch-size</c> or <c>batch_size</c>); throws
+    /// <see cref="ArgumentException"/> naming the option for an unknown name, a malformed number or a value
+    /// not among the choices. <c>data</c> is not set here: the caller decides where data may come from.
+    /// </summary>
+    public RunOptionValues With(string name, string text)
+    {
+        string key = name.Trim().ToLowerInvariant().Replace('_', '-');
+        text = text.Trim();
+        return key switch
+        {
+            "target" => this with { Target = text },
+            "features" => this with { Features = text },
+            "symbol" => this with { Symbol = Blank(text) },
+            "date-column" => this with { DateColumn = Blank(text) },
+            "missing" => this with { Missing = Choice(key, text, MissingChoices) },
+            "lookback" => this with { Lookback = Int(key, text) },
+            "horizon" => this with { Horizon = Int(key, text) },
+            "hidden" => this with { Hidden = Int(key, text) },
+            "layers" => this with { Layers = Int(key, text) },
+            "dropout" => this with { Dropout = Double(key, text) },
+            "epochs" => this with { Epochs = Int(key, text) },
+            "batch-size" => this with { BatchSize = Int(key, text) },
+            "lr" => this with { Lr = Double(key, text) },
+            "optimizer" => this with { Optimizer = Choice(key, text, OptimizerChoices) },
+            "lr-schedule" => this with { LrSchedule = Choice(key, text, ScheduleChoices) },
+            "clip-norm" => this with { ClipNorm = Double(key, text) },
+            "patience" => this with { Patience = Int(key, text) },
+            "season" => this with { Season = Int(key, text) },
+            "transform" => this with { Transform = Choice(key, text, TransformChoices) },
+            "normalize" => this with { Normalize = Choice(key, text, NormalizeChoices) },
+            "scaler" => this with { Scaler = Choice(key, text, ScalerChoices) },
+            "seed" => this with { Seed = Long(key, text) },
+            _ => throw new ArgumentException($"unknown option '{name}'"),
+        };
+    }
+
+    /// <summary>True for the names <see cref="With"/> accepts (either spelling).</summary>
+    public static bool IsOption(string name) => Names.Contains(name.Trim().ToLowerInvariant().Replace('_', '-'));
+
+    public static readonly IReadOnlySet<string> Names = new HashSet<string>(
+    [
+        "target", "features", "symbol", "date-column", "missing", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
+        "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "season", "transform", "normalize", "scaler", "seed",
+    ]);
+
+    /// <summary>The run these values describe; a value outside its choices is an <see cref="ArgumentException"/>.</summary>
+    public RunOptions ToRunOptions()
+    {
+        if (string.IsNullOrWhiteSpace(Target)) throw new ArgumentException("a target column is required (target)");
+        string missing = Choice("missing", Missing, MissingChoices);
+        string optimizer = Choice("optimizer", Optimizer, OptimizerChoices);
+        string schedule = Choice("lr-schedule", LrSchedule, ScheduleChoices);
+        string normalize = Choice("normalize", Normalize, NormalizeChoices);
+        string scaler = Choice("scaler", Scaler, ScalerChoices);
+        var transform = Choice("transform", Transform, TransformChoices) == "log-return" ? TargetTransform.LogReturn : TargetTransform.None;
+        var features = (Features ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new RunOptions
+        {
+            Data = new CsvSeriesOptions
+            {
+                Path = Data,
+                Target = Target,
+                Features = features,
+                Symbol = Symbol,
+                DateColumn = DateColumn,
+                Missing = Enum.Parse<MissingPolicy>(missing, ignoreCase: true),
+            },
+            Preprocessing = new PreprocessingOptions
+            {
+                Lookback = Lookback,
+                Horizon = Horizon,
+                Transform = transform,
+                Normalize = normalize switch
+                {
+                    "global" => Normalization.Global,
+                    "window-scaled" => Normalization.WindowScaled,
+                    "window-seasonal" => Normalization.WindowSeasonal,
+                    "window" => Normalization.Window,
+                    _ => PreprocessingOptions.Auto(Season, transform),
+                },
+                Season = Season,
+                Scaler = scaler == "minmax" ? ScalerKind.MinMax : ScalerKind.Standard,
+            },
+            Hidden = Hidden,
+            Layers = Layers,
+            Dropout = Dropout,
+            Season = Season,
+            Training = new TrainingOptions
+            {
+                Epochs = Epochs,
+                BatchSize = BatchSize,
+                LearningRate = Lr,
+                Optimizer = optimizer == "sgd" ? OptimizerKind.Sgd : OptimizerKind.Adam,
+                Schedule = schedule switch
+                {
+                    "step" => LearningRateSchedule.Step,
+                    "cosine" => LearningRateSchedule.Cosine,
+                    _ => LearningRateSchedule.Constant,
+                },
+                ClipNorm = ClipNorm,
+                Patience = Patience,
+                Seed = Seed,
+            },
+        };
+    }
+
+    private static string? Blank(string text) => text.Length == 0 ? null : text;
+
+    private static string Choice(string name, string text, IReadOnlyList<string> choices)
+    {
+        var match = choices.FirstOrDefault(c => string.Equals(c, text, StringComparison.OrdinalIgnoreCase));
+        return match ?? throw new ArgumentException($"{name} must be one of {string.Join(", ", choices)} (got '{text}')");
+    }
+
+    private static int Int(string name, string text) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new ArgumentException($"{name} must be an integer (got '{text}')");
+
+    private static long Long(string name, string text) =>
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v
+            : throw new ArgumentException($"{name} must be an integer (got '{text}')");
+
+    private static double Double(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+            : throw new ArgumentException($"{name} must be a number (got '{text}')");
+}

@@ -1,0 +1,278 @@
+using System.IO.Compression;
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Configuration;
+using LstmCluster.Hosting.Node;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LstmCluster.Hosting.Api;
+
+/// <summary>
+/// The HTTP job API over the coordinator (minimal APIs): submit, list, status, results, cancel, health and
+/// readiness, with its OpenAPI document at <c>/openapi/v1.json</c>. Bad input is a 4xx with
+/// <c>{"error": reason}</c>, never a 500; a coordinator that does not answer in time is a 503.
+/// </summary>
+public static class JobApiExtensions
+{
+    public static IServiceCollection AddJobApi(this IServiceCollection services, JobApiOptions? options = null)
+    {
+        options ??= new JobApiOptions();
+        // Read the config once, at startup: a broken config file fails the host, not every submission.
+        var defaults = options.Defaults ?? RunOptionValues.FromDefaults(Defaults.Load());
+        services.AddSingleton(options with { Defaults = defaults });
+        services.AddOpenApi();
+        return services;
+    }
+
+    public static WebApplication MapJobApi(this WebApplication app)
+    {
+        app.MapOpenApi();
+        app.MapGet("/health", () => Json(new HealthView("alive"))).Produces<HealthView>();
+        app.MapGet("/ready", Ready).Produces<ReadyView>().Produces<ReadyView>(StatusCodes.Status503ServiceUnavailable);
+
+        var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures);
+        jobs.MapPost("/", Submit).DisableAntiforgery()
+            .Accepts<IFormFile>("multipart/form-data")
+            .Produces<SubmittedView>(StatusCodes.Status202Accepted)
+            .Produces<ErrorView>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
+            .WithSummary("Submit a training job: the CSV as file field 'data' (or a server-side 'path'), train's options as form fields");
+        jobs.MapGet("/", List).Produces<JobListView>();
+        jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
+        jobs.MapDelete("/{id}", Cancel).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/metrics", Metrics).Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .Produces<ErrorView>(StatusCodes.Status409Conflict);
+        jobs.MapGet("/{id}/forecast", Forecast).Produces<ForecastView>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .Produces<ErrorView>(StatusCodes.Status409Conflict);
+        jobs.MapGet("/{id}/plot", Plot).Produces(StatusCodes.Status200OK, contentType: "image/png");
+        jobs.MapGet("/{id}/model", Model).Produces(StatusCodes.Status200OK, contentType: "application/zip");
+        jobs.MapGet("/{id}/files/{**name}", FileByName).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+        return app;
+    }
+
+    // --- health ---
+
+    private static IResult Ready(IServiceProvider services)
+    {
+        var readiness = services.GetService<INodeReadiness>();
+        var r = readiness?.Check() ?? new NodeReadiness(true, "no readiness check registered: ready", new Dictionary<string, int>());
+        return Json(new ReadyView(r.Ready, r.Detail, r.Roles), r.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    }
+
+    // --- jobs ---
+
+    private static async Task<IResult> Submit(HttpContext context, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options,
+        CancellationToken ct)
+    {
+        var form = await JobForm.Read(context, options, ct);
+        if (form.Error is { } error) return error;
+        var reply = await Ask(coordinator, form.Job!, options.SubmitTimeout, ct);
+        return reply switch
+        {
+            JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
+                .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
+            JobRejected r => Error(StatusCodes.Status400BadRequest, r.Reason),
+            _ => Unexpected(reply),
+        };
+    }
+
+    private static async Task<IResult> List(IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
+        await Ask(coordinator, ListJobs.Instance, options.AskTimeout, ct) switch
+        {
+            JobList list => Json(new JobListView([.. list.Jobs.Select(JobView.From)])),
+            var other => Unexpected(other),
+        };
+
+    private static async Task<IResult> Status(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
+        await Ask(coordinator, new GetJobStatus(id), options.AskTimeout, ct) switch
+        {
+            JobStatus s => Json(JobView.From(s)),
+            UnknownJob u => NoJob(u.Job),
+            var other => Unexpected(other),
+        };
+
+    private static async Task<IResult> Cancel(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
+        await Ask(coordinator, new CancelJob(id), options.AskTimeout, ct) switch
+        {
+            JobStatus s => Json(JobView.From(s)),
+            UnknownJob u => NoJob(u.Job),
+            var other => Unexpected(other),
+        };
+
+    private static async Task<IResult> Metrics(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
+        await WithFile(id, "metrics.json", coordinator, options, ct, bytes => Results.Bytes(bytes, "application/json"));
+
+    private static async Task<IResult> Plot(string id, string? kind, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options,
+        CancellationToken ct)
+    {
+        string? name = kind?.ToLowerInvariant() switch
+        {
+            null or "" or "forecast" => "forecast.png",
+            "loss" => "loss.png",
+            _ => null,
+        };
+        if (name is null) return Error(StatusCodes.Status400BadRequest, $"kind must be forecast or loss (got '{kind}')");
+        return await WithFile(id, name, coordinator, options, ct, bytes => Results.Bytes(bytes, "image/png"));
+    }
+
+    private static async Task<IResult> FileByName(string id, string name, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options,
+        CancellationToken ct) =>
+        await WithFile(id, name, coordinator, options, ct, bytes => Results.Bytes(bytes, ContentType(name)));
+
+    private static async Task<IResult> Model(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct)
+    {
+        var (artifacts, failure) = await Succeeded(id, "model", coordinator, options, ct);
+        if (failure is not null) return failure;
+        var model = artifacts!.Files.Where(f => f.Key.StartsWith("model/", StringComparison.Ordinal)).ToList();
+        if (model.Count == 0) return Error(StatusCodes.Status404NotFound, $"job '{id}' has no model files (the coordinator keeps no artifacts)");
+        using var zip = new MemoryStream();
+        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, bytes) in model)
+            {
+                using var entry = archive.CreateEntry(name, CompressionLevel.Fastest).Open();
+                entry.Write(bytes);
+            }
+        }
+        return Results.File(zip.ToArray(), "application/zip", $"{id}-model.zip");
+    }
+
+    private static async Task<IResult> Forecast(HttpContext context, string id, string? format, IRequiredActor<CoordinatorKey> coordinator,
+        JobApiOptions options, CancellationToken ct)
+    {
+        bool csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || (format is null && context.Request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase)));
+        if (format is not null && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+            return Error(StatusCodes.Status400BadRequest, $"format must be json or csv (got '{format}')");
+        var reply = await Ask(coordinator, new GetJobStatus(id), options.AskTimeout, ct);
+        if (reply is UnknownJob u) return NoJob(u.Job);
+        if (reply is not JobStatus s) return Unexpected(reply);
+        if (s.State != JobState.Succeeded || s.Forecast is null) return NotYet(s.Job, s.State, "forecast");
+        if (csv)
+        {
+            // The same file train writes (forecast.csv) when the coordinator kept it; otherwise the same format from the status.
+            return await Ask(coordinator, new GetJobArtifacts(id), options.AskTimeout, ct) is JobArtifacts a && a.Files.TryGetValue("forecast.csv", out var file)
+                ? Results.Bytes(file, "text/csv")
+                : Results.Text(ForecastCsv(s), "text/csv", Encoding.UTF8);
+        }
+        var points = s.Forecast.Select((v, i) => new ForecastPointView(i + 1, TimeOf(s, i), double.IsFinite(v) ? v : null)).ToArray();
+        return Json(new ForecastView(s.Job, s.Target, points));
+    }
+
+    // --- helpers ---
+
+    private static async Task<IResult> WithFile(string id, string name, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options,
+        CancellationToken ct, Func<byte[], IResult> answer)
+    {
+        var (artifacts, failure) = await Succeeded(id, name, coordinator, options, ct);
+        if (failure is not null) return failure;
+        return artifacts!.Files.TryGetValue(name, out var bytes)
+            ? answer(bytes)
+            : Error(StatusCodes.Status404NotFound, artifacts.Files.Count == 0
+                ? $"job '{id}' has no files (the coordinator keeps no artifacts)"
+                : $"job '{id}' has no file '{name}' (it has {string.Join(", ", artifacts.Files.Keys)})");
+    }
+
+    private static async Task<(JobArtifacts? Artifacts, IResult? Failure)> Succeeded(string id, string what,
+        IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct)
+    {
+        var reply = await Ask(coordinator, new GetJobArtifacts(id), options.AskTimeout, ct);
+        return reply switch
+        {
+            UnknownJob u => (null, NoJob(u.Job)),
+            JobArtifacts { State: JobState.Succeeded } a => (a, null),
+            JobArtifacts a => (null, NotYet(a.Job, a.State, what)),
+            _ => (null, Unexpected(reply)),
+        };
+    }
+
+    private static async Task<object> Ask(IRequiredActor<CoordinatorKey> required, object message, TimeSpan timeout, CancellationToken ct)
+    {
+        IActorRef coordinator;
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            wait.CancelAfter(timeout);
+            try
+            {
+                coordinator = await required.GetAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new CoordinatorUnavailableException($"the coordinator is not available (not started within {timeout.TotalSeconds:0} s)");
+            }
+        }
+        try
+        {
+            return await coordinator.Ask<object>(message, timeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new CoordinatorUnavailableException($"the coordinator did not answer within {timeout.TotalSeconds:0} s");
+        }
+    }
+
+    private static async ValueTask<object?> CoordinatorFailures(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (CoordinatorUnavailableException e)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable, e.Message);
+        }
+    }
+
+    private static string TimeOf(JobStatus s, int i) =>
+        s.ForecastTimes is { } times && i < times.Length ? times[i] : (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string ForecastCsv(JobStatus s)
+    {
+        var sb = new StringBuilder("step,time,forecast\n");
+        for (int i = 0; i < s.Forecast!.Length; i++)
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i + 1},{TimeOf(s, i)},{s.Forecast[i]:R}\n");
+        return sb.ToString();
+    }
+
+    private static string ContentType(string name) => Path.GetExtension(name).ToLowerInvariant() switch
+    {
+        ".json" => "application/json",
+        ".csv" => "text/csv",
+        ".png" => "image/png",
+        _ => "application/octet-stream",
+    };
+
+    internal static IResult Json<T>(T value, int status = StatusCodes.Status200OK) => Results.Json(value, JobApiJson.Options, statusCode: status);
+
+    internal static IResult Error(int status, string reason) => Json(new ErrorView(reason), status);
+
+    private static IResult NoJob(string id) => Error(StatusCodes.Status404NotFound, $"no job '{id}'");
+
+    private static IResult NotYet(string id, JobState state, string what) => Error(StatusCodes.Status409Conflict, state switch
+    {
+        JobState.Queued or JobState.Running => $"job '{id}' is {state.ToString().ToLowerInvariant()}: its {what} is there once it succeeded",
+        _ => $"job '{id}' {state.ToString().ToLowerInvariant()}: it has no {what}",
+    });
+
+    private static IResult Unexpected(object reply) =>
+        Error(StatusCodes.Status502BadGateway, $"the coordinator answered with an unexpected {reply.GetType().Name}");
+
+    private static IResult WithLocation(this IResult result, string location) => new LocatedResult(result, location);
+
+    /// <summary>Adds a Location header to another result (Results.Accepted would serialize with the global JSON options).</summary>
+    private sealed class LocatedResult(IResult inner, string location) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.Location = location;
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+
+    private sealed class CoordinatorUnavailableException(string message) : Exception(message);
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LstmCluster.Actors.Protocol;
+
+namespace LstmCluster.Hosting.Api;
+
+/// <summary>A job as the API shows it; losses and MASE that do not exist yet (NaN) are null.</summary>
+public sealed record JobView(
+    string Id,
+    string State,
+    int Epoch,
+    int Epochs,
+    long Round,
+    double? TrainLoss,
+    double? ValidationLoss,
+    double? SamplesPerSecond,
+    int Workers,
+    string? Data,
+    string? Target,
+    string? Reason,
+    DateTimeOffset? Submitted,
+    DateTimeOffset? Started,
+    DateTimeOffset? Finished,
+    double?[]? Forecast,
+    string[]? ForecastTimes,
+    double? TestMase,
+    string? BestBaseline,
+    double? BestBaselineMase)
+{
+    public static JobView From(JobStatus s) => new(
+        s.Job, s.State.ToString().ToLowerInvariant(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
+        s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
+        s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
+        Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase));
+
+    /// <summary>True once the job will not change any more.</summary>
+    [JsonIgnore]
+    public bool Ended => State is "succeeded" or "failed" or "cancelled";
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+}
+
+public sealed record JobListView(IReadOnlyList<JobView> Jobs);
+
+public sealed record SubmittedView(string Id);
+
+public sealed record ErrorView(string Error);
+
+public sealed record ForecastPointView(int Step, string Time, double? Value);
+
+public sealed record ForecastView(string Job, string? Target, IReadOnlyList<ForecastPointView> Points);
+
+public sealed record HealthView(string Status);
+
+public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles);
+
+/// <summary>The API's JSON: snake_case names (as metrics.json), states as lower-case words.</summary>
+public static class JobApiJson
+{
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+}

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using LstmCluster.Hosting.Api;
+
+namespace LstmCluster.Hosting.Client;
+
+/// <summary>The server answered with an error: its status code and its reason (the body's <c>error</c>).</summary>
+public sealed class JobApiException(HttpStatusCode status, string reason, string url)
+    : Exception($"{reason} ({(int)status} from {url})")
+{
+    public HttpStatusCode StatusCode { get; } = status;
+    public string Reason { get; } = reason;
+    public string Url { get; } = url;
+
+    /// <summary>4xx: the request was at fault (bad options or data, unknown job), not the server.</summary>
+    public bool IsClientError => (int)StatusCode is >= 400 and < 500;
+}
+
+/// <summary>No HTTP answer at all: connection refused, name not found, timeout.</summary>
+public sealed class JobApiUnreachableException(string url, Exception inner)
+    : Exception($"cannot reach the job API at {url}: {inner.Message}", inner)
+{
+    public string Url { get; } = url;
+}
+
+/// <summary>
+/// A thin client of the HTTP job API (<see cref="JobApiExtensions.MapJobApi"/>): submit, status, list,
+/// forecast, files, cancel. Errors are <see cref="JobApiException"/> (with the server's reason) or
+/// <see cref="JobApiUnreachableException"/> (naming the URL).
+/// </summary>
+public sealed class JobApiClient : IDisposable
+{
+    private readonly HttpClient http;
+    private readonly bool ownsClient;
+
+    public JobApiClient(Uri server, TimeSpan? timeout = null)
+        : this(new HttpClient { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true)
+    {
+    }
+
+    public JobApiClient(HttpClient http, bool ownsClient = false)
+    {
+        ArgumentNullException.ThrowIfNull(http.BaseAddress, nameof(http.BaseAddress));
+        this.http = http;
+        this.ownsClient = ownsClient;
+    }
+
+    public Uri Server => http.BaseAddress!;
+
+    // A base address without a trailing slash would lose its last path segment when "jobs" is resolved against it.
+    private static Uri WithSlash(Uri server) => server.AbsoluteUri.EndsWith('/') ? server : new Uri(server.AbsoluteUri + "/");
+
+    /// <summary>Parses a --server argument: <c>http://host:port</c>, or <c>host:port</c> (http assumed).</summary>
+    public static Uri ParseServer(string text)
+    {
+        string s = text.Trim();
+        if (!s.Contains("://", StringComparison.Ordinal)) s = "http://" + s;
+        if (!Uri.TryCreate(s, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new ArgumentException($"--server must be an http(s) URL such as http://127.0.0.1:5080 (got '{text}')");
+        return uri;
+    }
+
+    /// <summary>Uploads <paramref name="csvPath"/> with the options (train's names without dashes, plus workers and priority); returns the job id.</summary>
+    public async Task<string> SubmitAsync(string csvPath, IReadOnlyDictionary<string, string> options, CancellationToken ct = default)
+    {
+        using var form = new MultipartFormDataContent();
+        await using var file = File.OpenRead(csvPath);
+        var content = new StreamContent(file);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(content, "data", Path.GetFileName(csvPath));
+        foreach (var (name, value) in options) form.Add(new StringContent(value), name);
+        var submitted = await Send<SubmittedView>(() => new HttpRequestMessage(HttpMethod.Post, "jobs") { Content = form }, ct);
+        return submitted.Id;
+    }
+
+    public Task<JobView> StatusAsync(string id, CancellationToken ct = default) =>
+        Send<JobView>(() => new HttpRequestMessage(HttpMethod.Get, $"jobs/{Uri.EscapeDataString(id)}"), ct);
+
+    public async Task<IReadOnlyList<JobView>> ListAsync(CancellationToken ct = default) =>
+        (await Send<JobListView>(() => new HttpRequestMessage(HttpMethod.Get, "jobs"), ct)).Jobs;
+
+    public Task<ForecastView> ForecastAsync(string id, CancellationToken ct = default) =>
+        Send<ForecastView>(() => new HttpRequestMessage(HttpMethod.Get, $"jobs/{Uri.EscapeDataString(id)}/forecast"), ct);
+
+    public Task<JobView> CancelAsync(string id, CancellationToken ct = default) =>
+        Send<JobView>(() => new HttpRequestMessage(HttpMethod.Delete, $"jobs/{Uri.EscapeDataString(id)}"), ct);
+
+    /// <summary>One of a succeeded job's files by relative name (<c>metrics.json</c>, <c>forecast.csv</c>, <c>forecast.png</c>, <c>model/spec.json</c>, ...).</summary>
+    public async Task<byte[]> ArtifactAsync(string id, string name, CancellationToken ct = default)
+    {
+        string path = string.Join('/', name.Split('/').Select(Uri.EscapeDataString));
+        using var response = await SendRaw(new HttpRequestMessage(HttpMethod.Get, $"jobs/{Uri.EscapeDataString(id)}/files/{path}"), ct);
+        return await response.Content.ReadAsByteArrayAsync(ct);
+    }
+
+    private async Task<T> Send<T>(Func<HttpRequestMessage> request, CancellationToken ct)
+    {
+        using var response = await SendRaw(request(), ct);
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<T>(JobApiJson.Options, ct)
+                ?? throw new JobApiException(response.StatusCode, "the server sent an empty answer", Url(response.RequestMessage));
+        }
+        catch (JsonException e)
+        {
+            throw new JobApiException(response.StatusCode, $"the server's answer is not the expected JSON: {e.Message}", Url(response.RequestMessage));
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendRaw(HttpRequestMessage request, CancellationToken ct)
+    {
+        string url = Url(request);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new JobApiUnreachableException(url, e.InnerException is SocketException s ? new IOException(s.Message, s) : e);
+        }
+        catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new JobApiUnreachableException(url, new TimeoutException($"no answer within {http.Timeout.TotalSeconds:0} s", e));
+        }
+        finally
+        {
+            request.Dispose();
+        }
+        if (response.IsSuccessStatusCode) return response;
+        using (response)
+        {
+            string body = await response.Content.ReadAsStringAsync(ct);
+            string reason;
+            try
+            {
+                reason = JsonSerializer.Deserialize<ErrorView>(body, JobApiJson.Options)?.Error ?? body;
+            }
+            catch (JsonException)
+            {
+                reason = string.IsNullOrWhiteSpace(body) ? response.ReasonPhrase ?? "error" : body.Trim();
+            }
+            throw new JobApiException(response.StatusCode, reason, url);
+        }
+    }
+
+    private string Url(HttpRequestMessage? request) =>
+        request?.RequestUri is { } uri ? (uri.IsAbsoluteUri ? uri : new Uri(http.BaseAddress!, uri)).ToString() : http.BaseAddress!.ToString();
+
+    public void Dispose()
+    {
+        if (ownsClient) http.Dispose();
+    }
+}
