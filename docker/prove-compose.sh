@@ -230,15 +230,16 @@ state=""
 last=""
 while [ $((SECONDS - t_job)) -lt "$JOB_TIMEOUT" ]; do
   curl -s --max-time 10 -o "$PROOF_DIR/job.json" "$API/jobs/$JOB" || true
-  state="$(sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job.json" | head -1)"
+  # The state's case is not part of the contract (Succeeded, succeeded): compare in lower case.
+  state="$(sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job.json" | head -1 | tr '[:upper:]' '[:lower:]')"
   line="$(tr -d '\n' <"$PROOF_DIR/job.json" | head -c 300)"
   if [ "$line" != "$last" ]; then info "$((SECONDS - t_job)) s: $line"; last="$line"; fi
-  case "$state" in Succeeded|Failed|Cancelled) break ;; esac
+  case "$state" in succeeded|failed|cancelled) break ;; esac
   sleep 2
 done
 JOB_TIME=$((SECONDS - t_job))
 case "$state" in
-  Succeeded) info "Succeeded after ${JOB_TIME} s" ;;
+  succeeded) info "succeeded after ${JOB_TIME} s" ;;
   "") fail "no job state within ${JOB_TIMEOUT} s" ;;
   *) fail "the job ended $state after ${JOB_TIME} s: $(tr -d '\n' <"$PROOF_DIR/job.json")" ;;
 esac
@@ -259,6 +260,11 @@ curl -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot.png" || fail "GET pl
 [ "$(head -c 8 "$out/plot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "the plot is not a PNG"
 info "plot.png: $(stat -c %s "$out/plot.png") bytes, PNG signature ok"
 cp "$PROOF_DIR/job.json" "$out/job.json"
+
+step "what the worker and parameter-server containers logged about $JOB"
+timeout 60 "${COMPOSE[@]}" logs --no-color > "$out/containers.log" 2>&1 || true
+grep -E '^(worker|parameter-server)' "$out/containers.log" | grep -F "$JOB" | cut -c1-240 | head -20 | sed 's/^/   /' || true
+grep -E '^(worker|parameter-server)' "$out/containers.log" | grep -qF "$JOB" || info "(no line names $JOB)"
 
 step "summary"
 info "workers: $WORKERS; from compose up: /ready 200 after ${TIME_TO_READY} s, all workers up after ${TIME_TO_ALL} s; job $JOB: ${JOB_TIME} s (submit to Succeeded)"
