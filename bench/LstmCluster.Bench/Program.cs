@@ -8,6 +8,14 @@ using LstmCluster.Core.Training;
 
 // Samples/s of the embedded engine against the bare reference trainer, same model, data and global batch.
 // Usage: dotnet run -c Release --project bench/LstmCluster.Bench -- [repeats] [epochs] [hidden] [points] [batch]
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- cluster [repeats] [epochs] [hidden] [points] [batch]
+//        (simulate's node processes against the embedded engine: ClusterBench.cs)
+if (args.FirstOrDefault() == "cluster")
+{
+    await ClusterBench.Run(args[1..]);
+    return;
+}
+
 var culture = CultureInfo.InvariantCulture;
 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], culture) : fallback;
 int repeats = Arg(0, 5), epochs = Arg(1, 3), hidden = Arg(2, 32), points = Arg(3, 3000), batch = Arg(4, 64);

@@ -32,6 +32,8 @@ public static class CliApp
                 InspectCommand.Create(),
                 BacktestCommand.Create(defaults),
                 NodeCommand.Create(),
+                ServerCommands.Submit(defaults),
+                ServerCommands.Status(),
             };
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)

@@ -64,6 +64,28 @@ public sealed class InProcessClusterTests
         Assert.Equal((1, 1), (state.TotalWorkers, state.FreeWorkers));
     }
 
+    [Fact]
+    public async Task A_job_larger_than_one_frame_reaches_the_coordinator_on_another_node()
+    {
+        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker);
+        var workerNode = cluster.Nodes[2];
+        // About 6 MB of CSV: more than the 4 MiB frame, which a plain Tell through the singleton proxy would lose.
+        var csv = new System.Text.StringBuilder("step,value\n");
+        for (int i = 0; i < 400_000; i++) csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i},{Math.Sin(i / 10.0) + 10:F6}\n");
+        Assert.True(csv.Length > 5_000_000);
+        var options = AirPassengers(epochs: 1) with
+        {
+            Data = new CsvSeriesOptions { Path = "big.csv", Target = "value" },
+            Preprocessing = new PreprocessingOptions { Lookback = 8, Horizon = 1 },
+            Season = 1,
+        };
+        var answer = await LstmCluster.Hosting.Node.CoordinatorDelivery.AskAsync(workerNode.System, workerNode.Actors.Coordinator,
+            new SubmitJob(options, csv.ToString(), Workers: 1), TimeSpan.FromSeconds(60), CancellationToken.None);
+        var id = Assert.IsType<JobAccepted>(answer).Job;
+        var cancelled = await workerNode.Actors.Coordinator.Ask<JobStatus>(new CancelJob(id), Ask);
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+    }
+
     private static async Task<JobStatus> WaitForEnd(InProcessCluster cluster, IActorRef proxy, string id, TimeSpan timeout)
     {
         JobStatus? last = null;

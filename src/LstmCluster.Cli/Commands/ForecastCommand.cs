@@ -7,16 +7,38 @@ using LstmCluster.Core.Persistence;
 
 namespace LstmCluster.Cli.Commands;
 
-/// <summary><c>lstmcluster forecast --model DIR --data FILE</c>: the next H values after the file's last row.</summary>
+/// <summary>
+/// <c>lstmcluster forecast --model DIR --data FILE</c>: the next H values after the file's last row; or
+/// <c>lstmcluster forecast --server URL ID [--out DIR]</c>: a job's forecast from a job API server.
+/// </summary>
 public static class ForecastCommand
 {
     public static Command Create()
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "model directory written by train (…/model)", Required = true };
-        var data = new Option<FileInfo>("--data") { Description = "CSV with the same columns the model was trained on; the forecast starts after its last row", Required = true };
-        var output = new Option<FileInfo?>("--out") { Description = "write the forecast as CSV here (default: print it)" };
-        var command = new Command("forecast", "Forecast the next values of a series with a trained model") { model, data, output };
-        command.SetAction(p => Run(p.GetValue(model)!.FullName, p.GetValue(data)!.FullName, p.GetValue(output)?.FullName));
+        var model = new Option<DirectoryInfo?>("--model") { Description = "model directory written by train (…/model)" };
+        var data = new Option<FileInfo?>("--data") { Description = "CSV with the same columns the model was trained on; the forecast starts after its last row" };
+        var output = new Option<string?>("--out") { Description = "with --model: write the forecast as CSV to this file (default: print it); with --server: write forecast.csv and forecast.png into this directory" };
+        var server = ServerCommands.ServerOption(required: false);
+        var job = new Argument<string?>("ID") { Description = "with --server: the job whose forecast to fetch", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("forecast", "Forecast the next values of a series with a trained model, or fetch a job's forecast from a server")
+        {
+            model, data, output, server, job,
+        };
+        command.SetAction((p, ct) =>
+        {
+            string? outPath = p.GetValue(output) is { Length: > 0 } o ? Path.GetFullPath(o) : null;
+            if (p.GetValue(server) is { } url)
+            {
+                if (p.GetValue(model) is not null || p.GetValue(data) is not null)
+                    throw new CliUsageException("forecast: --server fetches a job's forecast; --model and --data are for a local model");
+                if (p.GetValue(job) is not { Length: > 0 } id) throw new CliUsageException("forecast --server needs a job id (lstmcluster forecast --server URL ID)");
+                return ServerCommands.Forecast(url, id, outPath, ct);
+            }
+            if (p.GetValue(job) is not null) throw new CliUsageException("forecast: a job id needs --server URL");
+            if (p.GetValue(model) is not { } dir || p.GetValue(data) is not { } file)
+                throw new CliUsageException("forecast needs --model DIR and --data FILE (or --server URL ID for a job on a server)");
+            return Task.FromResult(Run(dir.FullName, file.FullName, outPath));
+        });
         return command;
     }
 

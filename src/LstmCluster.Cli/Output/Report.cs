@@ -63,12 +63,14 @@ public static class Report
         return validation;
     }
 
-    public static void Forecast(IReadOnlyList<ForecastPoint> forecast, string target)
+    public static void Forecast(IReadOnlyList<ForecastPoint> forecast, string target) => AnsiConsole.Write(ForecastTable(forecast, target));
+
+    public static Table ForecastTable(IReadOnlyList<ForecastPoint> forecast, string target)
     {
         var table = new Table().Title($"Forecast of {Markup.Escape(target)}").AddColumn("step").AddColumn("time").AddColumn(new TableColumn("forecast").RightAligned());
         foreach (var f in forecast)
             table.AddRow(f.Step.ToString(CultureInfo.InvariantCulture), Markup.Escape(f.Time), f.Value.ToString("G6", CultureInfo.InvariantCulture));
-        AnsiConsole.Write(table);
+        return table;
     }
 
     public static void Written(IEnumerable<string> paths)

@@ -17,7 +17,7 @@ namespace LstmCluster.Hosting.Api;
 /// readiness, with its OpenAPI document at <c>/openapi/v1.json</c>. Bad input is a 4xx with
 /// <c>{"error": reason}</c>, never a 500; a coordinator that does not answer in time is a 503.
 /// </summary>
-public static class JobApiExtensions
+public static partial class JobApiExtensions
 {
     public static IServiceCollection AddJobApi(this IServiceCollection services, JobApiOptions? options = null)
     {
@@ -25,6 +25,8 @@ public static class JobApiExtensions
         // Read the config once, at startup: a broken config file fails the host, not every submission.
         var defaults = options.Defaults ?? RunOptionValues.FromDefaults(Defaults.Load());
         services.AddSingleton(options with { Defaults = defaults });
+        // The OpenAPI schemas follow the host's JSON options: make them say what the endpoints write (JobApiJson).
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JobApiJson.Options.PropertyNamingPolicy);
         services.AddOpenApi();
         return services;
     }
@@ -37,10 +39,11 @@ public static class JobApiExtensions
 
         var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures);
         jobs.MapPost("/", Submit).DisableAntiforgery()
-            .Accepts<IFormFile>("multipart/form-data")
+            // No Accepts<>(): its content-type check would answer other bodies with a bare 415; the handler gives the reason.
             .Produces<SubmittedView>(StatusCodes.Status202Accepted)
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorView>(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Submit a training job: the CSV as file field 'data' (or a server-side 'path'), train's options as form fields");
         jobs.MapGet("/", List).Produces<JobListView>();
         jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
@@ -71,12 +74,13 @@ public static class JobApiExtensions
     {
         var form = await JobForm.Read(context, options, ct);
         if (form.Error is { } error) return error;
-        var reply = await Ask(coordinator, form.Job!, options.SubmitTimeout, ct);
+        // The job carries its CSV: through the chunked path, which a large upload needs to reach a coordinator on another node.
+        var reply = await Ask(coordinator, form.Job!, options.SubmitTimeout, ct, context.RequestServices.GetService<ActorSystem>());
         return reply switch
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
-            JobRejected r => Error(StatusCodes.Status400BadRequest, r.Reason),
+            JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutTempDirectory(r.Reason)),
             _ => Unexpected(reply),
         };
     }
@@ -191,7 +195,8 @@ public static class JobApiExtensions
         };
     }
 
-    private static async Task<object> Ask(IRequiredActor<CoordinatorKey> required, object message, TimeSpan timeout, CancellationToken ct)
+    private static async Task<object> Ask(IRequiredActor<CoordinatorKey> required, object message, TimeSpan timeout, CancellationToken ct,
+        ActorSystem? chunkedVia = null)
     {
         IActorRef coordinator;
         using (var wait = CancellationTokenSource.CreateLinkedTokenSource(ct))
@@ -208,7 +213,9 @@ public static class JobApiExtensions
         }
         try
         {
-            return await coordinator.Ask<object>(message, timeout, ct);
+            return chunkedVia is null
+                ? await coordinator.Ask<object>(message, timeout, ct)
+                : await CoordinatorDelivery.AskAsync(chunkedVia, coordinator, message, timeout, ct);
         }
         catch (AskTimeoutException)
         {
@@ -227,6 +234,16 @@ public static class JobApiExtensions
             return Error(StatusCodes.Status503ServiceUnavailable, e.Message);
         }
     }
+
+    /// <summary>
+    /// The coordinator names an upload by the private temp file it went to (…/lstmcluster-jobs/job-3-…/data.csv);
+    /// the client knows it by its file name.
+    /// </summary>
+    private static string WithoutTempDirectory(string reason) =>
+        TempUpload().Replace(reason, "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=^|[\s'""(])[^\s'""(]*[/\\]lstmcluster-jobs[/\\][^/\\\s]+[/\\]")]
+    private static partial System.Text.RegularExpressions.Regex TempUpload();
 
     private static string TimeOf(JobStatus s, int i) =>
         s.ForecastTimes is { } times && i < times.Length ? times[i] : (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);

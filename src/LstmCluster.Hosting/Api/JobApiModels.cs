@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LstmCluster.Actors.Protocol;
@@ -28,14 +29,14 @@ public sealed record JobView(
     double? BestBaselineMase)
 {
     public static JobView From(JobStatus s) => new(
-        s.Job, s.State.ToString().ToLowerInvariant(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
+        s.Job, s.State.ToString(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
         s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
         s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
         Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase));
 
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]
-    public bool Ended => State is "succeeded" or "failed" or "cancelled";
+    public bool Ended => State is "Succeeded" or "Failed" or "Cancelled";
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }
@@ -54,11 +55,13 @@ public sealed record HealthView(string Status);
 
 public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles);
 
-/// <summary>The API's JSON: snake_case names (as metrics.json), states as lower-case words.</summary>
+/// <summary>The API's JSON: snake_case names (as metrics.json), states as in the protocol (Queued, Running, Succeeded, Failed, Cancelled).</summary>
 public static class JobApiJson
 {
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Reasons quote names ('x'); JSON for programs and curl readers, never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 }

@@ -24,7 +24,7 @@ internal static class JobForm
     {
         var request = context.Request;
         if (!request.HasFormContentType)
-            return Bad("expected a multipart/form-data body: the CSV as file field 'data' and train's options as fields");
+            return new Outcome(null, JobApiExtensions.Error(StatusCodes.Status415UnsupportedMediaType, "expected a multipart/form-data body: the CSV as file field 'data' and train's options as fields"));
         long limit = options.MaxUploadBytes + FormOverhead;
         if (request.ContentLength > limit) return TooLarge(options);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize) bodySize.MaxRequestBodySize = limit;

@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Text.Json;
+using LstmCluster.Cli.Output;
+using LstmCluster.Core.Configuration;
+using LstmCluster.Core.Data;
+using LstmCluster.Hosting.Api;
+using LstmCluster.Hosting.Client;
+
+namespace LstmCluster.Cli.Commands;
+
+/// <summary>
+/// The client side of the HTTP job API: <c>submit</c>, <c>status</c> and <c>forecast --server</c>.
+/// A 4xx from the server is bad input (exit 2, the server's reason); an unreachable server or a 5xx exits 1.
+/// </summary>
+public static class ServerCommands
+{
+    public static Option<string> ServerOption(bool required = true) => new("--server")
+    {
+        Description = "job API of a node, e.g. http://127.0.0.1:5080",
+        Required = required,
+    };
+
+    /// <summary><c>lstmcluster submit --server URL --data FILE --target COL [train options] [--workers K] [--priority P] [--wait]</c>.</summary>
+    public static Command Submit(Defaults defaults)
+    {
+        var args = new RunArguments(defaults);
+        var server = ServerOption();
+        var workers = new Option<int?>("--workers") { Description = "workers for this job (default: the server's)" };
+        var priority = new Option<int>("--priority") { Description = "higher runs first (default 0)" };
+        var wait = new Option<bool>("--wait") { Description = "follow the job's progress until it ends and print its results (Ctrl+C stops following, not the job)" };
+        var command = new Command("submit", "Submit a training job to a job API server; prints the job id");
+        command.Options.Add(server);
+        args.AddTo(command);
+        command.Options.Add(workers);
+        command.Options.Add(priority);
+        command.Options.Add(wait);
+        command.SetAction((p, ct) => Guard(async () =>
+        {
+            // Only what was given on the command line: everything else takes the server's defaults.
+            var fields = new Dictionary<string, string>();
+            foreach (var option in args.All.Append(workers).Append(priority))
+            {
+                if (option == args.Data || p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
+                fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));
+            }
+            var data = p.GetValue(args.Data)!;
+            if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
+            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!));
+            string id = await client.SubmitAsync(data.FullName, fields, ct);
+            Console.WriteLine(id);
+            if (!p.GetValue(wait)) return 0;
+            return await Follow(client, id, ct);
+        }));
+        return command;
+    }
+
+    /// <summary><c>lstmcluster status --server URL [ID]</c>.</summary>
+    public static Command Status()
+    {
+        var server = ServerOption();
+        var id = new Argument<string?>("ID") { Description = "a job id (default: every job)", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("status", "Show the jobs on a job API server, or one job in detail") { server, id };
+        command.SetAction((p, ct) => Guard(async () =>
+        {
+            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!));
+            if (p.GetValue(id) is { } job)
+            {
+                var status = await client.StatusAsync(job, ct);
+                ServerReport.Detail(status);
+                if (status.State == "Succeeded") await PrintResults(client, status, ct);
+            }
+            else
+            {
+                ServerReport.Jobs(await client.ListAsync(ct));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The server half of <c>lstmcluster forecast</c>: print a job's forecast, or write forecast.csv and forecast.png into <paramref name="outDir"/>.</summary>
+    public static Task<int> Forecast(string serverText, string id, string? outDir, CancellationToken ct) => Guard(async () =>
+    {
+        using var client = new JobApiClient(JobApiClient.ParseServer(serverText));
+        var forecast = await client.ForecastAsync(id, ct);
+        ServerReport.Forecast(forecast);
+        if (outDir is null) return 0;
+        Directory.CreateDirectory(outDir);
+        var written = new List<string>();
+        foreach (var name in new[] { "forecast.csv", "forecast.png" })
+        {
+            var path = Path.Combine(outDir, name);
+            await File.WriteAllBytesAsync(path, await client.ArtifactAsync(id, name, ct), ct);
+            written.Add(path);
+        }
+        Report.Written(written);
+        return 0;
+    });
+
+    /// <summary>Polls the job about once a second, showing its epochs, until it ends; then prints its results.</summary>
+    private static async Task<int> Follow(JobApiClient client, string id, CancellationToken ct)
+    {
+        // Ctrl+C ends the following only: the job is the server's, and `status` or another `--wait` picks it up again.
+        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ConsoleCancelEventHandler stop = (_, e) =>
+        {
+            e.Cancel = true;
+            follow.Cancel();
+        };
+        Console.CancelKeyPress += stop;
+        JobView status;
+        try
+        {
+            status = await ServerReport.Follow(id, token => client.StatusAsync(id, token), TimeSpan.FromSeconds(1), follow.Token);
+        }
+        catch (OperationCanceledException) when (follow.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"stopped following {id}; it keeps running (lstmcluster status --server {client.Server.ToString().TrimEnd('/')} {id})");
+            return CliApp.ExitCancelled;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= stop;
+        }
+        ServerReport.Detail(status);
+        if (status.State != "Succeeded")
+        {
+            Console.Error.WriteLine($"error: job {id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}");
+            return CliApp.ExitFailure;
+        }
+        await PrintResults(client, status, ct);
+        return 0;
+    }
+
+    private static async Task PrintResults(JobApiClient client, JobView status, CancellationToken ct)
+    {
+        try
+        {
+            using var metrics = JsonDocument.Parse(await client.ArtifactAsync(status.Id, "metrics.json", ct));
+            ServerReport.Metrics(metrics.RootElement, status);
+        }
+        catch (JobApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // A coordinator without an artifact writer keeps no metrics.json; the status line above has the MASE.
+        }
+        ServerReport.Forecast(await client.ForecastAsync(status.Id, ct));
+    }
+
+    /// <summary>Maps the client's failures to the CLI's exit codes with one line each.</summary>
+    private static async Task<int> Guard(Func<Task<int>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (JobApiException e)
+        {
+            Console.Error.WriteLine($"error: {e.Reason} ({(int)e.StatusCode} from {e.Url})");
+            return e.IsClientError ? CliApp.ExitBadInput : CliApp.ExitFailure;
+        }
+        catch (JobApiUnreachableException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return CliApp.ExitFailure;
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json;
+using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Hosting.Api;
+using Spectre.Console;
+
+namespace LstmCluster.Cli.Output;
+
+/// <summary>What the client commands print about jobs on a server.</summary>
+public static class ServerReport
+{
+    // Bound to whatever Console.Out is now (AnsiConsole keeps the writer it first saw), so redirected output gets the tables too.
+    // Redirected output has no width; 80 columns would fold the job table.
+    private static IAnsiConsole Out
+    {
+        get
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            if (Console.IsOutputRedirected) console.Profile.Width = 160;
+            return console;
+        }
+    }
+
+    /// <summary>
+    /// Polls until the job ends: a live bar over its epochs on a terminal, one line per new epoch when
+    /// redirected (as <see cref="TrainingProgress"/> does for a local run).
+    /// </summary>
+    public static async Task<JobView> Follow(string id, Func<CancellationToken, Task<JobView>> poll, TimeSpan interval, CancellationToken ct)
+    {
+        var status = await poll(ct);
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            string? last = null;
+            while (true)
+            {
+                string line = Line(status);
+                if (line != last) Console.WriteLine(line);
+                last = line;
+                if (status.Ended) return status;
+                await Task.Delay(interval, ct);
+                status = await poll(ct);
+            }
+        }
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(Line(status)), maxValue: Math.Max(1, status.Epochs));
+                while (true)
+                {
+                    task.MaxValue = Math.Max(1, status.Epochs);
+                    task.Value = status.Epoch;
+                    task.Description = Markup.Escape(Line(status));
+                    if (status.Ended) break;
+                    await Task.Delay(interval, ct);
+                    status = await poll(ct);
+                }
+                if (status.State == "Succeeded") task.Value = task.MaxValue;
+            });
+        return status;
+    }
+
+    public static string Line(JobView s) => s.State switch
+    {
+        "Queued" => $"{s.Id}: queued",
+        "Running" when s.Epoch == 0 => $"{s.Id}: running on {s.Workers} worker(s), first epoch",
+        "Running" => string.Create(CultureInfo.InvariantCulture,
+            $"{s.Id}: epoch {s.Epoch,3}/{s.Epochs}  train {Num(s.TrainLoss)}  val {Num(s.ValidationLoss)}  round {s.Round}  {s.SamplesPerSecond ?? 0:0} samples/s  {s.Workers} worker(s)"),
+        _ => $"{s.Id}: {s.State}{(s.Reason is { } r ? $" ({r})" : "")}",
+    };
+
+    public static void Jobs(IReadOnlyList<JobView> jobs)
+    {
+        if (jobs.Count == 0)
+        {
+            Console.WriteLine("no jobs");
+            return;
+        }
+        var table = new Table().AddColumn("job").AddColumn("state").AddColumn("data").AddColumn("target")
+            .AddColumn(new TableColumn("epoch").RightAligned()).AddColumn(new TableColumn("train").RightAligned())
+            .AddColumn(new TableColumn("val").RightAligned()).AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn("submitted");
+        foreach (var j in jobs)
+            table.AddRow(Markup.Escape(j.Id), j.State, Markup.Escape(j.Data ?? ""), Markup.Escape(j.Target ?? ""),
+                $"{j.Epoch}/{j.Epochs}", Num(j.TrainLoss), Num(j.ValidationLoss), Num(j.TestMase, "0.###"), Time(j.Submitted));
+        Out.Write(table);
+    }
+
+    public static void Detail(JobView s)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value)) grid.AddRow(name, Markup.Escape(value));
+        }
+        Row("job", s.Id);
+        Row("state", s.State);
+        Row("reason", s.Reason);
+        Row("data", s.Data is null ? null : $"{s.Data}, target {s.Target}");
+        Row("epoch", $"{s.Epoch}/{s.Epochs} (round {s.Round})");
+        Row("loss", $"train {Num(s.TrainLoss)}, validation {Num(s.ValidationLoss)}");
+        if (s.SamplesPerSecond is > 0) Row("speed", string.Create(CultureInfo.InvariantCulture, $"{s.SamplesPerSecond:0} samples/s"));
+        if (s.Workers > 0) Row("workers", s.Workers.ToString(CultureInfo.InvariantCulture));
+        if (s.TestMase is { } mase)
+            Row("test MASE", $"{Num(mase, "0.###")}{(s.BestBaseline is { } b ? $" (best baseline {b} {Num(s.BestBaselineMase, "0.###")})" : "")}");
+        Row("submitted", Time(s.Submitted));
+        Row("started", Time(s.Started));
+        Row("finished", Time(s.Finished));
+        Out.Write(grid);
+    }
+
+    /// <summary>The test-split table from a job's metrics.json (the table train prints).</summary>
+    public static void Metrics(JsonElement metrics, JobView s)
+    {
+        static double Get(JsonElement m, string key) =>
+            m.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+        static (string, double, double, double, double, double) Row(string name, JsonElement m) =>
+            (name, Get(m, "mae"), Get(m, "rmse"), Get(m, "mape"), Get(m, "smape"), Get(m, "mase"));
+        if (!metrics.TryGetProperty("model", out var model) || !metrics.TryGetProperty("baselines", out var baselines)) return;
+        var rows = new List<(string, double, double, double, double, double)> { Row("LSTM model", model) };
+        rows.AddRange(baselines.EnumerateObject().Select(b => Row(b.Name, b.Value)));
+        Out.Write(Tables.Metrics($"{s.Id}: test split (original units)", rows));
+    }
+
+    public static void Forecast(ForecastView f) =>
+        Out.Write(Report.ForecastTable([.. f.Points.Select(p => new ForecastPoint(p.Step, p.Time, p.Step, p.Value ?? double.NaN))], f.Target ?? "target"));
+
+    private static string Num(double? v, string format = "0.00000") =>
+        v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    private static string Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "";
+}

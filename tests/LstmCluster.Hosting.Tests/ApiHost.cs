@@ -1,0 +1,119 @@
+using Akka.Actor;
+using Akka.Hosting;
+using LstmCluster.Actors.Embedded;
+using LstmCluster.Actors.Jobs;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Hosting.Api;
+using LstmCluster.Hosting.Client;
+using LstmCluster.Hosting.Node;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LstmCluster.Hosting.Tests;
+
+/// <summary>
+/// A real in-process API host on 127.0.0.1, port 0: Kestrel, a plain local ActorSystem with the
+/// coordinator (one worker, artifacts rendered by <see cref="JobArtifactFiles"/>) registered under
+/// <see cref="CoordinatorKey"/>, and the job API.
+/// </summary>
+public sealed class ApiHost : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private ApiHost(WebApplication app, Uri address)
+    {
+        this.app = app;
+        Address = address;
+        Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        Client = new JobApiClient(Http);
+    }
+
+    public Uri Address { get; }
+    public HttpClient Http { get; }
+    public JobApiClient Client { get; }
+
+    /// <param name="coordinator">Props of what answers as the coordinator; null is the real one.</param>
+    public static async Task<ApiHost> Start(JobApiOptions? options = null, INodeReadiness? readiness = null, Props? coordinator = null)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddAkka("lstm", (akka, _) =>
+        {
+            akka.AddHocon(EmbeddedEngine.Configuration(), HoconAddMode.Prepend);
+            akka.WithActors((system, registry) =>
+            {
+                var props = coordinator ?? CoordinatorActor.Props(new CoordinatorSettings
+                {
+                    Engine = new EngineOptions { Workers = 1 },
+                    Artifacts = JobArtifactFiles.Write,
+                });
+                registry.Register<CoordinatorKey>(system.ActorOf(props, "coordinator"));
+            });
+        });
+        if (readiness is not null) builder.Services.AddSingleton(readiness);
+        builder.Services.AddJobApi(options);
+        var app = builder.Build();
+        app.MapJobApi();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ApiHost(app, new Uri(address + "/"));
+    }
+
+    /// <summary>Polls the job's status until it has ended (or the wait runs out).</summary>
+    public async Task<JobView> WaitForEnd(string id, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
+        while (true)
+        {
+            var status = await Client.StatusAsync(id);
+            if (status.Ended) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} still {status.State} after the wait");
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        Http.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+
+    /// <summary>The repository's samples directory.</summary>
+    public static string Samples
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;
+            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repo root not found"), "samples");
+        }
+    }
+
+    public static string AirPassengers => Path.Combine(Samples, "AirPassengers.csv");
+
+    /// <summary>Options that train AirPassengers in well under a second.</summary>
+    public static Dictionary<string, string> TinyJob(int epochs = 2) => new()
+    {
+        ["target"] = "value",
+        ["epochs"] = epochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["hidden"] = "8",
+        ["layers"] = "1",
+        ["lookback"] = "12",
+        ["season"] = "12",
+        ["patience"] = "0",
+    };
+}
+
+/// <summary>Tests that train share two cores and torch's global generator: one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ApiCollection
+{
+    public const string Name = "api";
+}

@@ -1,0 +1,72 @@
+using LstmCluster.Cli.Tests;
+
+namespace LstmCluster.Hosting.Tests.Cli;
+
+/// <summary><c>lstmcluster submit / status / forecast --server</c> in-process against a real API host.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ServerCommandTests : IAsyncLifetime
+{
+    private ApiHost host = null!;
+
+    public async Task InitializeAsync() => host = await ApiHost.Start();
+
+    public async Task DisposeAsync() => await host.DisposeAsync();
+
+    private string Server => host.Address.ToString().TrimEnd('/');
+
+    [Fact]
+    public async Task Submit_wait_follows_the_job_and_status_and_forecast_read_it_back()
+    {
+        var submit = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
+            "--epochs", "2", "--hidden", "8", "--layers", "1", "--lookback", "12", "--season", "12", "--wait"));
+        Assert.True(submit.ExitCode == 0, submit.Error + submit.Out);
+        string id = submit.Out.Split('\n')[0].Trim();
+        Assert.Matches("^job-[0-9]+$", id);
+        Assert.Contains($"{id}: succeeded", submit.Out);
+        Assert.Contains("LSTM model", submit.Out);
+        Assert.Contains("Forecast of value", submit.Out);
+        var status = await host.Client.StatusAsync(id);
+        Assert.Equal("Succeeded", status.State);
+        Assert.Equal(2, status.Epochs);
+
+        var list = await Task.Run(() => CliRunner.Run("status", "--server", Server));
+        Assert.True(list.ExitCode == 0, list.Error);
+        Assert.Contains(id, list.Out);
+        var one = await Task.Run(() => CliRunner.Run("status", "--server", Server, id));
+        Assert.True(one.ExitCode == 0, one.Error);
+        Assert.Contains("Succeeded", one.Out);
+        Assert.Contains("test MASE", one.Out);
+
+        var outDir = CliRunner.TempDir();
+        var forecast = await Task.Run(() => CliRunner.Run("forecast", "--server", Server, id, "--out", outDir));
+        Assert.True(forecast.ExitCode == 0, forecast.Error + forecast.Out);
+        Assert.StartsWith("step,time,forecast\n1,", File.ReadAllText(Path.Combine(outDir, "forecast.csv")));
+        Assert.Equal(0x89, File.ReadAllBytes(Path.Combine(outDir, "forecast.png"))[0]);
+    }
+
+    [Fact]
+    public async Task A_rejected_submission_exits_2_with_the_servers_reason_and_an_absent_server_exits_1()
+    {
+        var bad = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value", "--epochs", "0"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("epochs", bad.Error);
+        Assert.Contains("400", bad.Error);
+
+        var unknown = await Task.Run(() => CliRunner.Run("status", "--server", Server, "job-77"));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("no job 'job-77'", unknown.Error);
+
+        var absent = await Task.Run(() => CliRunner.Run("status", "--server", "http://127.0.0.1:1"));
+        Assert.Equal(1, absent.ExitCode);
+        Assert.StartsWith("error: cannot reach the job API at http://127.0.0.1:1/jobs", absent.Error);
+        Assert.Single(absent.Error.Trim().Split('\n'));
+
+        var noFile = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", "/nonexistent/x.csv", "--target", "value"));
+        Assert.Equal(2, noFile.ExitCode);
+        Assert.Contains("x.csv: file not found", noFile.Error);
+
+        var usage = await Task.Run(() => CliRunner.Run("forecast", "--server", Server));
+        Assert.Equal(2, usage.ExitCode);
+        Assert.Contains("needs a job id", usage.Error);
+    }
+}

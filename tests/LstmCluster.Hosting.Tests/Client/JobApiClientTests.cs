@@ -1,0 +1,52 @@
+using System.Net;
+using LstmCluster.Hosting.Client;
+
+namespace LstmCluster.Hosting.Tests.Client;
+
+[Collection(ApiCollection.Name)]
+public sealed class JobApiClientTests : IAsyncLifetime
+{
+    private ApiHost host = null!;
+
+    public async Task InitializeAsync() => host = await ApiHost.Start();
+
+    public async Task DisposeAsync() => await host.DisposeAsync();
+
+    [Fact]
+    public async Task The_client_submits_a_job_and_reads_its_status_forecast_and_files()
+    {
+        string id = await host.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+        var done = await host.WaitForEnd(id);
+        Assert.Equal("Succeeded", done.State);
+        var forecast = await host.Client.ForecastAsync(id);
+        Assert.Equal("value", forecast.Target);
+        Assert.Equal(done.Forecast![0], Assert.Single(forecast.Points).Value);
+        Assert.StartsWith("{", System.Text.Encoding.UTF8.GetString(await host.Client.ArtifactAsync(id, "metrics.json")).TrimStart());
+        Assert.Contains(await host.Client.ListAsync(), j => j.Id == id);
+        // Cancelling a job that has ended changes nothing.
+        Assert.Equal("Succeeded", (await host.Client.CancelAsync(id)).State);
+    }
+
+    [Fact]
+    public async Task Server_errors_carry_the_status_code_and_the_servers_reason()
+    {
+        var bad = await Assert.ThrowsAsync<JobApiException>(() =>
+            host.Client.SubmitAsync(ApiHost.AirPassengers, new Dictionary<string, string>(ApiHost.TinyJob()) { ["target"] = "nope" }));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True(bad.IsClientError);
+        Assert.Contains("nope", bad.Reason);
+
+        var unknown = await Assert.ThrowsAsync<JobApiException>(() => host.Client.StatusAsync("job-42"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("no job 'job-42'", unknown.Reason);
+        Assert.Contains($"{host.Address}jobs/job-42", unknown.Message);
+    }
+
+    [Fact]
+    public async Task A_server_that_is_not_there_is_reported_with_its_url()
+    {
+        using var client = new JobApiClient(new Uri("http://127.0.0.1:1"), TimeSpan.FromSeconds(10));
+        var e = await Assert.ThrowsAsync<JobApiUnreachableException>(() => client.ListAsync());
+        Assert.StartsWith("cannot reach the job API at http://127.0.0.1:1/jobs", e.Message);
+    }
+}
