@@ -164,9 +164,14 @@ cp "$REPO/docker/healthcheck.sh" "$stage/healthcheck.sh"
 
 step "docker build -f docker/Dockerfile.local -t $APP_IMAGE (FROM $BASE_IMAGE)"
 t0=$SECONDS
+old_image="$(docker image inspect --format '{{.Id}}' "$APP_IMAGE" 2>/dev/null || true)"
 timeout 900 docker build -q -f "$REPO/docker/Dockerfile.local" --build-arg BASE_IMAGE="$BASE_IMAGE" -t "$APP_IMAGE" "$stage" \
   >"$PROOF_DIR/build.log" 2>&1 || { tail -40 "$PROOF_DIR/build.log"; fail "docker build"; }
 info "built in $((SECONDS - t0)) s: $(docker image inspect --format '{{.Size}}' "$APP_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+# The previous build of this tag is now an untagged 800 MB image: drop it (kept if something uses it).
+if [ -n "$old_image" ] && [ "$old_image" != "$(docker image inspect --format '{{.Id}}' "$APP_IMAGE")" ]; then
+  docker rmi "$old_image" >/dev/null 2>&1 || true
+fi
 
 step "smoke: docker run --rm $APP_IMAGE --help"
 timeout 120 docker run --rm "$APP_IMAGE" --help >"$PROOF_DIR/help.txt" 2>&1 || { cat "$PROOF_DIR/help.txt"; fail "the image does not run lstmcluster --help"; }
