@@ -194,8 +194,9 @@ fi
 step "compose up: seed, parameter-server, $WORKERS workers (image $APP_IMAGE)"
 COMPOSE_UP=1
 t_up=$SECONDS
-timeout 600 "${COMPOSE[@]}" up -d --no-build --scale worker="$WORKERS" 2>&1 | sed 's/^/   /'
-[ "${PIPESTATUS[0]}" = 0 ] || fail "compose up"
+if ! timeout 600 "${COMPOSE[@]}" up -d --no-build --scale worker="$WORKERS" 2>&1 | sed 's/^/   /'; then
+  fail "compose up"
+fi
 timeout 60 "${COMPOSE[@]}" ps | sed 's/^/   /'
 
 step "waiting for GET $API/ready (at most ${READY_TIMEOUT} s)"
