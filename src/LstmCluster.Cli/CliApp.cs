@@ -32,6 +32,7 @@ public static class CliApp
                 InspectCommand.Create(),
                 BacktestCommand.Create(defaults),
                 NodeCommand.Create(),
+                SimulateCommand.Create(defaults),
                 ServerCommands.Submit(defaults),
                 ServerCommands.Status(),
             };

@@ -133,7 +133,7 @@ public static class ServerCommands
         return 0;
     }
 
-    private static async Task PrintResults(JobApiClient client, JobView status, CancellationToken ct)
+    internal static async Task PrintResults(JobApiClient client, JobView status, CancellationToken ct)
     {
         try
         {
@@ -148,7 +148,7 @@ public static class ServerCommands
     }
 
     /// <summary>Maps the client's failures to the CLI's exit codes with one line each.</summary>
-    private static async Task<int> Guard(Func<Task<int>> run)
+    internal static async Task<int> Guard(Func<Task<int>> run)
     {
         try
         {

@@ -96,6 +96,13 @@ public sealed class JobApiClient : IDisposable
         return await response.Content.ReadAsByteArrayAsync(ct);
     }
 
+    /// <summary>A succeeded job's model files (model/spec.json, ..., weights.bin) as one zip.</summary>
+    public async Task<byte[]> ModelZipAsync(string id, CancellationToken ct = default)
+    {
+        using var response = await SendRaw(new HttpRequestMessage(HttpMethod.Get, $"jobs/{Uri.EscapeDataString(id)}/model"), ct);
+        return await response.Content.ReadAsByteArrayAsync(ct);
+    }
+
     private async Task<T> Send<T>(Func<HttpRequestMessage> request, CancellationToken ct)
     {
         using var response = await SendRaw(request(), ct);

@@ -60,6 +60,9 @@ public static class NodeConfig
               shutdown-after-unsuccessful-join-seed-nodes = 60s
             }
             akka.remote.watch-failure-detector.acceptable-heartbeat-pause = {{FailureDetectorPause}}
+            # A training round is a request/response between the parameter server and its workers: DotNetty's
+            # write batching (flush every 40 ms unless 16 KB are pending) would hold small messages back.
+            akka.remote.dot-netty.tcp.batching.enabled = false
             akka.loglevel = INFO
             akka.stdout-loglevel = WARNING
             akka.log-dead-letters = 10

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace LstmCluster.Cluster.Tests;
+
+/// <summary>`lstmcluster simulate` as a user runs it: a real process that starts K + 2 node processes and must stop them all.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class SimulateCommandTests
+{
+    private static string Executable()
+    {
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        return Path.Combine(RepoPaths.Root, "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
+    }
+
+    private static Process Start(string outDir, int epochs)
+    {
+        var start = new ProcessStartInfo(Executable()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["simulate", "--workers", "2", "--data", RepoPaths.Sample("AirPassengers.csv"), "--target", "value",
+                     "--season", "12", "--lookback", "24", "--hidden", "8", "--layers", "1", "--epochs", $"{epochs}", "--patience", "0", "--out", outDir])
+            start.ArgumentList.Add(a);
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Processes whose environment names <paramref name="parent"/> as their parent (the nodes simulate started).</summary>
+    private static List<int> Children(int parent)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains($"LSTMCLUSTER_PARENT_PID={parent}")) found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone, or not ours.
+            }
+        }
+        return found;
+    }
+
+    [Fact]
+    public async Task Simulate_runs_the_job_on_node_processes_writes_trains_outputs_and_leaves_no_process_behind()
+    {
+        string outDir = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"simulate-{Guid.NewGuid():N}");
+        using var process = Start(outDir, epochs: 3);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{await stdout}\n{await stderr}");
+        foreach (var file in (string[])["metrics.json", "forecast.csv", "test_predictions.csv", "forecast.png", "loss.png",
+                     "model/spec.json", "model/weights.bin", "logs/node-coordinator.log"])
+            Assert.True(File.Exists(Path.Combine(outDir, file)), $"{file} missing in {outDir}");
+        Assert.Contains("stopped 4 node processes", await stdout);
+        Assert.Empty(Children(process.Id));
+    }
+
+    [Fact]
+    public async Task Ctrl_C_cancels_the_job_and_stops_every_node()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        string outDir = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"simulate-cancel-{Guid.NewGuid():N}");
+        using var process = Start(outDir, epochs: 5000);
+        var lines = new List<string>();
+        var training = new TaskCompletionSource();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (lines) lines.Add(e.Data);
+            if (e.Data.Contains("submitted", StringComparison.Ordinal)) training.TrySetResult();
+        };
+        process.BeginOutputReadLine();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await training.Task.WaitAsync(TimeSpan.FromMinutes(3));
+        int pid = process.Id;
+        Assert.NotEmpty(Children(pid));
+        await Task.Delay(2000);
+        Assert.Equal(0, kill(pid, 2));   // SIGINT, as Ctrl+C sends
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{string.Join('\n', lines)}\n{await stderr}");
+        // The nodes stop with simulate or, at the latest, a second after it (they watch their parent).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (Children(pid).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.Empty(Children(pid));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}
