@@ -157,8 +157,16 @@ public sealed class WorkerActor : ReceiveActor
         public LocalWeights Local(LocalRound m)
         {
             using var scope = torch.NewDisposeScope();
-            ParameterVector.Load(model, m.Values);
-            optimizer ??= new MasterOptimizer(model, options);
+            // The optimizer keeps its own master copy of the weights: the round's weights go through it.
+            if (optimizer is null)
+            {
+                ParameterVector.Load(model, m.Values);
+                optimizer = new MasterOptimizer(model, options);
+            }
+            else
+            {
+                optimizer.LoadWeights(m.Values);
+            }
             optimizer.LearningRate = m.LearningRate;
             double lossSum = 0;
             int samples = 0;
