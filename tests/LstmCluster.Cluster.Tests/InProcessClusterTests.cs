@@ -25,11 +25,9 @@ public sealed class InProcessClusterTests
     [Fact]
     public async Task Four_nodes_with_roles_form_a_cluster_and_run_a_job_to_completion()
     {
-        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker, Worker);
+        await using var cluster = await StartWithTwoWorkers();
         // Through the proxy of a worker node: the coordinator singleton lives on the coordinator node.
         var proxy = cluster.Nodes[3].Actors.Coordinator;
-        await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result.TotalWorkers == 2,
-            TimeSpan.FromSeconds(60), "both workers discovered");
 
         var answer = await proxy.Ask<IJobMessage>(new SubmitJob(AirPassengers(epochs: 3), Workers: 2), Ask);
         var id = Assert.IsType<JobAccepted>(answer).Job;
@@ -47,10 +45,8 @@ public sealed class InProcessClusterTests
     [Fact]
     public async Task A_worker_that_leaves_mid_job_hands_its_shard_over_and_the_job_completes()
     {
-        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker, Worker);
+        await using var cluster = await StartWithTwoWorkers();
         var proxy = cluster.Nodes[0].Actors.Coordinator;
-        await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result.TotalWorkers == 2,
-            TimeSpan.FromSeconds(60), "both workers discovered");
 
         var id = Assert.IsType<JobAccepted>(await proxy.Ask<IJobMessage>(new SubmitJob(AirPassengers(epochs: 40, patience: 0), Workers: 2), Ask)).Job;
         await cluster.WaitUntil(() => proxy.Ask<JobStatus>(new GetJobStatus(id), Ask).Result is { State: JobState.Running, Epoch: >= 1 },
@@ -84,6 +80,24 @@ public sealed class InProcessClusterTests
         var id = Assert.IsType<JobAccepted>(answer).Job;
         var cancelled = await workerNode.Actors.Coordinator.Ask<JobStatus>(new CancelJob(id), Ask);
         Assert.Equal(JobState.Cancelled, cancelled.State);
+    }
+
+    /// <summary>Coordinator, parameter server and two workers, once the coordinator has found both workers.</summary>
+    private static async Task<InProcessCluster> StartWithTwoWorkers()
+    {
+        var cluster = await InProcessCluster.Start(Coordinator, Server, Worker, Worker);
+        try
+        {
+            var proxy = cluster.Nodes[0].Actors.Coordinator;
+            await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result.TotalWorkers == 2,
+                TimeSpan.FromSeconds(60), "both workers discovered");
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<JobStatus> WaitForEnd(InProcessCluster cluster, IActorRef proxy, string id, TimeSpan timeout)

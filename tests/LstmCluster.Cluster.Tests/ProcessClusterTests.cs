@@ -19,9 +19,7 @@ public sealed class ProcessClusterTests
     /// <summary>The lstmcluster built beside this test (same configuration).</summary>
     private static LocalClusterOptions Options(int workers, string name)
     {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;   // bin/<Configuration>/net10.0
-        string exe = Path.Combine(RepoPaths.Root, "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
-        Assert.True(File.Exists(exe), $"{exe} is not built");
+        string exe = RepoPaths.Lstmcluster;
         string logs = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"{name}-{Guid.NewGuid():N}");
         return new LocalClusterOptions(exe, [], workers, logs, TorchThreads: 1, Hocon: FastTimings);
     }

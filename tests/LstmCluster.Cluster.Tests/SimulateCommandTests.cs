@@ -7,15 +7,9 @@ namespace LstmCluster.Cluster.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class SimulateCommandTests
 {
-    private static string Executable()
-    {
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        return Path.Combine(RepoPaths.Root, "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
-    }
-
     private static Process Start(string outDir, int epochs)
     {
-        var start = new ProcessStartInfo(Executable()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(RepoPaths.Lstmcluster) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (string[])["simulate", "--workers", "2", "--data", RepoPaths.Sample("AirPassengers.csv"), "--target", "value",
                      "--season", "12", "--lookback", "24", "--hidden", "8", "--layers", "1", "--epochs", $"{epochs}", "--patience", "0", "--out", outDir])
             start.ArgumentList.Add(a);
