@@ -35,9 +35,17 @@ public sealed class InProcessCluster : IAsyncDisposable
             cluster.nodes.Add((system, actors, r));
             seed ??= Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
         }
-        await cluster.WaitUntil(() => Akka.Cluster.Cluster.Get(cluster.nodes[0].System).State.Members.Count(m => m.Status == MemberStatus.Up) == roles.Length,
-            TimeSpan.FromSeconds(60), "every node Up");
-        return cluster;
+        try
+        {
+            await cluster.WaitUntil(() => Akka.Cluster.Cluster.Get(cluster.nodes[0].System).State.Members.Count(m => m.Status == MemberStatus.Up) == roles.Length,
+                TimeSpan.FromSeconds(60), "every node Up");
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 
     public async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
