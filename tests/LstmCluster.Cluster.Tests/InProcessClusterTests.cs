@@ -43,6 +43,21 @@ public sealed class InProcessClusterTests
     }
 
     [Fact]
+    public async Task A_local_sgd_job_with_its_own_mode_runs_across_the_nodes()
+    {
+        await using var cluster = await StartWithTwoWorkers();
+        var proxy = cluster.Nodes[2].Actors.Coordinator;
+        var answer = await proxy.Ask<IJobMessage>(new SubmitJob(AirPassengers(epochs: 3), Workers: 2, Mode: TrainingMode.LocalSgd, SyncPeriod: 3), Ask);
+        var status = await WaitForEnd(cluster, proxy, Assert.IsType<JobAccepted>(answer).Job, TimeSpan.FromSeconds(180));
+        Assert.True(status.State == JobState.Succeeded, $"job ended {status.State}: {status.Reason}");
+        // Local SGD makes one master version per 3 local steps (the last round of an epoch takes what remains).
+        var options = AirPassengers(epochs: 3);
+        var data = ForecastRun.Prepare(options);
+        int steps = new BatchPlan(data.Train.Count, 2, options.Training.BatchSize, options.Training.Seed).StepsPerEpoch;
+        Assert.Equal(3 * ((steps + 2) / 3), status.Round);
+    }
+
+    [Fact]
     public async Task A_worker_that_leaves_mid_job_hands_its_shard_over_and_the_job_completes()
     {
         await using var cluster = await StartWithTwoWorkers();

@@ -190,7 +190,9 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
             {
                 m.Options.Validate();
                 if (m.Workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {m.Workers})");
+                m.Apply(engine).Validate();
             })) return;
+        job.Engine = m.Apply(engine);
         job.Forecast = m.Options;
         string? temp = null;
         if (m.CsvText is not null)
@@ -292,7 +294,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         var options = job.Forecast!;
         job.Prepared = m.Data;
         job.Setup = new TrainingSetup(job.Id, options.Spec(m.Data.Series.Columns.Length), m.Data.Train, m.Data.Validation,
-            options.Training, engine with { Workers = job.Workers }, null);
+            options.Training, (job.Engine ?? engine) with { Workers = Math.Max(1, job.Workers) }, null);
         Accept(job);
     }
 
@@ -549,6 +551,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         public JobState State { get; set; } = JobState.Queued;
         public string? Reason { get; set; }
         public RunOptions? Forecast { get; set; }
+        public EngineOptions? Engine { get; set; }
         public PreparedData? Prepared { get; set; }
         public string? Data { get; set; }
         public string? Target { get; set; }

@@ -18,10 +18,21 @@ public enum JobState
 /// <summary>
 /// A forecasting job: train, evaluate against baselines, forecast. The data is the file at
 /// <c>Options.Data.Path</c>, or <paramref name="CsvText"/> when given (the path is then only a label).
-/// Higher <paramref name="Priority"/> runs first; <paramref name="Workers"/> null takes the engine's default.
+/// Higher <paramref name="Priority"/> runs first; <paramref name="Workers"/> null takes the engine's default (on a cluster:
+/// every free worker). <paramref name="Mode"/>, <paramref name="Staleness"/> and <paramref name="SyncPeriod"/> null keep the engine's.
 /// The sender gets <see cref="JobAccepted"/> or <see cref="JobRejected"/>, and the final <see cref="JobStatus"/> when the job ends.
 /// </summary>
-public sealed record SubmitJob(RunOptions Options, string? CsvText = null, int Priority = 0, int? Workers = null) : IJobMessage;
+public sealed record SubmitJob(RunOptions Options, string? CsvText = null, int Priority = 0, int? Workers = null,
+    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null) : IJobMessage
+{
+    /// <summary>The engine options this job trains with: <paramref name="engine"/> with the job's own choices over it.</summary>
+    public EngineOptions Apply(EngineOptions engine) => engine with
+    {
+        Mode = Mode ?? engine.Mode,
+        Staleness = Staleness ?? engine.Staleness,
+        SyncPeriod = SyncPeriod ?? engine.SyncPeriod,
+    };
+}
 
 /// <summary>
 /// Training only, on windows already prepared (the embedded engine behind ForecastRun's <c>Trainer</c>).

@@ -99,7 +99,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "tx" => new TrainingFailed(r.ReadString(), r.ReadString()),
             "gss" => new GetServerState(r.ReadString()),
             "ss" => new ServerState(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()),
-            "sj" => new SubmitJob(ReadJson<RunOptions>(r), ReadNullableString(r), r.ReadInt32(), ReadNullableInt(r)),
+            "sj" => new SubmitJob(ReadJson<RunOptions>(r), ReadNullableString(r), r.ReadInt32(), ReadNullableInt(r),
+                (TrainingMode?)ReadNullableInt(r), ReadNullableInt(r), ReadNullableInt(r)),
             "st" => new SubmitTraining(ReadSetup(r), ReadRef(r), r.ReadInt32()),
             "ja" => new JobAccepted(r.ReadString()),
             "jr" => new JobRejected(r.ReadString()),
@@ -149,7 +150,10 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case ServerState m:
                 w.Write(m.Job); w.Write(m.Version); w.Write(m.Epoch); w.Write(m.Applied); w.Write(m.Duplicates); w.Write(m.Stale); w.Write(m.Late);
                 break;
-            case SubmitJob m: WriteJson(w, m.Options); WriteNullable(w, m.CsvText); w.Write(m.Priority); WriteNullable(w, m.Workers); break;
+            case SubmitJob m:
+                WriteJson(w, m.Options); WriteNullable(w, m.CsvText); w.Write(m.Priority); WriteNullable(w, m.Workers);
+                WriteNullable(w, (int?)m.Mode); WriteNullable(w, m.Staleness); WriteNullable(w, m.SyncPeriod);
+                break;
             case SubmitTraining m: WriteSetup(w, m.Setup); WriteRef(w, m.Listener); w.Write(m.Priority); break;
             case JobAccepted m: w.Write(m.Job); break;
             case JobRejected m: w.Write(m.Reason); break;

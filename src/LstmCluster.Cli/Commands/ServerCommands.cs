@@ -28,18 +28,20 @@ public static class ServerCommands
         var server = ServerOption();
         var workers = new Option<int?>("--workers") { Description = "workers for this job (default: the server's)" };
         var priority = new Option<int>("--priority") { Description = "higher runs first (default 0)" };
+        var engine = EngineFields();
         var wait = new Option<bool>("--wait") { Description = "follow the job's progress until it ends and print its results (Ctrl+C stops following, not the job)" };
         var command = new Command("submit", "Submit a training job to a job API server; prints the job id");
         command.Options.Add(server);
         args.AddTo(command);
         command.Options.Add(workers);
         command.Options.Add(priority);
+        foreach (var option in engine) command.Options.Add(option);
         command.Options.Add(wait);
         command.SetAction((p, ct) => Guard(async () =>
         {
             // Only what was given on the command line: everything else takes the server's defaults.
             var fields = new Dictionary<string, string>();
-            foreach (var option in args.All.Append(workers).Append(priority))
+            foreach (var option in args.All.Append(workers).Append(priority).Concat(engine))
             {
                 if (option == args.Data || p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
                 fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));
@@ -53,6 +55,19 @@ public static class ServerCommands
             return await Follow(client, id, ct);
         }));
         return command;
+    }
+
+    /// <summary>How the job trains on the cluster, passed through as form fields when given (the server's defaults otherwise).</summary>
+    internal static Option[] EngineFields()
+    {
+        var mode = new Option<string>("--mode") { Description = "sync (default), async or local-sgd" };
+        mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
+        return
+        [
+            mode,
+            new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old" },
+            new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds" },
+        ];
     }
 
     /// <summary><c>lstmcluster status --server URL [ID]</c>.</summary>

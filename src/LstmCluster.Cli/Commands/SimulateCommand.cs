@@ -32,7 +32,9 @@ public static class SimulateCommand
             DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")),
         };
         var command = new Command("simulate", "Run a job on a local multi-node cluster: K worker processes, a parameter server and a coordinator on 127.0.0.1");
+        var engine = ServerCommands.EngineFields();
         args.AddTo(command);
+        foreach (var option in engine) command.Options.Add(option);
         command.Options.Add(workers);
         command.Options.Add(torchThreads);
         command.Options.Add(outDir);
@@ -46,7 +48,7 @@ public static class SimulateCommand
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             // What the user gave; everything else takes the node's defaults, which are the same config file's.
             var fields = new Dictionary<string, string> { ["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-            foreach (var option in args.All)
+            foreach (var option in args.All.Concat(engine))
             {
                 if (option == args.Data || p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
                 fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));

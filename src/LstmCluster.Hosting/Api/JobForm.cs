@@ -50,7 +50,8 @@ internal static class JobForm
 
         var values = options.Defaults ?? new RunOptionValues();
         int priority = 0;
-        int? workers = null;
+        int? workers = null, staleness = null, syncPeriod = null;
+        TrainingMode? mode = null;
         string? path = null;
         try
         {
@@ -72,9 +73,18 @@ internal static class JobForm
                     case "priority":
                         priority = Int(key, text);
                         break;
+                    case "mode":
+                        mode = EngineOptions.ParseMode(text);
+                        break;
+                    case "staleness":
+                        staleness = Int(key, text);
+                        break;
+                    case "sync-period":
+                        syncPeriod = Int(key, text);
+                        break;
                     default:
                         if (!RunOptionValues.IsOption(name))
-                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, {string.Join(", ", RunOptionValues.Names)})");
+                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, {string.Join(", ", RunOptionValues.Names)})");
                         values = values.With(name, text);
                         break;
                 }
@@ -122,7 +132,9 @@ internal static class JobForm
             // The coordinator checks again (and loads the data); checking here answers the common mistakes without a round trip.
             run.Validate();
             if (workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {workers})");
-            return new Outcome(new SubmitJob(run, csv, priority, workers), null);
+            var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod);
+            job.Apply(new EngineOptions()).Validate();
+            return new Outcome(job, null);
         }
         catch (ArgumentException e)
         {

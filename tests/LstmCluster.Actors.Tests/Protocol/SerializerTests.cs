@@ -40,6 +40,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new ServerState("job-1", 40, 3, 80, 1, 2, 3),
             new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Priority: 3, Workers: 2),
             new SubmitJob(TestSupport.SineRun()),
+            new SubmitJob(TestSupport.SineRun(), null, Workers: 3, Mode: TrainingMode.LocalSgd, Staleness: 5, SyncPeriod: 8),
             new SubmitTraining(setup, ActorRefs.Nobody, Priority: -1),
             new SubmitTraining(setup with { InitialWeights = null }, ActorRefs.Nobody),
             new JobAccepted("job-1"),

@@ -146,6 +146,8 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         { "epochs 0", new() { ["target"] = "value", ["epochs"] = "0" }, null, "epochs" },
         { "lookback 100000", new() { ["target"] = "value", ["lookback"] = "100000" }, null, "lookback must be between 1 and 10000 (got 100000)" },
         { "workers 0", new() { ["target"] = "value", ["workers"] = "0" }, null, "workers must be between 1 and 1024 (got 0)" },
+        { "unknown mode", new() { ["target"] = "value", ["mode"] = "gossip" }, null, "mode must be sync, async or local-sgd (got 'gossip')" },
+        { "sync period 0", new() { ["target"] = "value", ["mode"] = "local-sgd", ["sync-period"] = "0" }, null, "sync period must be between 1 and 1000000 (got 0)" },
         { "missing target", new() { ["epochs"] = "2" }, null, "target" },
         { "unknown field", new() { ["target"] = "value", ["epoch"] = "2" }, null, "unknown field 'epoch'" },
         { "path without a data root", new() { ["target"] = "value", ["path"] = "AirPassengers.csv" }, "", "no data root" },
