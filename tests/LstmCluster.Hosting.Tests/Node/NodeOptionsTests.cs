@@ -1,0 +1,101 @@
+using LstmCluster.Hosting.Node;
+
+namespace LstmCluster.Hosting.Tests.Node;
+
+/// <summary>How a node's options are layered (file &lt; environment &lt; flags) and checked.</summary>
+public sealed class NodeOptionsTests : IDisposable
+{
+    private readonly string config = Path.Combine(Path.GetTempPath(), $"lstmcluster-node-{Guid.NewGuid():N}.json");
+
+    public void Dispose() => File.Delete(config);
+
+    private static IReadOnlyDictionary<string, string?> Flags(params (string Key, string? Value)[] flags) =>
+        flags.ToDictionary(f => f.Key, f => f.Value);
+
+    private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
+        name => variables.FirstOrDefault(v => v.Name == name).Value;
+
+    [Fact]
+    public void Defaults_make_a_single_node_cluster_with_every_role()
+    {
+        var o = NodeOptions.Resolve(Flags(), Env(), configPath: null);
+        Assert.Equal(["coordinator", "parameter-server", "worker"], o.Roles);
+        Assert.Equal(("127.0.0.1", 4053, 5080), (o.Host, o.Port, o.HttpPort));
+        Assert.Empty(o.Seeds);
+        Assert.Null(o.TorchThreads);
+    }
+
+    [Fact]
+    public void A_flag_wins_over_the_environment_and_the_environment_over_the_file()
+    {
+        File.WriteAllText(config, """
+            { "node": { "//": "comment", "roles": "worker", "port": 5000, "http_port": 6000, "seeds": ["akka.tcp://lstm@a:1", "akka.tcp://lstm@b:2"] } }
+            """);
+        var fileOnly = NodeOptions.Resolve(Flags(), Env(), config);
+        Assert.Equal(["worker"], fileOnly.Roles);
+        Assert.Equal((5000, 6000), (fileOnly.Port, fileOnly.HttpPort));
+        Assert.Equal(["akka.tcp://lstm@a:1", "akka.tcp://lstm@b:2"], fileOnly.Seeds);
+
+        var env = Env(("LSTMCLUSTER_PORT", "5001"), ("LSTMCLUSTER_ROLES", "parameter-server, worker"), ("LSTMCLUSTER_TORCH_THREADS", ""));
+        var withEnv = NodeOptions.Resolve(Flags(), env, config);
+        Assert.Equal(["parameter-server", "worker"], withEnv.Roles);
+        Assert.Equal((5001, 6000), (withEnv.Port, withEnv.HttpPort));
+        Assert.Null(withEnv.TorchThreads);   // empty means "not set" (compose passes empty variables)
+
+        var withFlags = NodeOptions.Resolve(Flags(("port", "5002"), ("roles", null), ("torch-threads", "2")), env, config);
+        Assert.Equal(5002, withFlags.Port);
+        Assert.Equal(["parameter-server", "worker"], withFlags.Roles);   // a flag not given leaves the environment's value
+        Assert.Equal(2, withFlags.TorchThreads);
+    }
+
+    [Fact]
+    public void A_wildcard_host_advertises_the_machines_name_unless_a_public_host_is_given()
+    {
+        Assert.Equal(System.Net.Dns.GetHostName(), NodeOptions.Resolve(Flags(("host", "0.0.0.0")), Env(), null).AdvertisedHost);
+        Assert.Equal("seed", NodeOptions.Resolve(Flags(("host", "0.0.0.0"), ("public-host", "seed")), Env(), null).AdvertisedHost);
+        Assert.Equal("10.1.2.3", NodeOptions.Resolve(Flags(("host", "10.1.2.3")), Env(), null).AdvertisedHost);
+    }
+
+    public static TheoryData<string, string, string> BadOptions => new()
+    {
+        { "roles", "boss", "unknown role 'boss'" },
+        { "roles", " , ", "at least one role" },
+        { "port", "70000", "port must be between 0 and 65535 (got 70000)" },
+        { "port", "four", "port must be a whole number (got 'four')" },
+        { "seeds", "lstm@host:4053", "is not an address like akka.tcp://lstm@host:4053" },
+        { "seeds", "akka.tcp://other@host:4053", "names actor system 'other'" },
+        { "torch-threads", "0", "torch threads must be between 1 and 1024 (got 0)" },
+        { "max-upload-mb", "0", "max upload" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void A_bad_value_is_refused_with_its_reason(string option, string value, string reason)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => NodeOptions.Resolve(Flags((option, value)), Env(), null));
+        Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void Unknown_options_in_the_file_are_refused()
+    {
+        File.WriteAllText(config, """{ "node": { "rolez": "worker" } }""");
+        var e = Assert.ThrowsAny<ArgumentException>(() => NodeOptions.Resolve(Flags(), Env(), config));
+        Assert.Contains("unknown node option 'rolez'", e.Message);
+    }
+
+    [Fact]
+    public void The_node_config_carries_roles_seeds_the_split_brain_resolver_and_the_frame_size()
+    {
+        var o = NodeOptions.Resolve(Flags(("roles", "worker"), ("seeds", "akka.tcp://lstm@seed:4053"), ("port", "4100")), Env(), null);
+        var c = NodeConfig.Build(o);
+        Assert.Equal("cluster", c.GetString("akka.actor.provider"));
+        Assert.Equal(["worker"], c.GetStringList("akka.cluster.roles"));
+        Assert.Equal(["akka.tcp://lstm@seed:4053"], c.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal("keep-oldest", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal("coordinator", c.GetString("akka.cluster.split-brain-resolver.keep-oldest.role"));
+        Assert.Equal(TimeSpan.FromSeconds(10), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(4 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
+        Assert.Equal(4100, c.GetInt("akka.remote.dot-netty.tcp.port"));
+    }
+}
