@@ -15,6 +15,9 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
     public const string SingletonManagerName = "coordinator";
     public const string ProxyName = "coordinator-proxy";
 
+    /// <summary>How long a sync round on a cluster waits for its last gradients before it closes with a majority.</summary>
+    public static readonly TimeSpan StragglerTimeout = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Starts, on a system configured by <see cref="NodeConfig.Build"/>: the chunk assembler (every node: large
     /// messages arrive through it), <c>/user/worker</c> on worker nodes, <c>/user/parameter-servers</c> on
@@ -39,7 +42,13 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
         {
             var settings = new CoordinatorSettings
             {
-                Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = options.MaxConcurrentJobs, TorchThreads = options.TorchThreads, WorkerPool = 1 },
+                Engine = new EngineOptions
+                {
+                    Workers = 1, MaxConcurrentJobs = options.MaxConcurrentJobs, TorchThreads = options.TorchThreads, WorkerPool = 1,
+                    // A worker that stops answering but is not downed (hung, not dead) must not stall a sync job for ever:
+                    // after a minute the round closes with a majority and the late gradient is counted and dropped.
+                    StragglerTimeout = StragglerTimeout,
+                },
                 LocalWorkers = 0,
                 LocalParameterServers = false,
                 Discovery = ClusterDiscovery.Props(),
