@@ -40,12 +40,7 @@ public static class ServerCommands
         command.SetAction((p, ct) => Guard(async () =>
         {
             // Only what was given on the command line: everything else takes the server's defaults.
-            var fields = new Dictionary<string, string>();
-            foreach (var option in args.All.Append(workers).Append(priority).Concat(engine))
-            {
-                if (option == args.Data || p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
-                fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));
-            }
+            var fields = GivenFields(p, args.All.Append(workers).Append(priority).Concat(engine).Where(o => o != args.Data));
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!));
@@ -55,6 +50,21 @@ public static class ServerCommands
             return await Follow(client, id, ct);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The options given on the command line, as the job API's form fields (their names without dashes): only those,
+    /// so everything else takes the server's defaults, which come from the same config file.
+    /// </summary>
+    internal static Dictionary<string, string> GivenFields(ParseResult p, IEnumerable<Option> options)
+    {
+        var fields = new Dictionary<string, string>();
+        foreach (var option in options)
+        {
+            if (p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
+            fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));
+        }
+        return fields;
     }
 
     /// <summary>How the job trains on the cluster, passed through as form fields when given (the server's defaults otherwise).</summary>

@@ -47,12 +47,8 @@ public static class SimulateCommand
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             // What the user gave; everything else takes the node's defaults, which are the same config file's.
-            var fields = new Dictionary<string, string> { ["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-            foreach (var option in args.All.Concat(engine))
-            {
-                if (option == args.Data || p.GetResult(option) is not OptionResult { Implicit: false } given) continue;
-                fields[option.Name.TrimStart('-')] = string.Join(",", given.Tokens.Select(t => t.Value));
-            }
+            var fields = ServerCommands.GivenFields(p, args.All.Concat(engine).Where(o => o != args.Data));
+            fields["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture);
             string output = p.GetValue(outDir)!.FullName;
             return await Run(data.FullName, fields, k, threads, output, ct);
         }));
