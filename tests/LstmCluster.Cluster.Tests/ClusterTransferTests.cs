@@ -5,14 +5,15 @@ using LstmCluster.Actors.Remoting;
 
 namespace LstmCluster.Cluster.Tests;
 
-/// <summary>A 20 MB parameter vector between two cluster nodes: intact, and neither node ever seen unreachable.</summary>
+/// <summary>A 20 MB parameter vector between two cluster nodes configured as real nodes: intact, and neither node ever seen unreachable.</summary>
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterTransferTests
 {
     [Fact]
     public async Task A_20_MB_parameter_vector_crosses_between_two_nodes_intact_with_no_node_unreachable()
     {
-        await using var cluster = await InProcessCluster.Start(["coordinator", "parameter-server"], ["worker"]);
+        // The failure detector of a real node (NodeConfig), not the tests' shorter one: this is the setting that must hold.
+        await using var cluster = await InProcessCluster.Start(hocon: null, ["coordinator", "parameter-server"], ["worker"]);
         var (sender, _, _) = cluster.Nodes[0];
         var (receiver, _, _) = cluster.Nodes[1];
         var unreachable = 0;

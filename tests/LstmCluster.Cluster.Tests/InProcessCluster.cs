@@ -23,13 +23,16 @@ public sealed class InProcessCluster : IAsyncDisposable
     public IReadOnlyList<(ActorSystem System, NodeActors Actors, string[] Roles)> Nodes => nodes;
 
     /// <summary>Starts the first node as its own seed, then the others joining it; waits until every member is Up.</summary>
-    public static async Task<InProcessCluster> Start(params string[][] roles)
+    public static Task<InProcessCluster> Start(params string[][] roles) => Start(FastTimings, roles);
+
+    /// <summary>As <see cref="Start(string[][])"/>, with <paramref name="hocon"/> over the node configuration (null: a node's own timings).</summary>
+    public static async Task<InProcessCluster> Start(string? hocon, params string[][] roles)
     {
         var cluster = new InProcessCluster();
         string? seed = null;
         foreach (var r in roles)
         {
-            var options = new NodeOptions { Roles = r, Host = "127.0.0.1", Port = 0, Seeds = seed is null ? [] : [seed], Hocon = FastTimings, TorchThreads = 1 };
+            var options = new NodeOptions { Roles = r, Host = "127.0.0.1", Port = 0, Seeds = seed is null ? [] : [seed], Hocon = hocon, TorchThreads = 1 };
             var system = ActorSystem.Create(NodeOptions.SystemName, NodeConfig.Build(options));
             var actors = NodeActors.Start(system, options, artifacts: null);
             cluster.nodes.Add((system, actors, r));
