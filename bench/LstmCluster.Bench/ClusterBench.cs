@@ -70,8 +70,8 @@ internal static class ClusterBench
                 cluster.Add(c);
                 Console.WriteLine($"  K={k} repeat {r}: embedded {e.Item1:F0} samples/s, {e.Item2:F3} ms/round; simulate {c.Item1:F0} samples/s, {c.Item2:F3} ms/round");
             }
-            results.Add(("embedded", k, Median(embedded.Select(x => x.Item1)), Median(embedded.Select(x => x.Item2))));
-            results.Add(("simulate", k, Median(cluster.Select(x => x.Item1)), Median(cluster.Select(x => x.Item2))));
+            results.Add(("embedded", k, Stats.Median(embedded.Select(x => x.Item1)), Stats.Median(embedded.Select(x => x.Item2))));
+            results.Add(("simulate", k, Stats.Median(cluster.Select(x => x.Item1)), Stats.Median(cluster.Select(x => x.Item2))));
         }
 
         long weights = Serialized(new Weights("job-1", 1, new float[spec.ParameterCount]));
@@ -131,11 +131,5 @@ internal static class ClusterBench
         string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         string exe = Path.Combine(dir?.FullName ?? ".", "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
         return File.Exists(exe) ? exe : throw new FileNotFoundException($"{exe} is not built (dotnet build -c {configuration})");
-    }
-
-    private static double Median(IEnumerable<double> xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 }

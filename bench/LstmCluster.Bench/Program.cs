@@ -57,10 +57,10 @@ Console.WriteLine();
 Console.WriteLine($"{"configuration",-34} {"samples/s",10} {"vs its reference",17} {"ms/round",9} {"ms/round outside compute",25} {"samples/cpu-s",14} {"vs its reference",17}");
 foreach (var c in configurations)
 {
-    double rate = Median(rates[c.Name]), round = Median(overheads[c.Name]);
-    double baseRate = Median(rates[c.Baseline]), baseRound = Median(overheads[c.Baseline]);
+    double rate = Stats.Median(rates[c.Name]), round = Stats.Median(overheads[c.Name]);
+    double baseRate = Stats.Median(rates[c.Baseline]), baseRound = Stats.Median(overheads[c.Baseline]);
     string outside = c.Engine is null ? "-" : (round - baseRound).ToString("F3", culture);
-    double cpu = Median(cpuRates[c.Name]), baseCpu = Median(cpuRates[c.Baseline]);
+    double cpu = Stats.Median(cpuRates[c.Name]), baseCpu = Stats.Median(cpuRates[c.Baseline]);
     Console.WriteLine($"{c.Name,-34} {rate,10:F0} {rate / baseRate,17:F3} {round,9:F3} {outside,25} {cpu,14:F0} {cpu / baseCpu,17:F3}");
 }
 foreach (var e in engines.Values) e.Dispose();
@@ -94,10 +94,4 @@ void Run((string Name, EngineOptions? Engine, string Baseline) c, int runEpochs)
     cpuRates[c.Name].Add(result.Samples / cpuTime.TotalSeconds);
     rates[c.Name].Add(result.Samples / clock.Elapsed.TotalSeconds);
     overheads[c.Name].Add(clock.Elapsed.TotalMilliseconds / rounds);
-}
-
-static double Median(List<double> xs)
-{
-    var s = xs.Order().ToArray();
-    return s.Length == 0 ? double.NaN : s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
 }
