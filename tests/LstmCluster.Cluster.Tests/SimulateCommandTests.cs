@@ -56,28 +56,42 @@ public sealed class SimulateCommandTests
     {
         if (!OperatingSystem.IsLinux()) return;
         string outDir = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"simulate-cancel-{Guid.NewGuid():N}");
-        using var process = Start(outDir, epochs: 5000);
-        var lines = new List<string>();
-        var training = new TaskCompletionSource();
-        process.OutputDataReceived += (_, e) =>
+        // Held open whatever the machine's speed: no early stopping (--patience 0) and more epochs than the test lives.
+        using var process = Start(outDir, epochs: LstmCluster.Core.Training.TrainingOptions.MaxEpochs);
+        try
         {
-            if (e.Data is null) return;
-            lock (lines) lines.Add(e.Data);
-            if (e.Data.Contains("submitted", StringComparison.Ordinal)) training.TrySetResult();
-        };
-        process.BeginOutputReadLine();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await training.Task.WaitAsync(TimeSpan.FromMinutes(3));
-        int pid = process.Id;
-        Assert.NotEmpty(Children(pid));
-        await Task.Delay(2000);
-        Assert.Equal(0, kill(pid, 2));   // SIGINT, as Ctrl+C sends
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{string.Join('\n', lines)}\n{await stderr}");
-        // The nodes stop with simulate or, at the latest, a second after it (they watch their parent).
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (Children(pid).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(250);
-        Assert.Empty(Children(pid));
+            var lines = new List<string>();
+            var training = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (lines) lines.Add(e.Data);
+                // simulate prints a line per finished epoch ("job-1: epoch   1/100000 ..."): the job is training.
+                if (e.Data.Contains(": epoch ", StringComparison.Ordinal)) training.TrySetResult();
+            };
+            process.BeginOutputReadLine();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await training.Task.WaitAsync(TimeSpan.FromMinutes(3));
+            int pid = process.Id;
+            Assert.True(Children(pid).Count > 0, $"no node process found for simulate {pid}\n{Joined(lines)}");
+            Assert.Equal(0, kill(pid, 2));   // SIGINT, as Ctrl+C sends
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{Joined(lines)}\n{await stderr}");
+            // The nodes stop with simulate or, at the latest, a second after it (they watch their parent).
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (Children(pid).Count > 0 && DateTime.UtcNow < deadline) await Task.Delay(250);
+            Assert.Empty(Children(pid));
+        }
+        finally
+        {
+            // A failed run must not leave a 100,000-epoch job training (its nodes follow simulate within a second).
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static string Joined(List<string> lines)
+    {
+        lock (lines) return string.Join('\n', lines);
     }
 
     [DllImport("libc", SetLastError = true)]

@@ -22,6 +22,9 @@ public enum LearningRateSchedule
 /// <summary>How the master weights are optimised; shared by the reference trainer and the parameter server.</summary>
 public sealed record TrainingOptions
 {
+    /// <summary>The most epochs a job may ask for.</summary>
+    public const int MaxEpochs = 100_000;
+
     public int Epochs { get; init; } = 50;
     /// <summary>Global batch: windows per optimizer step, summed over all workers.</summary>
     public int BatchSize { get; init; } = 64;
@@ -40,7 +43,7 @@ public sealed record TrainingOptions
 
     public void Validate()
     {
-        if (Epochs is < 1 or > 100_000) throw new ArgumentException($"epochs must be between 1 and 100000 (got {Epochs})");
+        if (Epochs is < 1 or > MaxEpochs) throw new ArgumentException($"epochs must be between 1 and {MaxEpochs} (got {Epochs})");
         if (BatchSize is < 1 or > 1_000_000) throw new ArgumentException($"batch size must be between 1 and 1000000 (got {BatchSize})");
         if (!(LearningRate > 0 && LearningRate <= 10)) throw new ArgumentException($"learning rate must be in (0, 10] (got {LearningRate})");
         if (Momentum is < 0 or >= 1) throw new ArgumentException($"momentum must be in [0, 1) (got {Momentum})");

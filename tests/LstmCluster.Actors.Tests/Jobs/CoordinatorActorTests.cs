@@ -87,13 +87,16 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     public async Task A_job_submitted_while_another_runs_is_queued_and_then_runs()
     {
         var coordinator = Coordinator(1, 1);
-        var first = await Submit(coordinator, epochs: 10);
+        // The first job is held open (more epochs than the test lives) so the second must wait for it, however fast the machine.
+        var first = await Submit(coordinator, epochs: TrainingOptions.MaxEpochs);
         var second = await Submit(coordinator, epochs: 1);
         Assert.Equal(JobState.Running, (await Status(coordinator, first)).State);
         Assert.Equal(JobState.Queued, (await Status(coordinator, second)).State);
 
+        // Cancelled from a probe: the submitter (the test actor) then hears each job's end once.
+        coordinator.Tell(new CancelJob(first), CreateTestProbe());
         var finals = new[] { await Final(), await Final() };
-        Assert.Equal([(first, JobState.Succeeded), (second, JobState.Succeeded)], finals.Select(f => (f.Job, f.State)));
+        Assert.Equal([(first, JobState.Cancelled), (second, JobState.Succeeded)], finals.Select(f => (f.Job, f.State)));
     }
 
     [Fact]
@@ -101,7 +104,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     {
         // Room for two jobs at once, but one worker: the second waits for it.
         var coordinator = Coordinator(1, 2);
-        var first = await Submit(coordinator, epochs: 10_000);
+        var first = await Submit(coordinator, epochs: TrainingOptions.MaxEpochs);
         var second = await Submit(coordinator, epochs: 1);
         Assert.Equal(JobState.Queued, (await Status(coordinator, second)).State);
         coordinator.Tell(GetCoordinatorState.Instance);
@@ -115,7 +118,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     public async Task Coordinator_cancels_a_running_job_and_frees_its_workers()
     {
         var coordinator = Coordinator(2, 1);
-        var job = await Submit(coordinator, epochs: 10_000, workers: 2);
+        var job = await Submit(coordinator, epochs: TrainingOptions.MaxEpochs, workers: 2);
         await AwaitAssertAsync(async () => Assert.True((await Status(coordinator, job)).Epoch >= 1), Wait, TimeSpan.FromMilliseconds(50));
 
         coordinator.Tell(new CancelJob(job));

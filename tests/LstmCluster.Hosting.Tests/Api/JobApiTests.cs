@@ -114,7 +114,8 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task A_running_job_is_cancelled_by_delete_and_has_no_results()
     {
-        string id = await Submit(ApiHost.TinyJob(epochs: 5000));
+        // Held open (more epochs than the test lives, no early stopping) until the DELETE, however fast the machine.
+        string id = await Submit(ApiHost.TinyJob(epochs: LstmCluster.Core.Training.TrainingOptions.MaxEpochs));
         using var metricsEarly = await host.Http.GetAsync($"jobs/{id}/metrics");
         Assert.Equal(HttpStatusCode.Conflict, metricsEarly.StatusCode);
         Assert.Contains("once it succeeded", (await Json(metricsEarly)).GetProperty("error").GetString());
