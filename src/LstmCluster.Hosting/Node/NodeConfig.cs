@@ -18,7 +18,11 @@ public static class NodeConfig
     /// </summary>
     public const string FailureDetectorPause = "10s";
 
-    /// <summary>How long the split-brain resolver waits for the membership to be stable before it downs unreachable nodes.</summary>
+    /// <summary>
+    /// How long the split-brain resolver waits for the membership to be stable before it downs unreachable nodes;
+    /// also how long the coordinator singleton waits, once its old node is removed, before it starts on the next
+    /// coordinator node (Akka's removal margin defaults to it), so the copy on a downed side has stopped first.
+    /// </summary>
     public const string StableAfter = "7s";
 
     public static Config Build(NodeOptions options)
