@@ -13,7 +13,7 @@ namespace LstmCluster.Cluster.Tests;
 public sealed class ProcessClusterTests
 {
     // Shorter failure detection than a production node's, so a killed worker is downed within seconds.
-    private const string FastTimings =
+    internal const string FastTimings =
         "akka.cluster.failure-detector.acceptable-heartbeat-pause = 4s, akka.remote.watch-failure-detector.acceptable-heartbeat-pause = 4s, akka.cluster.split-brain-resolver.stable-after = 3s";
 
     /// <summary>The lstmcluster built beside this test (same configuration).</summary>
@@ -24,7 +24,7 @@ public sealed class ProcessClusterTests
         return new LocalClusterOptions(exe, [], workers, logs, TorchThreads: 1, Hocon: FastTimings);
     }
 
-    private static MultipartFormDataContent Job(string sample, int epochs, params (string, string)[] fields)
+    internal static MultipartFormDataContent Job(string sample, int epochs, params (string, string)[] fields)
     {
         var form = new MultipartFormDataContent();
         var file = new ByteArrayContent(File.ReadAllBytes(RepoPaths.Sample(sample)));
@@ -36,7 +36,7 @@ public sealed class ProcessClusterTests
         return form;
     }
 
-    private static async Task<string> Submit(HttpClient http, MultipartFormDataContent form)
+    internal static async Task<string> Submit(HttpClient http, MultipartFormDataContent form)
     {
         using var response = await http.PostAsync("jobs", form);
         string body = await response.Content.ReadAsStringAsync();

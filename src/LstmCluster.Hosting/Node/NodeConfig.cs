@@ -18,7 +18,11 @@ public static class NodeConfig
     /// </summary>
     public const string FailureDetectorPause = "10s";
 
-    /// <summary>How long the split-brain resolver waits for the membership to be stable before it downs unreachable nodes.</summary>
+    /// <summary>
+    /// How long the split-brain resolver waits for the membership to be stable before it downs unreachable nodes;
+    /// also how long the coordinator singleton waits, once its old node is removed, before it starts on the next
+    /// coordinator node (Akka's removal margin defaults to it), so the copy on a downed side has stopped first.
+    /// </summary>
     public const string StableAfter = "7s";
 
     public static Config Build(NodeOptions options)
@@ -38,18 +42,27 @@ public static class NodeConfig
                 threshold = 12.0
                 acceptable-heartbeat-pause = {{FailureDetectorPause}}
               }
-              # Split-brain resolver, chosen on purpose: keep-oldest on the coordinator role. The side
-              # with the oldest coordinator node (where the singleton, the job queue and the HTTP API
-              # live) survives a partition; nodes on the other side are downed and exit, so an
-              # orchestrator restarts them and they rejoin. down-if-alone = off: a coordinator cut off
-              # from every worker keeps its jobs and waits for workers instead of downing itself.
+              # Split-brain resolver, chosen on purpose: keep-oldest over all members (no role) with
+              # down-if-alone = on. Akka counts, on each side, the members it keeps (DowningStrategy.KeepOldest):
+              # - one node crashes in a cluster of 3 or more: the survivors keep. If it is a younger node, the
+              #   side with the oldest member downs it; if it is the oldest (the founding coordinator), the
+              #   oldest is "alone" against 2 or more, so the others down it and the coordinator singleton
+              #   moves to the next-oldest coordinator-role node, if there is one;
+              # - a partition: the side with the oldest member survives (usually the coordinator with the
+              #   job queue and the HTTP API), unless the oldest is cut off alone: then it downs itself;
+              # - 2 nodes: the oldest survives the loss of the other; the younger one downs itself if the
+              #   oldest goes (a crash and a partition look the same; it exits 1 and is restarted).
+              # Not with role = "coordinator": Akka would count only coordinator-role nodes, so with one or
+              # two of them the loss of the oldest left "1 or 0 against 1" and every survivor downed itself.
+              # Not keep-majority: a 2-node cluster would keep the node with the lowest address, a coordinator
+              # downing itself when its only worker crashes if the worker's address sorts first.
               downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
               split-brain-resolver {
                 active-strategy = keep-oldest
                 stable-after = {{StableAfter}}
                 keep-oldest {
-                  down-if-alone = off
-                  role = "coordinator"
+                  down-if-alone = on
+                  role = ""
                 }
               }
               # A downed node stops its actor system; the node process exits with it.

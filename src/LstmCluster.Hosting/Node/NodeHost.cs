@@ -77,9 +77,9 @@ public static class NodeHost
     }
 
     /// <summary>
-    /// Runs the node until Ctrl+C / SIGTERM (leaving the cluster gracefully) or until its actor system
-    /// stops (downed by the split-brain resolver): then the process ends with exit code 1, so an
-    /// orchestrator restarts it.
+    /// Runs the node until Ctrl+C / SIGTERM (leaving the cluster gracefully, exit code 0) or until its actor
+    /// system stops on its own (downed by the split-brain resolver, or it gave up joining): then the process
+    /// ends with exit code 1, so an orchestrator restarts it (see <see cref="ExitCode"/>).
     /// </summary>
     public static async Task<int> RunAsync(WebApplication app, NodeOptions options, TextWriter output, CancellationToken cancel = default)
     {
@@ -90,14 +90,38 @@ public static class NodeHost
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
             + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
         cluster.RegisterOnMemberUp(() => output.WriteLine($"node {cluster.SelfAddress} is Up in the cluster"));
-        bool stopping = false;
-        app.Lifetime.ApplicationStopping.Register(() => stopping = true);
-        var downed = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
+        // Akka.Hosting stops the host too when the system terminates; this keeps the node's exit independent of that.
+        _ = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
         using var parentWatch = WatchParent(app, output);
         await app.WaitForShutdownAsync(cancel);
-        bool terminatedFirst = system.WhenTerminated.IsCompleted && !stopping;
-        output.WriteLine($"node {cluster.SelfAddress} stopped");
-        return terminatedFirst ? 1 : 0;
+        int code = ExitCode(system);
+        output.WriteLine($"node {cluster.SelfAddress} stopped ({CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name ?? "no shutdown reason"}), exit code {code}");
+        return code;
+    }
+
+    /// <summary>
+    /// 1 when the actor system stopped for a reason of its own (the cluster downed this node, it gave up joining,
+    /// or it ended without a coordinated shutdown), 0 when it was asked to stop.
+    /// </summary>
+    /// <remarks>
+    /// Decided by <see cref="CoordinatedShutdown.ShutdownReason"/>, which the first caller of
+    /// <c>CoordinatedShutdown.Run</c> sets once: a stop the host asks for (SIGTERM, Ctrl+C, the parent gone)
+    /// reaches Akka.Hosting's <c>StopAsync</c>, which runs it with <see cref="CoordinatedShutdown.ClrExitReason"/>
+    /// before the cluster leaves, so the later leaving and downing steps of that same shutdown do not change it.
+    /// Not whether the host was stopping when the system ended: a terminated system makes both Akka.Hosting and
+    /// <see cref="RunAsync"/> call <c>StopApplication</c>, so "stopping" is set by the downing itself, and which of
+    /// them comes first is a race.
+    /// </remarks>
+    public static int ExitCode(ActorSystem system)
+    {
+        if (!system.WhenTerminated.IsCompleted) return 0;
+        return CoordinatedShutdown.Get(system).ShutdownReason switch
+        {
+            CoordinatedShutdown.ClrExitReason => 0,
+            // Asked to leave (`Cluster.Leave` of this node from anywhere): a deliberate removal, not a failure to restart.
+            CoordinatedShutdown.ClusterLeavingReason => 0,
+            _ => 1,
+        };
     }
 
     /// <summary>

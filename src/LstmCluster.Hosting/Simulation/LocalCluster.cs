@@ -9,6 +9,10 @@ namespace LstmCluster.Hosting.Simulation;
 /// <summary>How to start a local multi-node cluster.</summary>
 /// <param name="Executable">The <c>lstmcluster</c> program, and arguments before <c>node</c> (e.g. the dll when it runs under <c>dotnet</c>).</param>
 /// <param name="LogDirectory">Each node's output goes to a file here (node-coordinator.log, node-worker-1.log, ...).</param>
+/// <param name="Coordinators">
+/// Coordinator-role nodes, each with its own HTTP API: the first founds the cluster, the others (coordinator-2, ...)
+/// join it and stand by for the coordinator singleton, so a test can lose the first and see the job API move.
+/// </param>
 public sealed record LocalClusterOptions(
     string Executable,
     IReadOnlyList<string> ExecutableArguments,
@@ -17,7 +21,8 @@ public sealed record LocalClusterOptions(
     int? TorchThreads = 1,
     TimeSpan? ReadyTimeout = null,
     string? Hocon = null,
-    IReadOnlyDictionary<string, string>? Environment = null)
+    IReadOnlyDictionary<string, string>? Environment = null,
+    int Coordinators = 1)
 {
     /// <summary>This process's own executable: <c>lstmcluster</c>, or <c>dotnet lstmcluster.dll</c>.</summary>
     public static (string Executable, string[] Arguments) Self()
@@ -33,11 +38,17 @@ public sealed record LocalClusterOptions(
 }
 
 /// <summary>One node process of a <see cref="LocalCluster"/>.</summary>
-public sealed class NodeProcess(string name, string roles, int port, Process process, string log)
+public sealed class NodeProcess(string name, string roles, int port, Process process, string log, int httpPort = 0)
 {
     public string Name { get; } = name;
     public string Roles { get; } = roles;
     public int Port { get; } = port;
+
+    /// <summary>The node's HTTP port (the job API on coordinators), or 0 when it serves none anyone is told about.</summary>
+    public int HttpPort { get; } = httpPort;
+
+    /// <summary>The node's cluster address.</summary>
+    public string Address => $"akka.tcp://lstm@127.0.0.1:{Port}";
     public Process Process { get; } = process;
     public string Log { get; } = log;
     public bool Exited => Process.HasExited;
@@ -61,7 +72,7 @@ public sealed class NodeProcess(string name, string roles, int port, Process pro
 
 /// <summary>
 /// K + 2 <c>lstmcluster node</c> processes on 127.0.0.1 (a coordinator founding the cluster, a parameter
-/// server, K workers), on free ports, each with its output in a log file. Every child is told this
+/// server, K workers; more coordinator nodes when <see cref="LocalClusterOptions.Coordinators"/> asks), on free ports, each with its output in a log file. Every child is told this
 /// process's id (<c>LSTMCLUSTER_PARENT_PID</c>) and exits on its own if this process dies, so even a
 /// killed parent leaves no orphans. <see cref="DisposeAsync"/> stops them: SIGTERM (graceful leave), then
 /// SIGKILL after a bounded wait.
@@ -81,17 +92,25 @@ public sealed class LocalCluster : IAsyncDisposable
     public static async Task<LocalCluster> Start(LocalClusterOptions options, Action<string>? progress = null, CancellationToken cancel = default)
     {
         if (options.Workers is < 1 or > 64) throw new ArgumentException($"workers must be between 1 and 64 (got {options.Workers})");
+        if (options.Coordinators is < 1 or > 8) throw new ArgumentException($"coordinators must be between 1 and 8 (got {options.Coordinators})");
         Directory.CreateDirectory(options.LogDirectory);
-        var ports = FreePorts(options.Workers + 3);
+        // Layout: coordinator, parameter server, workers, [extra coordinators: cluster port, HTTP port], the coordinator's HTTP port.
+        var ports = FreePorts(options.Workers + 3 + 2 * (options.Coordinators - 1));
         var cluster = new LocalCluster(ports[^1]);
         try
         {
             string seed = $"akka.tcp://lstm@127.0.0.1:{ports[0]}";
             cluster.Launch(options, "coordinator", "coordinator", ports[0], [], cluster.HttpPort);
+            for (int c = 1; c < options.Coordinators; c++)
+            {
+                int at = 2 + options.Workers + 2 * (c - 1);
+                cluster.Launch(options, $"coordinator-{c + 1}", "coordinator", ports[at], [seed], ports[at + 1]);
+            }
             cluster.Launch(options, "parameter-server", "parameter-server", ports[1], [seed], 0);
             for (int k = 0; k < options.Workers; k++) cluster.Launch(options, $"worker-{k + 1}", "worker", ports[2 + k], [seed], 0);
-            progress?.Invoke($"started {cluster.nodes.Count} node processes (coordinator, parameter server, {options.Workers} worker(s)); logs in {options.LogDirectory}");
-            await cluster.WaitReady(options.Workers, options.ReadyTimeout ?? TimeSpan.FromSeconds(120), progress, cancel);
+            string coordinators = options.Coordinators == 1 ? "coordinator" : $"{options.Coordinators} coordinators";
+            progress?.Invoke($"started {cluster.nodes.Count} node processes ({coordinators}, parameter server, {options.Workers} worker(s)); logs in {options.LogDirectory}");
+            await cluster.WaitReady(options.Workers, options.Coordinators, options.ReadyTimeout ?? TimeSpan.FromSeconds(120), progress, cancel);
             return cluster;
         }
         catch
@@ -151,10 +170,10 @@ public sealed class LocalCluster : IAsyncDisposable
         if (!process.Start()) throw new InvalidOperationException($"could not start {options.Executable}");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        nodes.Add(new NodeProcess(name, roles, port, process, log));
+        nodes.Add(new NodeProcess(name, roles, port, process, log, httpPort));
     }
 
-    private async Task WaitReady(int workers, TimeSpan timeout, Action<string>? progress, CancellationToken cancel)
+    private async Task WaitReady(int workers, int coordinators, TimeSpan timeout, Action<string>? progress, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         string last = "";
@@ -168,9 +187,11 @@ public sealed class LocalCluster : IAsyncDisposable
             {
                 using var response = await http.GetAsync(new Uri(Url, "ready"), cancel);
                 using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
-                int up = doc.RootElement.GetProperty("roles").GetProperty("worker").GetInt32();
-                state = doc.RootElement.GetProperty("detail").GetString() + $"; {up}/{workers} workers up";
-                if (response.IsSuccessStatusCode && up >= workers)
+                var roles = doc.RootElement.GetProperty("roles");
+                int up = roles.GetProperty("worker").GetInt32(), coordinatorsUp = roles.GetProperty("coordinator").GetInt32();
+                state = doc.RootElement.GetProperty("detail").GetString() + $"; {up}/{workers} workers up"
+                    + (coordinators > 1 ? $", {coordinatorsUp}/{coordinators} coordinators up" : "");
+                if (response.IsSuccessStatusCode && up >= workers && coordinatorsUp >= coordinators)
                 {
                     progress?.Invoke($"cluster ready in {clock.Elapsed.TotalSeconds:0.0} s: {state}");
                     return;

@@ -93,7 +93,9 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal(["worker"], c.GetStringList("akka.cluster.roles"));
         Assert.Equal(["akka.tcp://lstm@seed:4053"], c.GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal("keep-oldest", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
-        Assert.Equal("coordinator", c.GetString("akka.cluster.split-brain-resolver.keep-oldest.role"));
+        // Over all members, and the oldest downs itself when cut off alone: no single loss downs the survivors (NodeLossTests).
+        Assert.Equal("", c.GetString("akka.cluster.split-brain-resolver.keep-oldest.role"));
+        Assert.True(c.GetBoolean("akka.cluster.split-brain-resolver.keep-oldest.down-if-alone"));
         Assert.Equal(TimeSpan.FromSeconds(10), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(4 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
         Assert.Equal(4100, c.GetInt("akka.remote.dot-netty.tcp.port"));
