@@ -44,6 +44,8 @@ public sealed class EmbeddedEngine : IDisposable
     public static Config Configuration(string? extraHocon = null, int torchThreads = 1) =>
         ConfigurationFactory.ParseString(extraHocon ?? "")
             .WithFallback(ConfigurationFactory.ParseString(LstmClusterSerializer.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString(JobEventSerializer.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString(InMemoryJournal))
             .WithFallback(ConfigurationFactory.ParseString(Dispatchers.Hocon(torchThreads)))
             .WithFallback(ConfigurationFactory.ParseString("""
                 akka.loglevel = WARNING
@@ -51,6 +53,15 @@ public sealed class EmbeddedEngine : IDisposable
                 akka.log-dead-letters = off
                 akka.log-dead-letters-during-shutdown = off
                 """));
+
+    /// <summary>
+    /// The coordinator's job registry in memory: an embedded run (or a test) keeps nothing between processes. Nodes
+    /// configure a durable journal instead (SQLite or another database under <c>--state-dir</c>).
+    /// </summary>
+    public const string InMemoryJournal = """
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """;
 
     public static EmbeddedEngine Start(EngineOptions options, string? extraHocon = null)
     {

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Training;
 using LstmCluster.Core.Data;
@@ -39,35 +40,65 @@ public sealed record CoordinatorSettings
     /// </summary>
     public Props? Discovery { get; init; }
 
-    /// <summary>Finished jobs kept for status queries (oldest forgotten first).</summary>
+    /// <summary>Finished jobs kept, with their files (the oldest are deleted first): <c>--keep-jobs</c>.</summary>
     public int History { get; init; } = 1000;
+
+    /// <summary>Finished jobs older than this are deleted with their files (<c>--keep-days</c>); null keeps them by count only.</summary>
+    public TimeSpan? KeepFor { get; init; }
+
+    /// <summary>
+    /// Where uploads and finished jobs' files live (<c>--state-dir</c>); null gives the coordinator a private temporary
+    /// store, deleted when it stops (embedded runs, tests).
+    /// </summary>
+    public JobStore? Store { get; init; }
+
+    /// <summary>The journal's id for this coordinator's job registry: one registry per journal.</summary>
+    public string PersistenceId { get; init; } = "lstmcluster-coordinator";
+
+    /// <summary>A running job's progress is journaled at most this often (the first epoch always).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A snapshot of the registry after this many events, so recovery reads one snapshot and a few events.</summary>
+    public int SnapshotEvery { get; init; } = 200;
+
+    /// <summary>Training runs a job gets when coordinator restarts cut them off; then it fails with the reason.</summary>
+    public int MaxAttempts { get; init; } = 3;
 
     internal bool FixedPool => (LocalWorkers ?? Engine.PoolSize) > 0;
 }
 
 /// <summary>
 /// Accepts, validates and queues jobs; runs at most <see cref="EngineOptions.MaxConcurrentJobs"/> at once on its
-/// pool of workers, one parameter server per running job; tracks state and progress; cancels on request.
-/// Loading data and the final evaluation run off the actor (<c>PipeTo(Self)</c>), so the mailbox
-/// keeps answering status and cancel. A job whose workers are not free waits at the head of the queue.
-/// The pool is either its own children (embedded) or the workers cluster discovery reports
-/// (<see cref="WorkerAvailable"/>); a worker that stops leaves the pool, and the running job's
-/// parameter server hands its shard to the others.
+/// pool of workers, one parameter server per running job; tracks state and progress; cancels and deletes on request.
+/// <para>
+/// The job registry is event-sourced (Akka.Persistence): accepted jobs, starts, sparse progress and every end are
+/// journaled (<see cref="IJobEvent"/>), with a snapshot every <see cref="CoordinatorSettings.SnapshotEvery"/> events;
+/// uploads and finished jobs' files live in the <see cref="JobStore"/>. A coordinator that restarts (or a singleton
+/// that moves to another node) recovers the registry: finished jobs keep serving their files, queued jobs stay
+/// queued, and a job whose run was cut off is queued again for a new attempt (up to <see cref="CoordinatorSettings.MaxAttempts"/>).
+/// Each attempt trains under its own run id, so anything an older run's parameter server still sends is dropped.
+/// Jobs handed in by the embedded engine (<see cref="SubmitTraining"/>) live in memory only: their listener is in-process.
+/// </para>
+/// Loading data and the final evaluation run off the actor (<c>PipeTo(Self)</c>), so the mailbox keeps answering
+/// status and cancel. A job whose workers are not free waits at the head of the queue.
 /// </summary>
-public sealed class CoordinatorActor : ReceiveActor, IWithTimers
+public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
 {
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly CoordinatorSettings settings;
     private readonly EngineOptions engine;
+    private readonly JobStore store;
     private readonly List<IActorRef> pool = [];
     private readonly HashSet<IActorRef> free = [];
     private readonly List<IActorRef> hosts = [];
     private readonly Dictionary<string, Job> jobs = [];
+    private readonly Dictionary<string, Job> runs = [];
     private readonly List<Job> queue = [];
     private readonly Remoting.ChunkedSender wire;
     private int running;
     private long sequence;
     private int nextHost;
+    private long fenced;
 
     public CoordinatorActor(EngineOptions engine)
         : this(new CoordinatorSettings { Engine = engine })
@@ -79,26 +110,47 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         settings.Engine.Validate();
         this.settings = settings;
         engine = settings.Engine;
+        store = settings.Store ?? JobStore.CreateTemporary();
         wire = new Remoting.ChunkedSender(Context.System);
-        Receive<SubmitJob>(OnSubmitJob);
-        Receive<SubmitTraining>(OnSubmitTraining);
-        Receive<Prepared>(OnPrepared);
-        Receive<PrepareFailed>(OnPrepareFailed);
-        Receive<EpochProgress>(OnEpochProgress);
-        Receive<TrainingFinished>(OnTrainingFinished);
-        Receive<TrainingFailed>(OnTrainingFailed);
-        Receive<Evaluated>(OnEvaluated);
-        Receive<GetJobStatus>(OnGetJobStatus);
-        Receive<CancelJob>(OnCancelJob);
-        Receive<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, running, free.Count, pool.Count)));
-        Receive<ListJobs>(_ => Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Sequence).Select(Status)])));
-        Receive<GetJobArtifacts>(OnGetJobArtifacts);
-        Receive<WorkerAvailable>(m => AddWorker(m.Worker));
-        Receive<ParameterServerHostAvailable>(m => AddHost(m.Host));
-        Receive<TrainingStarted>(OnTrainingStarted);
-        Receive<Terminated>(OnTerminated);
-        Receive<ServerGone>(OnServerGone);
+
+        Recover<SnapshotOffer>(OnSnapshotOffer);
+        Recover<JobSubmitted>(e => Restore(e.Job));
+        Recover<JobDeleted>(e => jobs.Remove(e.Job));
+        Recover<IJobEvent>(e =>
+        {
+            if (JobOf(e) is { } id && jobs.TryGetValue(id, out var job)) job.Record = JobEvents.Apply(job.Record, e);
+        });
+        // Resumed as a command (it may journal): jobs submitted meanwhile are not among these.
+        Recover<RecoveryCompleted>(_ => Self.Tell(new ResumeRecovered([.. jobs.Values.Where(j => !j.Record.Ended).Select(j => j.Id)])));
+
+        Command<ResumeRecovered>(OnResumeRecovered);
+        Command<SubmitJob>(OnSubmitJob);
+        Command<SubmitTraining>(OnSubmitTraining);
+        Command<Prepared>(OnPrepared);
+        Command<PrepareFailed>(OnPrepareFailed);
+        Command<EpochProgress>(OnEpochProgress);
+        Command<TrainingFinished>(OnTrainingFinished);
+        Command<TrainingFailed>(OnTrainingFailed);
+        Command<Evaluated>(OnEvaluated);
+        Command<GetJobStatus>(OnGetJobStatus);
+        Command<CancelJob>(m => OnCancelJob(m.Job));
+        Command<DeleteJob>(OnDeleteJob);
+        Command<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, running, free.Count, pool.Count) { Fenced = fenced }));
+        Command<ListJobs>(_ => Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(Status)])));
+        Command<GetJobArtifacts>(OnGetJobArtifacts);
+        Command<WorkerAvailable>(m => AddWorker(m.Worker));
+        Command<ParameterServerHostAvailable>(m => AddHost(m.Host));
+        Command<TrainingStarted>(OnTrainingStarted);
+        Command<Terminated>(OnTerminated);
+        Command<ServerGone>(OnServerGone);
+        Command<RetentionTick>(_ => Retain());
+        Command<SaveSnapshotSuccess>(m => DeleteSnapshots(new SnapshotSelectionCriteria(m.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(m => log.Warning("could not save a snapshot of the job registry: {0}", m.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
+
+    public override string PersistenceId => settings.PersistenceId;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -108,10 +160,52 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        base.PreStart();
         int local = settings.LocalWorkers ?? engine.PoolSize;
         for (int i = 0; i < local; i++) AddWorker(Context.ActorOf(WorkerActor.Props(engine.TorchThreads), $"worker-{i}"));
         if (settings.LocalParameterServers) AddHost(Context.ActorOf(ParameterServerHost.Props(), ParameterServerHost.Name));
         if (settings.Discovery is { } discovery) Context.ActorOf(discovery, "discovery");
+        if (settings.KeepFor is not null) Timers.StartPeriodicTimer(nameof(RetentionTick), RetentionTick.Instance, TimeSpan.FromMinutes(10));
+    }
+
+    // --- recovery ---
+
+    private void OnSnapshotOffer(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is not RegistrySnapshot snapshot) return;
+        jobs.Clear();
+        sequence = snapshot.Sequence;
+        foreach (var record in snapshot.Jobs) Restore(record);
+    }
+
+    private void Restore(JobRecord record)
+    {
+        jobs[record.Id] = new Job(record, ActorRefs.Nobody) { Durable = true, Recorded = true };
+        sequence = Math.Max(sequence, record.Sequence);
+    }
+
+    /// <summary>
+    /// After recovery: jobs that were queued are prepared and queued again; a job whose run was cut off by the restart
+    /// gets a new attempt, or fails once it has had <see cref="CoordinatorSettings.MaxAttempts"/>. Finished jobs only answer.
+    /// </summary>
+    private void OnResumeRecovered(ResumeRecovered m)
+    {
+        var open = m.Jobs.Select(id => jobs.GetValueOrDefault(id)).OfType<Job>().Where(j => !j.Record.Ended).OrderBy(j => j.Record.Sequence).ToList();
+        if (jobs.Count > 0) log.Info("job registry recovered: {0} jobs, {1} to resume", jobs.Count, open.Count);
+        foreach (var job in open)
+        {
+            if (job.Record.State == JobState.Running)
+            {
+                string cutOff = $"the coordinator restarted during attempt {job.Record.Attempts}";
+                if (job.Record.Attempts >= settings.MaxAttempts)
+                {
+                    Record(job, new JobFailed(job.Id, DateTimeOffset.UtcNow, $"{cutOff}, the last of {settings.MaxAttempts}"));
+                    continue;
+                }
+                Record(job, new JobRequeued(job.Id, $"{cutOff}: queued for attempt {job.Record.Attempts + 1}"));
+            }
+            Prepare(job);
+        }
     }
 
     // --- membership: workers and parameter-server hosts come and go ---
@@ -147,16 +241,12 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         if (hosts.Remove(m.ActorRef))
         {
             log.Warning("parameter-server host {0} left ({1} hosts)", m.ActorRef.Path, hosts.Count);
-            foreach (var job in jobs.Values.Where(j => j.State == JobState.Running && m.ActorRef.Equals(j.Host)).ToList())
-            {
-                FreeWorkers(job);
-                job.Listener?.Tell(new TrainingFailed(job.Id, "the parameter-server node left during training"));
-                Complete(job, JobState.Failed, "the parameter-server node left during training");
-            }
+            foreach (var job in jobs.Values.Where(j => j.Record.State == JobState.Running && m.ActorRef.Equals(j.Host)).ToList())
+                Fail(job, "the parameter-server node left during training");
             Schedule();
             return;
         }
-        foreach (var job in jobs.Values.Where(j => j.State == JobState.Running && m.ActorRef.Equals(j.Server)))
+        foreach (var job in jobs.Values.Where(j => j.Record.State == JobState.Running && m.ActorRef.Equals(j.Server)))
         {
             // A server stops right after its last report, and across nodes the death notice can overtake that
             // report (it is reassembled from chunks): give the report time to arrive before failing the job.
@@ -170,10 +260,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     private void OnServerGone(ServerGone m)
     {
         // Still running on that server: it stopped without reporting (its node shut down), and must not leave the job Running forever.
-        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Running || !m.Server.Equals(job.Server)) return;
-        FreeWorkers(job);
-        job.Listener?.Tell(new TrainingFailed(job.Id, "the parameter server stopped"));
-        Complete(job, JobState.Failed, "the parameter server stopped before the job ended");
+        if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Running || !m.Server.Equals(job.Server)) return;
+        Fail(job, "the parameter server stopped before the job ended");
         Schedule();
     }
 
@@ -183,87 +271,90 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         // On a cluster a job that names no worker count takes every free worker when it starts (0 = all).
         int requested = m.Workers ?? (settings.FixedPool ? engine.Workers : 0);
-        var job = NewJob(m.Priority, requested, Sender);
-        job.Data = m.Options.Data.Path is { Length: > 0 } label ? Path.GetFileName(label) : "inline.csv";
-        job.Target = m.Options.Data.Target;
+        string label = m.Options.Data.Path is { Length: > 0 } path ? Path.GetFileName(path) : "inline.csv";
+        var job = NewJob(new JobRecord
+        {
+            Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = m.Priority, Workers = requested, Options = m.Options,
+            Mode = m.Mode, Staleness = m.Staleness, SyncPeriod = m.SyncPeriod, Data = label, Target = m.Options.Data.Target,
+            Epochs = m.Options.Training.Epochs, Submitted = DateTimeOffset.UtcNow,
+        }, Sender, durable: true);
         if (Reject(job, () =>
             {
                 m.Options.Validate();
                 if (m.Workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {m.Workers})");
                 m.Apply(engine).Validate();
             })) return;
-        job.Engine = m.Apply(engine);
-        job.Forecast = m.Options;
-        string? temp = null;
         if (m.CsvText is not null)
         {
-            // Core loads files: inline text goes to a private temp file named like the label, so messages name it.
-            string dir = Path.Combine(Path.GetTempPath(), "lstmcluster-jobs", $"{job.Id}-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(dir);
-            string name = string.IsNullOrWhiteSpace(m.Options.Data.Path) ? "inline.csv" : Path.GetFileName(m.Options.Data.Path);
-            temp = Path.Combine(dir, name);
             try
             {
-                File.WriteAllText(temp, m.CsvText);
+                store.SaveUpload(job.Id, label, m.CsvText);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                job.TempDirectory = dir;
                 Rejected(job, $"could not store the uploaded data: {e.Message}");
                 return;
             }
-            job.Forecast = m.Options with { Data = m.Options.Data with { Path = temp } };
-            job.TempDirectory = dir;
+            job.Record = job.Record with { Upload = label };
         }
-        var options = job.Forecast;
-        int workers = Math.Max(1, job.Workers);
+        Prepare(job);
+    }
+
+    /// <summary>Loads and windows the job's data off the actor; answers <see cref="Prepared"/> or <see cref="PrepareFailed"/>.</summary>
+    private void Prepare(Job job)
+    {
+        var options = RunOptionsOf(job.Record);
+        int workers = Math.Max(1, job.Record.Workers);
         string id = job.Id;
+        string? upload = job.Record.Upload is { } u ? store.UploadPath(id, u) : null;
+        string label = job.Record.Data ?? "data";
         Task.Run(() =>
         {
             var data = ForecastRun.Prepare(options);
             _ = new BatchPlan(data.Train.Count, workers, options.Training.BatchSize, options.Training.Seed);
             return data;
-        }).PipeTo(Self, success: data => new Prepared(id, data), failure: e => new PrepareFailed(id, Reason(e)));
+        }).PipeTo(Self, success: data => new Prepared(id, data), failure: e => new PrepareFailed(id, Reason(e, upload, label)));
+    }
+
+    /// <summary>The job's options with its data pointing at the stored upload (when it has one).</summary>
+    private RunOptions RunOptionsOf(JobRecord record)
+    {
+        var options = record.Options ?? throw new InvalidOperationException($"job {record.Id} has no options");
+        return record.Upload is { } name ? options with { Data = options.Data with { Path = store.UploadPath(record.Id, name) } } : options;
     }
 
     private void OnSubmitTraining(SubmitTraining m)
     {
-        var job = NewJob(m.Priority, m.Setup.Engine.Workers, Sender);
+        var job = NewJob(new JobRecord
+        {
+            Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = m.Priority, Workers = m.Setup.Engine.Workers,
+            Epochs = m.Setup.Options.Epochs, Submitted = DateTimeOffset.UtcNow,
+        }, Sender, durable: false);
         job.Listener = m.Listener;
         var setup = m.Setup with { Job = job.Id };
         if (Reject(job, () =>
             {
                 setup.Options.Validate();
                 setup.Engine.Validate();
-                _ = new BatchPlan(setup.Train.Count, job.Workers, setup.Options.BatchSize, setup.Options.Seed);
+                _ = new BatchPlan(setup.Train.Count, job.Record.Workers, setup.Options.BatchSize, setup.Options.Seed);
             })) return;
         job.Setup = setup;
         Accept(job);
     }
 
-    private Job NewJob(int priority, int workers, IActorRef submitter)
+    private Job NewJob(JobRecord record, IActorRef submitter, bool durable)
     {
-        var job = new Job($"job-{++sequence}", priority, sequence, workers, submitter) { Submitted = DateTimeOffset.UtcNow };
+        sequence = record.Sequence;
+        var job = new Job(record, submitter) { Durable = durable };
         jobs[job.Id] = job;
-        Forget();
         return job;
-    }
-
-    /// <summary>Keeps the history bounded: the oldest finished jobs are forgotten first.</summary>
-    private void Forget()
-    {
-        int excess = jobs.Count - settings.History;
-        if (excess <= 0) return;
-        foreach (var old in jobs.Values.Where(j => j.State is JobState.Succeeded or JobState.Failed or JobState.Cancelled)
-                     .OrderBy(j => j.Sequence).Take(excess).ToList())
-            jobs.Remove(old.Id);
     }
 
     /// <summary>Runs a validation; on failure rejects the job with the reason and returns true.</summary>
     private bool Reject(Job job, Action validate)
     {
         string? reason = null;
-        if (settings.FixedPool && job.Workers > pool.Count) reason = $"the job asks for {job.Workers} workers but the pool has {pool.Count}";
+        if (settings.FixedPool && job.Record.Workers > pool.Count) reason = $"the job asks for {job.Record.Workers} workers but the pool has {pool.Count}";
         else
         {
             try
@@ -280,34 +371,60 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         return true;
     }
 
+    /// <summary>A job refused before it was accepted: the submitter hears why; nothing of it is kept (it was never journaled).</summary>
     private void Rejected(Job job, string reason)
     {
-        job.State = JobState.Failed;
-        job.Reason = reason;
+        jobs.Remove(job.Id);
+        DeleteFiles(job.Id);
         job.Submitter.Tell(new JobRejected(reason));
-        CleanUp(job);
     }
 
     private void OnPrepared(Prepared m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Queued) return;
-        var options = job.Forecast!;
+        if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
+        var options = RunOptionsOf(job.Record);
         job.Prepared = m.Data;
+        job.Engine = new SubmitJob(options, null, 0, null, job.Record.Mode, job.Record.Staleness, job.Record.SyncPeriod).Apply(engine);
         job.Setup = new TrainingSetup(job.Id, options.Spec(m.Data.Series.Columns.Length), m.Data.Train, m.Data.Validation,
-            options.Training, (job.Engine ?? engine) with { Workers = Math.Max(1, job.Workers) }, null);
+            options.Training, job.Engine with { Workers = Math.Max(1, job.Record.Workers) }, null);
         Accept(job);
     }
 
     private void OnPrepareFailed(PrepareFailed m)
     {
-        if (jobs.TryGetValue(m.Job, out var job) && job.State == JobState.Queued) Rejected(job, m.Reason);
+        if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
+        // A recovered job whose data no longer loads fails on the record; a new submission is simply refused.
+        if (job.Recorded) Fail(job, m.Reason);
+        else Rejected(job, m.Reason);
     }
 
     private void Accept(Job job)
     {
-        job.Submitter.Tell(new JobAccepted(job.Id));
-        queue.Add(job);
-        Schedule();
+        if (job.Recorded)
+        {
+            // Recovered from the journal: its submitter heard JobAccepted long ago.
+            queue.Add(job);
+            Schedule();
+            return;
+        }
+        void Enqueue()
+        {
+            job.Recorded = true;
+            job.Submitter.Tell(new JobAccepted(job.Id));
+            queue.Add(job);
+            Schedule();
+        }
+        if (!job.Durable)
+        {
+            Enqueue();
+            return;
+        }
+        // Accepted once journaled: a job the client was told about survives any restart.
+        Persist(new JobSubmitted(job.Record), _ =>
+        {
+            Enqueue();
+            AfterPersist();
+        });
     }
 
     // --- scheduling ---
@@ -316,8 +433,8 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         while (running < engine.MaxConcurrentJobs && queue.Count > 0 && hosts.Count > 0)
         {
-            var next = queue.OrderByDescending(j => j.Priority).ThenBy(j => j.Sequence).First();
-            if (free.Count < Math.Max(1, next.Workers)) return;
+            var next = queue.OrderByDescending(j => j.Record.Priority).ThenBy(j => j.Record.Sequence).First();
+            if (free.Count < Math.Max(1, next.Record.Workers)) return;
             queue.Remove(next);
             Run(next);
         }
@@ -327,27 +444,41 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
     {
         var setup = job.Setup!;
         // "All free workers", bounded by what the plan allows (a worker per window, at least one window of batch each).
-        int count = job.Workers > 0 ? job.Workers : Math.Min(free.Count, Math.Min(setup.Train.Count, setup.Options.BatchSize));
+        int count = job.Record.Workers > 0 ? job.Record.Workers : Math.Min(free.Count, Math.Min(setup.Train.Count, setup.Options.BatchSize));
         var assigned = free.Take(count).ToList();
         foreach (var w in assigned) free.Remove(w);
         job.AssignedWorkers = assigned;
-        job.State = JobState.Running;
-        job.Started = DateTimeOffset.UtcNow;
-        job.ActiveWorkers = assigned.Count;
         running++;
+        int attempt = job.Record.Attempts + 1;
+        // Each attempt trains under its own run id: whatever an older attempt's parameter server still sends is fenced off.
+        job.RunId = attempt == 1 ? job.Id : $"{job.Id}.{attempt}";
+        runs[job.RunId] = job;
+        Record(job, new JobStarted(job.Id, attempt, DateTimeOffset.UtcNow, assigned.Count));
         var host = hosts[nextHost++ % hosts.Count];
         job.Host = host;
-        job.Setup = setup with { Engine = setup.Engine with { Workers = assigned.Count } };
+        job.Setup = setup with { Job = job.RunId, Engine = setup.Engine with { Workers = assigned.Count } };
         wire.Tell(host, new StartTraining(job.Setup, [.. assigned], Self), Self);
-        log.Info("job {0} running on {1} workers, parameter server on {2}", job.Id, assigned.Count, host.Path.Address);
+        log.Info("job {0} running on {1} workers, parameter server on {2} (attempt {3})", job.Id, assigned.Count, host.Path.Address, attempt);
+    }
+
+    /// <summary>The job a training message's run id belongs to; messages of older runs are counted and dropped.</summary>
+    private Job? RunOf(string runId)
+    {
+        if (runs.TryGetValue(runId, out var job) && job.Record.State == JobState.Running) return job;
+        if (!runs.ContainsKey(runId) && !jobs.ContainsKey(runId))
+        {
+            fenced++;
+            log.Debug("dropped a message of run {0}, which is not running here (an older attempt or another coordinator's)", runId);
+        }
+        return null;
     }
 
     private void OnTrainingStarted(TrainingStarted m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job)) return;
-        if (job.State != JobState.Running)
+        var job = RunOf(m.Job);
+        if (job is null)
         {
-            // Cancelled before the server was up.
+            // Cancelled before the server was up, or a run this coordinator does not know.
             Sender.Tell(new StopTraining(m.Job));
             return;
         }
@@ -363,7 +494,7 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         if (job.Server is { } server) Context.Unwatch(server);
         job.Server = null;
         job.Host = null;
-        // ActiveWorkers stays: a finished job shows the workers it trained on last.
+        if (job.RunId is { } run) runs.Remove(run);
         running--;
     }
 
@@ -371,32 +502,45 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
     private void OnEpochProgress(EpochProgress m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Running) return;
-        job.Last = m.Report;
-        job.Round = m.Version;
-        if (m.Workers > 0) job.ActiveWorkers = m.Workers;
+        if (RunOf(m.Job) is not { } job) return;
+        var r = m.Report;
+        var progress = new JobProgressed(job.Id, r.Epoch, r.Epochs, r.TrainLoss, r.ValidationLoss, m.Version, r.SamplesPerSecond, m.Workers);
+        job.Last = progress;
         job.Listener?.Tell(m);
+        var now = DateTimeOffset.UtcNow;
+        if (job.Durable && (job.ProgressJournaled is null || now - job.ProgressJournaled >= settings.ProgressInterval))
+        {
+            job.ProgressJournaled = now;
+            Record(job, progress);
+        }
+        else
+        {
+            job.Record = JobEvents.Apply(job.Record, progress);
+        }
     }
 
     private void OnTrainingFinished(TrainingFinished m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Running) return;
-        job.Round = m.Version;
+        if (RunOf(m.Job) is not { } job) return;
+        job.Record = job.Record with { Round = m.Version };
+        if (job.Last is { } last) job.Last = last with { Round = m.Version };
         FreeWorkers(job);
         Schedule();
         if (job.Listener is not null)
         {
             job.Listener.Tell(m);
-            Complete(job, JobState.Succeeded, null);
+            Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Last ?? Progress(job), [], [], double.NaN, null, double.NaN));
             return;
         }
         // Evaluation and forecast with Core's pipeline: a trainer that hands back the finished result.
-        var options = job.Forecast!;
+        var options = RunOptionsOf(job.Record);
+        var labelled = job.Record.Options!;
         var data = job.Prepared!;
         var result = m.ToResult();
         string id = job.Id;
         var artifacts = settings.Artifacts;
         string engineLabel = settings.EngineLabel;
+        var files = store;
         Task.Run(() =>
             {
                 var run = ForecastRun.Execute(options, data, (model, _, _, _, _) =>
@@ -404,70 +548,137 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
                     ParameterVector.Load(model, result.BestWeights);
                     return result;
                 }, null, CancellationToken.None);
-                // Label the files with the name the user gave, not the private temp file inline data went to.
-                var files = artifacts?.Invoke(options, run, engineLabel);
-                return new Evaluated(id, run, null, files);
+                // Label the files with the name the user gave, not the stored upload's path; on disk before the success is journaled.
+                if (artifacts?.Invoke(labelled, run, engineLabel) is { } written) files.SaveFiles(id, written);
+                return new Evaluated(id, run, null);
             })
-            .PipeTo(Self, failure: e => new Evaluated(id, null, Reason(e), null));
+            .PipeTo(Self, failure: e => new Evaluated(id, null, Reason(e, null, null)));
     }
 
     private void OnTrainingFailed(TrainingFailed m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Running) return;
-        FreeWorkers(job);
-        job.Listener?.Tell(m);
-        Complete(job, JobState.Failed, m.Reason);
+        if (RunOf(m.Job) is not { } job) return;
+        Fail(job, m.Reason);
         Schedule();
     }
 
     private void OnEvaluated(Evaluated m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job) || job.State != JobState.Running) return;
+        if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Running) return;
         if (m.Result is { } r)
         {
             string? baseline = r.Test.Baselines.Count > 0 ? r.Test.BestBaseline : null;
-            job.Outcome = new Outcome([.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)], r.Test.Model.Mase, baseline,
-                baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase);
-            job.Files = m.Files;
-            Complete(job, JobState.Succeeded, null);
+            Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Last ?? Progress(job),
+                [.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)], r.Test.Model.Mase, baseline,
+                baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase));
         }
         else
         {
-            Complete(job, JobState.Failed, m.Reason);
+            Complete(job, new JobFailed(job.Id, DateTimeOffset.UtcNow, m.Reason ?? "evaluation failed"));
         }
     }
 
-    private void Complete(Job job, JobState state, string? reason)
+    private static JobProgressed Progress(Job job) => new(job.Id, job.Record.Epoch, job.Record.Epochs, job.Record.TrainLoss,
+        job.Record.ValidationLoss, job.Record.Round, job.Record.SamplesPerSecond, job.Record.ActiveWorkers);
+
+    /// <summary>Ends a running job that failed: frees its workers, tells its listener, journals why.</summary>
+    private void Fail(Job job, string reason)
     {
-        job.State = state;
-        job.Reason = reason;
-        job.Finished = DateTimeOffset.UtcNow;
+        if (job.Record.State == JobState.Running)
+        {
+            FreeWorkers(job);
+            job.Listener?.Tell(new TrainingFailed(job.Id, reason));
+        }
+        queue.Remove(job);
+        Complete(job, new JobFailed(job.Id, DateTimeOffset.UtcNow, reason));
+    }
+
+    /// <summary>Journals how the job ended, then tells whoever waits for it.</summary>
+    private void Complete(Job job, IJobEvent end, Action? after = null)
+    {
         // Finished jobs stay answerable, but without their windows and data.
         job.Prepared = null;
-        job.Epochs = job.Setup?.Options.Epochs ?? job.Forecast?.Training.Epochs ?? 0;
         job.Setup = null;
-        var status = Status(job);
-        // An Ask (the HTTP API) has had its answer (JobAccepted) and its temporary actor is gone: no dead letter per job.
-        if (!IsTemporary(job.Submitter)) job.Submitter.Tell(status);
-        if (job.Listener is not null && !job.Listener.Equals(job.Submitter)) job.Listener.Tell(status);
-        CleanUp(job);
+        Record(job, end, () =>
+        {
+            var status = Status(job);
+            // An Ask (the HTTP API) has had its answer (JobAccepted) and its temporary actor is gone: no dead letter per job.
+            if (!IsTemporary(job.Submitter) && !job.Submitter.IsNobody()) job.Submitter.Tell(status);
+            if (job.Listener is not null && !job.Listener.Equals(job.Submitter)) job.Listener.Tell(status);
+            after?.Invoke();
+            Retain();
+        });
     }
 
-    private static void CleanUp(Job job)
+    // --- journal ---
+
+    /// <summary>
+    /// Applies an event to the job's record now (the scheduler acts on it at once) and journals it; <paramref name="then"/>
+    /// runs once it is stored (commands wait meanwhile), so no reply ever gets ahead of the journal.
+    /// </summary>
+    private void Record(Job job, IJobEvent e, Action? then = null)
     {
-        if (job.TempDirectory is null) return;
+        job.Record = JobEvents.Apply(job.Record, e);
+        if (!job.Durable || !job.Recorded)
+        {
+            then?.Invoke();
+            return;
+        }
+        Persist(e, _ =>
+        {
+            then?.Invoke();
+            AfterPersist();
+        });
+    }
+
+    private void AfterPersist()
+    {
+        if (settings.SnapshotEvery > 0 && LastSequenceNr % settings.SnapshotEvery == 0)
+            SaveSnapshot(new RegistrySnapshot(sequence, [.. jobs.Values.Where(j => j.Durable && j.Recorded).Select(j => j.Record)]));
+    }
+
+    private static string? JobOf(IJobEvent e) => e switch
+    {
+        JobSubmitted s => s.Job.Id,
+        JobStarted s => s.Job,
+        JobProgressed p => p.Job,
+        JobRequeued r => r.Job,
+        JobSucceeded s => s.Job,
+        JobFailed f => f.Job,
+        JobCancelled c => c.Job,
+        JobDeleted d => d.Job,
+        _ => null,
+    };
+
+    /// <summary>Keeps the history bounded by count and age: the oldest finished jobs are deleted with their files.</summary>
+    private void Retain()
+    {
+        var ended = jobs.Values.Where(j => j.Record.Ended).OrderBy(j => j.Record.Sequence).ToList();
+        int excess = jobs.Count - settings.History;
+        var cutoff = settings.KeepFor is { } keep ? DateTimeOffset.UtcNow - keep : DateTimeOffset.MinValue;
+        foreach (var old in ended.Where((j, i) => i < excess || j.Record.Finished < cutoff).ToList()) Remove(old);
+    }
+
+    private void Remove(Job job)
+    {
+        jobs.Remove(job.Id);
+        DeleteFiles(job.Id);
+        if (job.Durable && job.Recorded) Persist(new JobDeleted(job.Id), _ => AfterPersist());
+    }
+
+    private void DeleteFiles(string id)
+    {
         try
         {
-            Directory.Delete(job.TempDirectory, recursive: true);
+            store.Delete(id);
         }
-        catch (IOException)
+        catch (IOException e)
         {
-            // A temp file left behind is harmless; the job's outcome is what matters.
+            log.Warning("could not delete the files of {0}: {1}", id, e.Message);
         }
-        job.TempDirectory = null;
     }
 
-    // --- queries and cancel ---
+    // --- queries, cancel and delete ---
 
     private void OnGetJobStatus(GetJobStatus m)
     {
@@ -475,103 +686,127 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
         else Sender.Tell(new UnknownJob(m.Job));
     }
 
-    private void OnCancelJob(CancelJob m)
+    private void OnCancelJob(string id)
+    {
+        if (!jobs.TryGetValue(id, out var job))
+        {
+            Sender.Tell(new UnknownJob(id));
+            return;
+        }
+        if (job.Record.Ended)
+        {
+            Sender.Tell(Status(job));
+            return;
+        }
+        queue.Remove(job);
+        if (job.Record.State == JobState.Running)
+        {
+            // Stopping the server releases its workers' shards (PostStop); the workers are free again at once.
+            // A late TrainingStarted (server not up yet) is answered with a stop too.
+            if (job.Host is { } host && job.RunId is { } run) host.Tell(new StopTraining(run));
+            FreeWorkers(job);
+        }
+        var sender = Sender;
+        Complete(job, new JobCancelled(job.Id, DateTimeOffset.UtcNow, "cancelled on request"), () => sender.Tell(Status(job)));
+        Schedule();
+    }
+
+    /// <summary>A queued or running job is cancelled; a finished one is deleted with its files.</summary>
+    private void OnDeleteJob(DeleteJob m)
     {
         if (!jobs.TryGetValue(m.Job, out var job))
         {
             Sender.Tell(new UnknownJob(m.Job));
             return;
         }
-        if (job.State is JobState.Queued or JobState.Running)
+        if (!job.Record.Ended)
         {
-            queue.Remove(job);
-            if (job.State == JobState.Running)
-            {
-                // Stopping the server releases its workers' shards (PostStop); the workers are free again at once.
-                // A late TrainingStarted (server not up yet) is answered with a stop too.
-                if (job.Host is { } host) host.Tell(new StopTraining(job.Id));
-                FreeWorkers(job);
-            }
-            Complete(job, JobState.Cancelled, "cancelled on request");
-            Schedule();
+            OnCancelJob(m.Job);
+            return;
         }
-        Sender.Tell(Status(job));
+        Remove(job);
+        Sender.Tell(new JobRemoved(job.Id));
     }
 
     private void OnGetJobArtifacts(GetJobArtifacts m)
     {
-        if (!jobs.TryGetValue(m.Job, out var job)) Sender.Tell(new UnknownJob(m.Job));
+        if (!jobs.TryGetValue(m.Job, out var job))
+        {
+            Sender.Tell(new UnknownJob(m.Job));
+            return;
+        }
+        IReadOnlyDictionary<string, byte[]> files = new Dictionary<string, byte[]>();
+        if (job.Record.State == JobState.Succeeded)
+        {
+            try
+            {
+                files = store.ReadFiles(job.Id);
+            }
+            catch (IOException e)
+            {
+                log.Warning("could not read the files of {0}: {1}", job.Id, e.Message);
+            }
+        }
         // Files (model, plots) can outgrow one frame: through the chunked path.
-        else wire.Tell(Sender, new JobArtifacts(job.Id, job.State, job.Files ?? new Dictionary<string, byte[]>()), Self);
+        wire.Tell(Sender, new JobArtifacts(job.Id, job.Record.State, files), Self);
     }
 
     private static JobStatus Status(Job job)
     {
-        var last = job.Last;
-        var outcome = job.Outcome;
-        int epochs = last?.Epochs ?? job.Setup?.Options.Epochs ?? job.Forecast?.Training.Epochs ?? job.Epochs;
-        return new JobStatus(job.Id, job.State, last?.Epoch ?? 0, epochs,
-            last?.TrainLoss ?? double.NaN, last?.ValidationLoss ?? double.NaN, job.Reason, outcome?.Forecast,
-            outcome?.TestMase ?? double.NaN, outcome?.BestBaseline, outcome?.BestBaselineMase ?? double.NaN)
+        var r = job.Record;
+        return new JobStatus(r.Id, r.State, r.Epoch, r.Epochs, r.TrainLoss, r.ValidationLoss, r.Reason, r.Forecast,
+            r.TestMase, r.BestBaseline, r.BestBaselineMase)
         {
-            Round = job.Round,
-            SamplesPerSecond = last?.SamplesPerSecond ?? 0,
-            Workers = job.ActiveWorkers,
-            Data = job.Data,
-            Target = job.Target,
-            ForecastTimes = outcome?.Times,
-            Submitted = job.Submitted,
-            Started = job.Started,
-            Finished = job.Finished,
+            Round = r.Round,
+            SamplesPerSecond = r.SamplesPerSecond,
+            Workers = r.ActiveWorkers,
+            Data = r.Data,
+            Target = r.Target,
+            ForecastTimes = r.ForecastTimes,
+            Submitted = r.Submitted,
+            Started = r.Started,
+            Finished = r.Finished,
+            Attempts = r.Attempts,
         };
     }
 
     private static bool IsTemporary(IActorRef actor) => actor.Path.Elements.FirstOrDefault() == "temp";
 
-    private static string Reason(Exception e)
+    /// <summary>The reason to show a user: data errors name the file as the client sent it, never the server's copy.</summary>
+    private static string Reason(Exception e, string? storedPath, string? label)
     {
         while (e is AggregateException { InnerException: { } inner }) e = inner;
+        if (e is DataException d && storedPath is not null && label is not null && d.File == storedPath)
+            return d.Line is { } line ? $"{label}:{line}: {d.Problem}" : $"{label}: {d.Problem}";
         return e.Message;
     }
 
     protected override void PostStop()
     {
-        foreach (var job in jobs.Values) CleanUp(job);
+        store.DeleteIfTemporary();
         base.PostStop();
     }
 
-    private sealed class Job(string id, int priority, long sequence, int workers, IActorRef submitter)
+    private sealed class Job(JobRecord record, IActorRef submitter)
     {
-        public string Id { get; } = id;
-        public int Priority { get; } = priority;
-        public long Sequence { get; } = sequence;
-        public int Workers { get; } = workers;
+        public string Id { get; } = record.Id;
+        public JobRecord Record { get; set; } = record;
+        /// <summary>Journaled (a job from <see cref="SubmitJob"/>); embedded <see cref="SubmitTraining"/> jobs are not.</summary>
+        public bool Durable { get; init; }
+        /// <summary>Its <see cref="JobSubmitted"/> is in the journal (or it is an in-memory job that was accepted).</summary>
+        public bool Recorded { get; set; }
         public IActorRef Submitter { get; } = submitter;
         public IActorRef? Listener { get; set; }
-        public JobState State { get; set; } = JobState.Queued;
-        public string? Reason { get; set; }
-        public RunOptions? Forecast { get; set; }
         public EngineOptions? Engine { get; set; }
         public PreparedData? Prepared { get; set; }
-        public string? Data { get; set; }
-        public string? Target { get; set; }
-        public int Epochs { get; set; }
-        public long Round { get; set; }
-        public int ActiveWorkers { get; set; }
-        public IActorRef? Host { get; set; }
-        public IReadOnlyDictionary<string, byte[]>? Files { get; set; }
-        public DateTimeOffset? Submitted { get; set; }
-        public DateTimeOffset? Started { get; set; }
-        public DateTimeOffset? Finished { get; set; }
         public TrainingSetup? Setup { get; set; }
-        public string? TempDirectory { get; set; }
+        public string? RunId { get; set; }
+        public IActorRef? Host { get; set; }
         public IActorRef? Server { get; set; }
         public List<IActorRef> AssignedWorkers { get; set; } = [];
-        public EpochReport? Last { get; set; }
-        public Outcome? Outcome { get; set; }
+        public JobProgressed? Last { get; set; }
+        public DateTimeOffset? ProgressJournaled { get; set; }
     }
-
-    private sealed record Outcome(double[] Forecast, string[] Times, double TestMase, string? BestBaseline, double BestBaselineMase);
 
     // In-process completions of work done off the actor; they never leave this node.
     private sealed record Prepared(string Job, PreparedData Data) : INoSerializationVerificationNeeded;
@@ -580,6 +815,13 @@ public sealed class CoordinatorActor : ReceiveActor, IWithTimers
 
     private sealed record ServerGone(string Job, IActorRef Server) : INoSerializationVerificationNeeded;
 
-    private sealed record Evaluated(string Job, RunResult? Result, string? Reason, IReadOnlyDictionary<string, byte[]>? Files)
-        : INoSerializationVerificationNeeded;
+    private sealed record Evaluated(string Job, RunResult? Result, string? Reason) : INoSerializationVerificationNeeded;
+
+    private sealed record ResumeRecovered(string[] Jobs);
+
+    private sealed record RetentionTick
+    {
+        public static RetentionTick Instance { get; } = new();
+        private RetentionTick() { }
+    }
 }

@@ -48,6 +48,12 @@ public sealed record GetJobStatus(string Job) : IJobMessage;
 
 public sealed record CancelJob(string Job) : IJobMessage;
 
+/// <summary>Cancels a queued or running job (answered like <see cref="CancelJob"/>); deletes a finished one with its files (<see cref="JobRemoved"/>).</summary>
+public sealed record DeleteJob(string Job) : IJobMessage;
+
+/// <summary>The finished job and its files are gone.</summary>
+public sealed record JobRemoved(string Job) : IJobMessage;
+
 /// <summary>No job has that id.</summary>
 public sealed record UnknownJob(string Job) : IJobMessage;
 
@@ -92,6 +98,9 @@ public sealed record JobStatus(
     public DateTimeOffset? Started { get; init; }
 
     public DateTimeOffset? Finished { get; init; }
+
+    /// <summary>Training runs started for the job (more than one when a coordinator restart cut a run off).</summary>
+    public int Attempts { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>
@@ -119,4 +128,8 @@ public sealed record GetCoordinatorState : IJobMessage
     private GetCoordinatorState() { }
 }
 
-public sealed record CoordinatorState(int Queued, int Running, int FreeWorkers, int TotalWorkers) : IJobMessage;
+public sealed record CoordinatorState(int Queued, int Running, int FreeWorkers, int TotalWorkers) : IJobMessage
+{
+    /// <summary>Training messages dropped because their run is not running here (an older attempt's parameter server).</summary>
+    public long Fenced { get; init; }
+}

@@ -59,6 +59,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         JobRejected => "jr",
         GetJobStatus => "gjs",
         CancelJob => "cj",
+        DeleteJob => "dj",
+        JobRemoved => "jrm",
         UnknownJob => "uj",
         JobStatus => "js",
         GetCoordinatorState => "gcs",
@@ -106,10 +108,12 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "jr" => new JobRejected(r.ReadString()),
             "gjs" => new GetJobStatus(r.ReadString()),
             "cj" => new CancelJob(r.ReadString()),
+            "dj" => new DeleteJob(r.ReadString()),
+            "jrm" => new JobRemoved(r.ReadString()),
             "uj" => new UnknownJob(r.ReadString()),
             "js" => ReadStatus(r),
             "gcs" => GetCoordinatorState.Instance,
-            "cs" => new CoordinatorState(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
+            "cs" => new CoordinatorState(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32()) { Fenced = r.ReadInt64() },
             "lj" => ListJobs.Instance,
             "jl" => new JobList(ReadArray(r, ReadStatus)),
             "gja" => new GetJobArtifacts(r.ReadString()),
@@ -159,10 +163,12 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case JobRejected m: w.Write(m.Reason); break;
             case GetJobStatus m: w.Write(m.Job); break;
             case CancelJob m: w.Write(m.Job); break;
+            case DeleteJob m: w.Write(m.Job); break;
+            case JobRemoved m: w.Write(m.Job); break;
             case UnknownJob m: w.Write(m.Job); break;
             case JobStatus m: WriteStatus(w, m); break;
             case GetCoordinatorState: break;
-            case CoordinatorState m: w.Write(m.Queued); w.Write(m.Running); w.Write(m.FreeWorkers); w.Write(m.TotalWorkers); break;
+            case CoordinatorState m: w.Write(m.Queued); w.Write(m.Running); w.Write(m.FreeWorkers); w.Write(m.TotalWorkers); w.Write(m.Fenced); break;
             case ListJobs: break;
             case JobList m: WriteArray(w, m.Jobs, WriteStatus); break;
             case GetJobArtifacts m: w.Write(m.Job); break;
@@ -346,6 +352,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         w.Write(m.ForecastTimes is not null);
         if (m.ForecastTimes is not null) WriteArray(w, m.ForecastTimes, (w2, t) => w2.Write(t));
         WriteTime(w, m.Submitted); WriteTime(w, m.Started); WriteTime(w, m.Finished);
+        w.Write(m.Attempts);
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -361,6 +368,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             Submitted = ReadTime(r),
             Started = ReadTime(r),
             Finished = ReadTime(r),
+            Attempts = r.ReadInt32(),
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

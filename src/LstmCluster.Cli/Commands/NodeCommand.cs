@@ -32,6 +32,11 @@ public static class NodeCommand
         Add("max-concurrent-jobs", "jobs the coordinator trains at once (default 1)");
         Add("data-root", "directory jobs may name as server-side data (POST /jobs field 'path')");
         Add("max-upload-mb", "largest CSV upload the API accepts, MiB (default 64)");
+        Add("state-dir", "coordinator: job journal (SQLite) and job files; shared by every coordinator-role node (default ./lstmcluster-state)");
+        Add("journal-connection", "coordinator: the journal's database connection string (default: SQLite in --state-dir)");
+        Add("journal-provider", "coordinator: the journal's database, a Linq2Db provider name (default SQLite.MS; e.g. PostgreSQL)");
+        Add("keep-jobs", "coordinator: finished jobs kept with their files, the oldest deleted first (default 1000)");
+        Add("keep-days", "coordinator: delete finished jobs older than this many days (default: kept by count only)");
         Add("hocon", "extra Akka HOCON, applied over the node's own");
         command.SetAction(async (p, cancel) =>
         {

@@ -100,10 +100,12 @@ public static partial class JobApiExtensions
             var other => Unexpected(other),
         };
 
+    /// <summary>DELETE: cancels a queued or running job (answers its status); deletes a finished one with its files.</summary>
     private static async Task<IResult> Cancel(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
-        await Ask(coordinator, new CancelJob(id), options.AskTimeout, ct) switch
+        await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
         {
             JobStatus s => Json(JobView.From(s)),
+            JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
         };

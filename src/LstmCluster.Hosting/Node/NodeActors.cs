@@ -54,7 +54,12 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
                 Discovery = ClusterDiscovery.Props(),
                 Artifacts = artifacts,
                 EngineLabel = "cluster",
+                Store = options.StateDir is { } state ? new JobStore(state) : null,
+                History = options.KeepJobs,
+                KeepFor = options.KeepDays is { } days ? TimeSpan.FromDays(days) : null,
             };
+            // The SQL journal's defaults (table layout, plugin classes) must be in the config before the coordinator recovers.
+            if (options.StateDir is not null) Akka.Persistence.Sql.SqlPersistence.Get(system);
             system.ActorOf(ClusterSingletonManager.Props(CoordinatorActor.Props(settings), PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system).WithRole(ClusterDiscovery.CoordinatorRole)), SingletonManagerName);
         }

@@ -83,9 +83,38 @@ public static class NodeConfig
             akka.coordinated-shutdown.run-by-clr-shutdown-hook = on
             """;
         return ConfigurationFactory.ParseString(options.Hocon ?? "")
+            .WithFallback(ConfigurationFactory.ParseString(Journal(options)))
             .WithFallback(ConfigurationFactory.ParseString(node))
             .WithFallback(RemoteConfig.Config(options.Host, options.Port, "cluster", options.AdvertisedHost))
             .WithFallback(EmbeddedEngine.Configuration(null, torchActors));
+    }
+
+    /// <summary>
+    /// The coordinator's job journal: Akka.Persistence.Sql (Linq2Db) with SQLite in the state directory unless the
+    /// operator names another database; tables are created on first use. No state directory (tests): in memory.
+    /// </summary>
+    public static string Journal(NodeOptions options)
+    {
+        if (options.StateDir is null) return EmbeddedEngine.InMemoryJournal;
+        string connection = options.JournalConnection ?? $"Data Source={Path.Combine(options.StateDir, "lstmcluster.db")}";
+        string sql = $$"""
+            sql {
+              connection-string = {{Quote(connection)}}
+              provider-name = {{Quote(options.JournalProvider)}}
+            }
+            """;
+        return $$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                {{sql}}
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                {{sql}}
+              }
+            }
+            """;
     }
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";

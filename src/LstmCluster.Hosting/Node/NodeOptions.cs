@@ -48,6 +48,30 @@ public sealed record NodeOptions
     /// <summary>Largest CSV upload the API accepts, in bytes.</summary>
     public long MaxUploadBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Where a coordinator node keeps its job journal (SQLite <c>lstmcluster.db</c> unless <see cref="JournalConnection"/> names
+    /// another database) and the jobs' files. Several coordinator-role nodes must share it (a volume, or PostgreSQL plus
+    /// shared storage). Null: nothing is kept (in-memory journal, temporary files): for tests only. Resolved options
+    /// default to <see cref="DefaultStateDir"/>.
+    /// </summary>
+    public string? StateDir { get; init; }
+
+    public const string DefaultStateDir = "lstmcluster-state";
+
+    /// <summary>The journal's connection string; null: SQLite in <see cref="StateDir"/>.</summary>
+    public string? JournalConnection { get; init; }
+
+    /// <summary>The journal's database, as a Linq2Db provider name (<c>SQLite.MS</c>, <c>PostgreSQL</c>, <c>SqlServer.2019</c>, ...).</summary>
+    public string JournalProvider { get; init; } = SqliteProvider;
+
+    public const string SqliteProvider = "SQLite.MS";
+
+    /// <summary>Finished jobs kept with their files; the oldest are deleted first.</summary>
+    public int KeepJobs { get; init; } = 1000;
+
+    /// <summary>Finished jobs older than this many days are deleted with their files; null: kept by count only.</summary>
+    public int? KeepDays { get; init; }
+
     /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
     public string? Hocon { get; init; }
 
@@ -71,6 +95,11 @@ public sealed record NodeOptions
         ["data-root"] = "LSTMCLUSTER_DATA_ROOT",
         ["max-upload-mb"] = "LSTMCLUSTER_MAX_UPLOAD_MB",
         ["hocon"] = "LSTMCLUSTER_HOCON",
+        ["state-dir"] = "LSTMCLUSTER_STATE_DIR",
+        ["journal-connection"] = "LSTMCLUSTER_JOURNAL_CONNECTION",
+        ["journal-provider"] = "LSTMCLUSTER_JOURNAL_PROVIDER",
+        ["keep-jobs"] = "LSTMCLUSTER_KEEP_JOBS",
+        ["keep-days"] = "LSTMCLUSTER_KEEP_DAYS",
     };
 
     /// <summary>
@@ -79,7 +108,7 @@ public sealed record NodeOptions
     /// </summary>
     public static NodeOptions Resolve(IReadOnlyDictionary<string, string?> flags, Func<string, string?> environment, string? configPath)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["state-dir"] = DefaultStateDir };
         if (configPath is not null && File.Exists(configPath))
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(configPath), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
@@ -121,6 +150,11 @@ public sealed record NodeOptions
         if (v.TryGetValue("data-root", out var root)) o = o with { DataRoot = root.Trim().Length == 0 ? null : Path.GetFullPath(root.Trim()) };
         if (v.TryGetValue("max-upload-mb", out var mb)) o = o with { MaxUploadBytes = Int("max-upload-mb", mb) * 1024L * 1024 };
         if (v.TryGetValue("hocon", out var hocon)) o = o with { Hocon = hocon.Length == 0 ? null : hocon };
+        if (v.TryGetValue("state-dir", out var state)) o = o with { StateDir = state.Trim().Length == 0 ? null : Path.GetFullPath(state.Trim()) };
+        if (v.TryGetValue("journal-connection", out var connection)) o = o with { JournalConnection = connection.Trim().Length == 0 ? null : connection.Trim() };
+        if (v.TryGetValue("journal-provider", out var provider) && provider.Trim().Length > 0) o = o with { JournalProvider = provider.Trim() };
+        if (v.TryGetValue("keep-jobs", out var keep)) o = o with { KeepJobs = Int("keep-jobs", keep) };
+        if (v.TryGetValue("keep-days", out var days)) o = o with { KeepDays = days.Trim().Length == 0 ? null : Int("keep-days", days) };
         o.Validate();
         return o;
     }
@@ -135,6 +169,10 @@ public sealed record NodeOptions
         if (TorchThreads is < 1 or > 1024) throw new ArgumentException($"torch threads must be between 1 and 1024 (got {TorchThreads})");
         if (MaxConcurrentJobs is < 1 or > 1024) throw new ArgumentException($"max concurrent jobs must be between 1 and 1024 (got {MaxConcurrentJobs})");
         if (MaxUploadBytes < 1024) throw new ArgumentException($"max upload must be at least 1 KiB (got {MaxUploadBytes} bytes)");
+        if (KeepJobs is < 1 or > 1_000_000) throw new ArgumentException($"keep-jobs must be between 1 and 1000000 (got {KeepJobs})");
+        if (KeepDays is < 1 or > 36_500) throw new ArgumentException($"keep-days must be between 1 and 36500 (got {KeepDays})");
+        if (JournalConnection is not null && StateDir is null)
+            throw new ArgumentException("a journal connection needs a state directory too (for the jobs' files)");
         foreach (var seed in Seeds)
         {
             if (!Akka.Actor.Address.TryParse(seed, out var address) || address.Host is null || address.Port is null)

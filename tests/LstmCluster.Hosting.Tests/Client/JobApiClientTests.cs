@@ -23,8 +23,11 @@ public sealed class JobApiClientTests : IAsyncLifetime
         Assert.Equal(done.Forecast![0], Assert.Single(forecast.Points).Value);
         Assert.StartsWith("{", System.Text.Encoding.UTF8.GetString(await host.Client.ArtifactAsync(id, "metrics.json")).TrimStart());
         Assert.Contains(await host.Client.ListAsync(), j => j.Id == id);
-        // Cancelling a job that has ended changes nothing.
-        Assert.Equal("Succeeded", (await host.Client.CancelAsync(id)).State);
+        // DELETE on a job that has ended deletes it with its files.
+        Assert.Equal("Deleted", (await host.Client.CancelAsync(id)).State);
+        var gone = await Assert.ThrowsAsync<JobApiException>(() => host.Client.StatusAsync(id));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.DoesNotContain(await host.Client.ListAsync(), j => j.Id == id);
     }
 
     [Fact]

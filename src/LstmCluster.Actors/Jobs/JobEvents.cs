@@ -1,0 +1,106 @@
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Forecasting;
+
+namespace LstmCluster.Actors.Jobs;
+
+/// <summary>
+/// What the coordinator's journal holds about one job: everything a status query or a restart needs, and
+/// references (never bytes) to the files in the <see cref="JobStore"/>. Immutable; events replace it.
+/// </summary>
+public sealed record JobRecord
+{
+    public required string Id { get; init; }
+    /// <summary>Order of submission; ids are <c>job-{Sequence}</c> and never reused on the same journal.</summary>
+    public required long Sequence { get; init; }
+    public int Priority { get; init; }
+    /// <summary>Workers the job asked for (0: every free worker when it starts).</summary>
+    public int Workers { get; init; }
+    /// <summary>The options as submitted (data path as the client named it); null for an embedded engine's in-memory job.</summary>
+    public RunOptions? Options { get; init; }
+    /// <summary>The uploaded data's file name inside the job's folder of the store; null when the job names a file under the data root.</summary>
+    public string? Upload { get; init; }
+    public TrainingMode? Mode { get; init; }
+    public int? Staleness { get; init; }
+    public int? SyncPeriod { get; init; }
+    public string? Data { get; init; }
+    public string? Target { get; init; }
+    public JobState State { get; init; } = JobState.Queued;
+    public string? Reason { get; init; }
+    public DateTimeOffset? Submitted { get; init; }
+    public DateTimeOffset? Started { get; init; }
+    public DateTimeOffset? Finished { get; init; }
+    /// <summary>Training runs started for this job; a run cut off by a coordinator restart is started again, up to a bound.</summary>
+    public int Attempts { get; init; }
+    public int Epoch { get; init; }
+    public int Epochs { get; init; }
+    public double TrainLoss { get; init; } = double.NaN;
+    public double ValidationLoss { get; init; } = double.NaN;
+    public long Round { get; init; }
+    public double SamplesPerSecond { get; init; }
+    public int ActiveWorkers { get; init; }
+    public double[]? Forecast { get; init; }
+    public string[]? ForecastTimes { get; init; }
+    public double TestMase { get; init; } = double.NaN;
+    public string? BestBaseline { get; init; }
+    public double BestBaselineMase { get; init; } = double.NaN;
+
+    public bool Ended => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
+}
+
+/// <summary>Marker for the coordinator's journal events and snapshots (bound to <see cref="Serialization.JobEventSerializer"/>).</summary>
+public interface IJobEvent;
+
+/// <summary>A job was accepted: its options, data reference and place in the queue.</summary>
+public sealed record JobSubmitted(JobRecord Job) : IJobEvent;
+
+/// <summary>A training run of the job started (attempt counts from 1).</summary>
+public sealed record JobStarted(string Job, int Attempt, DateTimeOffset At, int Workers) : IJobEvent;
+
+/// <summary>Where a running job stands; journaled sparsely (see <see cref="CoordinatorSettings.ProgressInterval"/>).</summary>
+public sealed record JobProgressed(string Job, int Epoch, int Epochs, double TrainLoss, double ValidationLoss, long Round,
+    double SamplesPerSecond, int Workers) : IJobEvent;
+
+/// <summary>A run was cut off by a coordinator restart and the job waits in the queue for its next attempt.</summary>
+public sealed record JobRequeued(string Job, string Reason) : IJobEvent;
+
+/// <summary>The job succeeded; its files are in the store. Carries the figures a status query shows.</summary>
+public sealed record JobSucceeded(string Job, DateTimeOffset At, JobProgressed Last, double[] Forecast, string[] ForecastTimes,
+    double TestMase, string? BestBaseline, double BestBaselineMase) : IJobEvent;
+
+public sealed record JobFailed(string Job, DateTimeOffset At, string Reason) : IJobEvent;
+
+public sealed record JobCancelled(string Job, DateTimeOffset At, string Reason) : IJobEvent;
+
+/// <summary>The job and its files were deleted (on request, or by retention).</summary>
+public sealed record JobDeleted(string Job) : IJobEvent;
+
+/// <summary>The whole registry, so recovery reads one snapshot and the events after it.</summary>
+public sealed record RegistrySnapshot(long Sequence, JobRecord[] Jobs) : IJobEvent;
+
+/// <summary>Applies events to records: the one place that says what each event means, for live updates and recovery alike.</summary>
+public static class JobEvents
+{
+    public static JobRecord Apply(JobRecord job, IJobEvent e) => e switch
+    {
+        JobStarted s => job with
+        {
+            State = JobState.Running, Attempts = s.Attempt, Started = s.At, ActiveWorkers = s.Workers, Reason = null,
+        },
+        JobProgressed p => Progress(job, p),
+        JobRequeued r => job with { State = JobState.Queued, Reason = r.Reason, ActiveWorkers = 0 },
+        JobSucceeded s => Progress(job, s.Last) with
+        {
+            State = JobState.Succeeded, Finished = s.At, Reason = null, Forecast = s.Forecast, ForecastTimes = s.ForecastTimes,
+            TestMase = s.TestMase, BestBaseline = s.BestBaseline, BestBaselineMase = s.BestBaselineMase,
+        },
+        JobFailed f => job with { State = JobState.Failed, Finished = f.At, Reason = f.Reason },
+        JobCancelled c => job with { State = JobState.Cancelled, Finished = c.At, Reason = c.Reason },
+        _ => job,
+    };
+
+    private static JobRecord Progress(JobRecord job, JobProgressed p) => job with
+    {
+        Epoch = p.Epoch, Epochs = p.Epochs, TrainLoss = p.TrainLoss, ValidationLoss = p.ValidationLoss, Round = p.Round,
+        SamplesPerSecond = p.SamplesPerSecond, ActiveWorkers = p.Workers > 0 ? p.Workers : job.ActiveWorkers,
+    };
+}

@@ -1,0 +1,177 @@
+using System.Net;
+using System.Net.Sockets;
+using LstmCluster.Hosting.Api;
+using LstmCluster.Hosting.Client;
+using LstmCluster.Hosting.Node;
+using Microsoft.AspNetCore.Builder;
+
+namespace LstmCluster.Hosting.Tests.Node;
+
+/// <summary>
+/// A real node (every role, in this process) with a state directory: the job journal in SQLite through
+/// Akka.Persistence.Sql, the jobs' files on disk. The node is stopped and a new one started on the same directory,
+/// as an operator restarts a crashed or upgraded coordinator.
+/// </summary>
+[Collection(ApiCollection.Name)]
+public sealed class DurableCoordinatorTests : IDisposable
+{
+    private readonly string state = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"state-{Guid.NewGuid():N}");
+
+    [Fact]
+    public async Task A_restarted_node_serves_finished_jobs_from_its_state_directory_and_never_reuses_an_id()
+    {
+        string id;
+        byte[] metrics;
+        double[] forecast;
+        await using (var node = await RunningNode.Start(state))
+        {
+            id = await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+            var done = await node.WaitFor(id, s => s.Ended);
+            Assert.Equal("Succeeded", done.State);
+            forecast = [.. done.Forecast!.Select(v => v!.Value)];
+            metrics = await node.Client.ArtifactAsync(id, "metrics.json");
+        }
+        Assert.True(File.Exists(Path.Combine(state, "lstmcluster.db")), "no SQLite journal in the state directory");
+
+        await using (var node = await RunningNode.Start(state))
+        {
+            // The finished job, its figures and its files, from the journal and the store.
+            var status = await node.Client.StatusAsync(id);
+            Assert.Equal("Succeeded", status.State);
+            Assert.Equal(forecast, status.Forecast!.Select(v => v!.Value));
+            Assert.Equal(metrics, await node.Client.ArtifactAsync(id, "metrics.json"));
+            Assert.NotEmpty(await node.Client.ModelZipAsync(id));
+            Assert.NotEmpty(await node.Client.ArtifactAsync(id, "forecast.png"));
+
+            // Ids continue after the restart: a client holding the old id never reads another job.
+            string next = await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+            Assert.Equal("job-2", next);
+            Assert.Equal("job-1", id);
+            await node.WaitFor(next, s => s.Ended);
+
+            // DELETE of a finished job removes its entry and its files.
+            Assert.Equal("Deleted", (await node.Client.CancelAsync(id)).State);
+            Assert.False(Directory.Exists(Path.Combine(state, "jobs", id)), "the job's files are still on disk");
+            var gone = await Assert.ThrowsAsync<JobApiException>(() => node.Client.StatusAsync(id));
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        }
+
+        await using (var node = await RunningNode.Start(state))
+        {
+            // The deletion was journaled too, and the ids go on from the highest ever given.
+            var list = await node.Client.ListAsync();
+            Assert.Equal(["job-2"], list.Select(j => j.Id));
+            Assert.Equal("job-3", await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob()));
+        }
+    }
+
+    [Fact]
+    public async Task A_running_job_cut_off_by_a_restart_runs_again_and_a_queued_job_stays_queued()
+    {
+        string running, queued;
+        await using (var node = await RunningNode.Start(state))
+        {
+            // Held open (no early stopping, more epochs than the test lives); one job at a time, so the second waits.
+            running = await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob(LstmCluster.Core.Training.TrainingOptions.MaxEpochs));
+            queued = await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+            await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 1 });
+            Assert.Equal("Queued", (await node.Client.StatusAsync(queued)).State);
+        }
+
+        await using (var node = await RunningNode.Start(state))
+        {
+            // The cut-off run starts again as attempt 2; the queued job keeps its place behind it.
+            var resumed = await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 1 } || s.Ended);
+            Assert.Equal("Running", resumed.State);
+            Assert.Equal("Queued", (await node.Client.StatusAsync(queued)).State);
+            Assert.Equal(2, resumed.Attempts);
+
+            Assert.Equal("Cancelled", (await node.Client.CancelAsync(running)).State);
+            Assert.Equal("Succeeded", (await node.WaitFor(queued, s => s.Ended)).State);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temp folder left behind is harmless.
+        }
+    }
+
+    /// <summary>A node process's host in this process: every role, loopback ports, the given state directory.</summary>
+    private sealed class RunningNode : IAsyncDisposable
+    {
+        private readonly WebApplication app;
+
+        private RunningNode(WebApplication app, int httpPort)
+        {
+            this.app = app;
+            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(60) };
+            Client = new JobApiClient(Http);
+        }
+
+        public HttpClient Http { get; }
+        public JobApiClient Client { get; }
+
+        public static async Task<RunningNode> Start(string state)
+        {
+            int http = FreePort();
+            var options = new NodeOptions { Host = "127.0.0.1", Port = 0, HttpPort = http, TorchThreads = 1, StateDir = state };
+            var app = NodeHost.Build(options);
+            await app.StartAsync();
+            var node = new RunningNode(app, http);
+            // Ready once the cluster of one is Up with every role (the coordinator singleton then answers).
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                try
+                {
+                    using var ready = await node.Http.GetAsync("ready");
+                    if (ready.IsSuccessStatusCode) return node;
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    await node.DisposeAsync();
+                    throw new TimeoutException("the node did not become ready within 60 s");
+                }
+                await Task.Delay(100);
+            }
+        }
+
+        public async Task<JobView> WaitFor(string id, Func<JobView, bool> reached)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+            while (true)
+            {
+                var status = await Client.StatusAsync(id);
+                if (reached(status)) return status;
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} is {status.State} at epoch {status.Epoch} after 120 s");
+                await Task.Delay(100);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            Http.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+    }
+}
