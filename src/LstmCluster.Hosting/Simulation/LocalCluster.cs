@@ -9,6 +9,10 @@ namespace LstmCluster.Hosting.Simulation;
 /// <summary>How to start a local multi-node cluster.</summary>
 /// <param name="Executable">The <c>lstmcluster</c> program, and arguments before <c>node</c> (e.g. the dll when it runs under <c>dotnet</c>).</param>
 /// <param name="LogDirectory">Each node's output goes to a file here (node-coordinator.log, node-worker-1.log, ...).</param>
+/// <param name="StateDirectory">
+/// The coordinators' shared state directory (job journal and files); null: a new temporary one, deleted when the cluster
+/// is disposed, so one run never resumes another's jobs. Give one to restart a cluster on the same state.
+/// </param>
 /// <param name="Coordinators">
 /// Coordinator-role nodes, each with its own HTTP API: the first founds the cluster, the others (coordinator-2, ...)
 /// join it and stand by for the coordinator singleton, so a test can lose the first and see the job API move.
@@ -22,7 +26,8 @@ public sealed record LocalClusterOptions(
     TimeSpan? ReadyTimeout = null,
     string? Hocon = null,
     IReadOnlyDictionary<string, string>? Environment = null,
-    int Coordinators = 1)
+    int Coordinators = 1,
+    string? StateDirectory = null)
 {
     /// <summary>This process's own executable: <c>lstmcluster</c>, or <c>dotnet lstmcluster.dll</c>.</summary>
     public static (string Executable, string[] Arguments) Self()
@@ -82,7 +87,17 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly List<NodeProcess> nodes = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private LocalCluster(int httpPort) => HttpPort = httpPort;
+    private LocalCluster(int httpPort, string stateDirectory, bool ownsState)
+    {
+        HttpPort = httpPort;
+        StateDirectory = stateDirectory;
+        this.ownsState = ownsState;
+    }
+
+    private readonly bool ownsState;
+
+    /// <summary>Where the coordinator nodes keep the job journal and the jobs' files.</summary>
+    public string StateDirectory { get; }
 
     public int HttpPort { get; }
     public Uri Url => new($"http://127.0.0.1:{HttpPort}/");
@@ -96,7 +111,9 @@ public sealed class LocalCluster : IAsyncDisposable
         Directory.CreateDirectory(options.LogDirectory);
         // Layout: coordinator, parameter server, workers, [extra coordinators: cluster port, HTTP port], the coordinator's HTTP port.
         var ports = FreePorts(options.Workers + 3 + 2 * (options.Coordinators - 1));
-        var cluster = new LocalCluster(ports[^1]);
+        bool ownsState = options.StateDirectory is null;
+        string state = options.StateDirectory ?? Path.Combine(Path.GetTempPath(), "lstmcluster", $"cluster-state-{Guid.NewGuid():N}");
+        var cluster = new LocalCluster(ports[^1], state, ownsState);
         try
         {
             string seed = $"akka.tcp://lstm@127.0.0.1:{ports[0]}";
@@ -144,6 +161,11 @@ public sealed class LocalCluster : IAsyncDisposable
             start.ArgumentList.Add(t.ToString(System.Globalization.CultureInfo.InvariantCulture));
             // OpenMP's pool is sized when libtorch loads: keep K + 2 processes on a small machine from oversubscribing it.
             start.Environment["OMP_NUM_THREADS"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (roles.Contains("coordinator", StringComparison.Ordinal))
+        {
+            start.ArgumentList.Add("--state-dir");
+            start.ArgumentList.Add(StateDirectory);
         }
         if (options.Hocon is not null)
         {
@@ -246,6 +268,17 @@ public sealed class LocalCluster : IAsyncDisposable
             node.Process.Dispose();
         }
         http.Dispose();
+        if (ownsState)
+        {
+            try
+            {
+                if (Directory.Exists(StateDirectory)) Directory.Delete(StateDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temp folder left behind is harmless.
+            }
+        }
     }
 
     /// <summary>SIGTERM: the node leaves the cluster gracefully and exits.</summary>
