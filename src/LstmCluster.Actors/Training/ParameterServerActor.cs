@@ -58,7 +58,11 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Receive<LocalWeights>(m => Guard(() => OnLocalWeights(m)));
         Receive<RoundTimeout>(m => Guard(() => OnRoundTimeout(m)));
         Receive<WorkerFailed>(m => Fail($"worker {m.Worker} failed: {m.Reason}"));
-        Receive<Terminated>(m => Guard(() => OnWorkerTerminated(m)));
+        Receive<Terminated>(m =>
+        {
+            if (m.ActorRef.Equals(reportTo)) OnCoordinatorGone();
+            else Guard(() => OnWorkerTerminated(m));
+        });
         Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, applied, duplicates, stale, late)));
     }
 
@@ -99,6 +103,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         // As the reference trainer: the untrained model is epoch 0, and training has to beat it to be kept.
         stopping.Start(setup.Validation.Count > 0 ? Gradients.Loss(model, setup.Validation) : double.PositiveInfinity, master.Weights);
         var planSpec = new PlanSpec(setup.Train.Count, workers.Count, options.BatchSize, options.Seed);
+        // Whoever started the job must still be there to take its result: see OnCoordinatorGone.
+        Context.Watch(reportTo);
         for (int k = 0; k < workers.Count; k++)
         {
             Context.Watch(workers[k]);
@@ -305,6 +311,19 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     }
 
     // --- failures ---
+
+    /// <summary>
+    /// The coordinator that started this run stopped (its node died or left, or the singleton moved): nobody takes
+    /// this run's result, and a coordinator that recovers the job starts a new attempt of its own. Training on would
+    /// hold the workers for nothing, so the run stops and releases them.
+    /// </summary>
+    private void OnCoordinatorGone()
+    {
+        log.Warning("job {0}: the coordinator that started it is gone; stopping this run and releasing its workers", setup.Job);
+        Timers.CancelAll();
+        Release();
+        Context.Stop(Self);
+    }
 
     private void OnWorkerTerminated(Terminated m)
     {

@@ -216,4 +216,21 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
         var failed = await FishForMessageAsync<TrainingFailed>(m => m is TrainingFailed, Wait);
         Assert.Contains("not finite", failed.Reason);
     }
+
+    [Fact]
+    public async Task Server_stops_its_run_and_releases_the_workers_when_the_coordinator_that_started_it_is_gone()
+    {
+        // The coordinator is a probe here: when it stops (its node died, or the singleton moved), nobody takes the result.
+        var data = TestSupport.SineData();
+        var coordinator = CreateTestProbe("coordinator");
+        var worker = CreateTestProbe("worker");
+        var setup = new TrainingSetup("job", TestSupport.TinySpec, data.Train, data.Validation, Sgd, new EngineOptions { Workers = 1 }, null);
+        var server = Sys.ActorOf(ParameterServerActor.Props(setup, [worker.Ref], coordinator.Ref));
+        Watch(server);
+        await Next<Weights>(worker);
+
+        Sys.Stop(coordinator.Ref);
+        await ExpectTerminatedAsync(server, Wait);
+        Assert.Equal("job", (await Next<ReleaseShard>(worker)).Job);
+    }
 }
