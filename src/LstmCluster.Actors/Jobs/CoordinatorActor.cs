@@ -120,8 +120,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         {
             if (JobOf(e) is { } id && jobs.TryGetValue(id, out var job)) job.Record = JobEvents.Apply(job.Record, e);
         });
-        // Resumed as a command (it may journal): jobs submitted meanwhile are not among these.
-        Recover<RecoveryCompleted>(_ => Self.Tell(new ResumeRecovered([.. jobs.Values.Where(j => !j.Record.Ended).Select(j => j.Id)])));
+        Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
 
         Command<ResumeRecovered>(OnResumeRecovered);
         Command<SubmitJob>(OnSubmitJob);
@@ -185,6 +184,19 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>
+    /// Nothing runs right after recovery: a run the journal calls Running was cut off, and a status query answered
+    /// before <see cref="OnResumeRecovered"/> must not say otherwise. The rest is a command (it journals), and jobs
+    /// submitted meanwhile are not among these.
+    /// </summary>
+    private void OnRecoveryCompleted()
+    {
+        var open = jobs.Values.Where(j => !j.Record.Ended).ToList();
+        var cutOff = open.Where(j => j.Record.State == JobState.Running).Select(j => j.Id).ToArray();
+        foreach (var job in open.Where(j => j.Record.State == JobState.Running)) job.Record = job.Record with { State = JobState.Queued };
+        Self.Tell(new ResumeRecovered([.. open.Select(j => j.Id)], cutOff));
+    }
+
+    /// <summary>
     /// After recovery: jobs that were queued are prepared and queued again; a job whose run was cut off by the restart
     /// gets a new attempt, or fails once it has had <see cref="CoordinatorSettings.MaxAttempts"/>. Finished jobs only answer.
     /// </summary>
@@ -194,7 +206,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         if (jobs.Count > 0) log.Info("job registry recovered: {0} jobs, {1} to resume", jobs.Count, open.Count);
         foreach (var job in open)
         {
-            if (job.Record.State == JobState.Running)
+            if (m.CutOff.Contains(job.Id))
             {
                 string cutOff = $"the coordinator restarted during attempt {job.Record.Attempts}";
                 if (job.Record.Attempts >= settings.MaxAttempts)
@@ -817,7 +829,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
 
     private sealed record Evaluated(string Job, RunResult? Result, string? Reason) : INoSerializationVerificationNeeded;
 
-    private sealed record ResumeRecovered(string[] Jobs);
+    private sealed record ResumeRecovered(string[] Jobs, string[] CutOff);
 
     private sealed record RetentionTick
     {

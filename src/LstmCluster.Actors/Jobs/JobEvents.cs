@@ -82,9 +82,11 @@ public static class JobEvents
 {
     public static JobRecord Apply(JobRecord job, IJobEvent e) => e switch
     {
+        // Every attempt trains from the start (no checkpoints yet): its progress starts from zero too.
         JobStarted s => job with
         {
             State = JobState.Running, Attempts = s.Attempt, Started = s.At, ActiveWorkers = s.Workers, Reason = null,
+            Epoch = 0, Round = 0, TrainLoss = double.NaN, ValidationLoss = double.NaN, SamplesPerSecond = 0,
         },
         JobProgressed p => Progress(job, p),
         JobRequeued r => job with { State = JobState.Queued, Reason = r.Reason, ActiveWorkers = 0 },

@@ -24,6 +24,8 @@ public static class NodeHost
     {
         ArtifactWriter artifacts = JobArtifactFiles.Write;
         options.Validate();
+        // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
+        if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>

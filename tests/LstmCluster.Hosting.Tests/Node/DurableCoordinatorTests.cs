@@ -81,7 +81,7 @@ public sealed class DurableCoordinatorTests : IDisposable
         await using (var node = await RunningNode.Start(state))
         {
             // The cut-off run starts again as attempt 2; the queued job keeps its place behind it.
-            var resumed = await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 1 } || s.Ended);
+            var resumed = await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 1, Attempts: >= 2 } || s.Ended);
             Assert.Equal("Running", resumed.State);
             Assert.Equal("Queued", (await node.Client.StatusAsync(queued)).State);
             Assert.Equal(2, resumed.Attempts);
@@ -89,6 +89,18 @@ public sealed class DurableCoordinatorTests : IDisposable
             Assert.Equal("Cancelled", (await node.Client.CancelAsync(running)).State);
             Assert.Equal("Succeeded", (await node.WaitFor(queued, s => s.Ended)).State);
         }
+    }
+
+    [Fact]
+    public void A_coordinator_node_whose_state_directory_cannot_be_created_refuses_to_start_and_names_it()
+    {
+        // Under a regular file: no directory can be made there, whoever runs the test (root included).
+        Directory.CreateDirectory(state);
+        string file = Path.Combine(state, "not-a-directory");
+        File.WriteAllText(file, "");
+        string bad = Path.Combine(file, "state");
+        var error = Assert.Throws<IOException>(() => NodeHost.Build(new NodeOptions { Port = 0, HttpPort = 0, StateDir = bad }));
+        Assert.Contains($"the state directory {bad} is not writable", error.Message);
     }
 
     public void Dispose()

@@ -92,12 +92,33 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal("cluster", c.GetString("akka.actor.provider"));
         Assert.Equal(["worker"], c.GetStringList("akka.cluster.roles"));
         Assert.Equal(["akka.tcp://lstm@seed:4053"], c.GetStringList("akka.cluster.seed-nodes"));
-        Assert.Equal("keep-oldest", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
-        // Over all members, and the oldest downs itself when cut off alone: no single loss downs the survivors (NodeLossTests).
-        Assert.Equal("", c.GetString("akka.cluster.split-brain-resolver.keep-oldest.role"));
-        Assert.True(c.GetBoolean("akka.cluster.split-brain-resolver.keep-oldest.down-if-alone"));
+        // A majority over all members: no single loss in a cluster of 3 or more downs the survivors (NodeLossTests).
+        Assert.Equal("keep-majority", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal("", c.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
         Assert.Equal(TimeSpan.FromSeconds(10), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(4 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
         Assert.Equal(4100, c.GetInt("akka.remote.dot-netty.tcp.port"));
+    }
+
+    [Fact]
+    public void A_state_directory_gives_the_coordinator_a_sqlite_journal_there_and_none_keeps_it_in_memory()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "lstm state");
+        var durable = NodeConfig.Build(NodeOptions.Resolve(Flags(("state-dir", dir)), Env(), null));
+        Assert.Equal("akka.persistence.journal.sql", durable.GetString("akka.persistence.journal.plugin"));
+        Assert.Equal("akka.persistence.snapshot-store.sql", durable.GetString("akka.persistence.snapshot-store.plugin"));
+        Assert.Equal($"Data Source={Path.Combine(dir, "lstmcluster.db")}", durable.GetString("akka.persistence.journal.sql.connection-string"));
+        Assert.Equal("SQLite.MS", durable.GetString("akka.persistence.journal.sql.provider-name"));
+
+        var postgres = NodeConfig.Build(NodeOptions.Resolve(Flags(("state-dir", dir), ("journal-provider", "PostgreSQL"),
+            ("journal-connection", "Host=db;Database=lstm")), Env(), null));
+        Assert.Equal("PostgreSQL", postgres.GetString("akka.persistence.snapshot-store.sql.provider-name"));
+        Assert.Equal("Host=db;Database=lstm", postgres.GetString("akka.persistence.snapshot-store.sql.connection-string"));
+
+        // Resolved options default to ./lstmcluster-state; an empty value keeps nothing (tests only).
+        Assert.Equal(Path.GetFullPath(NodeOptions.DefaultStateDir), NodeOptions.Resolve(Flags(), Env(), null).StateDir);
+        var none = NodeConfig.Build(NodeOptions.Resolve(Flags(("state-dir", "")), Env(), null));
+        Assert.Equal("akka.persistence.journal.inmem", none.GetString("akka.persistence.journal.plugin"));
+        Assert.Throws<ArgumentException>(() => NodeOptions.Resolve(Flags(("keep-jobs", "0")), Env(), null));
     }
 }
