@@ -61,6 +61,64 @@ public sealed partial class NodeLossTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Killing_the_coordinator_node_with_a_running_and_three_queued_jobs_loses_none_of_them()
+    {
+        await using var cluster = await LocalCluster.Start(Options(workers: 1, coordinators: 2, "failover"));
+        var oldest = cluster.Nodes.Single(n => n.Name == "coordinator");
+        var second = cluster.Nodes.Single(n => n.Name == "coordinator-2");
+        var survivors = cluster.Nodes.Where(n => n != oldest).ToList();
+        using var viaOldest = new HttpClient { BaseAddress = cluster.Url, Timeout = TimeSpan.FromSeconds(30) };
+        using var viaSecond = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{second.HttpPort}/"), Timeout = TimeSpan.FromSeconds(30) };
+
+        // One job trains at a time (a node's default): the first runs, three wait behind it in the journaled queue.
+        string first = await ProcessClusterTests.Submit(viaOldest, ProcessClusterTests.Job("AirPassengers.csv", epochs: 20, ("patience", "0")));
+        var queued = new List<string>();
+        for (int i = 0; i < 3; i++) queued.Add(await ProcessClusterTests.Submit(viaOldest, ProcessClusterTests.Job("AirPassengers.csv", epochs: 2)));
+        Assert.Equal(["job-1", "job-2", "job-3", "job-4"], [first, .. queued]);
+        var running = await WaitForState(viaOldest, first, "Running", survivors);
+
+        var killedAt = DateTime.UtcNow;
+        LocalCluster.Kill(oldest);
+        await oldest.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The singleton starts on the second coordinator node and recovers the journal from the shared state directory:
+        // every job keeps its id and succeeds there (the first one again from its start if the kill cut its run off).
+        var started = await WaitForLine([second], SingletonStarted, survivors);
+        foreach (var id in (string[])[first, .. queued])
+        {
+            var status = await WaitForJob(viaSecond, id, survivors);
+            Assert.True(status.GetProperty("state").GetString() == "Succeeded", $"{id}: {status}\n{second.Name} log:\n{second.Tail()}");
+        }
+        var firstStatus = await Status(viaSecond, first);
+        // Ids go on from the journal: a client holding job-1 can never read another job's results.
+        Assert.Equal("job-5", await ProcessClusterTests.Submit(viaSecond, ProcessClusterTests.Job("AirPassengers.csv", epochs: 1)));
+        Assert.All(survivors, n => Assert.False(n.Exited, $"{n.Name} exited with code {ExitCode(n)}; its log ends:\n{n.Tail()}"));
+        output.WriteLine($"SIGKILL {oldest.Name} at {killedAt:HH:mm:ss.fff} with job-1 at epoch {running.GetProperty("epoch").GetInt32()} "
+            + $"and 3 queued; singleton on {second.Name} {Since(killedAt, started)}; all 4 Succeeded {Since(killedAt, DateTime.UtcNow)}; "
+            + $"job-1 trained {firstStatus.GetProperty("attempts").GetInt32()} attempt(s)");
+    }
+
+    private static async Task<JsonElement> Status(HttpClient http, string id)
+    {
+        using var response = await http.GetAsync($"jobs/{id}");
+        response.EnsureSuccessStatusCode();
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    private static async Task<JsonElement> WaitForState(HttpClient http, string id, string state, IReadOnlyList<NodeProcess> mustRun)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var status = await Status(http, id);
+            if (status.GetProperty("state").GetString() == state) return status;
+            if (mustRun.FirstOrDefault(n => n.Exited) is { } dead) Assert.Fail($"{dead.Name} exited with code {ExitCode(dead)}; its log ends:\n{dead.Tail()}");
+            if (clock.Elapsed > TimeSpan.FromMinutes(3)) Assert.Fail($"job {id} never reached {state}: {status}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task A_node_the_split_brain_resolver_downs_exits_with_code_1()
     {
         await using var cluster = await LocalCluster.Start(Options(workers: 2, coordinators: 1, "downed"));
