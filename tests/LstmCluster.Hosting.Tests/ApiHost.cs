@@ -65,14 +65,17 @@ public sealed class ApiHost : IAsyncDisposable
     }
 
     /// <summary>Polls the job's status until it has ended (or the wait runs out).</summary>
-    public async Task<JobView> WaitForEnd(string id, TimeSpan? timeout = null)
+    public Task<JobView> WaitForEnd(string id, TimeSpan? timeout = null) => WaitFor(Client, id, s => s.Ended, timeout);
+
+    /// <summary>Polls a job's status until <paramref name="reached"/> holds; the timeout only bounds a broken run.</summary>
+    public static async Task<JobView> WaitFor(JobApiClient client, string id, Func<JobView, bool> reached, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
         while (true)
         {
-            var status = await Client.StatusAsync(id);
-            if (status.Ended) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} still {status.State} after the wait");
+            var status = await client.StatusAsync(id);
+            if (reached(status)) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} is {status.State} at epoch {status.Epoch} after the wait");
             await Task.Delay(100);
         }
     }

@@ -159,17 +159,7 @@ public sealed class DurableCoordinatorTests : IDisposable
             }
         }
 
-        public async Task<JobView> WaitFor(string id, Func<JobView, bool> reached)
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-            while (true)
-            {
-                var status = await Client.StatusAsync(id);
-                if (reached(status)) return status;
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} is {status.State} at epoch {status.Epoch} after 120 s");
-                await Task.Delay(100);
-            }
-        }
+        public Task<JobView> WaitFor(string id, Func<JobView, bool> reached) => ApiHost.WaitFor(Client, id, reached);
 
         public async ValueTask DisposeAsync()
         {
