@@ -51,6 +51,18 @@ public sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts one more node with <paramref name="roles"/>, joining the cluster, and waits until it is Up.</summary>
+    public async Task AddNode(params string[] roles)
+    {
+        string seed = Akka.Cluster.Cluster.Get(nodes[0].System).SelfAddress.ToString();
+        var options = new NodeOptions { Roles = roles, Host = "127.0.0.1", Port = 0, Seeds = [seed], Hocon = FastTimings, TorchThreads = 1 };
+        var system = ActorSystem.Create(NodeOptions.SystemName, NodeConfig.Build(options));
+        nodes.Add((system, NodeActors.Start(system, options, artifacts: null), roles));
+        int expected = nodes.Count;
+        await WaitUntil(() => Akka.Cluster.Cluster.Get(nodes[0].System).State.Members.Count(m => m.Status == MemberStatus.Up) == expected,
+            TimeSpan.FromSeconds(60), "the new node Up");
+    }
+
     public async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;

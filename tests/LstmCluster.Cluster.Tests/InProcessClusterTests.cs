@@ -87,6 +87,31 @@ public sealed class InProcessClusterTests
     }
 
     [Fact]
+    public async Task A_worker_that_joins_mid_job_gets_a_shard_at_the_next_epoch()
+    {
+        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker);
+        var proxy = cluster.Nodes[0].Actors.Coordinator;
+        await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result.TotalWorkers == 1,
+            TimeSpan.FromSeconds(60), "the first worker discovered");
+
+        // No worker count: the job takes every free worker, now and as they join. Held open; cancelled at the end.
+        var id = Assert.IsType<JobAccepted>(await proxy.Ask<IJobMessage>(
+            new SubmitJob(AirPassengers(TrainingOptions.MaxEpochs, patience: 0)), Ask)).Job;
+        var before = await WaitForStatus(cluster, proxy, id, s => s is { State: JobState.Running, Epoch: >= 1, Workers: 1 }, "the first epoch on one worker");
+
+        await cluster.AddNode(Worker);
+        var grown = await WaitForStatus(cluster, proxy, id, s => s.Workers == 2 || s.State != JobState.Running, "the job to run on two workers");
+        Assert.True(grown is { State: JobState.Running, Workers: 2 }, $"the joined worker was never used: {grown}");
+        Assert.True(grown.Epoch > before.Epoch);
+        var later = await WaitForStatus(cluster, proxy, id, s => s.Epoch >= grown.Epoch + 2 || s.State != JobState.Running, "two more epochs");
+        Assert.True(later is { State: JobState.Running, Workers: 2 }, $"training stopped after the join: {later}");
+
+        Assert.Equal(JobState.Cancelled, (await proxy.Ask<JobStatus>(new CancelJob(id), Ask)).State);
+        await cluster.WaitUntil(() => proxy.Ask<CoordinatorState>(GetCoordinatorState.Instance, Ask).Result is { TotalWorkers: 2, FreeWorkers: 2 },
+            TimeSpan.FromSeconds(60), "both workers free again");
+    }
+
+    [Fact]
     public async Task A_job_larger_than_one_frame_reaches_the_coordinator_on_another_node()
     {
         await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker);

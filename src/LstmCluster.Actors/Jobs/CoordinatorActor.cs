@@ -61,6 +61,9 @@ public sealed record CoordinatorSettings
     /// <summary>A snapshot of the registry after this many events, so recovery reads one snapshot and a few events.</summary>
     public int SnapshotEvery { get; init; } = 200;
 
+    /// <summary>A worker that joins while a job that takes every free worker runs is added to it at its next epoch (sync, local SGD).</summary>
+    public bool ElasticJoin { get; init; } = true;
+
     /// <summary>Training runs a job gets when coordinator restarts cut them off; then it fails with the reason.</summary>
     public int MaxAttempts { get; init; } = 3;
 
@@ -230,6 +233,25 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         free.Add(worker);
         log.Info("worker {0} joined the pool ({1} workers)", worker.Path, pool.Count);
         Schedule();
+        if (free.Contains(worker)) Grow(worker);
+    }
+
+    /// <summary>
+    /// Elastic join: a free worker goes to a running job that takes every free worker (sync or local-SGD; the queue
+    /// came first), whose parameter server deals it a shard at the next epoch boundary.
+    /// </summary>
+    private void Grow(IActorRef worker)
+    {
+        if (!settings.ElasticJoin || settings.FixedPool) return;
+        var job = jobs.Values
+            .Where(j => j.Record.State == JobState.Running && j.Record.Workers == 0 && j.Server is not null && j.RunId is not null
+                && j.Setup?.Engine.Mode is not TrainingMode.Async)
+            .OrderByDescending(j => j.Record.Priority).ThenBy(j => j.Record.Sequence).FirstOrDefault();
+        if (job is null) return;
+        free.Remove(worker);
+        job.AssignedWorkers.Add(worker);
+        wire.Tell(job.Server!, new JoinWorker(job.RunId!, worker), Self);
+        log.Info("job {0}: worker {1} joins the running job", job.Id, worker.Path);
     }
 
     private void AddHost(IActorRef host)
@@ -496,6 +518,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         }
         job.Server = m.Server;
         Context.Watch(m.Server);
+        // Workers that joined while its server was starting.
+        foreach (var w in free.ToList()) Grow(w);
     }
 
     private void FreeWorkers(Job job)

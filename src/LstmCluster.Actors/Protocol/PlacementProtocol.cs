@@ -16,6 +16,12 @@ public sealed record TrainingStarted(string Job, IActorRef Server) : ITrainingMe
 public sealed record StopTraining(string Job) : ITrainingMessage;
 
 /// <summary>
+/// A worker that joined the cluster while the job runs, given to it by the coordinator (a job that takes every free
+/// worker). The parameter server deals it a shard at the next epoch boundary (sync and local-SGD modes).
+/// </summary>
+public sealed record JoinWorker(string Job, IActorRef Worker) : ITrainingMessage;
+
+/// <summary>
 /// A worker (a <see cref="Training.WorkerActor"/>) the coordinator may use, found by cluster discovery or
 /// registered by a host. The coordinator watches it and drops it when it stops or its node leaves.
 /// Only ever sent inside one node (discovery runs beside the coordinator).

@@ -72,6 +72,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         StartTraining => "stt",
         TrainingStarted => "tst",
         StopTraining => "spt",
+        JoinWorker => "jw",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -121,6 +122,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "stt" => new StartTraining(ReadSetup(r), ReadArray(r, ReadRef), ReadRef(r)),
             "tst" => new TrainingStarted(r.ReadString(), ReadRef(r)),
             "spt" => new StopTraining(r.ReadString()),
+            "jw" => new JoinWorker(r.ReadString(), ReadRef(r)),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
         };
     }
@@ -182,6 +184,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case StartTraining m: WriteSetup(w, m.Setup); WriteArray(w, m.Workers, WriteRef); WriteRef(w, m.ReportTo); break;
             case TrainingStarted m: w.Write(m.Job); WriteRef(w, m.Server); break;
             case StopTraining m: w.Write(m.Job); break;
+            case JoinWorker m: w.Write(m.Job); WriteRef(w, m.Worker); break;
             default: throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {obj.GetType()}");
         }
     }

@@ -21,12 +21,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly TrainingSetup setup;
-    private readonly IReadOnlyList<IActorRef> workers;
+    private readonly List<IActorRef> workers;
+    private readonly List<IActorRef> joining = [];
     private readonly IActorRef reportTo;
     private readonly HashSet<int> active = [];
     private readonly Dictionary<int, BatchGradient> round = [];
     private readonly HashSet<(long Version, int Worker)> appliedAsync = [];
-    private readonly long[] rounds, samples, dropped;
+    private readonly List<long> rounds, samples, dropped;
     private readonly List<EpochReport> history = [];
     private readonly Stopwatch clock = new();
     private readonly Stopwatch serverTime = new();
@@ -47,13 +48,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     public ParameterServerActor(TrainingSetup setup, IReadOnlyList<IActorRef> workers, IActorRef reportTo)
     {
         this.setup = setup;
-        this.workers = workers;
+        this.workers = [.. workers];
         this.reportTo = reportTo;
         // Everything to workers and to reportTo goes through the chunked path, which keeps per-sender order on the wire.
         wire = new Remoting.ChunkedSender(Context.System);
-        rounds = new long[workers.Count];
-        samples = new long[workers.Count];
-        dropped = new long[workers.Count];
+        rounds = [.. new long[workers.Count]];
+        samples = [.. new long[workers.Count]];
+        dropped = [.. new long[workers.Count]];
         Receive<Gradient>(m => Guard(() => OnGradient(m)));
         Receive<LocalWeights>(m => Guard(() => OnLocalWeights(m)));
         Receive<RoundTimeout>(m => Guard(() => OnRoundTimeout(m)));
@@ -63,6 +64,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             if (m.ActorRef.Equals(reportTo)) OnCoordinatorGone();
             else Guard(() => OnWorkerTerminated(m));
         });
+        Receive<JoinWorker>(OnJoinWorker);
         Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, applied, duplicates, stale, late)));
     }
 
@@ -296,7 +298,37 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         lossSum = 0;
         epochSamples = 0;
         master.LearningRate = setup.Options.LearningRateAt(epoch);
+        if (joining.Count > 0) AdmitJoined();
         return false;
+    }
+
+    // --- elastic join ---
+
+    private void OnJoinWorker(JoinWorker m)
+    {
+        if (m.Job != setup.Job || Mode == TrainingMode.Async || workers.Contains(m.Worker) || joining.Contains(m.Worker)) return;
+        Context.Watch(m.Worker);
+        joining.Add(m.Worker);
+        log.Info("job {0}: worker {1} joins at the start of epoch {2}", setup.Job, m.Worker.Path, epoch + 1);
+    }
+
+    /// <summary>
+    /// At an epoch boundary (the round about to open is the epoch's first): the workers that joined get indexes and the
+    /// windows are dealt again over every active worker, so the next epoch runs on all of them. The caller broadcasts.
+    /// </summary>
+    private void AdmitJoined()
+    {
+        foreach (var w in joining)
+        {
+            workers.Add(w);
+            rounds.Add(0);
+            samples.Add(0);
+            dropped.Add(0);
+            active.Add(workers.Count - 1);
+        }
+        log.Info("job {0}: epoch {1} runs on {2} workers ({3} joined)", setup.Job, epoch, active.Count, joining.Count);
+        joining.Clear();
+        DealShards();
     }
 
     private void Finish()
@@ -327,6 +359,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     private void OnWorkerTerminated(Terminated m)
     {
+        if (joining.Remove(m.ActorRef)) return;
         int k = IndexOf(m.ActorRef);
         if (k < 0 || !active.Remove(k)) return;
         log.Warning("job {0}: worker {1} terminated; its shard goes to the other {2}", setup.Job, k, active.Count);
@@ -346,16 +379,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     /// </summary>
     private void Reassign()
     {
-        var survivors = active.OrderBy(k => k).ToList();
-        var options = setup.Options;
-        plan = new BatchPlan(setup.Train.Count, survivors.Count, options.BatchSize, options.Seed);
-        var planSpec = new PlanSpec(setup.Train.Count, survivors.Count, options.BatchSize, options.Seed);
-        stepInEpoch = Math.Min(stepInEpoch, plan.StepsPerEpoch - 1);
-        for (int j = 0; j < survivors.Count; j++)
-        {
-            wire.Tell(workers[survivors[j]], new AssignShard(setup.Job, survivors[j], setup.Spec, planSpec, setup.Train.Select(plan.Shard(j)),
-                options, j, epoch, stepInEpoch), Self);
-        }
+        DealShards();
         reassignments++;
         if (Mode == TrainingMode.Async)
         {
@@ -367,6 +391,21 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         round.Clear();
         version++;
         Broadcast();
+    }
+
+    /// <summary>A new plan over the active workers, each dealt its shard starting where the job stands.</summary>
+    private void DealShards()
+    {
+        var dealt = active.OrderBy(k => k).ToList();
+        var options = setup.Options;
+        plan = new BatchPlan(setup.Train.Count, dealt.Count, options.BatchSize, options.Seed);
+        var planSpec = new PlanSpec(setup.Train.Count, dealt.Count, options.BatchSize, options.Seed);
+        stepInEpoch = Math.Min(stepInEpoch, plan.StepsPerEpoch - 1);
+        for (int j = 0; j < dealt.Count; j++)
+        {
+            wire.Tell(workers[dealt[j]], new AssignShard(setup.Job, dealt[j], setup.Spec, planSpec, setup.Train.Select(plan.Shard(j)),
+                options, j, epoch, stepInEpoch), Self);
+        }
     }
 
     private int IndexOf(IActorRef actor)

@@ -52,10 +52,14 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new JobStatus("job-2", JobState.Failed, 0, 0, double.NaN, double.NaN, "bad data", null, double.NaN, null, double.NaN),
             GetCoordinatorState.Instance,
             new CoordinatorState(1, 2, 3, 4),
+            new CoordinatorState(0, 1, 0, 2) { Fenced = 7 },
+            new DeleteJob("job-1"),
+            new JobRemoved("job-1"),
             new JobStatus("job-3", JobState.Running, 2, 9, 0.5, 0.6, null, null, double.NaN, null, double.NaN)
             {
                 Round = 77, SamplesPerSecond = 1234.5, Workers = 2, Data = "co2.csv", Target = "value", ForecastTimes = ["2020-01", "2020-02"],
                 Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero), Started = new DateTimeOffset(2026, 11, 29, 3, 0, 1, TimeSpan.Zero),
+                Attempts = 2,
             },
             ListJobs.Instance,
             new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN)]),
@@ -66,6 +70,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new StartTraining(setup, [ActorRefs.Nobody, ActorRefs.Nobody], ActorRefs.Nobody),
             new TrainingStarted("job-1", ActorRefs.Nobody),
             new StopTraining("job-1"),
+            new JoinWorker("job-1.2", ActorRefs.Nobody),
         };
     }
 
@@ -151,6 +156,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
         // Actor refs by path; dictionaries in name order (the wire keeps no insertion order).
         StartTraining s => JsonSerializer.Serialize(s.Setup, JsonOptions) + string.Join(",", s.Workers.Select(Ref)) + Ref(s.ReportTo),
         TrainingStarted s => s.Job + Ref(s.Server),
+        JoinWorker j => j.Job + Ref(j.Worker),
         JobArtifacts a => a.Job + a.State + string.Join(",", a.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Key + ":" + Convert.ToBase64String(f.Value))),
         _ => JsonSerializer.Serialize(o, o.GetType(), JsonOptions),
     };

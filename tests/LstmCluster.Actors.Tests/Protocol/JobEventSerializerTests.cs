@@ -1,0 +1,67 @@
+using System.Runtime.Serialization;
+using Akka.TestKit.Xunit2;
+using LstmCluster.Actors.Jobs;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Serialization;
+
+namespace LstmCluster.Actors.Tests.Protocol;
+
+/// <summary>The coordinator's journal events and snapshot: what a restarted coordinator reads back years later.</summary>
+public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 29, 21, 0, 0, TimeSpan.Zero);
+
+    private static JobRecord Record => new()
+    {
+        Id = "job-7", Sequence = 7, Priority = 2, Workers = 0, Options = TestSupport.SineRun(3), Upload = "sine.csv",
+        Mode = TrainingMode.LocalSgd, SyncPeriod = 4, Data = "sine.csv", Target = "value", Submitted = At, Epochs = 3,
+    };
+
+    public static TheoryData<IJobEvent> Events() => new()
+    {
+        new JobSubmitted(Record),
+        new JobStarted("job-7", 2, At, 3),
+        new JobProgressed("job-7", 4, 50, 0.25, double.NaN, 120, 5000.5, 3),
+        new JobRequeued("job-7", "the coordinator restarted during attempt 1"),
+        new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 1000, 4000, 2), [1.5, double.NaN], ["2020-01", "2020-02"],
+            0.8, "seasonal_naive", 1.2),
+        new JobFailed("job-7", At, "the parameter server stopped before the job ended"),
+        new JobCancelled("job-7", At, "cancelled on request"),
+        new JobDeleted("job-7"),
+        new RegistrySnapshot(9, [Record, Record with { Id = "job-8", Sequence = 8, State = JobState.Succeeded, Forecast = [2.0] }]),
+    };
+
+    [Theory]
+    [MemberData(nameof(Events))]
+    public void Every_journal_event_survives_a_round_trip_as_json(IJobEvent e)
+    {
+        var serializer = Assert.IsType<JobEventSerializer>(Sys.Serialization.FindSerializerFor(e));
+        var bytes = serializer.ToBinary(e);
+        var back = serializer.FromBinary(bytes, serializer.Manifest(e));
+        // Records hold arrays: compare what they say, as JSON, rather than by reference.
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(bytes), System.Text.Encoding.UTF8.GetString(serializer.ToBinary(back)));
+        Assert.Equal(e.GetType(), back.GetType());
+    }
+
+    [Fact]
+    public void Applying_the_events_of_a_run_gives_the_status_a_restarted_coordinator_answers()
+    {
+        var job = Record;
+        foreach (var e in (IJobEvent[])[new JobStarted("job-7", 1, At, 2), new JobProgressed("job-7", 3, 50, 0.3, 0.4, 30, 900, 2),
+                     new JobRequeued("job-7", "restarted"), new JobStarted("job-7", 2, At, 2)])
+            job = JobEvents.Apply(job, e);
+        // A new attempt trains from the start: its progress too.
+        Assert.Equal((JobState.Running, 2, 0, 0L), (job.State, job.Attempts, job.Epoch, job.Round));
+        job = JobEvents.Apply(job, new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 500, 1000, 2), [4.0], ["t"], 0.7, "naive", 1.0));
+        Assert.Equal((JobState.Succeeded, 50, 500L, 0.7), (job.State, job.Epoch, job.Round, job.TestMase));
+        Assert.True(job.Ended);
+    }
+
+    [Fact]
+    public void A_foreign_or_corrupt_event_is_a_serialization_error_naming_it()
+    {
+        var serializer = (JobEventSerializer)Sys.Serialization.FindSerializerFor(new JobDeleted("job-1"));
+        Assert.Contains("unknown job event manifest 'zz'", Assert.Throws<SerializationException>(() => serializer.FromBinary([], "zz")).Message);
+        Assert.Contains("corrupt job event 'jd'", Assert.Throws<SerializationException>(() => serializer.FromBinary("{not json"u8.ToArray(), "jd")).Message);
+    }
+}
