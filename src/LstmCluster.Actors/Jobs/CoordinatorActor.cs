@@ -418,9 +418,9 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
         var options = RunOptionsOf(job.Record);
         job.Prepared = m.Data;
-        job.Engine = new SubmitJob(options, null, 0, null, job.Record.Mode, job.Record.Staleness, job.Record.SyncPeriod).Apply(engine);
+        var jobEngine = new SubmitJob(options, null, 0, null, job.Record.Mode, job.Record.Staleness, job.Record.SyncPeriod).Apply(engine);
         job.Setup = new TrainingSetup(job.Id, options.Spec(m.Data.Series.Columns.Length), m.Data.Train, m.Data.Validation,
-            options.Training, job.Engine with { Workers = Math.Max(1, job.Record.Workers) }, null);
+            options.Training, jobEngine with { Workers = Math.Max(1, job.Record.Workers) }, null);
         Accept(job);
     }
 
@@ -541,7 +541,6 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         if (RunOf(m.Job) is not { } job) return;
         var r = m.Report;
         var progress = new JobProgressed(job.Id, r.Epoch, r.Epochs, r.TrainLoss, r.ValidationLoss, m.Version, r.SamplesPerSecond, m.Workers);
-        job.Last = progress;
         job.Listener?.Tell(m);
         var now = DateTimeOffset.UtcNow;
         if (job.Durable && (job.ProgressJournaled is null || now - job.ProgressJournaled >= settings.ProgressInterval))
@@ -559,13 +558,12 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
     {
         if (RunOf(m.Job) is not { } job) return;
         job.Record = job.Record with { Round = m.Version };
-        if (job.Last is { } last) job.Last = last with { Round = m.Version };
         FreeWorkers(job);
         Schedule();
         if (job.Listener is not null)
         {
             job.Listener.Tell(m);
-            Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Last ?? Progress(job), [], [], double.NaN, null, double.NaN));
+            Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, Progress(job), [], [], double.NaN, null, double.NaN));
             return;
         }
         // Evaluation and forecast with Core's pipeline: a trainer that hands back the finished result.
@@ -604,7 +602,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         if (m.Result is { } r)
         {
             string? baseline = r.Test.Baselines.Count > 0 ? r.Test.BestBaseline : null;
-            Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Last ?? Progress(job),
+            Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, Progress(job),
                 [.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)], r.Test.Model.Mase, baseline,
                 baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase));
         }
@@ -833,14 +831,12 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         public bool Recorded { get; set; }
         public IActorRef Submitter { get; } = submitter;
         public IActorRef? Listener { get; set; }
-        public EngineOptions? Engine { get; set; }
         public PreparedData? Prepared { get; set; }
         public TrainingSetup? Setup { get; set; }
         public string? RunId { get; set; }
         public IActorRef? Host { get; set; }
         public IActorRef? Server { get; set; }
         public List<IActorRef> AssignedWorkers { get; set; } = [];
-        public JobProgressed? Last { get; set; }
         public DateTimeOffset? ProgressJournaled { get; set; }
     }
 
