@@ -219,6 +219,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
                 }
                 Record(job, new JobRequeued(job.Id, $"{cutOff}: queued for attempt {job.Record.Attempts + 1}"));
             }
+            // Its place in the queue now, in the original order; Schedule waits while the head is still being prepared.
+            queue.Add(job);
             Prepare(job);
         }
     }
@@ -436,8 +438,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
     {
         if (job.Recorded)
         {
-            // Recovered from the journal: its submitter heard JobAccepted long ago.
-            queue.Add(job);
+            // Recovered from the journal: its submitter heard JobAccepted long ago, and it holds its place in the queue.
+            if (!queue.Contains(job)) queue.Add(job);
             Schedule();
             return;
         }
@@ -468,7 +470,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         while (running < engine.MaxConcurrentJobs && queue.Count > 0 && hosts.Count > 0)
         {
             var next = queue.OrderByDescending(j => j.Record.Priority).ThenBy(j => j.Record.Sequence).First();
-            if (free.Count < Math.Max(1, next.Record.Workers)) return;
+            // A recovered job still loading its data keeps the jobs behind it waiting: order survives a restart.
+            if (next.Setup is null || free.Count < Math.Max(1, next.Record.Workers)) return;
             queue.Remove(next);
             Run(next);
         }
