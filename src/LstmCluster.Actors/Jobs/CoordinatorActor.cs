@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Serialization;
 using LstmCluster.Actors.Training;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Forecasting;
@@ -133,6 +134,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         Command<EpochProgress>(OnEpochProgress);
         Command<TrainingFinished>(OnTrainingFinished);
         Command<TrainingFailed>(OnTrainingFailed);
+        Command<CheckpointTaken>(OnCheckpointTaken);
+        Command<CheckpointStored>(OnCheckpointStored);
         Command<Evaluated>(OnEvaluated);
         Command<GetJobStatus>(OnGetJobStatus);
         Command<CancelJob>(m => OnCancelJob(m.Job));
@@ -278,7 +281,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         {
             log.Warning("parameter-server host {0} left ({1} hosts)", m.ActorRef.Path, hosts.Count);
             foreach (var job in jobs.Values.Where(j => j.Record.State == JobState.Running && m.ActorRef.Equals(j.Host)).ToList())
-                Fail(job, "the parameter-server node left during training");
+                ServerLost(job, "the parameter-server node left");
             Schedule();
             return;
         }
@@ -297,8 +300,77 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
     {
         // Still running on that server: it stopped without reporting (its node shut down), and must not leave the job Running forever.
         if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Running || !m.Server.Equals(job.Server)) return;
-        Fail(job, "the parameter server stopped before the job ended");
+        ServerLost(job, "the parameter server stopped");
         Schedule();
+    }
+
+    /// <summary>
+    /// The running job's parameter server is gone without a result: a journaled job goes back to the head of the queue
+    /// and resumes from its last checkpoint (or from the start) on any parameter-server node, up to
+    /// <see cref="CoordinatorSettings.MaxAttempts"/> attempts; an in-memory job fails.
+    /// </summary>
+    private void ServerLost(Job job, string what)
+    {
+        int attempt = job.Record.Attempts;
+        if (!job.Durable || attempt >= settings.MaxAttempts)
+        {
+            Fail(job, job.Durable ? $"{what} during attempt {attempt}, the last of {settings.MaxAttempts}" : $"{what} before the job ended");
+            return;
+        }
+        Timers.Cancel($"server-gone-{job.Id}");
+        FreeWorkers(job);
+        string from = job.Resume is { } c ? $"resumes from its checkpoint at epoch {c.Epoch}, step {c.Step} (round {c.Version})" : "starts over (no checkpoint yet)";
+        log.Warning("job {0}: {1} at round {2} during attempt {3}; attempt {4} {5}", job.Id, what, job.Record.Round, attempt, attempt + 1, from);
+        Record(job, new JobRequeued(job.Id, $"{what} during attempt {attempt}: attempt {attempt + 1} {from}"));
+        queue.Add(job);
+    }
+
+    /// <summary>
+    /// A running job's checkpoint: the point its next attempt resumes from (at once, in memory), stored off the actor
+    /// (file first, then the journal) so status and cancel never wait behind a disk. Checkpoints that arrive while one is
+    /// being written are coalesced: only the newest is written next.
+    /// </summary>
+    private void OnCheckpointTaken(CheckpointTaken m)
+    {
+        if (RunOf(m.Job) is not { } job || !job.Durable) return;
+        job.Resume = m.Checkpoint;
+        if (job.CheckpointWriting) job.CheckpointPending = true;
+        else WriteCheckpoint(job);
+    }
+
+    private void WriteCheckpoint(Job job)
+    {
+        var c = job.Resume!;
+        job.CheckpointWriting = true;
+        job.CheckpointPending = false;
+        string id = job.Id;
+        var files = store;
+        Task.Run(() =>
+        {
+            byte[] file = CheckpointCodec.ToFile(c);
+            files.SaveCheckpoint(id, file);
+            return new CheckpointStored(id, new CheckpointRef(c.Epoch, c.Step, c.Version, CheckpointCodec.Checksum(file), DateTimeOffset.UtcNow), null);
+        }).PipeTo(Self, failure: e => new CheckpointStored(id, null, e.GetBaseException().Message));
+    }
+
+    private void OnCheckpointStored(CheckpointStored m)
+    {
+        if (!jobs.TryGetValue(m.Job, out var job))
+        {
+            // Deleted meanwhile: the write may have made its folder again.
+            DeleteFiles(m.Job);
+            return;
+        }
+        job.CheckpointWriting = false;
+        if (job.Record.Ended)
+        {
+            DeleteCheckpoint(job.Id);
+            return;
+        }
+        // The job goes on either way; after a failed write a lost server resumes from the previous checkpoint.
+        if (m.Stored is { } stored) Record(job, new JobCheckpointed(job.Id, stored), async: true);
+        else log.Warning("job {0}: could not store its checkpoint {1}: {2}", job.Id, JobStore.CheckpointName(job.Id), m.Problem);
+        if (job.CheckpointPending) WriteCheckpoint(job);
     }
 
     // --- submission ---
@@ -344,12 +416,29 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         string id = job.Id;
         string? upload = job.Record.Upload is { } u ? store.UploadPath(id, u) : null;
         string label = job.Record.Data ?? "data";
+        bool resume = job.Record.Checkpoint is not null && job.Resume is null;
+        var files = store;
         Task.Run(() =>
         {
             var data = ForecastRun.Prepare(options);
             _ = new BatchPlan(data.Train.Count, workers, options.Training.BatchSize, options.Training.Seed);
-            return data;
-        }).PipeTo(Self, success: data => new Prepared(id, data), failure: e => new PrepareFailed(id, Reason(e, upload, label)));
+            var (checkpoint, problem) = resume ? LoadCheckpoint(files, id) : (null, null);
+            return new Prepared(id, data, checkpoint, problem);
+        }).PipeTo(Self, failure: e => new PrepareFailed(id, Reason(e, upload, label)));
+    }
+
+    /// <summary>A recovered job's stored checkpoint, or why it cannot be used (the job then trains from the start).</summary>
+    private static (TrainingCheckpoint?, string?) LoadCheckpoint(JobStore files, string id)
+    {
+        string name = JobStore.CheckpointName(id);
+        try
+        {
+            return files.ReadCheckpoint(id) is { } bytes ? (CheckpointCodec.FromFile(bytes, name), null) : (null, $"{name} is missing");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, e is InvalidDataException ? e.Message : $"{name} cannot be read: {e.Message}");
+        }
     }
 
     /// <summary>The job's options with its data pointing at the stored upload (when it has one).</summary>
@@ -420,6 +509,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
         var options = RunOptionsOf(job.Record);
         job.Prepared = m.Data;
+        if (m.Checkpoint is not null) job.Resume = m.Checkpoint;
+        if (m.CheckpointProblem is { } problem) log.Warning("job {0}: {1}; it trains from the start", job.Id, problem);
         var jobEngine = new SubmitJob(options, null, 0, null, job.Record.Mode, job.Record.Staleness, job.Record.SyncPeriod).Apply(engine);
         job.Setup = new TrainingSetup(job.Id, options.Spec(m.Data.Series.Columns.Length), m.Data.Train, m.Data.Validation,
             options.Training, jobEngine with { Workers = Math.Max(1, job.Record.Workers) }, null);
@@ -490,12 +581,16 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         // Each attempt trains under its own run id: whatever an older attempt's parameter server still sends is fenced off.
         job.RunId = attempt == 1 ? job.Id : $"{job.Id}.{attempt}";
         runs[job.RunId] = job;
-        Record(job, new JobStarted(job.Id, attempt, DateTimeOffset.UtcNow, assigned.Count));
+        var resume = job.Resume;
+        Record(job, new JobStarted(job.Id, attempt, DateTimeOffset.UtcNow, assigned.Count, resume is null ? 0 : resume.Epoch - 1, resume?.Version ?? 0));
         var host = hosts[nextHost++ % hosts.Count];
         job.Host = host;
-        job.Setup = setup with { Job = job.RunId, Engine = setup.Engine with { Workers = assigned.Count } };
+        // Only journaled jobs are resumed, so only they pay for checkpoints.
+        var checkpoints = job.Durable ? setup.Engine.CheckpointEvery : null;
+        job.Setup = setup with { Job = job.RunId, Engine = setup.Engine with { Workers = assigned.Count, CheckpointEvery = checkpoints }, Resume = resume };
         wire.Tell(host, new StartTraining(job.Setup, [.. assigned], Self), Self);
-        log.Info("job {0} running on {1} workers, parameter server on {2} (attempt {3})", job.Id, assigned.Count, host.Path.Address, attempt);
+        log.Info("job {0} running on {1} workers, parameter server on {2} (attempt {3}{4})", job.Id, assigned.Count, host.Path.Address, attempt,
+            resume is null ? "" : $", resumed at epoch {resume.Epoch} step {resume.Step}");
     }
 
     /// <summary>The job a training message's run id belongs to; messages of older runs are counted and dropped.</summary>
@@ -636,8 +731,10 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         // Finished jobs stay answerable, but without their windows and data.
         job.Prepared = null;
         job.Setup = null;
+        job.Resume = null;
         Record(job, end, () =>
         {
+            if (job.Durable) DeleteCheckpoint(job.Id);
             var status = Status(job);
             // An Ask (the HTTP API) has had its answer (JobAccepted) and its temporary actor is gone: no dead letter per job.
             if (!IsTemporary(job.Submitter) && !job.Submitter.IsNobody()) job.Submitter.Tell(status);
@@ -653,7 +750,8 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
     /// Applies an event to the job's record now (the scheduler acts on it at once) and journals it; <paramref name="then"/>
     /// runs once it is stored (commands wait meanwhile), so no reply ever gets ahead of the journal.
     /// </summary>
-    private void Record(Job job, IJobEvent e, Action? then = null)
+    /// <remarks><paramref name="async"/>: commands go on while it is stored (PersistAsync), for events nobody waits on.</remarks>
+    private void Record(Job job, IJobEvent e, Action? then = null, bool async = false)
     {
         job.Record = JobEvents.Apply(job.Record, e);
         if (!job.Durable || !job.Recorded)
@@ -661,11 +759,13 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
             then?.Invoke();
             return;
         }
-        Persist(e, _ =>
+        void Stored(IJobEvent _)
         {
             then?.Invoke();
             AfterPersist();
-        });
+        }
+        if (async) PersistAsync(e, Stored);
+        else Persist(e, Stored);
     }
 
     private void AfterPersist()
@@ -684,6 +784,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         JobFailed f => f.Job,
         JobCancelled c => c.Job,
         JobDeleted d => d.Job,
+        JobCheckpointed c => c.Job,
         _ => null,
     };
 
@@ -701,6 +802,18 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         jobs.Remove(job.Id);
         DeleteFiles(job.Id);
         if (job.Durable && job.Recorded) Persist(new JobDeleted(job.Id), _ => AfterPersist());
+    }
+
+    private void DeleteCheckpoint(string id)
+    {
+        try
+        {
+            store.DeleteCheckpoint(id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("could not delete the checkpoint of {0}: {1}", id, e.Message);
+        }
     }
 
     private void DeleteFiles(string id)
@@ -804,6 +917,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
             Started = r.Started,
             Finished = r.Finished,
             Attempts = r.Attempts,
+            ResumedFrom = r.ResumedFrom,
         };
     }
 
@@ -841,12 +955,20 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         public IActorRef? Server { get; set; }
         public List<IActorRef> AssignedWorkers { get; set; } = [];
         public DateTimeOffset? ProgressJournaled { get; set; }
+        /// <summary>The checkpoint the next attempt resumes from (the last one stored), once there is one.</summary>
+        public TrainingCheckpoint? Resume { get; set; }
+        /// <summary>A checkpoint is being written; <see cref="CheckpointPending"/>: a newer one waits in <see cref="Resume"/>.</summary>
+        public bool CheckpointWriting { get; set; }
+        public bool CheckpointPending { get; set; }
     }
 
     // In-process completions of work done off the actor; they never leave this node.
-    private sealed record Prepared(string Job, PreparedData Data) : INoSerializationVerificationNeeded;
+    private sealed record Prepared(string Job, PreparedData Data, TrainingCheckpoint? Checkpoint, string? CheckpointProblem)
+        : INoSerializationVerificationNeeded;
 
     private sealed record PrepareFailed(string Job, string Reason);
+
+    private sealed record CheckpointStored(string Job, CheckpointRef? Stored, string? Problem) : INoSerializationVerificationNeeded;
 
     private sealed record ServerGone(string Job, IActorRef Server) : INoSerializationVerificationNeeded;
 

@@ -43,9 +43,16 @@ public sealed record JobRecord
     public double TestMase { get; init; } = double.NaN;
     public string? BestBaseline { get; init; }
     public double BestBaselineMase { get; init; } = double.NaN;
+    /// <summary>Epochs the current attempt took over from a checkpoint (0: from the start).</summary>
+    public int ResumedFrom { get; init; }
+    /// <summary>The job's last parameter-server checkpoint (in the store as <c>jobs/{id}/checkpoint.bin</c>) while it is not finished.</summary>
+    public CheckpointRef? Checkpoint { get; init; }
 
     public bool Ended => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 }
+
+/// <summary>Where a stored checkpoint stands: epoch (1-based, <paramref name="Step"/> of its steps done), master version, and its SHA-256.</summary>
+public sealed record CheckpointRef(int Epoch, int Step, long Version, string Checksum, DateTimeOffset At);
 
 /// <summary>Marker for the coordinator's journal events and snapshots (bound to <see cref="Serialization.JobEventSerializer"/>).</summary>
 public interface IJobEvent;
@@ -53,14 +60,20 @@ public interface IJobEvent;
 /// <summary>A job was accepted: its options, data reference and place in the queue.</summary>
 public sealed record JobSubmitted(JobRecord Job) : IJobEvent;
 
-/// <summary>A training run of the job started (attempt counts from 1).</summary>
-public sealed record JobStarted(string Job, int Attempt, DateTimeOffset At, int Workers) : IJobEvent;
+/// <summary>
+/// A training run of the job started (attempt counts from 1); a run resumed from a checkpoint starts with
+/// <paramref name="FromEpoch"/> epochs done at master version <paramref name="FromRound"/>.
+/// </summary>
+public sealed record JobStarted(string Job, int Attempt, DateTimeOffset At, int Workers, int FromEpoch = 0, long FromRound = 0) : IJobEvent;
+
+/// <summary>The job's parameter server took a checkpoint, now in the store (the file is written before this is journaled).</summary>
+public sealed record JobCheckpointed(string Job, CheckpointRef Checkpoint) : IJobEvent;
 
 /// <summary>Where a running job stands; journaled sparsely (see <see cref="CoordinatorSettings.ProgressInterval"/>).</summary>
 public sealed record JobProgressed(string Job, int Epoch, int Epochs, double TrainLoss, double ValidationLoss, long Round,
     double SamplesPerSecond, int Workers) : IJobEvent;
 
-/// <summary>A run was cut off by a coordinator restart and the job waits in the queue for its next attempt.</summary>
+/// <summary>A run was cut off (a coordinator restart, its parameter server lost) and the job waits in the queue for its next attempt.</summary>
 public sealed record JobRequeued(string Job, string Reason) : IJobEvent;
 
 /// <summary>The job succeeded; its files are in the store. Carries the figures a status query shows.</summary>
@@ -82,21 +95,24 @@ public static class JobEvents
 {
     public static JobRecord Apply(JobRecord job, IJobEvent e) => e switch
     {
-        // Every attempt trains from the start (no checkpoints yet): its progress starts from zero too.
+        // An attempt starts from its checkpoint (or from the start): its progress too.
         JobStarted s => job with
         {
             State = JobState.Running, Attempts = s.Attempt, Started = s.At, ActiveWorkers = s.Workers, Reason = null,
-            Epoch = 0, Round = 0, TrainLoss = double.NaN, ValidationLoss = double.NaN, SamplesPerSecond = 0,
+            Epoch = s.FromEpoch, Round = s.FromRound, SamplesPerSecond = 0, ResumedFrom = s.FromEpoch,
+            TrainLoss = s.FromEpoch > 0 ? job.TrainLoss : double.NaN, ValidationLoss = s.FromEpoch > 0 ? job.ValidationLoss : double.NaN,
         },
+        JobCheckpointed c => job with { Checkpoint = c.Checkpoint },
         JobProgressed p => Progress(job, p),
         JobRequeued r => job with { State = JobState.Queued, Reason = r.Reason, ActiveWorkers = 0 },
+        // A finished job's checkpoint is deleted: nothing resumes it.
         JobSucceeded s => Progress(job, s.Last) with
         {
             State = JobState.Succeeded, Finished = s.At, Reason = null, Forecast = s.Forecast, ForecastTimes = s.ForecastTimes,
-            TestMase = s.TestMase, BestBaseline = s.BestBaseline, BestBaselineMase = s.BestBaselineMase,
+            TestMase = s.TestMase, BestBaseline = s.BestBaseline, BestBaselineMase = s.BestBaselineMase, Checkpoint = null,
         },
-        JobFailed f => job with { State = JobState.Failed, Finished = f.At, Reason = f.Reason },
-        JobCancelled c => job with { State = JobState.Cancelled, Finished = c.At, Reason = c.Reason },
+        JobFailed f => job with { State = JobState.Failed, Finished = f.At, Reason = f.Reason, Checkpoint = null },
+        JobCancelled c => job with { State = JobState.Cancelled, Finished = c.At, Reason = c.Reason, Checkpoint = null },
         _ => job,
     };
 

@@ -11,6 +11,7 @@ public sealed class JobStore
 {
     private const string FilesFolder = "files";
     private const string DataFolder = "data";
+    private const string CheckpointFile = "checkpoint.bin";
 
     public JobStore(string root)
     {
@@ -81,6 +82,41 @@ public sealed class JobStore
         string final = Path.Combine(folder, FilesFolder);
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(temp, final);
+    }
+
+    /// <summary>The job's checkpoint file as named in messages (relative to the state directory).</summary>
+    public static string CheckpointName(string id) => $"jobs/{id}/{CheckpointFile}";
+
+    /// <summary>
+    /// Replaces the job's checkpoint atomically and durably (temp file flushed to disk, then renamed over the old one):
+    /// a crash leaves the previous checkpoint or the new one, never a torn file.
+    /// </summary>
+    public void SaveCheckpoint(string id, byte[] file)
+    {
+        string folder = JobFolder(id);
+        Directory.CreateDirectory(folder);
+        string path = Path.Combine(folder, CheckpointFile);
+        string temp = path + $".{Guid.NewGuid():N}.tmp";
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(file);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>The job's checkpoint file's bytes; null when it has none.</summary>
+    public byte[]? ReadCheckpoint(string id)
+    {
+        string path = Path.Combine(JobFolder(id), CheckpointFile);
+        return File.Exists(path) ? File.ReadAllBytes(path) : null;
+    }
+
+    /// <summary>Deletes the job's checkpoint (the job ended); none is fine.</summary>
+    public void DeleteCheckpoint(string id)
+    {
+        string path = Path.Combine(JobFolder(id), CheckpointFile);
+        if (File.Exists(path)) File.Delete(path);
     }
 
     /// <summary>A finished job's files by relative name ('/' separated); empty when it has none.</summary>

@@ -35,6 +35,15 @@ public sealed record EngineOptions
     /// </summary>
     public int? TorchThreads { get; init; }
 
+    /// <summary>
+    /// Parameter-server checkpoints (<c>--checkpoint-every</c>): one at each epoch end (at most one a second), and one at
+    /// the next round boundary once this long has passed since the last, so a lost server costs at most this much work.
+    /// <see cref="TimeSpan.Zero"/> checkpoints at every epoch end; null takes none (embedded runs: nothing to survive).
+    /// </summary>
+    public TimeSpan? CheckpointEvery { get; init; } = DefaultCheckpointEvery;
+
+    public static readonly TimeSpan DefaultCheckpointEvery = TimeSpan.FromSeconds(30);
+
     public int PoolSize => WorkerPool ?? Workers * MaxConcurrentJobs;
 
     /// <summary>The command-line spelling of a mode: <c>sync</c>, <c>async</c> or <c>local-sgd</c>.</summary>
@@ -55,6 +64,7 @@ public sealed record EngineOptions
         if (Quorum is < 1) throw new ArgumentException($"quorum must be at least 1 (got {Quorum})");
         if (MaxConcurrentJobs is < 1 or > 1024) throw new ArgumentException($"concurrent jobs must be between 1 and 1024 (got {MaxConcurrentJobs})");
         if (TorchThreads is < 1 or > 1024) throw new ArgumentException($"torch threads must be between 1 and 1024 (got {TorchThreads})");
+        if (CheckpointEvery is { } c && c < TimeSpan.Zero) throw new ArgumentException($"checkpoint interval must not be negative (got {c})");
         if (PoolSize < 1) throw new ArgumentException($"the worker pool must hold at least 1 worker (got {PoolSize})");
     }
 }

@@ -99,8 +99,11 @@ public sealed record JobStatus(
 
     public DateTimeOffset? Finished { get; init; }
 
-    /// <summary>Training runs started for the job (more than one when a coordinator restart cut a run off).</summary>
+    /// <summary>Training runs started for the job (more than one when a coordinator restart or a lost parameter server cut a run off).</summary>
     public int Attempts { get; init; }
+
+    /// <summary>Epochs the current attempt took over from a checkpoint (0: it trained from the start).</summary>
+    public int ResumedFrom { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

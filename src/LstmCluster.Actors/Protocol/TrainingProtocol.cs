@@ -59,6 +59,7 @@ public sealed record WorkerFailed(string Job, int Worker, string Reason) : ITrai
 /// <c>ForecastModel.Create(spec, options.Seed)</c>. <paramref name="ReportTo"/> receives
 /// <see cref="EpochProgress"/>, then <see cref="TrainingFinished"/> or <see cref="TrainingFailed"/>.
 /// </summary>
+/// <paramref name="Resume"/>, when given, is a checkpoint of an earlier run of the same job: the server continues from it.
 public sealed record TrainingSetup(
     string Job,
     ModelSpec Spec,
@@ -66,7 +67,32 @@ public sealed record TrainingSetup(
     WindowSet Validation,
     TrainingOptions Options,
     EngineOptions Engine,
-    float[]? InitialWeights);
+    float[]? InitialWeights,
+    TrainingCheckpoint? Resume = null);
+
+/// <summary>
+/// A parameter server's state at a round boundary, enough to continue the job elsewhere as if nothing happened:
+/// the optimizer (master weights, moments, steps, learning rate), where the job stands (epoch <see cref="Epoch"/>
+/// with <see cref="Step"/> of its steps done, master <see cref="Version"/>), the epoch's running loss sum, early
+/// stopping (best weights and counters) and the history so far. The batch plan needs no random-generator state: every
+/// epoch's order is derived from (seed, epoch, shard) (<see cref="BatchPlan.EpochOrder"/>). <see cref="Shards"/> is the
+/// number of shards the plan was dealt over; a resume on as many workers walks the same batches.
+/// </summary>
+public sealed record TrainingCheckpoint(
+    int Epoch,
+    int Step,
+    long Version,
+    int Shards,
+    OptimizerState Optimizer,
+    EarlyStoppingState Stopping,
+    EpochReport[] History,
+    double EpochLossSum,
+    long EpochSamples,
+    long TotalSamples,
+    TimeSpan Elapsed);
+
+/// <summary>A parameter server's checkpoint of run <paramref name="Job"/>, for its coordinator to store.</summary>
+public sealed record CheckpointTaken(string Job, TrainingCheckpoint Checkpoint) : ITrainingMessage;
 
 /// <summary>One finished epoch of a job, at master <paramref name="Version"/>, with <paramref name="Workers"/> workers active.</summary>
 public sealed record EpochProgress(string Job, EpochReport Report, long Version = 0, int Workers = 0) : ITrainingMessage;

@@ -17,13 +17,14 @@ public sealed class JobEventSerializer(ExtendedActorSystem system) : SerializerW
 
     // Manifests are stored with every event: short, stable, never reused for another type.
     private const string Submitted = "js", Started = "jst", Progressed = "jp", Requeued = "jr", Succeeded = "jok", Failed = "jf",
-        Cancelled = "jc", Deleted = "jd", Snapshot = "rs";
+        Cancelled = "jc", Deleted = "jd", Snapshot = "rs", Checkpointed = "jck";
 
     private static readonly Dictionary<Type, string> Manifests = new()
     {
         [typeof(JobSubmitted)] = Submitted, [typeof(JobStarted)] = Started, [typeof(JobProgressed)] = Progressed,
         [typeof(JobRequeued)] = Requeued, [typeof(JobSucceeded)] = Succeeded, [typeof(JobFailed)] = Failed,
         [typeof(JobCancelled)] = Cancelled, [typeof(JobDeleted)] = Deleted, [typeof(RegistrySnapshot)] = Snapshot,
+        [typeof(JobCheckpointed)] = Checkpointed,
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

@@ -73,6 +73,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         TrainingStarted => "tst",
         StopTraining => "spt",
         JoinWorker => "jw",
+        CheckpointTaken => "ck",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -123,6 +124,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "tst" => new TrainingStarted(r.ReadString(), ReadRef(r)),
             "spt" => new StopTraining(r.ReadString()),
             "jw" => new JoinWorker(r.ReadString(), ReadRef(r)),
+            "ck" => new CheckpointTaken(r.ReadString(), CheckpointCodec.Read(r)),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
         };
     }
@@ -185,6 +187,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case TrainingStarted m: w.Write(m.Job); WriteRef(w, m.Server); break;
             case StopTraining m: w.Write(m.Job); break;
             case JoinWorker m: w.Write(m.Job); WriteRef(w, m.Worker); break;
+            case CheckpointTaken m: w.Write(m.Job); CheckpointCodec.Write(w, m.Checkpoint); break;
             default: throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {obj.GetType()}");
         }
     }
@@ -232,13 +235,13 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         return result;
     }
 
-    private static void WriteArray<T>(BinaryWriter w, IReadOnlyList<T> items, Action<BinaryWriter, T> write)
+    internal static void WriteArray<T>(BinaryWriter w, IReadOnlyList<T> items, Action<BinaryWriter, T> write)
     {
         w.Write(items.Count);
         foreach (var item in items) write(w, item);
     }
 
-    private static T[] ReadArray<T>(BinaryReader r, Func<BinaryReader, T> read)
+    internal static T[] ReadArray<T>(BinaryReader r, Func<BinaryReader, T> read)
     {
         var result = new T[r.ReadInt32()];
         for (int i = 0; i < result.Length; i++) result[i] = read(r);
@@ -279,13 +282,13 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         return result;
     }
 
-    private static void WriteNullable(BinaryWriter w, float[]? values)
+    internal static void WriteNullable(BinaryWriter w, float[]? values)
     {
         w.Write(values is not null);
         if (values is not null) WriteFloats(w, values);
     }
 
-    private static float[]? ReadNullableFloats(BinaryReader r) => r.ReadBoolean() ? ReadFloats(r) : null;
+    internal static float[]? ReadNullableFloats(BinaryReader r) => r.ReadBoolean() ? ReadFloats(r) : null;
 
     // --- composite parts ---
 
@@ -322,13 +325,13 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         return new WindowSet(inputs, targets, ReadInts(r), lookback, features, horizon);
     }
 
-    private static void WriteReport(BinaryWriter w, EpochReport e)
+    internal static void WriteReport(BinaryWriter w, EpochReport e)
     {
         w.Write(e.Epoch); w.Write(e.Epochs); w.Write(e.TrainLoss); w.Write(e.ValidationLoss); w.Write(e.LearningRate);
         w.Write(e.Improved); w.Write(e.BestEpoch); w.Write(e.Samples); w.Write(e.SamplesPerSecond); w.Write(e.Elapsed.Ticks);
     }
 
-    private static EpochReport ReadReport(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(),
+    internal static EpochReport ReadReport(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadDouble(), r.ReadDouble(),
         r.ReadDouble(), r.ReadBoolean(), r.ReadInt32(), r.ReadInt64(), r.ReadDouble(), new TimeSpan(r.ReadInt64()));
 
     private static void WriteFigures(BinaryWriter w, WorkerFigures f)
@@ -342,10 +345,12 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     {
         w.Write(s.Job); WriteSpec(w, s.Spec); WriteWindows(w, s.Train); WriteWindows(w, s.Validation);
         WriteJson(w, s.Options); WriteJson(w, s.Engine); WriteNullable(w, s.InitialWeights);
+        w.Write(s.Resume is not null);
+        if (s.Resume is not null) CheckpointCodec.Write(w, s.Resume);
     }
 
     private static TrainingSetup ReadSetup(BinaryReader r) => new(r.ReadString(), ReadSpec(r), ReadWindows(r), ReadWindows(r),
-        ReadJson<TrainingOptions>(r), ReadJson<EngineOptions>(r), ReadNullableFloats(r));
+        ReadJson<TrainingOptions>(r), ReadJson<EngineOptions>(r), ReadNullableFloats(r), r.ReadBoolean() ? CheckpointCodec.Read(r) : null);
 
     private static void WriteStatus(BinaryWriter w, JobStatus m)
     {
@@ -356,6 +361,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         if (m.ForecastTimes is not null) WriteArray(w, m.ForecastTimes, (w2, t) => w2.Write(t));
         WriteTime(w, m.Submitted); WriteTime(w, m.Started); WriteTime(w, m.Finished);
         w.Write(m.Attempts);
+        w.Write(m.ResumedFrom);
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -372,6 +378,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             Started = ReadTime(r),
             Finished = ReadTime(r),
             Attempts = r.ReadInt32(),
+            ResumedFrom = r.ReadInt32(),
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

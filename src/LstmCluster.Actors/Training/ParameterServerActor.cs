@@ -16,6 +16,11 @@ namespace LstmCluster.Actors.Training;
 /// applied at most once per (job, version, worker); duplicates, stale and late ones are counted
 /// and dropped. Reports <see cref="EpochProgress"/> and finally <see cref="TrainingFinished"/> or
 /// <see cref="TrainingFailed"/> to <c>reportTo</c>, then stops.
+/// <para>
+/// Sends <c>reportTo</c> a <see cref="CheckpointTaken"/> at epoch ends and, in long epochs, at a round boundary (see
+/// <see cref="EngineOptions.CheckpointEvery"/>); a server started with <see cref="TrainingSetup.Resume"/> continues from
+/// such a checkpoint: the same optimizer state, version, epoch and step, so it computes what the lost server would have.
+/// </para>
 /// </summary>
 public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 {
@@ -31,6 +36,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly List<EpochReport> history = [];
     private readonly Stopwatch clock = new();
     private readonly Stopwatch serverTime = new();
+    private readonly Stopwatch sinceCheckpoint = new();
     private readonly Remoting.ChunkedSender wire;
     private BatchPlan plan = null!;
     private ForecastModel? model;
@@ -42,7 +48,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private long arrivalsInEpoch;
     private int roundSteps;
     private double lossSum;
-    private long epochSamples, totalSamples, applied, duplicates, stale, late, reassignments;
+    private long epochSamples, totalSamples, applied, duplicates, stale, late, reassignments, checkpoints;
+    private TimeSpan elapsedBefore;
     private bool released;
 
     public ParameterServerActor(TrainingSetup setup, IReadOnlyList<IActorRef> workers, IActorRef reportTo)
@@ -102,8 +109,15 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         master = new MasterOptimizer(model, options);
         master.LearningRate = options.LearningRateAt(1);
         stopping = new EarlyStopping(options.Patience);
-        // As the reference trainer: the untrained model is epoch 0, and training has to beat it to be kept.
-        stopping.Start(setup.Validation.Count > 0 ? Gradients.Loss(model, setup.Validation) : double.PositiveInfinity, master.Weights);
+        if (setup.Resume is { } checkpoint)
+        {
+            Restore(checkpoint);
+        }
+        else
+        {
+            // As the reference trainer: the untrained model is epoch 0, and training has to beat it to be kept.
+            stopping.Start(setup.Validation.Count > 0 ? Gradients.Loss(model, setup.Validation) : double.PositiveInfinity, master.Weights);
+        }
         var planSpec = new PlanSpec(setup.Train.Count, workers.Count, options.BatchSize, options.Seed);
         // Whoever started the job must still be there to take its result: see OnCoordinatorGone.
         Context.Watch(reportTo);
@@ -111,9 +125,11 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             Context.Watch(workers[k]);
             active.Add(k);
-            wire.Tell(workers[k], new AssignShard(setup.Job, k, setup.Spec, planSpec, setup.Train.Select(plan.Shard(k)), options), Self);
+            wire.Tell(workers[k], new AssignShard(setup.Job, k, setup.Spec, planSpec, setup.Train.Select(plan.Shard(k)), options, k, epoch,
+                stepInEpoch), Self);
         }
         clock.Start();
+        sinceCheckpoint.Start();
         if (Mode == TrainingMode.Async)
         {
             var w = master.Weights();
@@ -124,6 +140,54 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             Broadcast();
         }
     }
+
+    /// <summary>Takes over a checkpoint's state; on as many workers as it was taken with, the batches ahead are the same.</summary>
+    private void Restore(TrainingCheckpoint c)
+    {
+        master!.Restore(c.Optimizer);
+        stopping.Restore(c.Stopping);
+        epoch = c.Epoch;
+        stepInEpoch = c.Step;
+        version = c.Version;
+        history.AddRange(c.History);
+        lossSum = c.EpochLossSum;
+        epochSamples = c.EpochSamples;
+        totalSamples = c.TotalSamples;
+        elapsedBefore = c.Elapsed;
+        if (c.Shards != plan.ShardCount)
+        {
+            // Another plan: the epoch's batches differ, so the epoch restarts on the new shards (its first steps are redone).
+            log.Warning("job {0}: resuming on {1} workers, the checkpoint was taken on {2}: epoch {3} restarts", setup.Job, plan.ShardCount, c.Shards, epoch);
+            stepInEpoch = 0;
+            lossSum = 0;
+            epochSamples = 0;
+        }
+        log.Info("job {0}: resumed from the checkpoint at epoch {1}, step {2}, version {3}", setup.Job, epoch, stepInEpoch, version);
+    }
+
+    private TimeSpan Elapsed => elapsedBefore + clock.Elapsed;
+
+    // --- checkpoints ---
+
+    /// <summary>
+    /// At an epoch end (at most one a second) or, mid-epoch, once <see cref="EngineOptions.CheckpointEvery"/> has passed:
+    /// called at a round boundary, after the round's step and before the next broadcast, so nothing is in flight that
+    /// the checkpoint does not account for.
+    /// </summary>
+    private void MaybeCheckpoint(bool epochEnd)
+    {
+        if (setup.Engine.CheckpointEvery is not { } every) return;
+        var since = sinceCheckpoint.Elapsed;
+        bool due = epochEnd ? since >= (every < MinimumCheckpointGap ? every : MinimumCheckpointGap) : every > TimeSpan.Zero && since >= every;
+        if (!due) return;
+        var checkpoint = new TrainingCheckpoint(epoch, stepInEpoch, version, plan.ShardCount, master!.Export(), stopping.Export(), [.. history],
+            lossSum, epochSamples, totalSamples, Elapsed);
+        wire.Tell(reportTo, new CheckpointTaken(setup.Job, checkpoint), Self);
+        checkpoints++;
+        sinceCheckpoint.Restart();
+    }
+
+    private static readonly TimeSpan MinimumCheckpointGap = TimeSpan.FromSeconds(1);
 
     // --- rounds (sync and local-SGD) ---
 
@@ -231,6 +295,10 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             if (EndEpoch()) return;
         }
+        else
+        {
+            MaybeCheckpoint(epochEnd: false);
+        }
         Broadcast();
     }
 
@@ -284,7 +352,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         double validationLoss = setup.Validation.Count > 0 ? Gradients.Loss(model!, setup.Validation) : trainLoss;
         bool improved = stopping.Observe(epoch, validationLoss, master!.Weights);
         var report = new EpochReport(epoch, setup.Options.Epochs, trainLoss, validationLoss, master.LearningRate, improved,
-            stopping.BestEpoch, totalSamples, totalSamples / Math.Max(1e-9, clock.Elapsed.TotalSeconds), clock.Elapsed);
+            stopping.BestEpoch, totalSamples, totalSamples / Math.Max(1e-9, Elapsed.TotalSeconds), Elapsed);
         serverTime.Stop();
         history.Add(report);
         wire.Tell(reportTo, new EpochProgress(setup.Job, report, version, active.Count), Self);
@@ -299,6 +367,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         epochSamples = 0;
         master.LearningRate = setup.Options.LearningRateAt(epoch);
         if (joining.Count > 0) AdmitJoined();
+        MaybeCheckpoint(epochEnd: true);
         return false;
     }
 
@@ -338,7 +407,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Release();
         var figures = Enumerable.Range(0, workers.Count).Select(k => new WorkerFigures(k, rounds[k], samples[k], dropped[k])).ToArray();
         wire.Tell(reportTo, new TrainingFinished(setup.Job, stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, [.. history],
-            stopping.ShouldStop, totalSamples, clock.Elapsed, version, figures, serverTime.Elapsed), Self);
+            stopping.ShouldStop, totalSamples, Elapsed, version, figures, serverTime.Elapsed), Self);
         Context.Stop(Self);
     }
 

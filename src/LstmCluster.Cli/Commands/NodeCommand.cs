@@ -37,6 +37,7 @@ public static class NodeCommand
         Add("journal-provider", "coordinator: the journal's database, a Linq2Db provider name (default SQLite.MS; e.g. PostgreSQL)");
         Add("keep-jobs", "coordinator: finished jobs kept with their files, the oldest deleted first (default 1000)");
         Add("keep-days", "coordinator: delete finished jobs older than this many days (default: kept by count only)");
+        Add("checkpoint-every", "coordinator: parameter-server checkpoints at epoch ends and at least this often: 30s (default), 5m, epoch, off");
         Add("hocon", "extra Akka HOCON, applied over the node's own");
         command.SetAction(async (p, cancel) =>
         {

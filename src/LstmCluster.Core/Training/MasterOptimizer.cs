@@ -107,6 +107,28 @@ public sealed class MasterOptimizer : IDisposable
         }
     }
 
+    /// <summary>Everything a later step depends on (weights, moments, step count, learning rate), copied: a checkpoint.</summary>
+    public OptimizerState Export() =>
+        new((float[])weights.Clone(), (float[])first.Clone(), (float[]?)second?.Clone(), Steps, LearningRate);
+
+    /// <summary>
+    /// Continues from <paramref name="state"/> (a checkpoint of a model of the same shape and optimizer): the next
+    /// <see cref="Step"/> computes what it would have computed in the run that exported it.
+    /// </summary>
+    public void Restore(OptimizerState state)
+    {
+        if (state.Weights.Length != weights.Length || state.FirstMoment.Length != weights.Length)
+            throw new ArgumentException($"the checkpoint holds {state.Weights.Length} weights, the model {weights.Length}");
+        if ((state.SecondMoment is null) != (second is null) || (state.SecondMoment is { } s && s.Length != weights.Length))
+            throw new ArgumentException($"the checkpoint's optimizer state does not fit {options.Optimizer}");
+        state.Weights.CopyTo(weights, 0);
+        state.FirstMoment.CopyTo(first, 0);
+        state.SecondMoment?.CopyTo(second!, 0);
+        Steps = state.Steps;
+        LearningRate = state.LearningRate;
+        ParameterVector.Load(model, weights);
+    }
+
     /// <summary>A copy of the master weights (callers keep or send it).</summary>
     public float[] Weights() => (float[])weights.Clone();
 
@@ -131,3 +153,9 @@ public sealed class MasterOptimizer : IDisposable
         // Managed state only; kept disposable so callers' `using` stays valid if native state returns.
     }
 }
+
+/// <summary>
+/// A <see cref="MasterOptimizer"/>'s state: the weights, Adam's exp_avg (or SGD's momentum buffer) and exp_avg_sq
+/// (null for SGD), the steps taken (Adam's bias correction) and the learning rate in force.
+/// </summary>
+public sealed record OptimizerState(float[] Weights, float[] FirstMoment, float[]? SecondMoment, long Steps, double LearningRate);

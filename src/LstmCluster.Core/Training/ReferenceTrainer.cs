@@ -84,6 +84,20 @@ public sealed class EarlyStopping(int patience)
     public float[]? BestWeights { get; private set; }
     public bool ShouldStop => patience > 0 && waited >= patience;
 
+    /// <summary>Everything <see cref="Observe"/> and <see cref="ShouldStop"/> depend on, for a checkpoint.</summary>
+    public EarlyStoppingState Export() => new(waited, bestTrainedLoss, anyTrained, BestEpoch, BestLoss, BestWeights);
+
+    /// <summary>Continues from a checkpoint's state, as if the epochs it saw had been observed here.</summary>
+    public void Restore(EarlyStoppingState state)
+    {
+        waited = state.Waited;
+        bestTrainedLoss = state.BestTrainedLoss;
+        anyTrained = state.AnyTrained;
+        BestEpoch = state.BestEpoch;
+        BestLoss = state.BestLoss;
+        BestWeights = state.BestWeights;
+    }
+
     /// <summary>Records the untrained model as epoch 0.</summary>
     public void Start(double loss, Func<float[]> weights)
     {
@@ -115,3 +129,6 @@ public sealed class EarlyStopping(int patience)
         return false;
     }
 }
+
+/// <summary>An <see cref="EarlyStopping"/>'s counters and best weights (null before the first observation).</summary>
+public sealed record EarlyStoppingState(int Waited, double BestTrainedLoss, bool AnyTrained, int BestEpoch, double BestLoss, float[]? BestWeights);

@@ -48,6 +48,7 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
                     // A worker that stops answering but is not downed (hung, not dead) must not stall a sync job for ever:
                     // after a minute the round closes with a majority and the late gradient is counted and dropped.
                     StragglerTimeout = StragglerTimeout,
+                    CheckpointEvery = options.CheckpointEvery,
                 },
                 LocalWorkers = 0,
                 LocalParameterServers = false,

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using LstmCluster.Actors.Protocol;
 
 namespace LstmCluster.Hosting.Node;
 
@@ -72,6 +73,12 @@ public sealed record NodeOptions
     /// <summary>Finished jobs older than this many days are deleted with their files; null: kept by count only.</summary>
     public int? KeepDays { get; init; }
 
+    /// <summary>
+    /// Parameter-server checkpoints of journaled jobs: at epoch ends and at least this often (see
+    /// <c>EngineOptions.CheckpointEvery</c>); zero: at every epoch end; null: none.
+    /// </summary>
+    public TimeSpan? CheckpointEvery { get; init; } = EngineOptions.DefaultCheckpointEvery;
+
     /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
     public string? Hocon { get; init; }
 
@@ -100,6 +107,7 @@ public sealed record NodeOptions
         ["journal-provider"] = "LSTMCLUSTER_JOURNAL_PROVIDER",
         ["keep-jobs"] = "LSTMCLUSTER_KEEP_JOBS",
         ["keep-days"] = "LSTMCLUSTER_KEEP_DAYS",
+        ["checkpoint-every"] = "LSTMCLUSTER_CHECKPOINT_EVERY",
     };
 
     /// <summary>
@@ -155,8 +163,23 @@ public sealed record NodeOptions
         if (v.TryGetValue("journal-provider", out var provider) && provider.Trim().Length > 0) o = o with { JournalProvider = provider.Trim() };
         if (v.TryGetValue("keep-jobs", out var keep)) o = o with { KeepJobs = Int("keep-jobs", keep) };
         if (v.TryGetValue("keep-days", out var days)) o = o with { KeepDays = days.Trim().Length == 0 ? null : Int("keep-days", days) };
+        if (v.TryGetValue("checkpoint-every", out var every)) o = o with { CheckpointEvery = Interval("checkpoint-every", every) };
         o.Validate();
         return o;
+    }
+
+    /// <summary>Seconds (<c>30</c>, <c>30s</c>), minutes (<c>5m</c>), <c>0</c> or <c>epoch</c> (every epoch end), <c>off</c> (none).</summary>
+    private static TimeSpan? Interval(string name, string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        if (t is "off" or "none") return null;
+        if (t is "epoch" or "0") return TimeSpan.Zero;
+        double scale = t.EndsWith('m') ? 60 : 1;
+        string number = t.TrimEnd('s', 'm');
+        if (!double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || value < 0 || value * scale > 86_400)
+            throw new ArgumentException($"{name} must be a duration like 30s or 5m, 'epoch' or 'off' (got '{text}')");
+        return TimeSpan.FromSeconds(value * scale);
     }
 
     public void Validate()

@@ -21,6 +21,8 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
     {
         new JobSubmitted(Record),
         new JobStarted("job-7", 2, At, 3),
+        new JobStarted("job-7", 3, At, 2, FromEpoch: 5, FromRound: 50),
+        new JobCheckpointed("job-7", new CheckpointRef(6, 2, 52, new string('a', 64), At)),
         new JobProgressed("job-7", 4, 50, 0.25, double.NaN, 120, 5000.5, 3),
         new JobRequeued("job-7", "the coordinator restarted during attempt 1"),
         new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 1000, 4000, 2), [1.5, double.NaN], ["2020-01", "2020-02"],
@@ -28,7 +30,8 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         new JobFailed("job-7", At, "the parameter server stopped before the job ended"),
         new JobCancelled("job-7", At, "cancelled on request"),
         new JobDeleted("job-7"),
-        new RegistrySnapshot(9, [Record, Record with { Id = "job-8", Sequence = 8, State = JobState.Succeeded, Forecast = [2.0] }]),
+        new RegistrySnapshot(9, [Record, Record with { Id = "job-8", Sequence = 8, State = JobState.Succeeded, Forecast = [2.0] },
+            Record with { Id = "job-9", Sequence = 9, State = JobState.Running, Checkpoint = new CheckpointRef(2, 0, 20, "ab", At), ResumedFrom = 1 }]),
     };
 
     [Theory]
@@ -55,6 +58,20 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         job = JobEvents.Apply(job, new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 500, 1000, 2), [4.0], ["t"], 0.7, "naive", 1.0));
         Assert.Equal((JobState.Succeeded, 50, 500L, 0.7), (job.State, job.Epoch, job.Round, job.TestMase));
         Assert.True(job.Ended);
+    }
+
+    [Fact]
+    public void An_attempt_resumed_from_a_checkpoint_starts_where_the_checkpoint_stands_and_an_ended_job_drops_it()
+    {
+        var job = Record;
+        var checkpoint = new CheckpointRef(6, 0, 60, "ab", At);
+        foreach (var e in (IJobEvent[])[new JobStarted("job-7", 1, At, 2), new JobProgressed("job-7", 7, 50, 0.3, 0.4, 70, 900, 2),
+                     new JobCheckpointed("job-7", checkpoint), new JobRequeued("job-7", "parameter server lost"),
+                     new JobStarted("job-7", 2, At, 2, FromEpoch: 5, FromRound: 60)])
+            job = JobEvents.Apply(job, e);
+        Assert.Equal((JobState.Running, 2, 5, 60L, 5, checkpoint), (job.State, job.Attempts, job.Epoch, job.Round, job.ResumedFrom, job.Checkpoint));
+        job = JobEvents.Apply(job, new JobCancelled("job-7", At, "cancelled on request"));
+        Assert.Null(job.Checkpoint);
     }
 
     [Fact]

@@ -17,6 +17,10 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
     private static readonly TrainingOptions Options = new() { Epochs = 3, BatchSize = 8, Optimizer = OptimizerKind.Sgd, Schedule = LearningRateSchedule.Cosine };
     private static readonly EpochReport Report = new(2, 5, 0.5, 0.75, 0.001, true, 2, 1234, 99.5, TimeSpan.FromMilliseconds(1500));
 
+    internal static readonly TrainingCheckpoint Checkpoint = new(4, 3, 57, 2,
+        new OptimizerState(Vector, Vector, Vector, 57, 0.003), new EarlyStoppingState(1, 0.25, true, 3, 0.25, Vector),
+        [Report, Report with { Epoch = 3 }], 1.5, 48, 4800, TimeSpan.FromSeconds(12.5));
+
     public static TheoryData<object> Messages()
     {
         var setup = new TrainingSetup("job-1", TestSupport.TinySpec, Windows, Windows, Options,
@@ -59,7 +63,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             {
                 Round = 77, SamplesPerSecond = 1234.5, Workers = 2, Data = "co2.csv", Target = "value", ForecastTimes = ["2020-01", "2020-02"],
                 Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero), Started = new DateTimeOffset(2026, 11, 29, 3, 0, 1, TimeSpan.Zero),
-                Attempts = 2,
+                Attempts = 2, ResumedFrom = 1,
             },
             ListJobs.Instance,
             new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN)]),
@@ -71,6 +75,13 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new TrainingStarted("job-1", ActorRefs.Nobody),
             new StopTraining("job-1"),
             new JoinWorker("job-1.2", ActorRefs.Nobody),
+            new CheckpointTaken("job-1.2", Checkpoint),
+            new CheckpointTaken("job-1", Checkpoint with
+            {
+                Optimizer = Checkpoint.Optimizer with { SecondMoment = null }, Stopping = new EarlyStoppingState(0, double.PositiveInfinity, false, 0, 0.5, null),
+                History = [],
+            }),
+            new StartTraining(setup with { Resume = Checkpoint }, [ActorRefs.Nobody], ActorRefs.Nobody),
         };
     }
 

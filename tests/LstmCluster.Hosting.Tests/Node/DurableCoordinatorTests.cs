@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using LstmCluster.Actors.Serialization;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Client;
 using LstmCluster.Hosting.Node;
@@ -66,7 +67,7 @@ public sealed class DurableCoordinatorTests : IDisposable
     }
 
     [Fact]
-    public async Task A_running_job_cut_off_by_a_restart_runs_again_and_a_queued_job_stays_queued()
+    public async Task A_running_job_cut_off_by_a_restart_resumes_from_its_checkpoint_and_a_queued_job_stays_queued()
     {
         string running, queued;
         await using (var node = await RunningNode.Start(state))
@@ -74,17 +75,22 @@ public sealed class DurableCoordinatorTests : IDisposable
             // Held open (no early stopping, more epochs than the test lives); one job at a time, so the second waits.
             running = await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob(LstmCluster.Core.Training.TrainingOptions.MaxEpochs));
             queued = await node.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
-            await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 1 });
+            // Checkpoints at every epoch end: wait for one past epoch 3.
+            await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 4 });
             Assert.Equal("Queued", (await node.Client.StatusAsync(queued)).State);
         }
+        var checkpoint = CheckpointCodec.FromFile(File.ReadAllBytes(Path.Combine(state, "jobs", running, "checkpoint.bin")), "checkpoint.bin");
+        Assert.True(checkpoint.Epoch >= 4, $"the last checkpoint is at epoch {checkpoint.Epoch}");
 
         await using (var node = await RunningNode.Start(state))
         {
-            // The cut-off run starts again as attempt 2; the queued job keeps its place behind it.
-            var resumed = await node.WaitFor(running, s => s is { State: "Running", Epoch: >= 1, Attempts: >= 2 } || s.Ended);
+            // The cut-off run resumes as attempt 2 from the stored checkpoint; the queued job keeps its place behind it.
+            var resumed = await node.WaitFor(running, s => s is { State: "Running", Attempts: >= 2 } || s.Ended);
             Assert.Equal("Running", resumed.State);
             Assert.Equal("Queued", (await node.Client.StatusAsync(queued)).State);
             Assert.Equal(2, resumed.Attempts);
+            Assert.Equal(checkpoint.Epoch - 1, resumed.ResumedFrom);
+            Assert.True(resumed.Epoch >= checkpoint.Epoch - 1, $"attempt 2 shows epoch {resumed.Epoch}");
 
             Assert.Equal("Cancelled", (await node.Client.CancelAsync(running)).State);
             Assert.Equal("Succeeded", (await node.WaitFor(queued, s => s.Ended)).State);
@@ -133,7 +139,10 @@ public sealed class DurableCoordinatorTests : IDisposable
         public static async Task<RunningNode> Start(string state)
         {
             int http = FreePort();
-            var options = new NodeOptions { Host = "127.0.0.1", Port = 0, HttpPort = http, TorchThreads = 1, StateDir = state };
+            var options = new NodeOptions
+            {
+                Host = "127.0.0.1", Port = 0, HttpPort = http, TorchThreads = 1, StateDir = state, CheckpointEvery = TimeSpan.Zero,
+            };
             var app = NodeHost.Build(options);
             await app.StartAsync();
             var node = new RunningNode(app, http);
