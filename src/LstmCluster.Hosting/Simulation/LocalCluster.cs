@@ -9,6 +9,7 @@ namespace LstmCluster.Hosting.Simulation;
 /// <summary>How to start a local multi-node cluster.</summary>
 /// <param name="Executable">The <c>lstmcluster</c> program, and arguments before <c>node</c> (e.g. the dll when it runs under <c>dotnet</c>).</param>
 /// <param name="LogDirectory">Each node's output goes to a file here (node-coordinator.log, node-worker-1.log, ...).</param>
+/// <param name="ParameterServers">Parameter-server nodes (parameter-server, parameter-server-2, ...): with two, a job survives losing one.</param>
 /// <param name="StateDirectory">
 /// The coordinators' shared state directory (job journal and files); null: a new temporary one, deleted when the cluster
 /// is disposed, so one run never resumes another's jobs. Give one to restart a cluster on the same state.
@@ -27,7 +28,8 @@ public sealed record LocalClusterOptions(
     string? Hocon = null,
     IReadOnlyDictionary<string, string>? Environment = null,
     int Coordinators = 1,
-    string? StateDirectory = null)
+    string? StateDirectory = null,
+    int ParameterServers = 1)
 {
     /// <summary>This process's own executable: <c>lstmcluster</c>, or <c>dotnet lstmcluster.dll</c>.</summary>
     public static (string Executable, string[] Arguments) Self()
@@ -108,9 +110,11 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         if (options.Workers is < 1 or > 64) throw new ArgumentException($"workers must be between 1 and 64 (got {options.Workers})");
         if (options.Coordinators is < 1 or > 8) throw new ArgumentException($"coordinators must be between 1 and 8 (got {options.Coordinators})");
+        if (options.ParameterServers is < 1 or > 8) throw new ArgumentException($"parameter servers must be between 1 and 8 (got {options.ParameterServers})");
         Directory.CreateDirectory(options.LogDirectory);
-        // Layout: coordinator, parameter server, workers, [extra coordinators: cluster port, HTTP port], the coordinator's HTTP port.
-        var ports = FreePorts(options.Workers + 3 + 2 * (options.Coordinators - 1));
+        // Layout: coordinator, parameter server, workers, [extra coordinators: cluster port, HTTP port], [extra parameter servers],
+        // the coordinator's HTTP port.
+        var ports = FreePorts(options.Workers + 3 + 2 * (options.Coordinators - 1) + (options.ParameterServers - 1));
         bool ownsState = options.StateDirectory is null;
         string state = options.StateDirectory ?? Path.Combine(Path.GetTempPath(), "lstmcluster", $"cluster-state-{Guid.NewGuid():N}");
         var cluster = new LocalCluster(ports[^1], state, ownsState);
@@ -124,10 +128,13 @@ public sealed class LocalCluster : IAsyncDisposable
                 cluster.Launch(options, $"coordinator-{c + 1}", "coordinator", ports[at], [seed], ports[at + 1]);
             }
             cluster.Launch(options, "parameter-server", "parameter-server", ports[1], [seed], 0);
+            for (int p = 1; p < options.ParameterServers; p++)
+                cluster.Launch(options, $"parameter-server-{p + 1}", "parameter-server", ports[2 + options.Workers + 2 * (options.Coordinators - 1) + (p - 1)], [seed], 0);
             for (int k = 0; k < options.Workers; k++) cluster.Launch(options, $"worker-{k + 1}", "worker", ports[2 + k], [seed], 0);
             string coordinators = options.Coordinators == 1 ? "coordinator" : $"{options.Coordinators} coordinators";
-            progress?.Invoke($"started {cluster.nodes.Count} node processes ({coordinators}, parameter server, {options.Workers} worker(s)); logs in {options.LogDirectory}");
-            await cluster.WaitReady(options.Workers, options.Coordinators, options.ReadyTimeout ?? TimeSpan.FromSeconds(120), progress, cancel);
+            string servers = options.ParameterServers == 1 ? "parameter server" : $"{options.ParameterServers} parameter servers";
+            progress?.Invoke($"started {cluster.nodes.Count} node processes ({coordinators}, {servers}, {options.Workers} worker(s)); logs in {options.LogDirectory}");
+            await cluster.WaitReady(options.Workers, options.Coordinators, options.ParameterServers, options.ReadyTimeout ?? TimeSpan.FromSeconds(120), progress, cancel);
             return cluster;
         }
         catch
@@ -195,7 +202,7 @@ public sealed class LocalCluster : IAsyncDisposable
         nodes.Add(new NodeProcess(name, roles, port, process, log, httpPort));
     }
 
-    private async Task WaitReady(int workers, int coordinators, TimeSpan timeout, Action<string>? progress, CancellationToken cancel)
+    private async Task WaitReady(int workers, int coordinators, int servers, TimeSpan timeout, Action<string>? progress, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         string last = "";
@@ -211,9 +218,11 @@ public sealed class LocalCluster : IAsyncDisposable
                 using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
                 var roles = doc.RootElement.GetProperty("roles");
                 int up = roles.GetProperty("worker").GetInt32(), coordinatorsUp = roles.GetProperty("coordinator").GetInt32();
+                int serversUp = roles.TryGetProperty("parameter-server", out var ps) ? ps.GetInt32() : 0;
                 state = doc.RootElement.GetProperty("detail").GetString() + $"; {up}/{workers} workers up"
-                    + (coordinators > 1 ? $", {coordinatorsUp}/{coordinators} coordinators up" : "");
-                if (response.IsSuccessStatusCode && up >= workers && coordinatorsUp >= coordinators)
+                    + (coordinators > 1 ? $", {coordinatorsUp}/{coordinators} coordinators up" : "")
+                    + (servers > 1 ? $", {serversUp}/{servers} parameter servers up" : "");
+                if (response.IsSuccessStatusCode && up >= workers && coordinatorsUp >= coordinators && serversUp >= servers)
                 {
                     progress?.Invoke($"cluster ready in {clock.Elapsed.TotalSeconds:0.0} s: {state}");
                     return;
