@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves docker/docker-compose.yml end to end on a machine that cannot pull images (no registry; only
 # Debian's apt mirror and NuGet are reachable): a seed (coordinator + HTTP API), a parameter server and
-# WORKERS workers in containers, one real training job submitted over HTTP, its forecast and plot fetched.
+# WORKERS workers in containers, one real training job submitted over HTTP, its forecast and plot fetched;
+# then the coordinator's container is killed (SIGKILL) and started again, and must serve the same job's files.
 #
 #   sudo docker/prove-compose.sh          (as root: it installs packages and may start dockerd)
 #
@@ -9,7 +10,9 @@
 # none answers; build a Debian 12 base image with debootstrap + docker import (once: kept and reused);
 # publish the app on the host, self-contained for linux-x64; build the app image from
 # docker/Dockerfile.local on that base; `compose up` with that image; wait for GET /ready; POST a job;
-# poll it; fetch forecast (JSON, CSV) and plot; tear everything down (also on failure or Ctrl+C).
+# poll it; fetch forecast (JSON, CSV) and plot; SIGKILL the seed container, start it again, and check that the
+# job is still Succeeded with the same forecast, plot and metrics and that new ids go on; tear everything down
+# (also on failure or Ctrl+C).
 # Every wait is bounded; on failure it prints the containers' logs and exits non-zero.
 #
 # Environment: WORKERS (2), READY_TIMEOUT (300 s), JOB_TIMEOUT (900 s), LSTMCLUSTER_HTTP_BIND
@@ -267,10 +270,47 @@ curl -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot.png" || fail "GET pl
 info "plot.png: $(stat -c %s "$out/plot.png") bytes, PNG signature ok"
 cp "$PROOF_DIR/job.json" "$out/job.json"
 
+# ------------------------------------------------------------------------------ coordinator loss
+# The operator's worst case: the coordinator's container dies without leaving (SIGKILL) and is started again.
+# The rest of the cluster downs it (keep-majority), the new container rejoins through the parameter server,
+# the singleton recovers the journal from the state volume, and the finished job serves the same files.
+step "SIGKILL the coordinator container (seed), then start it again"
+t_kill=$SECONDS
+timeout 60 "${COMPOSE[@]}" kill -s SIGKILL seed 2>&1 | sed 's/^/   /' || fail "compose kill seed"
+code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$API/jobs/$JOB" || true)"
+info "while it is down: GET /jobs/$JOB -> ${code:-no answer}"
+timeout 300 "${COMPOSE[@]}" up -d --no-deps --no-build seed 2>&1 | sed 's/^/   /' || fail "compose up seed"
+state=""
+rm -f "$PROOF_DIR/job-after.json"
+while [ $((SECONDS - t_kill)) -lt "$READY_TIMEOUT" ]; do
+  curl -s --max-time 10 -o "$PROOF_DIR/job-after.json" "$API/jobs/$JOB" || true
+  # No answer yet (the node is still joining): no file, no state.
+  state="$( (sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job-after.json" 2>/dev/null || true) | head -1 | tr '[:upper:]' '[:lower:]')"
+  [ "$state" = succeeded ] && break
+  sleep 2
+done
+[ "$state" = succeeded ] || fail "after the restart GET /jobs/$JOB did not answer Succeeded within ${READY_TIMEOUT} s: $(tr -d '\n' <"$PROOF_DIR/job-after.json" 2>/dev/null)"
+RECOVERY_TIME=$((SECONDS - t_kill))
+info "the restarted coordinator serves $JOB as Succeeded ${RECOVERY_TIME} s after the kill"
+curl -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast-after.csv" || fail "GET forecast after the restart"
+cmp -s "$out/forecast.csv" "$out/forecast-after.csv" || fail "the forecast changed across the restart"
+curl -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot-after.png" || fail "GET plot after the restart"
+cmp -s "$out/plot.png" "$out/plot-after.png" || fail "the plot changed across the restart"
+curl -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics-after.json" || fail "GET metrics after the restart"
+cmp -s "$out/metrics.json" "$out/metrics-after.json" || fail "metrics.json changed across the restart"
+info "forecast, plot and metrics are byte for byte the ones served before the kill"
+code="$(curl -s -o "$PROOF_DIR/submit2.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
+  -F "data=@$REPO/samples/AirPassengers.csv" -F target=value -F season=12 -F lookback=24 -F epochs=1 -F hidden=8 -F layers=1 || true)"
+[ "$code" = 202 ] || fail "POST /jobs after the restart answered ${code:-nothing}: $(cat "$PROOF_DIR/submit2.json" 2>/dev/null)"
+NEXT="$(sed -n 's/.*"id" *: *"\([^"]*\)".*/\1/p' "$PROOF_DIR/submit2.json")"
+[ "$NEXT" != "$JOB" ] || fail "the restarted coordinator reused the id $JOB"
+info "a new job after the restart gets id $NEXT (ids are never reused)"
+
 step "the nodes' log lines about the worker pool and $JOB (all logs: $out/containers.log)"
 timeout 60 "${COMPOSE[@]}" logs --no-color > "$out/containers.log" 2>&1 || true
 grep -E "joined the pool|$JOB" "$out/containers.log" | cut -c1-240 | head -20 | sed 's/^/   /' || true
 
 step "summary"
 info "workers: $WORKERS; from compose up: /ready 200 after ${TIME_TO_READY} s, all workers up after ${TIME_TO_ALL} s; job $JOB: ${JOB_TIME} s (submit to Succeeded)"
+info "coordinator container SIGKILLed and restarted: $JOB served again after ${RECOVERY_TIME} s, same files; next id $NEXT"
 info "results kept in $out"

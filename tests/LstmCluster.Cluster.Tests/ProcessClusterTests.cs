@@ -10,7 +10,7 @@ namespace LstmCluster.Cluster.Tests;
 /// 127.0.0.1, a job submitted over HTTP, and a worker killed with SIGKILL in the middle of training.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class ProcessClusterTests
+public sealed class ProcessClusterTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     // Shorter failure detection than a production node's, so a killed worker is downed within seconds.
     internal const string FastTimings =
@@ -110,6 +110,37 @@ public sealed class ProcessClusterTests
         cancel.EnsureSuccessStatusCode();
         var status = await WaitFor(http, id, Ended, TimeSpan.FromMinutes(1), cluster);
         Assert.Equal("Cancelled", status.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task A_killed_workers_closed_connection_hands_its_shard_over_long_before_the_failure_detector_would()
+    {
+        // The node's own failure detection (10 s pause, 7 s stable-after), not the tests' shorter one.
+        string logs = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"closed-{Guid.NewGuid():N}");
+        await using var cluster = await LocalCluster.Start(new LocalClusterOptions(RepoPaths.Lstmcluster, [], 2, logs, TorchThreads: 1));
+        using var http = new HttpClient { BaseAddress = cluster.Url, Timeout = TimeSpan.FromSeconds(30) };
+        string id = await Submit(http, Job("co2.csv", epochs: LstmCluster.Core.Training.TrainingOptions.MaxEpochs, ("workers", "2"), ("patience", "0")));
+        await WaitFor(http, id, s => Ended(s) || s.GetProperty("epoch").GetInt32() >= 2, TimeSpan.FromMinutes(3), cluster);
+        var victim = cluster.Workers.Last();
+        var server = cluster.Nodes.Single(n => n.Roles == "parameter-server");
+        var survivors = cluster.Nodes.Where(n => n != victim).ToList();
+        var killedAt = DateTime.UtcNow;
+        LocalCluster.Kill(victim);
+
+        // The parameter server probes the worker whose connection closed; no answer, so its shard goes to the survivor.
+        await ProcessChaos.WaitForLine([server], "lost its connection and", survivors);
+        var handedOverAt = DateTime.UtcNow;
+        var later = await WaitFor(http, id, s => Ended(s) || Workers(s) == 1, TimeSpan.FromMinutes(3), cluster);
+        Assert.False(Ended(later), later.ToString());
+        // The failure detector's path (unreachable, then the resolver's decision) comes later and changes nothing for the job.
+        await ProcessChaos.WaitForLine(survivors, $"Leader is removing unreachable node [{victim.Address}]", survivors);
+        var removedAt = DateTime.UtcNow;
+        Assert.Equal(1, Workers(await WaitFor(http, id, s => Ended(s) || s.GetProperty("epoch").GetInt32() >= later.GetProperty("epoch").GetInt32() + 2,
+            TimeSpan.FromMinutes(3), cluster)));
+        using var cancel = await http.DeleteAsync($"jobs/{id}");
+        cancel.EnsureSuccessStatusCode();
+        output.WriteLine($"SIGKILL {victim.Name}: shard handed over on the closed connection after {ProcessChaos.Seconds(handedOverAt - killedAt)}; "
+            + $"the failure detector and resolver removed the node after {ProcessChaos.Seconds(removedAt - killedAt)}");
     }
 
     private static int Workers(JsonElement s) => s.GetProperty("workers").GetInt32();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Remote;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
@@ -30,6 +31,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly List<IActorRef> joining = [];
     private readonly IActorRef reportTo;
     private readonly HashSet<int> active = [];
+    private readonly HashSet<int> probing = [];
     private readonly Dictionary<int, BatchGradient> round = [];
     private readonly HashSet<(long Version, int Worker)> appliedAsync = [];
     private readonly List<long> rounds, samples, dropped;
@@ -72,6 +74,9 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             else Guard(() => OnWorkerTerminated(m));
         });
         Receive<JoinWorker>(OnJoinWorker);
+        Receive<DisassociatedEvent>(OnDisassociated);
+        Receive<ActorIdentity>(OnIdentity);
+        Receive<ProbeTimeout>(m => Guard(() => OnProbeTimeout(m)));
         Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, applied, duplicates, stale, late)));
     }
 
@@ -130,6 +135,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         clock.Start();
         sinceCheckpoint.Start();
+        // A worker whose process died closes its TCP connection at once; the failure detector takes far longer (see OnDisassociated).
+        Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
         if (Mode == TrainingMode.Async)
         {
             var w = master.Weights();
@@ -414,6 +421,46 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     // --- failures ---
 
     /// <summary>
+    /// The connection to a node was closed. A worker process that died closes it at once, while the cluster's failure
+    /// detector (which a busy, GC-pausing node must not trip) takes 10 s or more and the resolver's decision as much
+    /// again, all the while holding every round of a sync job back. So each active worker on that node is probed
+    /// (<see cref="Identify"/>, which reconnects if the node is alive): one that does not answer within
+    /// <see cref="ProbeTimeout.After"/> is treated as gone and its shard goes to the others. A node that is merely slow
+    /// keeps its connection and is never probed; one whose connection dropped but that answers keeps its shard.
+    /// </summary>
+    private void OnDisassociated(DisassociatedEvent e)
+    {
+        foreach (var k in active.Where(k => workers[k].Path.Address.Equals(e.RemoteAddress)).ToList())
+        {
+            if (!probing.Add(k)) continue;
+            workers[k].Tell(new Identify(k), Self);
+            Timers.StartSingleTimer($"probe-{k}", new ProbeTimeout(k), ProbeTimeout.After);
+        }
+    }
+
+    /// <summary>
+    /// A live worker answers with itself. A probe the transport could not deliver (the reconnect was refused, so the
+    /// address is gated) is answered by dead letters with <see cref="ActorRefs.Nobody"/>: the worker is gone.
+    /// </summary>
+    private void OnIdentity(ActorIdentity m)
+    {
+        if (m.MessageId is not int k || !probing.Contains(k)) return;
+        if (m.Subject is null || m.Subject.IsNobody())
+        {
+            Guard(() => WorkerGone(k, "lost its connection and cannot be reached"));
+            return;
+        }
+        probing.Remove(k);
+        Timers.Cancel($"probe-{k}");
+    }
+
+    private void OnProbeTimeout(ProbeTimeout m)
+    {
+        if (!probing.Remove(m.Worker) || !active.Contains(m.Worker)) return;
+        WorkerGone(m.Worker, $"lost its connection and did not answer within {ProbeTimeout.After.TotalSeconds:0} s");
+    }
+
+    /// <summary>
     /// The coordinator that started this run stopped (its node died or left, or the singleton moved): nobody takes
     /// this run's result, and a coordinator that recovers the job starts a new attempt of its own. Training on would
     /// hold the workers for nothing, so the run stops and releases them.
@@ -430,8 +477,15 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         if (joining.Remove(m.ActorRef)) return;
         int k = IndexOf(m.ActorRef);
-        if (k < 0 || !active.Remove(k)) return;
-        log.Warning("job {0}: worker {1} terminated; its shard goes to the other {2}", setup.Job, k, active.Count);
+        if (k >= 0) WorkerGone(k, "terminated");
+    }
+
+    private void WorkerGone(int k, string why)
+    {
+        probing.Remove(k);
+        Timers.Cancel($"probe-{k}");
+        if (!active.Remove(k)) return;
+        log.Warning("job {0}: worker {1} {2}; its shard goes to the other {3}", setup.Job, k, why, active.Count);
         if (active.Count == 0)
         {
             Fail("every worker of the job has stopped");
@@ -521,6 +575,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        Context.System.EventStream.Unsubscribe(Self);
         Release();
         master?.Dispose();
         model?.Dispose();
@@ -528,4 +583,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     }
 
     private sealed record RoundTimeout(long Version);
+
+    private sealed record ProbeTimeout(int Worker)
+    {
+        /// <summary>
+        /// How long a worker whose connection closed has to answer: a live node reconnects within milliseconds, and the
+        /// remote transport's connect attempt to a dead one is refused at once.
+        /// </summary>
+        public static readonly TimeSpan After = TimeSpan.FromSeconds(3);
+    }
 }

@@ -66,7 +66,23 @@ public sealed class NodeOptionsTests : IDisposable
         { "seeds", "akka.tcp://other@host:4053", "names actor system 'other'" },
         { "torch-threads", "0", "torch threads must be between 1 and 1024 (got 0)" },
         { "max-upload-mb", "0", "max upload" },
+        { "checkpoint-every", "soon", "checkpoint-every must be a duration like 30s or 5m, 'epoch' or 'off' (got 'soon')" },
+        { "checkpoint-every", "-5s", "checkpoint-every must be a duration" },
     };
+
+    [Theory]
+    [InlineData(null, 30.0)]
+    [InlineData("45s", 45.0)]
+    [InlineData("2m", 120.0)]
+    [InlineData("10", 10.0)]
+    [InlineData("epoch", 0.0)]
+    [InlineData("0", 0.0)]
+    [InlineData("off", null)]
+    public void Checkpoint_intervals_read_as_seconds_minutes_epoch_or_off(string? value, double? seconds)
+    {
+        var o = NodeOptions.Resolve(Flags(("checkpoint-every", value)), Env(), null);
+        Assert.Equal(seconds, o.CheckpointEvery?.TotalSeconds);
+    }
 
     [Theory]
     [MemberData(nameof(BadOptions))]
