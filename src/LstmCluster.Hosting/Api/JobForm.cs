@@ -57,7 +57,7 @@ internal static class JobForm
         {
             foreach (var (key, value) in form)
             {
-                string name = key.Trim().ToLowerInvariant().Replace('_', '-');
+                string name = RunOptionValues.Key(key);
                 if (value.Count != 1) throw new ArgumentException($"field '{key}' is given {value.Count} times");
                 string text = value[0] ?? "";
                 switch (name)
