@@ -4,6 +4,7 @@ using LstmCluster.Cli.Commands;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Persistence;
+using LstmCluster.Reporting;
 
 namespace LstmCluster.Cli;
 
@@ -45,7 +46,7 @@ public static class CliApp
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException)
+        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException or OutputPathException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ExitBadInput;
