@@ -268,6 +268,65 @@ public sealed class JobApiOptionsTests
     }
 
     [Fact]
+    public async Task A_path_through_a_symbolic_link_that_leads_outside_the_data_root_is_refused_without_naming_server_folders()
+    {
+        string top = Directory.CreateTempSubdirectory("lstmcluster-root-").FullName;
+        try
+        {
+            string root = Directory.CreateDirectory(Path.Combine(top, "root")).FullName;
+            string outside = Directory.CreateDirectory(Path.Combine(top, "outside")).FullName;
+            File.Copy(ApiHost.AirPassengers, Path.Combine(outside, "secret.csv"));
+            File.Copy(ApiHost.AirPassengers, Path.Combine(root, "inside.csv"));
+            Directory.CreateDirectory(Path.Combine(root, "sub"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "dirlink"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(root, "sub", "uplink"), "../../outside");
+            File.CreateSymbolicLink(Path.Combine(root, "filelink.csv"), Path.Combine(outside, "secret.csv"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "innerlink"), Path.Combine(root, "sub"));
+            File.CreateSymbolicLink(Path.Combine(root, "sub", "alias.csv"), "../inside.csv");
+
+            await using var host = await ApiHost.Start(new JobApiOptions { DataRoot = root });
+            foreach (var escape in new[] { "dirlink/secret.csv", "sub/uplink/secret.csv", "filelink.csv", "innerlink/uplink/secret.csv", "sub/../dirlink/secret.csv" })
+            {
+                using var refused = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { ["path"] = escape }, null));
+                Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+                string reason = await Error(refused);
+                Assert.Contains("outside the server's data root", reason);
+                Assert.DoesNotContain(top, reason);
+            }
+
+            // Links that stay inside the root are fine; a data error in such a file names it relative to the root.
+            using var accepted = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { ["path"] = "innerlink/alias.csv" }, null));
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            using var badColumn = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { ["path"] = "inside.csv", ["target"] = "nope" }, null));
+            Assert.Equal(HttpStatusCode.BadRequest, badColumn.StatusCode);
+            string why = await Error(badColumn);
+            Assert.StartsWith("inside.csv: no target column 'nope'", why);
+            Assert.DoesNotContain(top, why);
+        }
+        finally
+        {
+            Directory.Delete(top, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Too_many_fields_or_a_huge_field_name_is_a_400_with_the_real_reason_not_a_413()
+    {
+        await using var host = await ApiHost.Start();
+        var air = File.ReadAllBytes(ApiHost.AirPassengers);
+        var many = Form(Enumerable.Range(0, 1100).ToDictionary(i => $"f{i}", i => "1"), air);
+        using var tooMany = await host.Http.PostAsync("jobs", many);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains("more than 1,024 fields", await Error(tooMany));
+
+        using var longName = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { [new string('n', 100_000)] = "1" }, air));
+        Assert.Equal(HttpStatusCode.BadRequest, longName.StatusCode);
+        string reason = await Error(longName);
+        Assert.DoesNotContain("larger than", reason);
+        Assert.True(reason.Length < 200, reason);
+    }
+
+    [Fact]
     public async Task Ready_reports_the_nodes_readiness_with_its_detail_and_roles()
     {
         var roles = new Dictionary<string, int> { ["worker"] = 0, ["coordinator"] = 1 };
