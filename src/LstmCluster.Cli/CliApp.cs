@@ -46,7 +46,7 @@ public static class CliApp
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException or OutputPathException)
+        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException or OutputPathException or Hosting.Node.PortInUseException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ExitBadInput;
