@@ -51,6 +51,13 @@ public static class CliApp
             Console.Error.WriteLine($"error: {ex.Message}");
             return ExitBadInput;
         }
+        catch (Exception ex) when (ex is Actors.Embedded.TrainingFailedException or Core.Training.TrainingDivergedException)
+        {
+            // The run failed (it diverged, a worker failed): its reason is the whole story, a stack trace only when debugging.
+            Console.Error.WriteLine($"error: {ex.Message}");
+            if (Environment.GetEnvironmentVariable("LSTMCLUSTER_DEBUG") is { Length: > 0 }) Console.Error.WriteLine(ex);
+            return ExitFailure;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("error: cancelled");

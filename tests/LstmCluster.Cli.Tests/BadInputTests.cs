@@ -166,6 +166,30 @@ public sealed class BadInputTests : IDisposable
         Assert.DoesNotContain("denied", folder.Error);
     }
 
+    // ---- a run that diverges ----
+
+    [Theory]
+    [InlineData("2")]
+    [InlineData("0")]
+    public void A_diverging_run_ends_in_one_error_line_with_no_akka_entries_or_stack_traces(string workers)
+    {
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value", "--lr", "10", "--optimizer", "sgd",
+            "--clip-norm", "0", "--epochs", "20", "--patience", "0", "--workers", workers, "--out", Path.Combine(dir, "x"));
+        Assert.Equal(1, r.ExitCode);
+        var errors = r.Error.TrimEnd('\n').Split('\n');
+        Assert.Equal("error: " + (workers == "0" ? "" : "training failed: ") + "gradient is not finite (NaN or infinity): the learning rate is probably too high",
+            errors[^1]);
+        Assert.DoesNotContain("LSTMCLUSTER_DEBUG", r.Error);
+        // Akka's own entries ([ERROR][date][thread][path] ... Cause: ... at ...) never reach the command's output.
+        Assert.DoesNotContain("[ERROR]", r.Out);
+        Assert.DoesNotContain("[WARNING]", r.Out);
+        Assert.DoesNotContain("Cause:", r.Out + r.Error);
+        Assert.DoesNotContain("   at ", r.Out + r.Error);
+        // What the actors still log (until the parameter server reports a diverged run below warning level) is one line each.
+        Assert.All(errors[..^1], line => Assert.StartsWith("[akka ", line));
+        Assert.False(Directory.Exists(Path.Combine(dir, "x")));
+    }
+
     // ---- inspect ----
 
     [Fact]
