@@ -152,6 +152,9 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         { "missing target", new() { ["epochs"] = "2" }, null, "target" },
         { "unknown field", new() { ["target"] = "value", ["epoch"] = "2" }, null, "unknown field 'epoch'" },
         { "path without a data root", new() { ["target"] = "value", ["path"] = "AirPassengers.csv" }, "", "no data root" },
+        { "ambiguous day-first dates", new() { ["target"] = "value" }, "date,value\n01/01/2020,12\n01/02/2020,13\n01/03/2020,15\n", "--date-format dd/MM/yyyy or --date-format MM/dd/yyyy" },
+        { "dateFormat not a format", new() { ["target"] = "value", ["dateFormat"] = "dd/MM/yyyy%" }, null, "not a date format" },
+        { "date_format not matching", new() { ["target"] = "value", ["date_format"] = "dd/MM/yyyy" }, "date,value\n2020-01-01,12\n2020-01-02,13\n", "does not match --date-format dd/MM/yyyy" },
     };
 
     [Theory]
