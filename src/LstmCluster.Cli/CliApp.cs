@@ -4,6 +4,7 @@ using LstmCluster.Cli.Commands;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Persistence;
+using LstmCluster.Reporting;
 
 namespace LstmCluster.Cli;
 
@@ -45,10 +46,17 @@ public static class CliApp
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException)
+        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException or OutputPathException or Hosting.Node.PortInUseException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ExitBadInput;
+        }
+        catch (Exception ex) when (ex is Actors.Embedded.TrainingFailedException or Core.Training.TrainingDivergedException)
+        {
+            // The run failed (it diverged, a worker failed): its reason is the whole story, a stack trace only when debugging.
+            Console.Error.WriteLine($"error: {ex.Message}");
+            if (Environment.GetEnvironmentVariable("LSTMCLUSTER_DEBUG") is { Length: > 0 }) Console.Error.WriteLine(ex);
+            return ExitFailure;
         }
         catch (OperationCanceledException)
         {

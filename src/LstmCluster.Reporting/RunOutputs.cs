@@ -15,30 +15,42 @@ public static class RunOutputs
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>metrics.json, forecast.csv, test_predictions.csv and the two plots; the model only when <paramref name="writeModel"/>.</summary>
+    /// <summary>
+    /// metrics.json, forecast.csv, test_predictions.csv and the two plots; the model only when <paramref name="writeModel"/>.
+    /// Written into a staging folder and moved into <paramref name="directory"/> when complete (<see cref="OutputPaths.WriteDirectory"/>).
+    /// </summary>
     public static IReadOnlyList<string> Write(string directory, RunResult result, RunOptions options, string engine, bool writeModel,
         JsonObject? extra = null)
     {
-        Directory.CreateDirectory(directory);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        IReadOnlyList<string> staged = [];
+        OutputPaths.WriteDirectory(full, staging => staged = WriteInto(staging, result, options, engine, writeModel, extra));
+        return [.. staged.Select(name => Path.Combine(full, name))];
+    }
+
+    /// <summary>Writes the run's files into <paramref name="directory"/>; returns their names relative to it.</summary>
+    private static IReadOnlyList<string> WriteInto(string directory, RunResult result, RunOptions options, string engine, bool writeModel,
+        JsonObject? extra)
+    {
         var written = new List<string>();
         if (writeModel)
         {
             var modelDir = Path.Combine(directory, "model");
             ModelStore.Save(modelDir, result.Model);
-            written.Add(modelDir + "/");
+            written.Add("model/");
         }
 
         var forecastPath = Path.Combine(directory, "forecast.csv");
         WriteForecastCsv(forecastPath, result.Forecast);
-        written.Add(forecastPath);
+        written.Add("forecast.csv");
 
         var predictionsPath = Path.Combine(directory, "test_predictions.csv");
         WritePredictionsCsv(predictionsPath, result);
-        written.Add(predictionsPath);
+        written.Add("test_predictions.csv");
 
         var metricsPath = Path.Combine(directory, "metrics.json");
         File.WriteAllText(metricsPath, MetricsJson(result, options, engine, extra).ToJsonString(Indented));
-        written.Add(metricsPath);
+        written.Add("metrics.json");
 
         var data = result.Data;
         var title = $"{Path.GetFileName(options.Data.Path)}: {data.Series.TargetName}";
@@ -48,21 +60,22 @@ public static class RunOutputs
             result.TestPredictions.Origins.Select(o => o + 1).ToArray(),
             result.TestPredictions.Values.Select(v => v[0]).ToArray(),
             result.Forecast.Select(f => f.Value).ToArray());
-        written.Add(forecastPng);
+        written.Add("forecast.png");
 
         var lossPng = Path.Combine(directory, "loss.png");
         Plots.WriteLoss(lossPng, result.Training.Epochs.Select(e => e.TrainLoss).ToArray(),
             result.Training.Epochs.Select(e => e.ValidationLoss).ToArray(), result.Training.BestEpoch, $"{title}: loss per epoch");
-        written.Add(lossPng);
+        written.Add("loss.png");
         return written;
     }
 
+    /// <summary>forecast.csv (through a temporary file and a rename: a reader never sees half of it).</summary>
     public static void WriteForecastCsv(string path, IReadOnlyList<ForecastPoint> forecast)
     {
         var sb = new StringBuilder("step,time,forecast\n");
         foreach (var f in forecast)
             sb.Append(CultureInfo.InvariantCulture, $"{f.Step},{f.Time},{f.Value:R}\n");
-        File.WriteAllText(path, sb.ToString());
+        OutputPaths.WriteFile(path, temp => File.WriteAllText(temp, sb.ToString()));
     }
 
     private static void WritePredictionsCsv(string path, RunResult result)

@@ -37,10 +37,14 @@ public sealed class ApiHost : IAsyncDisposable
     public JobApiClient Client { get; }
 
     /// <param name="coordinator">Props of what answers as the coordinator; null is the real one.</param>
-    public static async Task<ApiHost> Start(JobApiOptions? options = null, INodeReadiness? readiness = null, Props? coordinator = null)
+    /// <param name="nodeBodyLimit">Kestrel's request body limit set as a node sets it (<see cref="NodeHost.Build"/>: the upload limit plus 1 MiB).</param>
+    public static async Task<ApiHost> Start(JobApiOptions? options = null, INodeReadiness? readiness = null, Props? coordinator = null,
+        bool nodeBodyLimit = false)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (nodeBodyLimit)
+            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (options ?? new JobApiOptions()).MaxUploadBytes + 1024 * 1024);
         builder.Logging.ClearProviders();
         builder.Services.AddAkka("lstm", (akka, _) =>
         {

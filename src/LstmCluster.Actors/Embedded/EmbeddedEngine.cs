@@ -20,6 +20,9 @@ public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyLi
     public long Samples => Workers.Sum(w => w.Samples);
 }
 
+/// <summary>A training job failed (its reason, from the parameter server): the run's failure, not a fault of this code, so no stack trace is of use.</summary>
+public sealed class TrainingFailedException(string message) : InvalidOperationException(message);
+
 /// <summary>
 /// Every role in one process: one ActorSystem with a coordinator, its pool of workers, and a
 /// parameter server per running job. <see cref="Trainer"/> plugs it into <see cref="ForecastRun"/>.
@@ -66,7 +69,9 @@ public sealed class EmbeddedEngine : IDisposable
     public static EmbeddedEngine Start(EngineOptions options, string? extraHocon = null)
     {
         options.Validate();
-        return new EmbeddedEngine(options, ActorSystem.Create("lstmcluster", Configuration(extraHocon, options.PoolSize)));
+        // One line per log event on standard error: an embedded run is a command's, whose output Akka's entries would break up.
+        var config = Configuration(extraHocon, options.PoolSize).WithFallback(ConfigurationFactory.ParseString(OneLineLogger.Hocon));
+        return new EmbeddedEngine(options, ActorSystem.Create("lstmcluster", config));
     }
 
     /// <summary>
@@ -141,7 +146,7 @@ public sealed class EmbeddedEngine : IDisposable
             Receive<JobRejected>(m => Stop(() => done.TrySetException(new ArgumentException(m.Reason))));
             Receive<EpochProgress>(m => progress?.Invoke(m.Report));
             Receive<TrainingFinished>(m => Stop(() => done.TrySetResult(m)));
-            Receive<TrainingFailed>(m => Stop(() => done.TrySetException(new InvalidOperationException($"training failed: {m.Reason}"))));
+            Receive<TrainingFailed>(m => Stop(() => done.TrySetException(new TrainingFailedException($"training failed: {m.Reason}"))));
             Receive<JobStatus>(m =>
             {
                 if (m.State == JobState.Cancelled) Stop(() => done.TrySetCanceled());

@@ -96,7 +96,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
-            log.Error(e, "job {0}: training computation failed", setup.Job);
+            LogFailure(e);
             Fail(e.Message);
         }
     }
@@ -552,14 +552,24 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         catch (Exception e)
         {
-            log.Error(e, "job {0}: training computation failed", setup.Job);
+            LogFailure(e);
             Fail(e.Message);
         }
     }
 
+    /// <summary>
+    /// A diverged run or bad options are the job's outcome, reported to its coordinator and shown there in one line;
+    /// only an unexpected fault gets a stack trace here.
+    /// </summary>
+    private void LogFailure(Exception e)
+    {
+        if (e is TrainingDivergedException or ArgumentException) log.Debug("job {0}: training computation failed: {1}", setup.Job, e);
+        else log.Error(e, "job {0}: training computation failed", setup.Job);
+    }
+
     private void Fail(string reason)
     {
-        log.Warning("job {0} failed: {1}", setup.Job, reason);
+        log.Info("job {0} failed: {1}", setup.Job, reason);
         Timers.CancelAll();
         Release();
         wire.Tell(reportTo, new TrainingFailed(setup.Job, reason), Self);

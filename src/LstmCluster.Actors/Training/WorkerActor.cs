@@ -93,7 +93,9 @@ public sealed class WorkerActor : ReceiveActor
         }
         catch (Exception e)
         {
-            log.Error(e, "job {0}: worker {1} failed", job, shard.Index);
+            // The parameter server gets the reason and fails or carries on the job: one line here, the trace only when debugging.
+            log.Warning("job {0}: worker {1} failed: {2}", job, shard.Index, e.Message);
+            log.Debug("job {0}: worker {1} failed: {2}", job, shard.Index, e);
             wire.Tell(Sender, new WorkerFailed(job, shard.Index, e.Message), Self);
         }
     }

@@ -38,6 +38,7 @@ public static class BacktestCommand
 
     private static int Run(RunOptions options, int folds, bool retrain, string outDir)
     {
+        OutputPaths.CheckDirectory(outDir);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model: LSTM {options.Layers}×{options.Hidden}; {options.Training.Optimizer} lr {options.Training.LearningRate}, batch {options.Training.BatchSize}, up to {options.Training.Epochs} epochs, seed {options.Training.Seed}"));
         int trainings = 0;

@@ -24,7 +24,7 @@ public sealed class EngineArguments
         };
         Workers.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < 0 or > 256) r.AddError("--workers must be between 0 and 256");
+            if (OptionValues.TryGet<int>(r, out int v) && v is < 0 or > 256) r.AddError("--workers must be between 0 and 256");
         });
         Mode = new Option<string>("--mode") { Description = "sync (exactly one large batch), async (bounded staleness) or local-sgd (periodic averaging)", DefaultValueFactory = _ => d.String("mode", "sync") };
         Mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
@@ -33,7 +33,7 @@ public sealed class EngineArguments
         TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per worker (default: cores / workers, at least 1, so workers do not oversubscribe the cores; with --workers 0 libtorch's own choice)" };
         TorchThreads.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is < 1 or > 1024) r.AddError("--torch-threads must be between 1 and 1024");
+            if (OptionValues.TryGet<int?>(r, out int? v) && v is < 1 or > 1024) r.AddError("--torch-threads must be between 1 and 1024");
         });
     }
 

@@ -17,12 +17,14 @@ public static class ForecastCommand
     {
         var model = new Option<DirectoryInfo?>("--model") { Description = "model directory written by train (…/model)" };
         var data = new Option<FileInfo?>("--data") { Description = "CSV with the same columns the model was trained on; the forecast starts after its last row" };
-        var output = new Option<string?>("--out") { Description = "with --model: write the forecast as CSV to this file (default: print it); with --server: write forecast.csv and forecast.png into this directory" };
+        var output = new Option<string?>("--out") { Description = "with --model: write the forecast as CSV to this file (default: print it; an existing file only with --force); with --server: write forecast.csv and forecast.png into this directory (created; files in it replaced)" };
+        var force = new Option<bool>("--force") { Description = "with --model --out FILE: overwrite FILE if it exists" };
+        var dateFormat = new Option<string?>("--date-format") { Description = "how the file's dates are written (.NET notation: dd/MM/yyyy, MM/dd/yyyy HH:mm); default: the format training read its file with, else detected" };
         var server = ServerCommands.ServerOption(required: false);
         var job = new Argument<string?>("ID") { Description = "with --server: the job whose forecast to fetch", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("forecast", "Forecast the next values of a series with a trained model, or fetch a job's forecast from a server")
         {
-            model, data, output, server, job,
+            model, data, output, force, dateFormat, server, job,
         };
         command.SetAction((p, ct) =>
         {
@@ -32,20 +34,25 @@ public static class ForecastCommand
                 if (p.GetValue(model) is not null || p.GetValue(data) is not null)
                     throw new CliUsageException("forecast: --server fetches a job's forecast; --model and --data are for a local model");
                 if (p.GetValue(job) is not { Length: > 0 } id) throw new CliUsageException("forecast --server needs a job id (lstmcluster forecast --server URL ID)");
+                if (outPath is not null) OutputPaths.CheckDirectory(outPath);
                 return ServerCommands.Forecast(url, id, outPath, ct);
             }
             if (p.GetValue(job) is not null) throw new CliUsageException("forecast: a job id needs --server URL");
             if (p.GetValue(model) is not { } dir || p.GetValue(data) is not { } file)
                 throw new CliUsageException("forecast needs --model DIR and --data FILE (or --server URL ID for a job on a server)");
-            return Task.FromResult(Run(dir.FullName, file.FullName, outPath));
+            // Before loading anything: an output that cannot be written is a usage error, not a failure after the work.
+            if (outPath is not null) OutputPaths.CheckFile(outPath, p.GetValue(force));
+            return Task.FromResult(Run(dir.FullName, file.FullName, outPath, p.GetValue(dateFormat)));
         });
         return command;
     }
 
-    private static int Run(string modelDir, string dataPath, string? outPath)
+    private static int Run(string modelDir, string dataPath, string? outPath, string? dateFormat)
     {
         var stored = ModelStore.Load(modelDir);
-        var series = CsvSeriesLoader.Load(stored.Metadata.Data.ForFile(dataPath));
+        var selection = stored.Metadata.Data.ForFile(dataPath);
+        if (!string.IsNullOrWhiteSpace(dateFormat)) selection = selection with { DateFormat = dateFormat.Trim() };
+        var series = CsvSeriesLoader.Load(selection);
         if (series.Columns.Length != stored.Spec.InputSize)
             throw new DataException(dataPath, null, $"the model takes {stored.Spec.InputSize} input columns, the file gave {series.Columns.Length}");
         using var model = stored.Build();

@@ -22,9 +22,17 @@ public static class InspectCommand
         return command;
     }
 
+    /// <summary>The largest tensor inspect builds (4 bytes a value: 400 MB); beyond it libtorch fails with a C++ trace, or the machine swaps.</summary>
+    public const long MaxValues = 100_000_000;
+
     private static int Run(int input, int hidden, int layers, int batch, int seq)
     {
-        using var model = ForecastModel.Create(new ModelSpec(input, hidden, layers, 1), seed: 0);
+        var spec = new ModelSpec(input, hidden, layers, 1);
+        spec.Validate();
+        Check("the input x (batch × seq × input)", (long)batch * seq * input);
+        Check("the output (batch × seq × hidden)", (long)batch * seq * hidden);
+        Check("the LSTM's weights (about 4 × hidden × (input + hidden) per layer)", 4L * hidden * ((long)input + hidden) * layers);
+        using var model = ForecastModel.Create(spec, seed: 0);
         using var scope = torch.NewDisposeScope();
         var x = torch.randn(batch, seq, input);
         var (output, h, c) = model.Lstm(x);
@@ -37,6 +45,13 @@ public static class InspectCommand
         return 0;
     }
 
+    private static void Check(string what, long values)
+    {
+        if (values > MaxValues)
+            throw new CliUsageException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"inspect: {what} would hold {values:N0} values ({values * 4.0 / 1e9:0.#} GB), over the {MaxValues:N0} this command allows; use smaller sizes"));
+    }
+
     private static string Shape(long[] shape) => $"({string.Join(", ", shape)})";
 
     private static Option<int> Positive(string name, string description, int fallback)
@@ -44,7 +59,7 @@ public static class InspectCommand
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => fallback };
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() < 1) r.AddError($"{name} must be at least 1");
+            if (OptionValues.TryGet<int>(r, out int v) && v < 1) r.AddError($"{name} must be at least 1");
         });
         return option;
     }

@@ -16,6 +16,7 @@ public sealed class RunArguments
     public Option<string?> Features { get; } = new("--features") { Description = "extra input columns, comma separated (e.g. Open,High,Low,Volume)" };
     public Option<string?> Symbol { get; } = new("--symbol") { Description = "long format (symbol,date,price): the symbol to use" };
     public Option<string?> DateColumn { get; } = new("--date-column") { Description = "date/time column (default: a column named date, time or timestamp)" };
+    public Option<string?> DateFormat { get; } = new("--date-format") { Description = "how the dates are written, in .NET notation (dd/MM/yyyy, MM/dd/yyyy HH:mm; MM is the month, mm the minutes); default: detected from every value, and a column that reads both day-first and month-first is refused" };
     public Option<string> Missing { get; }
     public Option<int> Lookback { get; }
     public Option<int> Horizon { get; }
@@ -60,7 +61,7 @@ public sealed class RunArguments
 
     public IEnumerable<Option> All =>
     [
-        Data, Target, Features, Symbol, DateColumn, Missing, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, BatchSize,
+        Data, Target, Features, Symbol, DateColumn, DateFormat, Missing, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, BatchSize,
         Lr, Optimizer, LrSchedule, ClipNorm, Patience, Season, Transform, Normalize, Scaler, Seed,
     ];
 
@@ -79,6 +80,7 @@ public sealed class RunArguments
         Features = p.GetValue(Features),
         Symbol = p.GetValue(Symbol),
         DateColumn = p.GetValue(DateColumn),
+        DateFormat = p.GetValue(DateFormat),
         Missing = p.GetValue(Missing)!,
         Lookback = p.GetValue(Lookback),
         Horizon = p.GetValue(Horizon),

@@ -6,6 +6,7 @@ using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Client;
+using LstmCluster.Reporting;
 
 namespace LstmCluster.Cli.Commands;
 
@@ -116,7 +117,8 @@ public static class ServerCommands
         foreach (var name in new[] { "forecast.csv", "forecast.png" })
         {
             var path = Path.Combine(outDir, name);
-            await File.WriteAllBytesAsync(path, await client.ArtifactAsync(id, name, ct), ct);
+            var bytes = await client.ArtifactAsync(id, name, ct);
+            OutputPaths.WriteFile(path, temp => File.WriteAllBytes(temp, bytes));
             written.Add(path);
         }
         Report.Written(written);

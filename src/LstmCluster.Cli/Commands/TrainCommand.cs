@@ -20,7 +20,7 @@ public static class TrainCommand
     public static Command Create(Defaults defaults)
     {
         var args = new RunArguments(defaults);
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory", DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")) };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory (created; files of an earlier run in it are replaced, each only once the new run is complete); checked before training: a file, or a path under a file, is refused", DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")) };
         var requireBeat = new Option<bool>("--require-beat-naive") { Description = $"exit {ExitModelLosesToNaive} without writing a model when the model does not beat the naive forecast on validation" };
         var engine = new EngineArguments(defaults);
         var command = new Command("train", "Train an LSTM forecaster on a CSV time series, evaluate it against naive baselines and forecast the next values");
@@ -38,6 +38,8 @@ public static class TrainCommand
 
     private static int Run(RunOptions options, EngineOptions? engine, string outDir, bool requireBeatNaive)
     {
+        // Before the work: a run whose --out cannot be written would be lost after training.
+        OutputPaths.CheckDirectory(outDir);
         var data = ForecastRun.Prepare(options);
         Report.DataSummary(data, options);
         Console.WriteLine(engine is null

@@ -26,6 +26,8 @@ public sealed record RunOptionValues
     public string? Features { get; init; }
     public string? Symbol { get; init; }
     public string? DateColumn { get; init; }
+    /// <summary>A .NET date format (<c>dd/MM/yyyy</c>); null detects it from the whole column.</summary>
+    public string? DateFormat { get; init; }
     public string Missing { get; init; } = "ffill";
     public int Lookback { get; init; } = 32;
     public int Horizon { get; init; } = 1;
@@ -79,7 +81,7 @@ public sealed record RunOptionValues
     /// </summary>
     public RunOptionValues With(string name, string text)
     {
-        string key = name.Trim().ToLowerInvariant().Replace('_', '-');
+        string key = Key(name);
         text = text.Trim();
         return key switch
         {
@@ -87,6 +89,7 @@ public sealed record RunOptionValues
             "features" => this with { Features = text },
             "symbol" => this with { Symbol = Blank(text) },
             "date-column" => this with { DateColumn = Blank(text) },
+            "date-format" => this with { DateFormat = DateFormatText(text) },
             "missing" => this with { Missing = Choice(key, text, MissingChoices) },
             "lookback" => this with { Lookback = Int(key, text) },
             "horizon" => this with { Horizon = Int(key, text) },
@@ -109,12 +112,28 @@ public sealed record RunOptionValues
         };
     }
 
-    /// <summary>True for the names <see cref="With"/> accepts (either spelling).</summary>
-    public static bool IsOption(string name) => Names.Contains(name.Trim().ToLowerInvariant().Replace('_', '-'));
+    /// <summary>True for the names <see cref="With"/> accepts (any spelling).</summary>
+    public static bool IsOption(string name) => Names.Contains(Key(name));
+
+    /// <summary>
+    /// An option's name in the flag's spelling: <c>batch-size</c> for <c>batch-size</c>, <c>batch_size</c> or <c>batchSize</c>.
+    /// </summary>
+    public static string Key(string name)
+    {
+        var sb = new System.Text.StringBuilder();
+        string trimmed = name.Trim();
+        for (int i = 0; i < trimmed.Length; i++)
+        {
+            char c = trimmed[i];
+            if (char.IsUpper(c) && i > 0 && char.IsLower(trimmed[i - 1])) sb.Append('-');
+            sb.Append(c == '_' ? '-' : char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
 
     public static readonly IReadOnlySet<string> Names = new HashSet<string>(
     [
-        "target", "features", "symbol", "date-column", "missing", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
+        "target", "features", "symbol", "date-column", "date-format", "missing", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
         "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "season", "transform", "normalize", "scaler", "seed",
     ]);
 
@@ -122,6 +141,7 @@ public sealed record RunOptionValues
     public RunOptions ToRunOptions()
     {
         if (string.IsNullOrWhiteSpace(Target)) throw new ArgumentException("a target column is required (target)");
+        if (DateFormat is { } format) DateFormatText(format);
         string missing = Choice("missing", Missing, MissingChoices);
         string optimizer = Choice("optimizer", Optimizer, OptimizerChoices);
         string schedule = Choice("lr-schedule", LrSchedule, ScheduleChoices);
@@ -138,6 +158,7 @@ public sealed record RunOptionValues
                 Features = features,
                 Symbol = Symbol,
                 DateColumn = DateColumn,
+                DateFormat = DateFormat,
                 Missing = Enum.Parse<MissingPolicy>(missing, ignoreCase: true),
             },
             Preprocessing = new PreprocessingOptions
@@ -180,6 +201,12 @@ public sealed record RunOptionValues
     }
 
     private static string? Blank(string text) => text.Length == 0 ? null : text;
+
+    private static string? DateFormatText(string text)
+    {
+        if (Blank(text.Trim()) is not { } format) return null;
+        return DateReading.Problem(format) is { } problem ? throw new ArgumentException(problem) : format;
+    }
 
     private static string Choice(string name, string text, IReadOnlyList<string> choices)
     {

@@ -29,17 +29,8 @@ public static class CsvSeriesLoader
     private const int MaxListedSymbols = 20;
     private const int MaxListedColumns = 30;
 
-    // ISO forms are tried exactly first: they are the common case and are never ambiguous.
-    private static readonly string[] IsoDateFormats =
-    [
-        "yyyy-MM-dd", "yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "yyyy-MM-ddTHH:mm:ss", "yyyy-MM-ddTHH:mm",
-        "yyyy-MM-dd HH:mm:ss.FFFFFFF", "yyyy-MM-ddTHH:mm:ss.FFFFFFF",
-    ];
-
-    // Times without a zone are taken as they are written; times with an offset are moved to UTC
-    // so that a file mixing offsets still sorts by the real instant.
-    private const DateTimeStyles DateStyles =
-        DateTimeStyles.AllowWhiteSpaces | DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
+    // How much of the file's start is checked to be text before it is parsed as CSV.
+    private const int TextCheckBytes = 64 * 1024;
 
     public static TimeSeries Load(CsvSeriesOptions options)
     {
@@ -49,10 +40,12 @@ public static class CsvSeriesLoader
         {
             Symbol = string.IsNullOrWhiteSpace(options.Symbol) ? null : options.Symbol.Trim(),
             DateColumn = string.IsNullOrWhiteSpace(options.DateColumn) ? null : options.DateColumn,
+            DateFormat = string.IsNullOrWhiteSpace(options.DateFormat) ? null : options.DateFormat.Trim(),
             Features = [.. options.Features.Where(f => !string.IsNullOrWhiteSpace(f))],
         };
         string file = options.Path;
         CheckFile(file);
+        if (options.DateFormat is { } format && DateReading.Problem(format) is { } problem) throw new DataException(file, null, problem);
 
         CsvMalformedRecord? malformed = null;
         var readerOptions = new CsvReaderOptions
@@ -81,7 +74,10 @@ public static class CsvSeriesLoader
         }
         catch (CsvFormatException e)
         {
-            throw new DataException(file, e.LineNumber > 0 ? (int)e.LineNumber : null, $"cannot read the file as CSV: {e.Message}");
+            // The library's message may quote the record: only its first line, bounded.
+            string reason = e.Message.Split('\n')[0].Trim();
+            if (reason.Length > 120) reason = reason[..120] + "...";
+            throw new DataException(file, e.LineNumber > 0 ? (int)e.LineNumber : null, $"cannot read the file as CSV: {reason}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -103,6 +99,43 @@ public static class CsvSeriesLoader
             throw new DataException(file, null, string.Create(CultureInfo.InvariantCulture,
                 $"file is {info.Length / (1024.0 * 1024.0):0.#} MB, over the {MaxFileBytes / (1024 * 1024)} MB limit: keep only the rows and columns you need"));
         }
+        CheckText(file);
+    }
+
+    /// <summary>
+    /// Refuses a binary file (compressed, a spreadsheet, ...) before it is parsed: parsed as CSV its bytes would
+    /// come back as a garbage header or a quoting error. The start of the file must be UTF-8 text without NUL bytes.
+    /// </summary>
+    private static void CheckText(string file)
+    {
+        var buffer = new byte[TextCheckBytes];
+        int read;
+        try
+        {
+            using var stream = File.OpenRead(file);
+            read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException(file, null, $"cannot read the file: {e.Message}");
+        }
+        var start = buffer.AsSpan(0, read);
+        string? kind = start switch
+        {
+            [0x1f, 0x8b, ..] => "gzip-compressed data",
+            [(byte)'P', (byte)'K', 3, 4, ..] => "a zip archive (an .xlsx spreadsheet is one)",
+            [0xd0, 0xcf, 0x11, 0xe0, ..] => "an old Office document (.xls)",
+            [(byte)'B', (byte)'Z', (byte)'h', ..] => "bzip2-compressed data",
+            [0xfd, (byte)'7', (byte)'z', (byte)'X', (byte)'Z', ..] => "xz-compressed data",
+            [0xff, 0xfe, ..] or [0xfe, 0xff, ..] => "UTF-16 text",
+            _ => null,
+        };
+        if (kind is null && start.Contains((byte)0)) kind = "binary data (NUL bytes)";
+        // A multi-byte character cut by the end of the sample is not an error.
+        if (kind is null && System.Text.Unicode.Utf8.ToUtf16(start, new char[read], out int consumed, out _, replaceInvalidSequences: false,
+                isFinalBlock: read < buffer.Length) != System.Buffers.OperationStatus.Done && !(read == buffer.Length && read - consumed < 4))
+            kind = "not valid UTF-8";
+        if (kind is not null) throw new DataException(file, null, $"not a UTF-8 text CSV file ({kind})");
     }
 
     /// <summary>Where the wanted columns are in the header.</summary>
@@ -131,10 +164,15 @@ public static class CsvSeriesLoader
         }
 
         var layout = Resolve(header, options);
+        if (options.DateFormat is { } dateFormat && layout.Time < 0)
+        {
+            throw new DataException(file, null,
+                $"--date-format {dateFormat} is given but the file has no time column (columns are: {ListColumns(header)}); name it with --date-column");
+        }
         int width = header.Length;
         var values = layout.Values.Select(_ => new List<double>()).ToArray();
         var missing = new int[layout.Values.Length];
-        var time = layout.Time >= 0 ? new TimeColumn(file, layout.TimeName!) : null;
+        var time = layout.Time >= 0 ? new TimeColumn(file, layout.TimeName!, options.DateFormat) : null;
         var symbols = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         bool severalSymbols = false;
         int dataRows = 0, rows = 0;
@@ -276,6 +314,7 @@ public static class CsvSeriesLoader
             Time = time,
             MissingHandled = handled,
             Missing = options.Missing,
+            DateFormat = table.Time?.DateFormat,
         };
     }
 
@@ -378,7 +417,7 @@ public static class CsvSeriesLoader
         {
             if (cell.Length == 0) continue;
             if (TryParseNumber(cell, out _)) anyNumber = true;
-            else if (!DateTime.TryParseExact(cell, IsoDateFormats, CultureInfo.InvariantCulture, DateStyles, out _)) return false;
+            else if (!DateTime.TryParseExact(cell, DateReading.IsoFormats, CultureInfo.InvariantCulture, DateReading.Styles, out _)) return false;
         }
         return anyNumber;
     }
@@ -407,13 +446,24 @@ public static class CsvSeriesLoader
         if (IsMissing(cell)) return double.NaN;
         bool parsed = double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double value);
         if (parsed && double.IsFinite(value)) return value;
-        string text = Encoding.UTF8.GetString(cell);
+        string quoted = Quote(cell);
         if (parsed || IsNonFiniteWord(cell))
         {
             throw new DataException(file, line,
-                $"non-finite value '{text}' in column '{column}': NaN and infinities are not allowed (leave the cell empty or NA if it is missing)");
+                $"non-finite value {quoted} in column '{column}': NaN and infinities are not allowed (leave the cell empty or NA if it is missing)");
         }
-        throw new DataException(file, line, $"'{text}' in column '{column}' is not a number");
+        throw new DataException(file, line, $"{quoted} in column '{column}' is not a number");
+    }
+
+    /// <summary>A cell as <see cref="DataException.Quote(string)"/> quotes it, decoding only as much of a long cell as is shown.</summary>
+    private static string Quote(ReadOnlySpan<byte> cell)
+    {
+        // Four bytes per character at most: this prefix holds every character an excerpt shows.
+        int prefix = 4 * DataException.ExcerptLength + 4;
+        if (cell.Length <= prefix) return DataException.Quote(Encoding.UTF8.GetString(cell));
+        string start = Encoding.UTF8.GetString(cell[..prefix]);
+        string quoted = DataException.Quote(start[..DataException.ExcerptLength]);
+        return string.Create(CultureInfo.InvariantCulture, $"{quoted[..^1]}...' ({cell.Length:N0} bytes)");
     }
 
     private static bool TryParseNumber(string text, out double value) =>
@@ -461,7 +511,7 @@ public static class CsvSeriesLoader
 
     private static string ListColumns(string[] header)
     {
-        var shown = header.Take(MaxListedColumns).Select(h => h.Length == 0 ? "\"\"" : h);
+        var shown = header.Take(MaxListedColumns).Select(h => h.Length == 0 ? "\"\"" : Name(h));
         string more = header.Length > MaxListedColumns ? $", ... ({header.Length - MaxListedColumns} more)" : "";
         return string.Join(", ", shown) + more;
     }
@@ -470,24 +520,32 @@ public static class CsvSeriesLoader
     {
         var sorted = symbols.Order(StringComparer.OrdinalIgnoreCase).ToList();
         string more = sorted.Count > MaxListedSymbols ? ", ..." : "";
-        return sorted.Count == 0 ? "none" : string.Join(", ", sorted.Take(MaxListedSymbols)) + more;
+        return sorted.Count == 0 ? "none" : string.Join(", ", sorted.Take(MaxListedSymbols).Select(Name)) + more;
     }
 
     private static string Preview(string[] cells) =>
-        string.Join(",", cells.Take(6)) + (cells.Length > 6 ? ",..." : "");
+        string.Join(",", cells.Take(6).Select(Name)) + (cells.Length > 6 ? ",..." : "");
+
+    /// <summary>A header name or symbol as a list shows it: unquoted, but bounded like any cell.</summary>
+    private static string Name(string text) => text.Length <= DataException.ExcerptLength && !text.Any(char.IsControl)
+        ? text
+        : DataException.Quote(text);
 
     /// <summary>
-    /// The time column, parsed as it streams: numbers if the first value is a number, dates
-    /// otherwise, and checked to be strictly increasing row by row.
+    /// The time column, parsed as it streams: numbers if the first value is a number (and no date format is
+    /// given), dates otherwise, and checked to be strictly increasing. Dates are read by every candidate
+    /// <see cref="DateReading"/> at once and the one that fits every value is kept.
     /// </summary>
-    private sealed class TimeColumn(string file, string name)
+    private sealed class TimeColumn(string file, string name, string? dateFormat)
     {
         private readonly List<double> numbers = [];
-        private readonly List<DateTime> dates = [];
+        private DateReading[]? readings;
         private bool? numeric;
-        private string? lastFormat;
         private int previousLine;
         private string previousText = "";
+
+        /// <summary>The format the dates were read with when it had to be decided (day-first or month-first, or as given); null otherwise.</summary>
+        public string? DateFormat { get; private set; }
 
         public void Add(string raw, int line)
         {
@@ -496,60 +554,59 @@ public static class CsvSeriesLoader
 
             // A column is numeric (e.g. R's decimal years) only if every value is a number; a
             // number does not parse as a date, so a column of both fails at the first odd one.
-            numeric ??= TryParseNumber(text, out _);
-            int order;
-            if (numeric.Value)
+            numeric ??= dateFormat is null && TryParseNumber(text, out _);
+            if (!numeric.Value)
             {
-                if (!TryParseNumber(text, out double x))
-                {
-                    throw new DataException(file, line,
-                        $"'{text}' in time column '{name}' is not a number, but the first row's time is (mixed numbers and dates?)");
-                }
-                order = numbers.Count == 0 ? 1 : x.CompareTo(numbers[^1]);
-                numbers.Add(x);
+                AddDate(text, line);
+                return;
             }
-            else
+            if (!TryParseNumber(text, out double x))
             {
-                if (!TryParseDate(text, out var d))
-                {
-                    throw new DataException(file, line,
-                        $"'{text}' in time column '{name}' is neither a number nor a date (expected e.g. 2000-01-31 or 2000-01-31 12:00:00)");
-                }
-                order = dates.Count == 0 ? 1 : d.CompareTo(dates[^1]);
-                dates.Add(d);
+                throw new DataException(file, line,
+                    $"{DataException.Quote(text)} in time column '{name}' is not a number, but the first row's time is (mixed numbers and dates?)");
             }
-
+            int order = numbers.Count == 0 ? 1 : x.CompareTo(numbers[^1]);
+            numbers.Add(x);
             if (order == 0)
             {
                 throw new DataException(file, line,
-                    $"duplicate timestamp '{text}': line {line} has the same time as line {previousLine}");
+                    $"duplicate timestamp {DataException.Quote(text)}: line {line} has the same time as line {previousLine}");
             }
             if (order < 0)
             {
                 throw new DataException(file, line,
-                    $"timestamp '{text}' is earlier than '{previousText}' on line {previousLine}: rows must be in chronological order");
+                    $"timestamp {DataException.Quote(text)} is earlier than {DataException.Quote(previousText)} on line {previousLine}: rows must be in chronological order");
             }
             previousLine = line;
             previousText = text;
         }
 
-        public TimeAxis ToAxis() => numeric == true ? TimeAxis.FromNumbers(numbers) : TimeAxis.FromDates(dates);
-
-        private bool TryParseDate(string text, out DateTime date)
+        private void AddDate(string text, int line)
         {
-            // A column keeps one format, so the one that matched last is tried first: trying the
-            // whole list on every row costs about twice as much per date.
-            date = default;
-            bool ok = lastFormat is not null && DateTime.TryParseExact(text, lastFormat, CultureInfo.InvariantCulture, DateStyles, out date);
-            if (!ok)
+            readings ??= DateReading.For(dateFormat, file, name);
+            DateReading? last = null;
+            int viable = 0;
+            foreach (var reading in readings)
             {
-                lastFormat = Array.Find(IsoDateFormats, f => DateTime.TryParseExact(text, f, CultureInfo.InvariantCulture, DateStyles, out _));
-                ok = lastFormat is not null
-                    ? DateTime.TryParseExact(text, lastFormat, CultureInfo.InvariantCulture, DateStyles, out date)
-                    : DateTime.TryParse(text, CultureInfo.InvariantCulture, DateStyles, out date);
+                reading.Add(text, line);
+                if (reading.Viable)
+                {
+                    viable++;
+                    last = reading;
+                }
             }
-            date = DateTime.SpecifyKind(date, DateTimeKind.Unspecified);
-            return ok;
+            if (viable == 0) throw DateReading.Unreadable(readings, text, line, file, name, dateFormat);
+            // Once one reading is left its first disorder is the file's first problem: report it at once.
+            if (viable == 1 && last!.Disorder is { } disorder) throw disorder;
+        }
+
+        public TimeAxis ToAxis()
+        {
+            if (numeric == true || readings is null) return TimeAxis.FromNumbers(numbers);
+            var chosen = DateReading.Choose(readings, file, name);
+            if (chosen.Disorder is { } disorder) throw disorder;
+            DateFormat = dateFormat ?? (chosen == readings[0] ? null : chosen.Format);
+            return TimeAxis.FromDates(chosen.Dates);
         }
     }
 }

@@ -27,6 +27,11 @@ public sealed record CsvSeriesOptions
     /// <summary>Date/time column; null auto-detects a column named date, time, timestamp or datetime (any case).</summary>
     public string? DateColumn { get; init; }
     public MissingPolicy Missing { get; init; } = MissingPolicy.Ffill;
+    /// <summary>
+    /// How the time column's dates are written, as a .NET format (<c>dd/MM/yyyy</c>, <c>MM/dd/yyyy HH:mm</c>); null detects it
+    /// from every value and refuses a column that reads both day-first and month-first.
+    /// </summary>
+    public string? DateFormat { get; init; }
 }
 
 /// <summary>
@@ -42,6 +47,8 @@ public sealed record TimeSeries
     /// <summary>Missing cells filled (ffill/interpolate) or rows dropped (drop), for the report.</summary>
     public int MissingHandled { get; init; }
     public MissingPolicy Missing { get; init; }
+    /// <summary>The format the dates were read with when it was given or had to be decided (day-first or month-first); null for ISO and other unambiguous dates.</summary>
+    public string? DateFormat { get; init; }
 
     public int Length => Columns[0].Length;
     public string TargetName => ColumnNames[0];

@@ -121,7 +121,7 @@ public static class ForecastRun
         ProductVersion = typeof(ForecastRun).Assembly.GetName().Version?.ToString() ?? "0",
         TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?",
         CreatedUtc = DateTimeOffset.UtcNow,
-        Data = DataSelection.From(options.Data),
+        Data = DataSelection.From(options.Data) with { DateFormat = data.Series.DateFormat ?? options.Data.DateFormat },
         DataSha256 = Fingerprint(options.Data.Path),
         DataRows = data.Series.Length,
         TrainingOptions = JsonSerializer.SerializeToElement(options.Training, ModelStore.Json),

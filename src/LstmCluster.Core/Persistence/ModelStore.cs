@@ -22,6 +22,8 @@ public sealed record DataSelection
     public string? Symbol { get; init; }
     public string SymbolColumn { get; init; } = "symbol";
     public string? DateColumn { get; init; }
+    /// <summary>The date format training read the file with, so that a short forecast file whose dates fit both day-first and month-first is read the same way.</summary>
+    public string? DateFormat { get; init; }
     [JsonConverter(typeof(JsonStringEnumConverter<MissingPolicy>))]
     public MissingPolicy Missing { get; init; } = MissingPolicy.Ffill;
 
@@ -33,6 +35,7 @@ public sealed record DataSelection
         Symbol = Symbol,
         SymbolColumn = SymbolColumn,
         DateColumn = DateColumn,
+        DateFormat = DateFormat,
         Missing = Missing,
     };
 
@@ -43,6 +46,7 @@ public sealed record DataSelection
         Symbol = o.Symbol,
         SymbolColumn = o.SymbolColumn,
         DateColumn = o.DateColumn,
+        DateFormat = o.DateFormat,
         Missing = o.Missing,
     };
 }

@@ -54,7 +54,7 @@ public sealed class MasterOptimizer : IDisposable
             throw new ArgumentException($"gradient has {gradient.Length} values, the model {weights.Length}");
         double norm = Norm(gradient);
         if (!double.IsFinite(norm))
-            throw new InvalidOperationException("gradient is not finite (NaN or infinity): the learning rate is probably too high");
+            throw new TrainingDivergedException("gradient is not finite (NaN or infinity): the learning rate is probably too high");
         // Same factor as torch.nn.utils.clip_grad_norm_.
         float factor = options.ClipNorm > 0 && norm > options.ClipNorm ? (float)(options.ClipNorm / (norm + 1e-6)) : 1f;
         float decay = (float)options.WeightDecay;
@@ -159,3 +159,6 @@ public sealed class MasterOptimizer : IDisposable
 /// (null for SGD), the steps taken (Adam's bias correction) and the learning rate in force.
 /// </summary>
 public sealed record OptimizerState(float[] Weights, float[] FirstMoment, float[]? SecondMoment, long Steps, double LearningRate);
+
+/// <summary>Training diverged (a non-finite gradient): a result of the options and the data, reported in one line, not a fault of the code.</summary>
+public sealed class TrainingDivergedException(string message) : InvalidOperationException(message);

@@ -80,7 +80,7 @@ public static partial class JobApiExtensions
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
-            JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutTempDirectory(r.Reason)),
+            JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutServerPaths(r.Reason, options)),
             _ => Unexpected(reply),
         };
     }
@@ -88,14 +88,14 @@ public static partial class JobApiExtensions
     private static async Task<IResult> List(IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
         await Ask(coordinator, ListJobs.Instance, options.AskTimeout, ct) switch
         {
-            JobList list => Json(new JobListView([.. list.Jobs.Select(JobView.From)])),
+            JobList list => Json(new JobListView([.. list.Jobs.Select(j => View(j, options))])),
             var other => Unexpected(other),
         };
 
     private static async Task<IResult> Status(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
         await Ask(coordinator, new GetJobStatus(id), options.AskTimeout, ct) switch
         {
-            JobStatus s => Json(JobView.From(s)),
+            JobStatus s => Json(View(s, options)),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
         };
@@ -104,7 +104,7 @@ public static partial class JobApiExtensions
     private static async Task<IResult> Cancel(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
         await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
         {
-            JobStatus s => Json(JobView.From(s)),
+            JobStatus s => Json(View(s, options)),
             JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
@@ -243,6 +243,26 @@ public static partial class JobApiExtensions
     /// </summary>
     private static string WithoutTempDirectory(string reason) =>
         TempUpload().Replace(reason, "");
+
+    /// <summary>
+    /// A reason as a client may see it: no temporary upload folder, and a server-side file named relative to the data root
+    /// (the coordinator names it by its real path), so an answer never shows the server's folders.
+    /// </summary>
+    internal static string WithoutServerPaths(string reason, JobApiOptions options)
+    {
+        reason = WithoutTempDirectory(reason);
+        if (options.DataRoot is not { Length: > 0 } root) return reason;
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        foreach (var prefix in new[] { JobForm.RealPath(full), full }.OfType<string>().Distinct())
+            reason = reason.Replace(prefix + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
+        return reason;
+    }
+
+    private static JobView View(JobStatus s, JobApiOptions options)
+    {
+        var view = JobView.From(s);
+        return view.Reason is { } reason ? view with { Reason = WithoutServerPaths(reason, options) } : view;
+    }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?<=^|[\s'""(])[^\s'""(]*[/\\]lstmcluster-jobs[/\\][^/\\\s]+[/\\]")]
     private static partial System.Text.RegularExpressions.Regex TempUpload();

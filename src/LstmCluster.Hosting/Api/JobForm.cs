@@ -39,13 +39,18 @@ internal static class JobForm
         {
             return TooLarge(options);
         }
-        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidDataException e) when (e.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase))
         {
             return TooLarge(options);
         }
+        catch (InvalidDataException e) when (FormLimit(e.Message) is { } reason)
+        {
+            // Limits on the form's shape (field count, name or header length), not its size: a 400 with the real reason.
+            return Bad(reason);
+        }
         catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
         {
-            return Bad($"the form could not be read: {e.Message}");
+            return Bad($"the form could not be read: {Bounded(e.Message)}");
         }
 
         var values = options.Defaults ?? new RunOptionValues();
@@ -57,7 +62,7 @@ internal static class JobForm
         {
             foreach (var (key, value) in form)
             {
-                string name = key.Trim().ToLowerInvariant().Replace('_', '-');
+                string name = RunOptionValues.Key(key);
                 if (value.Count != 1) throw new ArgumentException($"field '{key}' is given {value.Count} times");
                 string text = value[0] ?? "";
                 switch (name)
@@ -142,7 +147,12 @@ internal static class JobForm
         }
     }
 
-    /// <summary>The full path of <paramref name="path"/> when it names an existing file inside <paramref name="root"/>.</summary>
+    /// <summary>
+    /// The real path of <paramref name="path"/> (every symbolic link in it resolved) when it names an existing file whose
+    /// real path is inside the real path of <paramref name="root"/>; null and a problem otherwise. The loader is given the
+    /// real path, so what was checked is what is opened. Problems name the path as the client gave it, never the server's
+    /// folders.
+    /// </summary>
     internal static string? ResolveUnderRoot(string path, string? root, out string? problem)
     {
         problem = null;
@@ -156,44 +166,106 @@ internal static class JobForm
             problem = "path is empty";
             return null;
         }
+        string shown = DisplayPath(path);
         string fullRoot = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         string full;
         try
         {
+            if (path.Contains('\0')) throw new ArgumentException("NUL in path");
             full = Path.GetFullPath(Path.Combine(fullRoot, path));
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            problem = $"path '{path}' is not a valid path";
+            problem = $"path {shown} is not a valid path";
             return null;
         }
-        if (!full.StartsWith(fullRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !Inside(full, fullRoot))
+        // Lexically outside (../x, /etc/x): refused without looking at the disk.
+        if (!Under(full, fullRoot))
         {
-            problem = $"path '{path}' is outside the server's data root";
+            problem = $"path {shown} is outside the server's data root";
             return null;
         }
-        if (!File.Exists(full))
+        string? realRoot = RealPath(fullRoot);
+        string? real = RealPath(full);
+        if (realRoot is null || real is null)
         {
-            problem = $"path '{path}': no such file under the server's data root";
+            problem = $"path {shown}: no such file under the server's data root";
             return null;
         }
-        return full;
+        // A symbolic link anywhere on the way (a file, or a folder such as dirlink/secret.csv) counts by where it leads.
+        if (!Under(real, realRoot))
+        {
+            problem = $"path {shown} is outside the server's data root";
+            return null;
+        }
+        if (!File.Exists(real))
+        {
+            problem = $"path {shown}: no such file under the server's data root";
+            return null;
+        }
+        return real;
     }
 
-    /// <summary>A file that is a symbolic link counts by its target, so a link inside the root cannot reach outside it.</summary>
-    private static bool Inside(string full, string fullRoot)
+    private static bool Under(string path, string root) =>
+        path.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    /// <summary>
+    /// <paramref name="path"/> with every symbolic link in every component resolved, as realpath(3) gives it; null when a
+    /// component does not exist, a link is broken, or links nest deeper than 40 (a loop).
+    /// </summary>
+    internal static string? RealPath(string path, int depth = 0)
     {
-        try
+        if (depth > 40) return null;
+        string full = Path.GetFullPath(path);
+        string current = Path.GetPathRoot(full) ?? "/";
+        foreach (var part in full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
         {
-            string real = File.Exists(full) ? File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full : full;
-            string realRoot = Path.TrimEndingDirectorySeparator(Directory.ResolveLinkTarget(fullRoot, returnFinalTarget: true)?.FullName ?? fullRoot);
-            return real.StartsWith(realRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal)
-                || real.StartsWith(fullRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+            string next = Path.Combine(current, part);
+            string? target;
+            try
+            {
+                if (!File.Exists(next) && !Directory.Exists(next)) return null;
+                target = new FileInfo(next).LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+            if (target is not null)
+            {
+                // A relative target is taken from the link's folder, which is already real.
+                next = RealPath(Path.GetFullPath(target, current), depth + 1) ?? "";
+                if (next.Length == 0) return null;
+            }
+            current = next;
         }
-        catch (IOException)
-        {
-            return false;
-        }
+        return current;
+    }
+
+    /// <summary>A client's path as a message quotes it: bounded, one line.</summary>
+    private static string DisplayPath(string path) => Core.Data.DataException.Quote(path);
+
+    /// <summary>The reason for one of the form reader's shape limits (FormOptions' defaults), in the client's terms.</summary>
+    private static string? FormLimit(string message)
+    {
+        var limits = new FormOptions();
+        if (message.Contains("value count limit", StringComparison.OrdinalIgnoreCase))
+            return $"the form has more than {limits.ValueCountLimit:N0} fields";
+        if (message.Contains("key length limit", StringComparison.OrdinalIgnoreCase))
+            return $"a field name is longer than {limits.KeyLengthLimit:N0} characters";
+        if (message.Contains("value length limit", StringComparison.OrdinalIgnoreCase))
+            return $"a field's value is longer than {limits.ValueLengthLimit:N0} characters";
+        if (message.Contains("header length limit", StringComparison.OrdinalIgnoreCase) || message.Contains("headers count limit", StringComparison.OrdinalIgnoreCase))
+            return $"a form part's headers are over {limits.MultipartHeadersLengthLimit:N0} bytes (a field or file name that long?)";
+        if (message.Contains("boundary length limit", StringComparison.OrdinalIgnoreCase))
+            return $"the multipart boundary is longer than {limits.MultipartBoundaryLengthLimit:N0} characters";
+        return null;
+    }
+
+    private static string Bounded(string text)
+    {
+        string line = text.ReplaceLineEndings(" ");
+        return line.Length <= 200 ? line : line[..200] + "...";
     }
 
     private static string SafeName(string? fileName)

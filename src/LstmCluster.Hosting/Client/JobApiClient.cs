@@ -72,7 +72,14 @@ public sealed class JobApiClient : IDisposable
         content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
         form.Add(content, "data", Path.GetFileName(csvPath));
         foreach (var (name, value) in options) form.Add(new StringContent(value), name);
-        var submitted = await Send<SubmittedView>(() => new HttpRequestMessage(HttpMethod.Post, "jobs") { Content = form }, ct);
+        // Expect: 100-continue: a server that refuses the upload from its headers (413 over its limit) answers before the
+        // body is sent; without it the server closes the connection mid-upload and its answer is lost.
+        var submitted = await Send<SubmittedView>(() =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "jobs") { Content = form };
+            request.Headers.ExpectContinue = true;
+            return request;
+        }, ct);
         return submitted.Id;
     }
 

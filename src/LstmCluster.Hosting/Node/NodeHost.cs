@@ -24,6 +24,10 @@ public static class NodeHost
     {
         ArtifactWriter artifacts = JobArtifactFiles.Write;
         options.Validate();
+        // Before anything binds: Akka.Remote's transport would share a taken port without a word (and join as a second
+        // node at the same address), and Kestrel would fail only after the actor system had started.
+        CheckPortFree(options.Host, options.Port, "Akka.Remote, --port");
+        CheckPortFree(options.Host, options.HttpPort, "HTTP, --http-port");
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
         if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -65,6 +69,32 @@ public static class NodeHost
         if (api) app.MapJobApi();
         else MapHealth(app);
         return app;
+    }
+
+    /// <summary>
+    /// Throws <see cref="PortInUseException"/> when <paramref name="port"/> cannot be bound on <paramref name="host"/> (0 takes any free port:
+    /// nothing to check). A plain listener, without address or port sharing, is the probe: it fails on a port any other socket listens on.
+    /// </summary>
+    public static void CheckPortFree(string host, int port, string what)
+    {
+        if (port <= 0) return;
+        var address = host is "0.0.0.0" or "*" or "" ? System.Net.IPAddress.Any
+            : host == "::" ? System.Net.IPAddress.IPv6Any
+            : System.Net.IPAddress.TryParse(host, out var ip) ? ip
+            : System.Net.Dns.GetHostAddresses(host).FirstOrDefault() ?? System.Net.IPAddress.Any;
+        var probe = new System.Net.Sockets.TcpListener(address, port) { ExclusiveAddressUse = true };
+        try
+        {
+            probe.Start();
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode is System.Net.Sockets.SocketError.AddressAlreadyInUse or System.Net.Sockets.SocketError.AccessDenied)
+        {
+            throw new PortInUseException(port, host, what, e.SocketErrorCode == System.Net.Sockets.SocketError.AccessDenied);
+        }
+        finally
+        {
+            probe.Stop();
+        }
     }
 
     /// <summary>/health (alive) and /ready (cluster up, roles present) for nodes without the job API.</summary>
@@ -150,4 +180,13 @@ public static class NodeHost
             app.Lifetime.StopApplication();
         }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
+}
+
+/// <summary>A port the node is configured to listen on is taken (or not allowed): bad input, the node does not start.</summary>
+public sealed class PortInUseException(int port, string host, string what, bool denied)
+    : Exception(denied
+        ? $"port {port} on {host} cannot be used ({what}): permission denied (ports below 1024 need privileges)"
+        : $"port {port} is in use on {host} ({what}): another node or program holds it; choose another port")
+{
+    public int Port { get; } = port;
 }

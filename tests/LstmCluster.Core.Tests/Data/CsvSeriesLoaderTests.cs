@@ -229,6 +229,114 @@ public sealed class CsvSeriesLoaderTests : IDisposable
         Assert.Equal([1.0, 2], s.Target);
     }
 
+    // ---- day-first and month-first dates ----
+
+    private string Monthly(string format, int months, int startYear = 2015) =>
+        WriteLines([.. new[] { "date,value" }.Concat(Enumerable.Range(0, months)
+            .Select(k => $"{new DateTime(startYear, 1, 1).AddMonths(k).ToString(format, System.Globalization.CultureInfo.InvariantCulture)},{k + 1}"))]);
+
+    [Fact]
+    public void Day_first_monthly_dates_that_also_read_month_first_are_refused_naming_the_column_and_both_formats()
+    {
+        // 01/01/2015, 01/02/2015, ...: read month-first they are 2015-01-01 .. 2024-01-12, all in order.
+        var path = Monthly("dd/MM/yyyy", 120);
+        var e = Fails(Options(path));
+        Assert.Null(e.Line);
+        Assert.Contains("column 'date'", e.Message);
+        Assert.Contains("dd/MM/yyyy", e.Message);
+        Assert.Contains("MM/dd/yyyy", e.Message);
+        Assert.Contains("--date-format", e.Message);
+    }
+
+    [Fact]
+    public void Date_format_option_reads_ambiguous_dates_as_given()
+    {
+        var path = Monthly("dd/MM/yyyy", 120);
+        var s = Load(Options(path) with { DateFormat = "dd/MM/yyyy" });
+        Assert.Equal("2015-02-01", s.Time.Label(1));
+        Assert.Equal("2024-12-01", s.Time.Label(119));
+        Assert.Equal("2025-01-01", s.Time.FutureLabel(1));
+        Assert.Equal("dd/MM/yyyy", s.DateFormat);
+
+        var monthFirst = Load(Options(path) with { DateFormat = "MM/dd/yyyy" });
+        Assert.Equal("2015-01-02", monthFirst.Time.Label(1));
+    }
+
+    [Fact]
+    public void Daily_day_first_dates_are_read_day_first_because_only_that_reading_fits_every_value()
+    {
+        // Until the 13th every value reads both ways; the 13th onwards only day-first.
+        var path = WriteLines([.. new[] { "date,value" }.Concat(Enumerable.Range(0, 40)
+            .Select(k => $"{new DateTime(2015, 1, 1).AddDays(k):dd/MM/yyyy},{k % 7 + 1}"))]);
+        var s = Load(Options(path));
+        Assert.Equal(TimeAxisKind.Date, s.Time.Kind);
+        Assert.Equal("2015-01-02", s.Time.Label(1));
+        Assert.Equal("2015-02-09", s.Time.Label(39));
+        Assert.Equal("dd/MM/yyyy", s.DateFormat);
+    }
+
+    [Fact]
+    public void Month_first_dates_with_a_day_over_12_are_read_month_first()
+    {
+        var path = WriteLines("date,value", "01/05/2015,1", "01/20/2015,2", "02/05/2015,3");
+        var s = Load(Options(path));
+        Assert.Equal(["2015-01-05", "2015-01-20", "2015-02-05"], Labels(s.Time));
+        Assert.Equal("MM/dd/yyyy", s.DateFormat);
+    }
+
+    [Fact]
+    public void Dates_that_read_the_same_both_ways_are_not_ambiguous()
+    {
+        var path = WriteLines("date,value", "01/01/2015,1", "02/02/2015,2", "03/03/2015,3");
+        Assert.Equal(["2015-01-01", "2015-02-02", "2015-03-03"], Labels(Load(Options(path)).Time));
+    }
+
+    [Fact]
+    public void A_column_mixing_day_first_and_month_first_dates_is_refused_naming_both_lines()
+    {
+        var path = WriteLines("date,value", "13/01/2015,1", "14/01/2015,2", "01/15/2015,3");
+        var e = Fails(Options(path));
+        Assert.Equal(4, e.Line);
+        Assert.Contains("mix day-first and month-first", e.Message);
+        Assert.Contains("'01/15/2015'", e.Message);
+        Assert.Contains("line 2", e.Message);
+    }
+
+    [Fact]
+    public void Out_of_order_day_first_dates_name_the_line_once_the_reading_is_decided()
+    {
+        var path = WriteLines("date,value", "13/01/2015,1", "15/01/2015,2", "14/01/2015,3");
+        var e = Fails(Options(path));
+        Assert.Equal(4, e.Line);
+        Assert.Contains("earlier than '15/01/2015' on line 3", e.Message);
+    }
+
+    [Fact]
+    public void Value_not_matching_the_date_format_is_rejected_naming_the_line_and_the_format()
+    {
+        var path = WriteLines("date,value", "01/02/2015,1", "2015-02-03,2");
+        var e = Fails(Options(path) with { DateFormat = "dd/MM/yyyy" });
+        Assert.Equal(3, e.Line);
+        Assert.Contains("does not match --date-format dd/MM/yyyy", e.Message);
+
+        var minutes = Fails(Options(path) with { DateFormat = "dd/mm/yyyy" });
+        Assert.Contains("MM is the month, mm the minutes", minutes.Message);
+    }
+
+    [Fact]
+    public void Date_format_reads_a_numeric_looking_time_column_as_dates()
+    {
+        var path = WriteLines("date,value", "20150101,1", "20150102,2");
+        Assert.Equal(["2015-01-01", "2015-01-02"], Labels(Load(Options(path) with { DateFormat = "yyyyMMdd" }).Time));
+    }
+
+    [Fact]
+    public void Date_format_without_a_time_column_is_rejected()
+    {
+        var e = Fails(Options(WriteLines("value", "1", "2")) with { DateFormat = "dd/MM/yyyy" });
+        Assert.Contains("no time column", e.Message);
+    }
+
     [Fact]
     public void Duplicate_timestamps_are_rejected_naming_both_lines()
     {
@@ -297,6 +405,61 @@ public sealed class CsvSeriesLoaderTests : IDisposable
         Assert.Contains("'12abc'", e.Message);
         Assert.Contains("column 'value'", e.Message);
         Assert.StartsWith($"{path}:3: ", e.Message);
+    }
+
+    [Fact]
+    public void A_huge_bad_cell_is_quoted_as_a_bounded_excerpt_with_its_length()
+    {
+        string huge = new string('1', 2_000_000) + "x";
+        var path = WriteLines("time,value", "1,1", $"2,{huge}", "3,4");
+        var e = Fails(Options(path));
+        Assert.Equal(3, e.Line);
+        Assert.True(e.Message.Length < 200, e.Message);
+        Assert.Contains("'" + new string('1', DataException.ExcerptLength) + "...'", e.Message);
+        Assert.Contains("(2,000,001 bytes)", e.Message);
+    }
+
+    [Fact]
+    public void A_bad_date_quotes_only_its_own_cell_bounded()
+    {
+        // An unterminated quote in the time column swallows the rest of the file into one cell.
+        string rest = string.Join("\n", Enumerable.Range(0, 1000).Select(k => $"2000-02-{k % 28 + 1:00},secret{k}"));
+        var path = Write("date,value\n2000-01-01,1\n\"2000-01-02,2\n" + rest + "\n");
+        var e = Fails(Options(path));
+        Assert.DoesNotContain("secret", e.Message);
+        Assert.True(e.Message.Length < 300, e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Fact]
+    public void A_gzip_file_is_refused_as_not_a_text_csv()
+    {
+        string path = Path.Combine(dir, "data.csv.gz");
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest))
+            gz.Write(Encoding.UTF8.GetBytes("date,value\n" + string.Join("\n", Enumerable.Range(1, 500).Select(k => $"{k},{k * 3 % 17}"))));
+        var e = Fails(Options(path));
+        Assert.Null(e.Line);
+        Assert.Contains("not a UTF-8 text CSV file (gzip-compressed data)", e.Message);
+        Assert.True(e.Message.Length < path.Length + 80, e.Message);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_refused_as_not_a_text_csv()
+    {
+        string path = Path.Combine(dir, "latin1.csv");
+        File.WriteAllBytes(path, [.. Encoding.ASCII.GetBytes("caf"), 0xe9, .. Encoding.ASCII.GetBytes(",value\n1,2\n3,4\n")]);
+        Assert.Contains("not a UTF-8 text CSV file (not valid UTF-8)", Fails(Options(path, "value")).Message);
+    }
+
+    [Fact]
+    public void A_huge_header_name_is_listed_bounded()
+    {
+        string name = new string('h', 100_000);
+        var path = WriteLines($"{name},other", "1,2", "3,4");
+        var e = Fails(Options(path));
+        Assert.Contains("no target column 'value'", e.Message);
+        Assert.True(e.Message.Length < 300, e.Message);
+        Assert.Contains("(100,000 characters)", e.Message);
     }
 
     [Fact]

@@ -152,6 +152,9 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         { "missing target", new() { ["epochs"] = "2" }, null, "target" },
         { "unknown field", new() { ["target"] = "value", ["epoch"] = "2" }, null, "unknown field 'epoch'" },
         { "path without a data root", new() { ["target"] = "value", ["path"] = "AirPassengers.csv" }, "", "no data root" },
+        { "ambiguous day-first dates", new() { ["target"] = "value" }, "date,value\n01/01/2020,12\n01/02/2020,13\n01/03/2020,15\n", "--date-format dd/MM/yyyy or --date-format MM/dd/yyyy" },
+        { "dateFormat not a format", new() { ["target"] = "value", ["dateFormat"] = "dd/MM/yyyy%" }, null, "not a date format" },
+        { "date_format not matching", new() { ["target"] = "value", ["date_format"] = "dd/MM/yyyy" }, "date,value\n2020-01-01,12\n2020-01-02,13\n", "does not match --date-format dd/MM/yyyy" },
     };
 
     [Theory]
@@ -265,6 +268,65 @@ public sealed class JobApiOptionsTests
         var done = await host.WaitForEnd(id);
         Assert.Equal("Succeeded", done.State);
         Assert.Equal("AirPassengers.csv", done.Data);
+    }
+
+    [Fact]
+    public async Task A_path_through_a_symbolic_link_that_leads_outside_the_data_root_is_refused_without_naming_server_folders()
+    {
+        string top = Directory.CreateTempSubdirectory("lstmcluster-root-").FullName;
+        try
+        {
+            string root = Directory.CreateDirectory(Path.Combine(top, "root")).FullName;
+            string outside = Directory.CreateDirectory(Path.Combine(top, "outside")).FullName;
+            File.Copy(ApiHost.AirPassengers, Path.Combine(outside, "secret.csv"));
+            File.Copy(ApiHost.AirPassengers, Path.Combine(root, "inside.csv"));
+            Directory.CreateDirectory(Path.Combine(root, "sub"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "dirlink"), outside);
+            Directory.CreateSymbolicLink(Path.Combine(root, "sub", "uplink"), "../../outside");
+            File.CreateSymbolicLink(Path.Combine(root, "filelink.csv"), Path.Combine(outside, "secret.csv"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "innerlink"), Path.Combine(root, "sub"));
+            File.CreateSymbolicLink(Path.Combine(root, "sub", "alias.csv"), "../inside.csv");
+
+            await using var host = await ApiHost.Start(new JobApiOptions { DataRoot = root });
+            foreach (var escape in new[] { "dirlink/secret.csv", "sub/uplink/secret.csv", "filelink.csv", "innerlink/uplink/secret.csv", "sub/../dirlink/secret.csv" })
+            {
+                using var refused = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { ["path"] = escape }, null));
+                Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+                string reason = await Error(refused);
+                Assert.Contains("outside the server's data root", reason);
+                Assert.DoesNotContain(top, reason);
+            }
+
+            // Links that stay inside the root are fine; a data error in such a file names it relative to the root.
+            using var accepted = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { ["path"] = "innerlink/alias.csv" }, null));
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            using var badColumn = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { ["path"] = "inside.csv", ["target"] = "nope" }, null));
+            Assert.Equal(HttpStatusCode.BadRequest, badColumn.StatusCode);
+            string why = await Error(badColumn);
+            Assert.StartsWith("inside.csv: no target column 'nope'", why);
+            Assert.DoesNotContain(top, why);
+        }
+        finally
+        {
+            Directory.Delete(top, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Too_many_fields_or_a_huge_field_name_is_a_400_with_the_real_reason_not_a_413()
+    {
+        await using var host = await ApiHost.Start();
+        var air = File.ReadAllBytes(ApiHost.AirPassengers);
+        var many = Form(Enumerable.Range(0, 1100).ToDictionary(i => $"f{i}", i => "1"), air);
+        using var tooMany = await host.Http.PostAsync("jobs", many);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains("more than 1,024 fields", await Error(tooMany));
+
+        using var longName = await host.Http.PostAsync("jobs", Form(new Dictionary<string, string>(ApiHost.TinyJob()) { [new string('n', 100_000)] = "1" }, air));
+        Assert.Equal(HttpStatusCode.BadRequest, longName.StatusCode);
+        string reason = await Error(longName);
+        Assert.DoesNotContain("larger than", reason);
+        Assert.True(reason.Length < 200, reason);
     }
 
     [Fact]

@@ -46,6 +46,26 @@ public sealed class JobApiClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upload_over_the_servers_limit_is_reported_with_the_servers_413_not_as_unreachable()
+    {
+        // With a node's Kestrel limit the server stops reading the body after refusing it and closes the connection.
+        await using var small = await ApiHost.Start(new LstmCluster.Hosting.Api.JobApiOptions { MaxUploadBytes = 1024 }, nodeBodyLimit: true);
+        string big = Path.Combine(Path.GetTempPath(), $"lstmcluster-big-{Guid.NewGuid():N}.csv");
+        try
+        {
+            // Far more than the socket buffers take: the server refuses it while the client would still be sending.
+            await File.WriteAllTextAsync(big, "value\n" + string.Concat(Enumerable.Range(0, 3_000_000).Select(i => $"{i % 97}\n")));
+            var e = await Assert.ThrowsAsync<JobApiException>(() => small.Client.SubmitAsync(big, ApiHost.TinyJob()));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, e.StatusCode);
+            Assert.Contains("1,024 bytes", e.Reason);
+        }
+        finally
+        {
+            File.Delete(big);
+        }
+    }
+
+    [Fact]
     public async Task A_server_that_is_not_there_is_reported_with_its_url()
     {
         using var client = new JobApiClient(new Uri("http://127.0.0.1:1"), TimeSpan.FromSeconds(10));
