@@ -622,13 +622,14 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
 
     private void FreeWorkers(Job job)
     {
+        // Once per run: a job cancelled while it is evaluated freed its workers when its training ended.
+        if (job.RunId is not { } run || !runs.Remove(run)) return;
         // Only workers still in the pool: one that left while the job ran is gone for good.
         foreach (var w in job.AssignedWorkers.Where(pool.Contains)) free.Add(w);
         job.AssignedWorkers = [];
         if (job.Server is { } server) Context.Unwatch(server);
         job.Server = null;
         job.Host = null;
-        if (job.RunId is { } run) runs.Remove(run);
         running--;
     }
 
