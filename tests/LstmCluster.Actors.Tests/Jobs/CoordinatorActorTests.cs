@@ -133,6 +133,43 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task A_job_cancelled_while_it_is_evaluated_frees_its_place_once()
+    {
+        // Evaluation (here: writing the files) held open, so the cancel lands between the end of training and the result.
+        using var evaluating = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
+            Artifacts = (_, _, _) =>
+            {
+                evaluating.Set();
+                release.Wait(Wait);
+                return new Dictionary<string, byte[]>();
+            },
+        }));
+        var job = await Submit(coordinator, epochs: 1);
+        Assert.True(await Task.Run(() => evaluating.Wait(Wait)), "the job reached its evaluation");
+
+        var probe = CreateTestProbe();
+        coordinator.Tell(new CancelJob(job), probe);
+        Assert.Equal(JobState.Cancelled, (await probe.ExpectMsgAsync<JobStatus>(Wait)).State);
+        Assert.Equal((job, JobState.Cancelled), ((await Final()).Job, (await Status(coordinator, job)).State));
+        // Its workers were freed when training ended; the cancel must not count it out of the running jobs a second time.
+        coordinator.Tell(GetCoordinatorState.Instance, probe);
+        Assert.Equal(new CoordinatorState(0, 0, 1, 1), await probe.ExpectMsgAsync<CoordinatorState>(Wait));
+
+        release.Set();
+        var next = await Submit(coordinator, epochs: 1);
+        var final = await Final();
+        Assert.Equal((next, JobState.Succeeded), (final.Job, final.State));
+        // The evaluation that ended after the cancel changed nothing.
+        Assert.Equal(JobState.Cancelled, (await Status(coordinator, job)).State);
+        coordinator.Tell(GetCoordinatorState.Instance, probe);
+        Assert.Equal(new CoordinatorState(0, 0, 1, 1), await probe.ExpectMsgAsync<CoordinatorState>(Wait));
+    }
+
+    [Fact]
     public async Task An_unknown_job_is_answered_as_unknown()
     {
         var coordinator = Coordinator(1, 1);

@@ -1,0 +1,82 @@
+using Akka.Actor;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Serialization;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Training;
+
+namespace LstmCluster.Actors.Jobs;
+
+/// <summary>
+/// Gets a submitted job ready to run, off the coordinator's mailbox: its data is read, checked and windowed, and a
+/// recovered job's stored checkpoint is read back.
+/// </summary>
+/// <remarks>
+/// The coordinator does this itself, not the job's <see cref="JobRunner"/>: a submission is accepted only once its data
+/// loads, and a recovered job holds its place at the head of the queue while it loads (the jobs behind it wait). Both
+/// are the queue's decisions, and a runner exists only once a job has its workers.
+/// </remarks>
+internal static class JobPreparation
+{
+    /// <summary>The job's data, ready to train; for a recovered job also its stored checkpoint, or why that cannot be used.</summary>
+    public sealed record Prepared(string Job, PreparedData Data, TrainingCheckpoint? Checkpoint, string? CheckpointProblem)
+        : INoSerializationVerificationNeeded;
+
+    public sealed record PrepareFailed(string Job, string Reason) : INoSerializationVerificationNeeded;
+
+    /// <summary>Loads and windows the job's data off the actor; <paramref name="replyTo"/> gets <see cref="Prepared"/> or <see cref="PrepareFailed"/>.</summary>
+    public static void Start(JobRecord record, JobStore store, bool loadCheckpoint, IActorRef replyTo)
+    {
+        var options = OptionsOf(record, store);
+        int workers = Math.Max(1, record.Workers);
+        string id = record.Id;
+        string? upload = record.Upload is { } u ? store.UploadPath(id, u) : null;
+        string label = record.Data ?? "data";
+        Task.Run(() =>
+        {
+            var data = ForecastRun.Prepare(options);
+            _ = new BatchPlan(data.Train.Count, workers, options.Training.BatchSize, options.Training.Seed);
+            var (checkpoint, problem) = loadCheckpoint ? LoadCheckpoint(store, id) : (null, null);
+            return new Prepared(id, data, checkpoint, problem);
+        }).PipeTo(replyTo, failure: e => new PrepareFailed(id, ReasonFor(e, upload, label)));
+    }
+
+    /// <summary>What every attempt of a submitted job trains: its windows and model, with the job's own engine choices over the coordinator's.</summary>
+    public static TrainingSetup Setup(JobRecord record, JobStore store, PreparedData data, EngineOptions engine)
+    {
+        var options = OptionsOf(record, store);
+        var jobEngine = new SubmitJob(options, null, 0, null, record.Mode, record.Staleness, record.SyncPeriod).Apply(engine);
+        return new TrainingSetup(record.Id, options.Spec(data.Series.Columns.Length), data.Train, data.Validation,
+            options.Training, jobEngine with { Workers = Math.Max(1, record.Workers) }, null);
+    }
+
+    /// <summary>The job's options with its data pointing at the stored upload (when it has one).</summary>
+    public static RunOptions OptionsOf(JobRecord record, JobStore store)
+    {
+        var options = record.Options ?? throw new InvalidOperationException($"job {record.Id} has no options");
+        return record.Upload is { } name ? options with { Data = options.Data with { Path = store.UploadPath(record.Id, name) } } : options;
+    }
+
+    /// <summary>The reason to show a user: data errors name the file as the client sent it, never the server's copy.</summary>
+    public static string ReasonFor(Exception e, string? storedPath, string? label)
+    {
+        while (e is AggregateException { InnerException: { } inner }) e = inner;
+        if (e is DataException d && storedPath is not null && label is not null && d.File == storedPath)
+            return d.Line is { } line ? $"{label}:{line}: {d.Problem}" : $"{label}: {d.Problem}";
+        return e.Message;
+    }
+
+    /// <summary>A recovered job's stored checkpoint, or why it cannot be used (the job then trains from the start).</summary>
+    private static (TrainingCheckpoint?, string?) LoadCheckpoint(JobStore files, string id)
+    {
+        string name = JobStore.CheckpointName(id);
+        try
+        {
+            return files.ReadCheckpoint(id) is { } bytes ? (CheckpointCodec.FromFile(bytes, name), null) : (null, $"{name} is missing");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, e is InvalidDataException ? e.Message : $"{name} cannot be read: {e.Message}");
+        }
+    }
+}

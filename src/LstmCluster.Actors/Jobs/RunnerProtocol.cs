@@ -1,0 +1,73 @@
+using Akka.Actor;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+
+namespace LstmCluster.Actors.Jobs;
+
+// Between the coordinator and its JobRunners: in-process only (a runner is the coordinator's child), so nothing here
+// is bound to a serializer.
+
+/// <summary>
+/// One attempt of a job, as the coordinator hands it to a <see cref="JobRunner"/>: the setup with its run id, workers
+/// and checkpoint filled in, the host to start its parameter server on, and what to do with the result.
+/// </summary>
+/// <param name="StoreCheckpoints">Journaled jobs only: nothing resumes an in-memory one.</param>
+/// <param name="Evaluation">Evaluate and write the job's files; null when the job's listener does that (the embedded engine).</param>
+internal sealed record RunPlan(
+    string Job,
+    string Run,
+    TrainingSetup Setup,
+    IActorRef Host,
+    IActorRef[] Workers,
+    bool StoreCheckpoints,
+    RunEvaluation? Evaluation,
+    JobStore Store);
+
+/// <summary>
+/// What evaluating a finished run takes: the options as trained (data at the stored upload), as submitted (the
+/// files are labelled with the name the user gave), the prepared data, and the writer of the job's files.
+/// </summary>
+internal sealed record RunEvaluation(RunOptions Options, RunOptions Submitted, PreparedData Data, ArtifactWriter? Artifacts, string EngineLabel);
+
+/// <summary>The coordinator saw the host of the run's parameter server leave (the runner reports the server lost).</summary>
+internal sealed record HostLeft : INoSerializationVerificationNeeded
+{
+    public static HostLeft Instance { get; } = new();
+    private HostLeft() { }
+}
+
+/// <summary>The job was cancelled: stop its parameter server and end the run.</summary>
+internal sealed record CancelRun : INoSerializationVerificationNeeded
+{
+    public static CancelRun Instance { get; } = new();
+    private CancelRun() { }
+}
+
+/// <summary>What a runner tells the coordinator about its attempt <paramref name="Run"/> of job <paramref name="Job"/>.</summary>
+internal abstract record RunReport(string Job, string Run) : INoSerializationVerificationNeeded;
+
+/// <summary>The run's parameter server is up (workers may join it from now on).</summary>
+internal sealed record RunServerStarted(string Job, string Run) : RunReport(Job, Run);
+
+/// <summary>An epoch ended; the coordinator updates the job and decides whether to journal it.</summary>
+internal sealed record RunProgressed(string Job, string Run, EpochProgress Epoch) : RunReport(Job, Run);
+
+/// <summary>The server took a checkpoint: the point the job's next attempt resumes from, from now on (it is being stored).</summary>
+internal sealed record RunCheckpointed(string Job, string Run, TrainingCheckpoint Checkpoint) : RunReport(Job, Run);
+
+/// <summary>A checkpoint is in the store (<paramref name="Stored"/>), or could not be written (<paramref name="Problem"/>).</summary>
+internal sealed record RunCheckpointStored(string Job, string Run, CheckpointRef? Stored, string? Problem) : RunReport(Job, Run);
+
+/// <summary>Training is over: the run's workers are free. The runner evaluates next, unless the job has a listener.</summary>
+internal sealed record RunTrained(string Job, string Run, TrainingFinished Finished) : RunReport(Job, Run);
+
+/// <summary>The job's files are in the store; the figures a status shows.</summary>
+internal sealed record RunSucceeded(string Job, string Run, double[] Forecast, string[] ForecastTimes, double TestMase,
+    string? BestBaseline, double BestBaselineMase) : RunReport(Job, Run);
+
+/// <summary>Training or evaluation failed.</summary>
+internal sealed record RunFailed(string Job, string Run, string Reason) : RunReport(Job, Run);
+
+/// <summary>The run's parameter server is gone without a result (<paramref name="What"/> says how).</summary>
+internal sealed record RunServerLost(string Job, string Run, string What) : RunReport(Job, Run);
