@@ -86,6 +86,20 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
 
     public override string PersistenceId => settings.PersistenceId;
 
+    /// <summary>
+    /// The journal cannot be read (not a database, a foreign or corrupt event): recovering past it would serve a
+    /// registry with jobs missing and could reuse their ids, so the coordinator stops and says which journal and why.
+    /// Nothing in the journal is changed. <see cref="CoordinatorSettings.JournalUnreadable"/> lets the node exit.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        string why = reason.GetBaseException().Message;
+        log.Error("the job journal ({0}) cannot be read: {1}. Nothing in it was changed; the coordinator stops. "
+            + "Restore or move the journal, or start with another --state-dir.", settings.JournalName, why);
+        settings.JournalUnreadable?.Invoke($"the job journal ({settings.JournalName}) cannot be read: {why}");
+        base.OnRecoveryFailure(reason, message);
+    }
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(EngineOptions engine) => Akka.Actor.Props.Create(() => new CoordinatorActor(engine));

@@ -46,6 +46,12 @@ public sealed record CoordinatorSettings
     /// </summary>
     public JobStore? Store { get; init; }
 
+    /// <summary>The journal as an operator knows it (the SQLite file, or the database), for error messages.</summary>
+    public string JournalName { get; init; } = "in-memory journal";
+
+    /// <summary>Called when the journal cannot be read at recovery (the node exits with the reason); null: the coordinator only stops.</summary>
+    public Action<string>? JournalUnreadable { get; init; }
+
     /// <summary>The journal's id for this coordinator's job registry: one registry per journal.</summary>
     public string PersistenceId { get; init; } = "lstmcluster-coordinator";
 

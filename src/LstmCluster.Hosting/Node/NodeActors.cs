@@ -56,6 +56,9 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
                 Artifacts = artifacts,
                 EngineLabel = "cluster",
                 Store = options.StateDir is { } state ? new JobStore(state) : null,
+                JournalName = NodeConfig.JournalName(options),
+                // A node whose journal cannot be read must not go on without a coordinator: it exits 2 with the reason.
+                JournalUnreadable = reason => CoordinatedShutdown.Get(system).Run(new JournalUnreadableReason(reason)),
                 History = options.KeepJobs,
                 KeepFor = options.KeepDays is { } days ? TimeSpan.FromDays(days) : null,
             };

@@ -89,6 +89,12 @@ public static class NodeConfig
     /// The coordinator's job journal: Akka.Persistence.Sql (Linq2Db) with SQLite in the state directory unless the
     /// operator names another database; tables are created on first use. No state directory (tests): in memory.
     /// </summary>
+    /// <summary>The journal as error messages name it: the SQLite file, or the provider of another database.</summary>
+    public static string JournalName(NodeOptions options) =>
+        options.StateDir is null ? "in-memory journal"
+        : options.JournalConnection is null ? Path.Combine(options.StateDir, "lstmcluster.db")
+        : $"{options.JournalProvider} database of --journal-connection";
+
     public static string Journal(NodeOptions options)
     {
         if (options.StateDir is null) return EmbeddedEngine.InMemoryJournal;

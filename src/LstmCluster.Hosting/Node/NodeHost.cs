@@ -127,6 +127,7 @@ public static class NodeHost
         using var parentWatch = WatchParent(app, output);
         await app.WaitForShutdownAsync(cancel);
         int code = ExitCode(system);
+        if (CoordinatedShutdown.Get(system).ShutdownReason is JournalUnreadableReason journal) output.WriteLine($"error: {journal.Problem}");
         output.WriteLine($"node {cluster.SelfAddress} stopped ({CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name ?? "no shutdown reason"}), exit code {code}");
         return code;
     }
@@ -152,6 +153,8 @@ public static class NodeHost
             CoordinatedShutdown.ClrExitReason => 0,
             // Asked to leave (`Cluster.Leave` of this node from anywhere): a deliberate removal, not a failure to restart.
             CoordinatedShutdown.ClusterLeavingReason => 0,
+            // Restarting cannot help: an operator has to look at the journal.
+            JournalUnreadableReason => 2,
             _ => 1,
         };
     }
@@ -189,4 +192,12 @@ public sealed class PortInUseException(int port, string host, string what, bool 
         : $"port {port} is in use on {host} ({what}): another node or program holds it; choose another port")
 {
     public int Port { get; } = port;
+}
+
+/// <summary>The coordinator could not read its job journal: the node stops (exit code 2) and says why.</summary>
+public sealed class JournalUnreadableReason(string problem) : CoordinatedShutdown.Reason
+{
+    public string Problem { get; } = problem;
+
+    public override int ExitCode => 2;
 }

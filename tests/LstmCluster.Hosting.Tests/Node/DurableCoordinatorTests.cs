@@ -98,6 +98,23 @@ public sealed class DurableCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_node_whose_journal_cannot_be_read_exits_2_naming_it_and_leaves_it_untouched()
+    {
+        Directory.CreateDirectory(state);
+        string journal = Path.Combine(state, "lstmcluster.db");
+        byte[] garbage = [.. System.Text.Encoding.UTF8.GetBytes("date,value\n2020-01-01,1\n"), .. new byte[4096]];
+        File.WriteAllBytes(journal, garbage);
+        var options = new NodeOptions { Host = "127.0.0.1", Port = 0, HttpPort = 0, TorchThreads = 1, StateDir = state };
+        await using var app = NodeHost.Build(options);
+        var output = new StringWriter();
+        // The coordinator's recovery fails at once; the node stops by itself (the bound only says when to give up).
+        int code = await NodeHost.RunAsync(app, options, output).WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(2, code);
+        Assert.Contains($"error: the job journal ({journal}) cannot be read", output.ToString());
+        Assert.Equal(garbage, File.ReadAllBytes(journal));
+    }
+
+    [Fact]
     public void A_coordinator_node_whose_state_directory_cannot_be_created_refuses_to_start_and_names_it()
     {
         // Under a regular file: no directory can be made there, whoever runs the test (root included).
