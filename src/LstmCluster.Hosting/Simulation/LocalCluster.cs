@@ -211,9 +211,13 @@ public sealed class LocalCluster : IAsyncDisposable
                 using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
                 var roles = doc.RootElement.GetProperty("roles");
                 int up = roles.GetProperty("worker").GetInt32(), coordinatorsUp = roles.GetProperty("coordinator").GetInt32();
+                // Converged, not just ready: the coordinator moves the others to Up in its own view first, and a node lost
+                // before that view has reached them leaves survivors still Joining, which the split-brain resolver
+                // does not count, so they down themselves (see ClusterReadiness).
+                bool converged = doc.RootElement.GetProperty("converged").GetBoolean();
                 state = doc.RootElement.GetProperty("detail").GetString() + $"; {up}/{workers} workers up"
                     + (coordinators > 1 ? $", {coordinatorsUp}/{coordinators} coordinators up" : "");
-                if (response.IsSuccessStatusCode && up >= workers && coordinatorsUp >= coordinators)
+                if (response.IsSuccessStatusCode && converged && up >= workers && coordinatorsUp >= coordinators)
                 {
                     progress?.Invoke($"cluster ready in {clock.Elapsed.TotalSeconds:0.0} s: {state}");
                     return;
