@@ -43,6 +43,25 @@ public sealed class InProcessClusterTests
     }
 
     [Fact]
+    public async Task Readiness_reports_converged_once_every_member_has_seen_the_view_where_all_are_Up()
+    {
+        // InProcessCluster.Start returns once the first node sees every member Up: the leader's own view, which may not
+        // have reached the others yet. Converged is what says it has.
+        await using var cluster = await InProcessCluster.Start(Coordinator, Server, Worker);
+        var readiness = new LstmCluster.Hosting.Node.ClusterReadiness(cluster.Nodes[0].System);
+        await cluster.WaitUntil(() => readiness.Check().Converged, TimeSpan.FromSeconds(60), $"converged ({readiness.Check().Detail})");
+
+        var seen = readiness.Check();
+        Assert.True(seen.Ready, seen.Detail);
+        Assert.Equal("3 nodes up", seen.Detail);
+        // Every node now counts all three Up in its own view (what its split-brain resolver counts). Each node's view
+        // is updated from its own events, a moment after its gossip went back to the first node: wait for it, bounded.
+        await cluster.WaitUntil(() => cluster.Nodes.All(n => Akka.Cluster.Cluster.Get(n.System).State.Members
+                .Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 3),
+            TimeSpan.FromSeconds(10), "every node seeing all three Up");
+    }
+
+    [Fact]
     public async Task A_local_sgd_job_with_its_own_mode_runs_across_the_nodes()
     {
         await using var cluster = await StartWithTwoWorkers();

@@ -63,8 +63,8 @@ public static partial class JobApiExtensions
     private static IResult Ready(IServiceProvider services)
     {
         var readiness = services.GetService<INodeReadiness>();
-        var r = readiness?.Check() ?? new NodeReadiness(true, "no readiness check registered: ready", new Dictionary<string, int>());
-        return Json(new ReadyView(r.Ready, r.Detail, r.Roles), r.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        var r = readiness?.Check() ?? new NodeReadiness(true, "no readiness check registered: ready", new Dictionary<string, int>(), Converged: true);
+        return Json(new ReadyView(r.Ready, r.Detail, r.Roles, r.Converged), r.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     // --- jobs ---

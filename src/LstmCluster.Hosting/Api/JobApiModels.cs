@@ -55,7 +55,7 @@ public sealed record ForecastView(string Job, string? Target, IReadOnlyList<Fore
 
 public sealed record HealthView(string Status);
 
-public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles);
+public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged);
 
 /// <summary>The API's JSON: snake_case names (as metrics.json), states as in the protocol (Queued, Running, Succeeded, Failed, Cancelled).</summary>
 public static class JobApiJson

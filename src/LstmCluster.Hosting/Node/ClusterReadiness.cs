@@ -6,7 +6,8 @@ namespace LstmCluster.Hosting.Node;
 
 /// <summary>
 /// Ready when this node is Up in the cluster and the cluster has, Up, a coordinator, a parameter
-/// server and at least one worker: the least a job needs to run.
+/// server and at least one worker: the least a job needs to run. Also tells whether the membership has
+/// converged (<see cref="NodeReadiness.Converged"/>), which is what "the cluster has formed" means for a loss.
 /// </summary>
 public sealed class ClusterReadiness(ActorSystem system) : INodeReadiness
 {
@@ -18,11 +19,23 @@ public sealed class ClusterReadiness(ActorSystem system) : INodeReadiness
         var state = cluster.State;
         var up = state.Members.Where(m => m.Status == MemberStatus.Up && !state.Unreachable.Contains(m)).ToList();
         var roles = Needed.ToDictionary(r => r, r => up.Count(m => m.HasRole(r)));
+        // The leader moves joining nodes to Up in its own gossip first; until that gossip has reached them, the others
+        // still count themselves Joining, and the split-brain resolver counts only Up members. Losing the leader in that
+        // window leaves survivors that count nobody on their side and down themselves (NodeLossTests, CI), so whoever
+        // needs the cluster to survive a loss waits for this: every member Up and having seen this node's latest gossip.
+        var waiting = new List<string>();
+        int notUp = state.Members.Count(m => m.Status != MemberStatus.Up);
+        int notSeen = state.Members.Count(m => !state.SeenBy.Contains(m.Address));
+        if (notUp > 0) waiting.Add($"{notUp} not Up");
+        if (state.Unreachable.Count > 0) waiting.Add($"{state.Unreachable.Count} unreachable");
+        if (notSeen > 0) waiting.Add($"{notSeen} not yet seen this view");
+        bool converged = cluster.SelfMember.Status == MemberStatus.Up && waiting.Count == 0;
+        string membership = waiting.Count == 0 ? "" : $"; membership not converged: {string.Join(", ", waiting)} of {state.Members.Count} members";
         if (cluster.SelfMember.Status != MemberStatus.Up)
-            return new NodeReadiness(false, $"this node is {cluster.SelfMember.Status}, not Up, in the cluster", roles);
+            return new NodeReadiness(false, $"this node is {cluster.SelfMember.Status}, not Up, in the cluster", roles, converged);
         var missing = roles.Where(r => r.Value == 0).Select(r => r.Key).ToList();
         return missing.Count > 0
-            ? new NodeReadiness(false, $"no {string.Join(", no ", missing)} node is up", roles)
-            : new NodeReadiness(true, $"{up.Count} nodes up", roles);
+            ? new NodeReadiness(false, $"no {string.Join(", no ", missing)} node is up{membership}", roles, converged)
+            : new NodeReadiness(true, $"{up.Count} nodes up{membership}", roles, converged);
     }
 }

@@ -9,7 +9,12 @@ public sealed class CoordinatorKey;
 
 /// <summary>What <c>GET /ready</c> reports: whether this node can take jobs, and why not.</summary>
 /// <param name="Roles">Up members per role, as this node sees the cluster.</param>
-public sealed record NodeReadiness(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles);
+/// <param name="Converged">
+/// Every member is Up, reachable, and has seen this node's view of the membership: each node then knows itself and the
+/// others as Up, which the split-brain resolver needs to count them. Not part of <paramref name="Ready"/>: a job can run
+/// while a worker is unreachable or another is joining, and readiness must not drop for that.
+/// </param>
+public sealed record NodeReadiness(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged = false);
 
 /// <summary>Readiness of the node the API runs on (cluster up, the roles a job needs present).</summary>
 public interface INodeReadiness

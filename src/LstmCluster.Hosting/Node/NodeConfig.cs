@@ -53,6 +53,9 @@ public static class NodeConfig
               # loaded machine); with role = "coordinator" it counts only coordinator nodes, and every survivor
               # downed itself when the only coordinator died. The price: a 2-node cluster that loses a node
               # is an even split (1 against 1), decided by address; run 3 or more.
+              # All of this holds once the membership has converged (ClusterReadiness: /ready's converged): the
+              # resolver counts only Up members, and a node lost while the others still see themselves Joining
+              # leaves them counting nobody on their side, so they down themselves.
               downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
               split-brain-resolver {
                 active-strategy = keep-majority

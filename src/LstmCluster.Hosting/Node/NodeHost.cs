@@ -104,7 +104,7 @@ public static class NodeHost
         app.MapGet("/ready", (INodeReadiness readiness) =>
         {
             var r = readiness.Check();
-            return Results.Json(new { ready = r.Ready, detail = r.Detail, roles = r.Roles }, statusCode: r.Ready ? 200 : 503);
+            return Results.Json(new { ready = r.Ready, detail = r.Detail, roles = r.Roles, converged = r.Converged }, statusCode: r.Ready ? 200 : 503);
         });
     }
 

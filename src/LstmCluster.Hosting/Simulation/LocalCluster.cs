@@ -219,10 +219,14 @@ public sealed class LocalCluster : IAsyncDisposable
                 var roles = doc.RootElement.GetProperty("roles");
                 int up = roles.GetProperty("worker").GetInt32(), coordinatorsUp = roles.GetProperty("coordinator").GetInt32();
                 int serversUp = roles.TryGetProperty("parameter-server", out var ps) ? ps.GetInt32() : 0;
+                // Converged, not just ready: the coordinator moves the others to Up in its own view first, and a node lost
+                // before that view has reached them leaves survivors still Joining, which the split-brain resolver
+                // does not count, so they down themselves (see ClusterReadiness).
+                bool converged = doc.RootElement.GetProperty("converged").GetBoolean();
                 state = doc.RootElement.GetProperty("detail").GetString() + $"; {up}/{workers} workers up"
                     + (coordinators > 1 ? $", {coordinatorsUp}/{coordinators} coordinators up" : "")
                     + (servers > 1 ? $", {serversUp}/{servers} parameter servers up" : "");
-                if (response.IsSuccessStatusCode && up >= workers && coordinatorsUp >= coordinators && serversUp >= servers)
+                if (response.IsSuccessStatusCode && converged && up >= workers && coordinatorsUp >= coordinators && serversUp >= servers)
                 {
                     progress?.Invoke($"cluster ready in {clock.Elapsed.TotalSeconds:0.0} s: {state}");
                     return;

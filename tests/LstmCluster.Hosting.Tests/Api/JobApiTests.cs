@@ -330,16 +330,17 @@ public sealed class JobApiOptionsTests
     }
 
     [Fact]
-    public async Task Ready_reports_the_nodes_readiness_with_its_detail_and_roles()
+    public async Task Ready_reports_the_nodes_readiness_with_its_detail_roles_and_convergence()
     {
         var roles = new Dictionary<string, int> { ["worker"] = 0, ["coordinator"] = 1 };
-        await using var host = await ApiHost.Start(readiness: new FixedReadiness(new NodeReadiness(false, "no worker is up", roles)));
+        await using var host = await ApiHost.Start(readiness: new FixedReadiness(new NodeReadiness(false, "no worker is up", roles, Converged: true)));
         using var ready = await host.Http.GetAsync("ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
         Assert.False(body.GetProperty("ready").GetBoolean());
         Assert.Equal("no worker is up", body.GetProperty("detail").GetString());
         Assert.Equal(1, body.GetProperty("roles").GetProperty("coordinator").GetInt32());
+        Assert.True(body.GetProperty("converged").GetBoolean());
         Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("health")).StatusCode);
     }
 
