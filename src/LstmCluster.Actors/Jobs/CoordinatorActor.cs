@@ -383,6 +383,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
         var job = NewJob(new JobRecord
         {
             Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = m.Priority, Workers = requested, Options = m.Options,
+            Owner = m.Owner,
             Mode = m.Mode, Staleness = m.Staleness, SyncPeriod = m.SyncPeriod, Data = label, Target = m.Options.Data.Target,
             Epochs = m.Options.Training.Epochs, Submitted = DateTimeOffset.UtcNow,
         }, Sender, durable: true);
@@ -918,6 +919,7 @@ public sealed class CoordinatorActor : ReceivePersistentActor, IWithTimers
             Finished = r.Finished,
             Attempts = r.Attempts,
             ResumedFrom = r.ResumedFrom,
+            Owner = r.Owner,
         };
     }
 
