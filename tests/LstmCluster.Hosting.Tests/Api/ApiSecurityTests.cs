@@ -275,3 +275,39 @@ public sealed class ApiRateLimitTests
         return host.Http.SendAsync(request);
     }
 }
+
+/// <summary>CORS is off unless origins are given; a listed origin may call the API from a browser, any other may not.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ApiCorsTests
+{
+    [Fact]
+    public async Task A_listed_origin_gets_cors_answers_and_may_write_and_an_unlisted_one_does_not()
+    {
+        await using var host = await ApiHost.Start(new JobApiOptions { Tokens = ApiSecurityTests.Tokens, CorsOrigins = ["http://app.example"] });
+
+        var preflight = new HttpRequestMessage(HttpMethod.Options, "jobs/job-1");
+        preflight.Headers.Add("Origin", "http://app.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "DELETE");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization");
+        using (var response = await host.Http.SendAsync(preflight))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            Assert.Equal("http://app.example", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        }
+
+        var listed = new HttpRequestMessage(HttpMethod.Delete, "jobs/job-1");
+        listed.Headers.Add("Origin", "http://app.example");
+        listed.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiSecurityTests.AdminToken);
+        using (var response = await host.Http.SendAsync(listed))
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);   // past the origin check: no such job
+
+        var unlisted = new HttpRequestMessage(HttpMethod.Delete, "jobs/job-1");
+        unlisted.Headers.Add("Origin", "http://other.example");
+        unlisted.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiSecurityTests.AdminToken);
+        using (var response = await host.Http.SendAsync(unlisted))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"));
+        }
+    }
+}
