@@ -6,6 +6,8 @@
 #
 #   sudo docker/prove-compose.sh          (as root: it installs packages and may start dockerd)
 #
+# The job API takes a bearer token (LSTMCLUSTER_API_TOKEN, made for the run when unset); the proof checks that it refuses
+# requests without it.
 # Steps: install docker.io, docker-compose, debootstrap and curl with apt if missing; start dockerd if
 # none answers; build a Debian 12 base image with debootstrap + docker import (once: kept and reused);
 # publish the app on the host, self-contained for linux-x64; build the app image from
@@ -15,7 +17,7 @@
 # (also on failure or Ctrl+C).
 # Every wait is bounded; on failure it prints the containers' logs and exits non-zero.
 #
-# Environment: WORKERS (2), READY_TIMEOUT (300 s), JOB_TIMEOUT (900 s), LSTMCLUSTER_HTTP_BIND
+# Environment: LSTMCLUSTER_API_TOKEN (a random one), WORKERS (2), READY_TIMEOUT (300 s), JOB_TIMEOUT (900 s), LSTMCLUSTER_HTTP_BIND
 # (127.0.0.1:5080), PROOF_DIR (/var/tmp/lstmcluster-proof: publish output, dockerd log, job results),
 # BASE_IMAGE (lstmcluster-base:bookworm), APP_IMAGE (lstmcluster:local), SKIP_PUBLISH=1 (reuse the last
 # publish), KEEP_DOCKERD=1 (leave a dockerd this script started running), SMOKE_ONLY=1 (stop after
@@ -34,6 +36,13 @@ PROJECT="lstmproof"
 COMPOSE_FILE="$REPO/docker/docker-compose.yml"
 export LSTMCLUSTER_HTTP_BIND="${LSTMCLUSTER_HTTP_BIND:-127.0.0.1:5080}"
 API="http://${LSTMCLUSTER_HTTP_BIND}"
+# The seed binds 0.0.0.0 in its container, so it serves the job API only with a token: one made for this run unless
+# LSTMCLUSTER_API_TOKEN is given. Every request to /jobs sends it; /health and /ready need none.
+if [ -z "${LSTMCLUSTER_API_TOKEN:-}" ]; then
+  LSTMCLUSTER_API_TOKEN="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+fi
+export LSTMCLUSTER_API_TOKEN
+AUTH=(-H "Authorization: Bearer $LSTMCLUSTER_API_TOKEN")
 # What the base image holds beyond debootstrap's minbase: what .NET needs at run time (ICU, OpenSSL,
 # CA certificates, time zones). libstdc++6 and libgcc-s1 come with minbase (apt needs them); libtorch
 # ships its own libgomp. A change here rebuilds the base image (the list is stored as a label).
@@ -223,10 +232,15 @@ done
 TIME_TO_ALL=$((SECONDS - t_up))
 info "all $WORKERS workers up after ${TIME_TO_ALL} s: $(tr -d '\n' <"$PROOF_DIR/ready.json" | head -c 400)"
 curl -fsS --max-time 5 "$API/health" >/dev/null || fail "GET /health is not 200"
+code="$(curl -s -o "$PROOF_DIR/no-token.json" -w '%{http_code}' --max-time 5 "$API/jobs" || true)"
+[ "$code" = 401 ] || fail "GET /jobs without a token answered ${code:-nothing}, not 401"
+code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer not-the-token-of-this-run" "$API/jobs" || true)"
+[ "$code" = 401 ] || fail "GET /jobs with a wrong token answered ${code:-nothing}, not 401"
+info "the job API refuses a missing or wrong token (401: $(tr -d '\n' <"$PROOF_DIR/no-token.json")); /health and /ready answer without one"
 
 step "POST $API/jobs (samples/AirPassengers.csv, target value, season 12, lookback 24, epochs 5, hidden 16, layers 1, workers 2)"
 t_job=$SECONDS
-code="$(curl -s -o "$PROOF_DIR/submit.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
+code="$(curl "${AUTH[@]}" -s -o "$PROOF_DIR/submit.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
   -F "data=@$REPO/samples/AirPassengers.csv" -F target=value -F season=12 -F lookback=24 \
   -F epochs=5 -F hidden=16 -F layers=1 -F workers=2 || true)"
 info "-> $code $(tr -d '\n' <"$PROOF_DIR/submit.json")"
@@ -238,7 +252,7 @@ step "polling GET $API/jobs/$JOB (at most ${JOB_TIMEOUT} s)"
 state=""
 last=""
 while [ $((SECONDS - t_job)) -lt "$JOB_TIMEOUT" ]; do
-  curl -s --max-time 10 -o "$PROOF_DIR/job.json" "$API/jobs/$JOB" || true
+  curl "${AUTH[@]}" -s --max-time 10 -o "$PROOF_DIR/job.json" "$API/jobs/$JOB" || true
   # The state's case is not part of the contract (Succeeded, succeeded): compare in lower case.
   state="$(sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job.json" | head -1 | tr '[:upper:]' '[:lower:]')"
   line="$(tr -d '\n' <"$PROOF_DIR/job.json" | head -c 300)"
@@ -256,16 +270,16 @@ esac
 out="$PROOF_DIR/result"
 rm -rf "$out"; mkdir -p "$out"
 step "GET /jobs/$JOB/forecast"
-curl -fsS --max-time 30 "$API/jobs/$JOB/forecast" -o "$out/forecast.json" || fail "GET forecast"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast" -o "$out/forecast.json" || fail "GET forecast"
 cat "$out/forecast.json"; echo
 step "GET /jobs/$JOB/forecast?format=csv"
-curl -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast.csv" || fail "GET forecast as CSV"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast.csv" || fail "GET forecast as CSV"
 cat "$out/forecast.csv"
 step "GET /jobs/$JOB/metrics"
-curl -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics.json" || fail "GET metrics"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics.json" || fail "GET metrics"
 head -c 1500 "$out/metrics.json"; echo
 step "GET /jobs/$JOB/plot"
-curl -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot.png" || fail "GET plot"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot.png" || fail "GET plot"
 [ "$(head -c 8 "$out/plot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "the plot is not a PNG"
 info "plot.png: $(stat -c %s "$out/plot.png") bytes, PNG signature ok"
 cp "$PROOF_DIR/job.json" "$out/job.json"
@@ -277,13 +291,13 @@ cp "$PROOF_DIR/job.json" "$out/job.json"
 step "SIGKILL the coordinator container (seed), then start it again"
 t_kill=$SECONDS
 timeout 60 "${COMPOSE[@]}" kill -s SIGKILL seed 2>&1 | sed 's/^/   /' || fail "compose kill seed"
-code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$API/jobs/$JOB" || true)"
+code="$(curl "${AUTH[@]}" -s -o /dev/null -w '%{http_code}' --max-time 5 "$API/jobs/$JOB" || true)"
 info "while it is down: GET /jobs/$JOB -> ${code:-no answer}"
 timeout 300 "${COMPOSE[@]}" up -d --no-deps --no-build seed 2>&1 | sed 's/^/   /' || fail "compose up seed"
 state=""
 rm -f "$PROOF_DIR/job-after.json"
 while [ $((SECONDS - t_kill)) -lt "$READY_TIMEOUT" ]; do
-  curl -s --max-time 10 -o "$PROOF_DIR/job-after.json" "$API/jobs/$JOB" || true
+  curl "${AUTH[@]}" -s --max-time 10 -o "$PROOF_DIR/job-after.json" "$API/jobs/$JOB" || true
   # No answer yet (the node is still joining): no file, no state.
   state="$( (sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job-after.json" 2>/dev/null || true) | head -1 | tr '[:upper:]' '[:lower:]')"
   [ "$state" = succeeded ] && break
@@ -292,14 +306,14 @@ done
 [ "$state" = succeeded ] || fail "after the restart GET /jobs/$JOB did not answer Succeeded within ${READY_TIMEOUT} s: $(tr -d '\n' <"$PROOF_DIR/job-after.json" 2>/dev/null)"
 RECOVERY_TIME=$((SECONDS - t_kill))
 info "the restarted coordinator serves $JOB as Succeeded ${RECOVERY_TIME} s after the kill"
-curl -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast-after.csv" || fail "GET forecast after the restart"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast-after.csv" || fail "GET forecast after the restart"
 cmp -s "$out/forecast.csv" "$out/forecast-after.csv" || fail "the forecast changed across the restart"
-curl -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot-after.png" || fail "GET plot after the restart"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot-after.png" || fail "GET plot after the restart"
 cmp -s "$out/plot.png" "$out/plot-after.png" || fail "the plot changed across the restart"
-curl -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics-after.json" || fail "GET metrics after the restart"
+curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics-after.json" || fail "GET metrics after the restart"
 cmp -s "$out/metrics.json" "$out/metrics-after.json" || fail "metrics.json changed across the restart"
 info "forecast, plot and metrics are byte for byte the ones served before the kill"
-code="$(curl -s -o "$PROOF_DIR/submit2.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
+code="$(curl "${AUTH[@]}" -s -o "$PROOF_DIR/submit2.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
   -F "data=@$REPO/samples/AirPassengers.csv" -F target=value -F season=12 -F lookback=24 -F epochs=1 -F hidden=8 -F layers=1 || true)"
 [ "$code" = 202 ] || fail "POST /jobs after the restart answered ${code:-nothing}: $(cat "$PROOF_DIR/submit2.json" 2>/dev/null)"
 NEXT="$(sed -n 's/.*"id" *: *"\([^"]*\)".*/\1/p' "$PROOF_DIR/submit2.json")"

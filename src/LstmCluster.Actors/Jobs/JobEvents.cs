@@ -13,6 +13,8 @@ public sealed record JobRecord
     /// <summary>Order of submission; ids are <c>job-{Sequence}</c> and never reused on the same journal.</summary>
     public required long Sequence { get; init; }
     public int Priority { get; init; }
+    /// <summary>Who submitted the job (<see cref="SubmitJob.Owner"/>); null in journals written before owners were kept.</summary>
+    public string? Owner { get; init; }
     /// <summary>Workers the job asked for (0: every free worker when it starts).</summary>
     public int Workers { get; init; }
     /// <summary>The options as submitted (data path as the client named it); null for an embedded engine's in-memory job.</summary>

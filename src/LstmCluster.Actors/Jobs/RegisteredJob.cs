@@ -64,6 +64,7 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
             Started = r.Started,
             Finished = r.Finished,
             Attempts = r.Attempts,
+            Owner = r.Owner,
             ResumedFrom = r.ResumedFrom,
         };
     }

@@ -20,10 +20,12 @@ public enum JobState
 /// <c>Options.Data.Path</c>, or <paramref name="CsvText"/> when given (the path is then only a label).
 /// Higher <paramref name="Priority"/> runs first; <paramref name="Workers"/> null takes the engine's default (on a cluster:
 /// every free worker). <paramref name="Mode"/>, <paramref name="Staleness"/> and <paramref name="SyncPeriod"/> null keep the engine's.
+/// <paramref name="Owner"/> names who submitted it (the job API's token name; null on an open API): the API lets an owner cancel
+/// and delete its own jobs, and only an admin those of others.
 /// The sender gets <see cref="JobAccepted"/> or <see cref="JobRejected"/>, and the final <see cref="JobStatus"/> when the job ends.
 /// </summary>
 public sealed record SubmitJob(RunOptions Options, string? CsvText = null, int Priority = 0, int? Workers = null,
-    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null) : IJobMessage
+    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null, string? Owner = null) : IJobMessage
 {
     /// <summary>The engine options this job trains with: <paramref name="engine"/> with the job's own choices over it.</summary>
     public EngineOptions Apply(EngineOptions engine) => engine with
@@ -104,6 +106,9 @@ public sealed record JobStatus(
 
     /// <summary>Epochs the current attempt took over from a checkpoint (0: it trained from the start).</summary>
     public int ResumedFrom { get; init; }
+
+    /// <summary>Who submitted the job (<see cref="SubmitJob.Owner"/>); null when nobody was named.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

@@ -104,7 +104,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "gss" => new GetServerState(r.ReadString()),
             "ss" => new ServerState(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()),
             "sj" => new SubmitJob(ReadJson<RunOptions>(r), ReadNullableString(r), r.ReadInt32(), ReadNullableInt(r),
-                (TrainingMode?)ReadNullableInt(r), ReadNullableInt(r), ReadNullableInt(r)),
+                (TrainingMode?)ReadNullableInt(r), ReadNullableInt(r), ReadNullableInt(r), ReadNullableString(r)),
             "st" => new SubmitTraining(ReadSetup(r), ReadRef(r), r.ReadInt32()),
             "ja" => new JobAccepted(r.ReadString()),
             "jr" => new JobRejected(r.ReadString()),
@@ -160,7 +160,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
                 break;
             case SubmitJob m:
                 WriteJson(w, m.Options); WriteNullable(w, m.CsvText); w.Write(m.Priority); WriteNullable(w, m.Workers);
-                WriteNullable(w, (int?)m.Mode); WriteNullable(w, m.Staleness); WriteNullable(w, m.SyncPeriod);
+                WriteNullable(w, (int?)m.Mode); WriteNullable(w, m.Staleness); WriteNullable(w, m.SyncPeriod); WriteNullable(w, m.Owner);
                 break;
             case SubmitTraining m: WriteSetup(w, m.Setup); WriteRef(w, m.Listener); w.Write(m.Priority); break;
             case JobAccepted m: w.Write(m.Job); break;
@@ -362,6 +362,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         WriteTime(w, m.Submitted); WriteTime(w, m.Started); WriteTime(w, m.Finished);
         w.Write(m.Attempts);
         w.Write(m.ResumedFrom);
+        WriteNullable(w, m.Owner);
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -379,6 +380,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             Finished = ReadTime(r),
             Attempts = r.ReadInt32(),
             ResumedFrom = r.ReadInt32(),
+            Owner = ReadNullableString(r),
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

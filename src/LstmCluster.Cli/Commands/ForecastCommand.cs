@@ -21,10 +21,11 @@ public static class ForecastCommand
         var force = new Option<bool>("--force") { Description = "with --model --out FILE: overwrite FILE if it exists" };
         var dateFormat = new Option<string?>("--date-format") { Description = "how the file's dates are written (.NET notation: dd/MM/yyyy, MM/dd/yyyy HH:mm); default: the format training read its file with, else detected" };
         var server = ServerCommands.ServerOption(required: false);
+        var token = ServerCommands.TokenOption();
         var job = new Argument<string?>("ID") { Description = "with --server: the job whose forecast to fetch", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("forecast", "Forecast the next values of a series with a trained model, or fetch a job's forecast from a server")
         {
-            model, data, output, force, dateFormat, server, job,
+            model, data, output, force, dateFormat, server, token, job,
         };
         command.SetAction((p, ct) =>
         {
@@ -35,9 +36,10 @@ public static class ForecastCommand
                     throw new CliUsageException("forecast: --server fetches a job's forecast; --model and --data are for a local model");
                 if (p.GetValue(job) is not { Length: > 0 } id) throw new CliUsageException("forecast --server needs a job id (lstmcluster forecast --server URL ID)");
                 if (outPath is not null) OutputPaths.CheckDirectory(outPath);
-                return ServerCommands.Forecast(url, id, outPath, ct);
+                return ServerCommands.Forecast(url, ServerCommands.Token(p, token), id, outPath, ct);
             }
             if (p.GetValue(job) is not null) throw new CliUsageException("forecast: a job id needs --server URL");
+            if (p.GetValue(token) is not null) throw new CliUsageException("forecast: --token is for --server");
             if (p.GetValue(model) is not { } dir || p.GetValue(data) is not { } file)
                 throw new CliUsageException("forecast needs --model DIR and --data FILE (or --server URL ID for a job on a server)");
             // Before loading anything: an output that cannot be written is a usage error, not a failure after the work.

@@ -38,10 +38,23 @@ public static class NodeCommand
         Add("keep-jobs", "coordinator: finished jobs kept with their files, the oldest deleted first (default 1000)");
         Add("keep-days", "coordinator: delete finished jobs older than this many days (default: kept by count only)");
         Add("checkpoint-every", "coordinator: parameter-server checkpoints at epoch ends and at least this often: 30s (default), 5m, epoch, off");
+        Add("api-token", "job API: a bearer token with role admin, at least 16 characters (prefer the environment: a flag shows in ps)");
+        Add("api-tokens", "job API: a file of tokens, one 'name role token' a line (roles read, submit, admin; # comments)");
+        var insecure = new Option<bool>("--insecure-api")
+        {
+            Description = $"serve the job API with no token on an address other than loopback (refused otherwise) [env {NodeOptions.EnvironmentNames["insecure-api"]}]",
+        };
+        command.Options.Add(insecure);
+        Add("allowed-hosts", "job API: Host names it answers, comma separated; * = any (default: localhost, 127.0.0.1, ::1 and this node's names)");
+        Add("cors-origins", "job API: web origins allowed to call it from a browser, comma separated (default: none)");
+        Add("rate-limit", "job API: requests per second per token, twice as many at once (default 20; 0 = none)");
+        Add("submit-rate-limit", "job API: submissions per minute per token, 10 at once (default 30; 0 = none)");
         Add("hocon", "extra Akka HOCON, applied over the node's own");
         command.SetAction(async (p, cancel) =>
         {
             var flags = options.ToDictionary(o => o.Key, o => p.GetValue(o.Value));
+            // Given: on; not given: whatever the environment or the config file say.
+            flags["insecure-api"] = p.GetValue(insecure) ? "true" : null;
             var node = NodeOptions.Resolve(flags, Environment.GetEnvironmentVariable, Defaults.ConfigPath);
             await using var app = NodeHost.Build(node);
             return await NodeHost.RunAsync(app, node, Console.Out, cancel);

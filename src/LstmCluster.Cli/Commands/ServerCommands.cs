@@ -12,7 +12,8 @@ namespace LstmCluster.Cli.Commands;
 
 /// <summary>
 /// The client side of the HTTP job API: <c>submit</c>, <c>status</c> and <c>forecast --server</c>.
-/// A 4xx from the server is bad input (exit 2, the server's reason); an unreachable server or a 5xx exits 1.
+/// A 4xx from the server is bad input (exit 2, the server's reason: a refused token, a role the token lacks, a bad option);
+/// an unreachable server or a 5xx exits 1. <c>--token</c> (or <c>LSTMCLUSTER_TOKEN</c>) is sent as a bearer token.
 /// </summary>
 public static class ServerCommands
 {
@@ -21,6 +22,18 @@ public static class ServerCommands
         Description = "job API of a node, e.g. http://127.0.0.1:5080",
         Required = required,
     };
+
+    public const string TokenVariable = "LSTMCLUSTER_TOKEN";
+
+    public static Option<string?> TokenOption() => new("--token")
+    {
+        Description = $"bearer token for a job API that asks for one [env {TokenVariable}] (the environment keeps it out of ps and the shell history)",
+    };
+
+    /// <summary>The token given with <c>--token</c>, else <c>LSTMCLUSTER_TOKEN</c>; null when neither is set.</summary>
+    public static string? Token(ParseResult p, Option<string?> option) =>
+        p.GetValue(option) is { Length: > 0 } given ? given
+            : Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } env ? env : null;
 
     /// <summary><c>lstmcluster submit --server URL --data FILE --target COL [train options] [--workers K] [--priority P] [--wait]</c>.</summary>
     public static Command Submit(Defaults defaults)
@@ -31,8 +44,10 @@ public static class ServerCommands
         var priority = new Option<int>("--priority") { Description = "higher runs first (default 0)" };
         var engine = EngineFields();
         var wait = new Option<bool>("--wait") { Description = "follow the job's progress until it ends and print its results (Ctrl+C stops following, not the job)" };
+        var token = TokenOption();
         var command = new Command("submit", "Submit a training job to a job API server; prints the job id");
         command.Options.Add(server);
+        command.Options.Add(token);
         args.AddTo(command);
         command.Options.Add(workers);
         command.Options.Add(priority);
@@ -44,7 +59,7 @@ public static class ServerCommands
             var fields = GivenFields(p, args.All.Append(workers).Append(priority).Concat(engine).Where(o => o != args.Data));
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
-            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!));
+            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
             string id = await client.SubmitAsync(data.FullName, fields, ct);
             Console.WriteLine(id);
             if (!p.GetValue(wait)) return 0;
@@ -86,10 +101,11 @@ public static class ServerCommands
     {
         var server = ServerOption();
         var id = new Argument<string?>("ID") { Description = "a job id (default: every job)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("status", "Show the jobs on a job API server, or one job in detail") { server, id };
+        var token = TokenOption();
+        var command = new Command("status", "Show the jobs on a job API server, or one job in detail") { server, token, id };
         command.SetAction((p, ct) => Guard(async () =>
         {
-            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!));
+            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
             if (p.GetValue(id) is { } job)
             {
                 var status = await client.StatusAsync(job, ct);
@@ -106,9 +122,9 @@ public static class ServerCommands
     }
 
     /// <summary>The server half of <c>lstmcluster forecast</c>: print a job's forecast, or write forecast.csv and forecast.png into <paramref name="outDir"/>.</summary>
-    public static Task<int> Forecast(string serverText, string id, string? outDir, CancellationToken ct) => Guard(async () =>
+    public static Task<int> Forecast(string serverText, string? token, string id, string? outDir, CancellationToken ct) => Guard(async () =>
     {
-        using var client = new JobApiClient(JobApiClient.ParseServer(serverText));
+        using var client = new JobApiClient(JobApiClient.ParseServer(serverText), token: token);
         var forecast = await client.ForecastAsync(id, ct);
         ServerReport.Forecast(forecast);
         if (outDir is null) return 0;

@@ -24,21 +24,29 @@ public static partial class JobApiExtensions
         options ??= new JobApiOptions();
         // Read the config once, at startup: a broken config file fails the host, not every submission.
         var defaults = options.Defaults ?? RunOptionValues.FromDefaults(Defaults.Load());
-        services.AddSingleton(options with { Defaults = defaults });
+        options = options with { Defaults = defaults };
+        services.AddSingleton(options);
+        services.AddApiSecurity(options);
         // The OpenAPI schemas follow the host's JSON options: make them say what the endpoints write (JobApiJson).
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JobApiJson.Options.PropertyNamingPolicy);
         services.AddOpenApi();
         return services;
     }
 
+    /// <summary>
+    /// The API's middleware (<see cref="ApiSecurity"/>: host filtering, CORS, tokens, rate limits) and its endpoints. Every
+    /// <c>/jobs</c> route needs role read; submitting and cancelling need submit (cancelling another's job, admin).
+    /// </summary>
     public static WebApplication MapJobApi(this WebApplication app)
     {
+        app.UseApiSecurity(app.Services.GetRequiredService<JobApiOptions>());
         app.MapOpenApi();
         app.MapGet("/health", () => Json(new HealthView("alive"))).Produces<HealthView>();
         app.MapGet("/ready", Ready).Produces<ReadyView>().Produces<ReadyView>(StatusCodes.Status503ServiceUnavailable);
 
-        var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures);
-        jobs.MapPost("/", Submit).DisableAntiforgery()
+        var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures).RequireAuthorization(ApiRoles.Read)
+            .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests));
+        jobs.MapPost("/", Submit).DisableAntiforgery().RequireAuthorization(ApiRoles.Submit).LimitedAsSubmission()
             // No Accepts<>(): its content-type check would answer other bodies with a bare 415; the handler gives the reason.
             .Produces<SubmittedView>(StatusCodes.Status202Accepted)
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
@@ -47,7 +55,7 @@ public static partial class JobApiExtensions
             .WithSummary("Submit a training job: the CSV as file field 'data' (or a server-side 'path'), train's options as form fields");
         jobs.MapGet("/", List).Produces<JobListView>();
         jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
-        jobs.MapDelete("/{id}", Cancel).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
+        jobs.MapDelete("/{id}", Cancel).RequireAuthorization(ApiRoles.Submit).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
         jobs.MapGet("/{id}/metrics", Metrics).Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces<ErrorView>(StatusCodes.Status409Conflict);
         jobs.MapGet("/{id}/forecast", Forecast).Produces<ForecastView>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
@@ -57,6 +65,8 @@ public static partial class JobApiExtensions
         jobs.MapGet("/{id}/files/{**name}", FileByName).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
         return app;
     }
+
+    private static ProducesResponseTypeMetadata Answers(int status) => new(status, typeof(ErrorView), ["application/json"]);
 
     // --- health ---
 
@@ -74,8 +84,10 @@ public static partial class JobApiExtensions
     {
         var form = await JobForm.Read(context, options, ct);
         if (form.Error is { } error) return error;
+        // The token's name owns the job: it may cancel and delete it with role submit.
+        var job = form.Job! with { Owner = context.User.Identity?.Name };
         // The job carries its CSV: through the chunked path, which a large upload needs to reach a coordinator on another node.
-        var reply = await Ask(coordinator, form.Job!, options.SubmitTimeout, ct, context.RequestServices.GetService<ActorSystem>());
+        var reply = await Ask(coordinator, job, options.SubmitTimeout, ct, context.RequestServices.GetService<ActorSystem>());
         return reply switch
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
@@ -100,15 +112,36 @@ public static partial class JobApiExtensions
             var other => Unexpected(other),
         };
 
-    /// <summary>DELETE: cancels a queued or running job (answers its status); deletes a finished one with its files.</summary>
-    private static async Task<IResult> Cancel(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
-        await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
+    /// <summary>
+    /// DELETE: cancels a queued or running job (answers its status); deletes a finished one with its files. A token with role
+    /// submit may do so to the jobs it submitted; another's job (or one submitted without a token) needs admin.
+    /// </summary>
+    private static async Task<IResult> Cancel(HttpContext context, string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options,
+        CancellationToken ct)
+    {
+        if (!context.User.IsInRole(ApiRoles.Admin))
+        {
+            // The owner does not change once a job exists, so checking first and deleting next is no race.
+            switch (await Ask(coordinator, new GetJobStatus(id), options.AskTimeout, ct))
+            {
+                case UnknownJob u:
+                    return NoJob(u.Job);
+                case JobStatus s when s.Owner is null || s.Owner != context.User.Identity?.Name:
+                    return ApiSecurity.Forbidden(context, $"job '{s.Job}' was submitted {(s.Owner is null ? "without a token" : $"by token '{s.Owner}'")}: cancelling or deleting another's job needs role admin");
+                case JobStatus:
+                    break;
+                case var other:
+                    return Unexpected(other);
+            }
+        }
+        return await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
         {
             JobStatus s => Json(View(s, options)),
             JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
         };
+    }
 
     private static async Task<IResult> Metrics(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
         await WithFile(id, "metrics.json", coordinator, options, ct, bytes => Results.Bytes(bytes, "application/json"));

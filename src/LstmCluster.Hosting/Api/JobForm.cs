@@ -23,8 +23,10 @@ internal static class JobForm
     public static async Task<Outcome> Read(HttpContext context, JobApiOptions options, CancellationToken ct)
     {
         var request = context.Request;
-        if (!request.HasFormContentType)
-            return new Outcome(null, JobApiExtensions.Error(StatusCodes.Status415UnsupportedMediaType, "expected a multipart/form-data body: the CSV as file field 'data' and train's options as fields"));
+        // Multipart only: a url-encoded form is what any web page can post to any address (CSRF), and it cannot carry a file anyway.
+        if (!IsMultipart(request))
+            return new Outcome(null, JobApiExtensions.Error(StatusCodes.Status415UnsupportedMediaType,
+                $"expected a multipart/form-data body: the CSV as file field 'data' and train's options as fields (got {ContentTypeOf(request)})"));
         long limit = options.MaxUploadBytes + FormOverhead;
         if (request.ContentLength > limit) return TooLarge(options);
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize) bodySize.MaxRequestBodySize = limit;
@@ -261,6 +263,14 @@ internal static class JobForm
             return $"the multipart boundary is longer than {limits.MultipartBoundaryLengthLimit:N0} characters";
         return null;
     }
+
+    private static bool IsMultipart(HttpRequest request) =>
+        request.GetTypedHeaders().ContentType is { } type
+        && type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+        && type.Boundary.HasValue && type.Boundary.Length > 0;
+
+    private static string ContentTypeOf(HttpRequest request) =>
+        string.IsNullOrWhiteSpace(request.ContentType) ? "no content type" : Bounded(request.ContentType.Split(';')[0].Trim());
 
     private static string Bounded(string text)
     {

@@ -15,6 +15,9 @@ public sealed class JobApiException(HttpStatusCode status, string reason, string
     public string Reason { get; } = reason;
     public string Url { get; } = url;
 
+    /// <summary>401 or 403: the token was missing, not accepted, or lacks the role.</summary>
+    public bool IsRefused => StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+
     /// <summary>4xx: the request was at fault (bad options or data, unknown job), not the server.</summary>
     public bool IsClientError => (int)StatusCode is >= 400 and < 500;
 }
@@ -29,23 +32,26 @@ public sealed class JobApiUnreachableException(string url, Exception inner)
 /// <summary>
 /// A thin client of the HTTP job API (<see cref="JobApiExtensions.MapJobApi"/>): submit, status, list,
 /// forecast, files, cancel. Errors are <see cref="JobApiException"/> (with the server's reason) or
-/// <see cref="JobApiUnreachableException"/> (naming the URL).
+/// <see cref="JobApiUnreachableException"/> (naming the URL). With a token every request carries
+/// <c>Authorization: Bearer TOKEN</c>.
 /// </summary>
 public sealed class JobApiClient : IDisposable
 {
     private readonly HttpClient http;
     private readonly bool ownsClient;
+    private readonly string? token;
 
-    public JobApiClient(Uri server, TimeSpan? timeout = null)
-        : this(new HttpClient { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true)
+    public JobApiClient(Uri server, TimeSpan? timeout = null, string? token = null)
+        : this(new HttpClient { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true, token)
     {
     }
 
-    public JobApiClient(HttpClient http, bool ownsClient = false)
+    public JobApiClient(HttpClient http, bool ownsClient = false, string? token = null)
     {
         ArgumentNullException.ThrowIfNull(http.BaseAddress, nameof(http.BaseAddress));
         this.http = http;
         this.ownsClient = ownsClient;
+        this.token = string.IsNullOrWhiteSpace(token) ? null : token.Trim();
     }
 
     public Uri Server => http.BaseAddress!;
@@ -127,6 +133,7 @@ public sealed class JobApiClient : IDisposable
     private async Task<HttpResponseMessage> SendRaw(HttpRequestMessage request, CancellationToken ct)
     {
         string url = Url(request);
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         HttpResponseMessage response;
         try
         {
@@ -157,6 +164,11 @@ public sealed class JobApiClient : IDisposable
             {
                 reason = string.IsNullOrWhiteSpace(body) ? response.ReasonPhrase ?? "error" : body.Trim();
             }
+            // The server says only that the token is missing or not accepted; what to do about it is the client's to say.
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+                reason = token is null
+                    ? "the server refused the request: it needs a token (--token, or LSTMCLUSTER_TOKEN)"
+                    : "the server refused the token: it is not one the server accepts";
             throw new JobApiException(response.StatusCode, reason, url);
         }
     }

@@ -24,6 +24,9 @@ public static class NodeHost
     {
         ArtifactWriter artifacts = JobArtifactFiles.Write;
         options.Validate();
+        bool api = options.Has("coordinator") && options.HttpPort > 0;
+        var tokens = ApiTokensOf(options);
+        if (api && tokens.IsEmpty && !options.InsecureApi && !options.ApiOnLoopback) throw new UnprotectedApiException(options);
         // Before anything binds: Akka.Remote's transport would share a taken port without a word (and join as a second
         // node at the same address), and Kestrel would fail only after the actor system had started.
         CheckPortFree(options.Host, options.Port, "Akka.Remote, --port");
@@ -62,13 +65,28 @@ public static class NodeHost
             });
         });
         builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>()));
-        bool api = options.Has("coordinator") && options.HttpPort > 0;
-        if (api) builder.Services.AddJobApi(new JobApiOptions { MaxUploadBytes = options.MaxUploadBytes, DataRoot = options.DataRoot });
+        if (api)
+            builder.Services.AddJobApi(new JobApiOptions
+            {
+                MaxUploadBytes = options.MaxUploadBytes,
+                DataRoot = options.DataRoot,
+                Tokens = tokens,
+                AllowedHosts = options.AllowedHosts ?? options.DefaultAllowedHosts(),
+                CorsOrigins = options.CorsOrigins,
+                RateLimits = new ApiRateLimits { RequestsPerSecond = options.RateLimit, SubmissionsPerMinute = options.SubmitRateLimit },
+            });
 
         var app = builder.Build();
         if (api) app.MapJobApi();
         else MapHealth(app);
         return app;
+    }
+
+    /// <summary>The tokens of <c>--api-token</c> and <c>--api-tokens</c> together; a bad file or token is an <see cref="ArgumentException"/> naming it.</summary>
+    public static ApiTokens ApiTokensOf(NodeOptions options)
+    {
+        var tokens = options.ApiToken is { } single ? ApiTokens.Single(single) : ApiTokens.None;
+        return options.ApiTokensFile is { } file ? tokens.With(ApiTokens.Load(file)) : tokens;
     }
 
     /// <summary>
@@ -121,6 +139,9 @@ public static class NodeHost
         output.WriteLine($"node {cluster.SelfAddress} roles [{string.Join(", ", options.Roles)}]"
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
             + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
+        if (options.Has("coordinator") && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
+            && options.ApiToken is null && options.ApiTokensFile is null)
+            output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} takes no token (--insecure-api): anyone who reaches the port can submit and delete jobs");
         cluster.RegisterOnMemberUp(() => output.WriteLine($"node {cluster.SelfAddress} is Up in the cluster"));
         // Akka.Hosting stops the host too when the system terminates; this keeps the node's exit independent of that.
         _ = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);
@@ -201,3 +222,8 @@ public sealed class JournalUnreadableReason(string problem) : CoordinatedShutdow
 
     public override int ExitCode => 2;
 }
+
+/// <summary>A node would serve its job API beyond loopback with no token and no <c>--insecure-api</c>: bad usage, the node does not start.</summary>
+public sealed class UnprotectedApiException(NodeOptions options)
+    : ArgumentException($"the job API would listen on {options.Host}:{options.HttpPort}, beyond loopback, with no token: give --api-token TOKEN "
+        + "(or LSTMCLUSTER_API_TOKEN) or --api-tokens FILE, or --insecure-api to serve it open to anyone who reaches the port");

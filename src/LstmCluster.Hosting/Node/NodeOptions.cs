@@ -79,6 +79,27 @@ public sealed record NodeOptions
     /// </summary>
     public TimeSpan? CheckpointEvery { get; init; } = EngineOptions.DefaultCheckpointEvery;
 
+    /// <summary>One bearer token with role admin for the job API (named <c>admin</c>); null: none.</summary>
+    public string? ApiToken { get; init; }
+
+    /// <summary>A file of job API tokens, one <c>name role token</c> a line (<see cref="Api.ApiTokens"/>); null: none.</summary>
+    public string? ApiTokensFile { get; init; }
+
+    /// <summary>Serve the job API without tokens on an address other than loopback (refused otherwise).</summary>
+    public bool InsecureApi { get; init; }
+
+    /// <summary>Host names the job API answers (the Host header); null: localhost, 127.0.0.1, ::1 and this node's own names; <c>*</c>: any.</summary>
+    public string[]? AllowedHosts { get; init; }
+
+    /// <summary>Web origins allowed to call the job API from a browser (CORS); empty: none.</summary>
+    public string[] CorsOrigins { get; init; } = [];
+
+    /// <summary>Job API requests per second per token (twice as many at once); 0: no limit.</summary>
+    public double RateLimit { get; init; } = 20;
+
+    /// <summary>Job API submissions per minute per token (10 at once); 0: no limit.</summary>
+    public double SubmitRateLimit { get; init; } = 30;
+
     /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
     public string? Hocon { get; init; }
 
@@ -108,6 +129,13 @@ public sealed record NodeOptions
         ["keep-jobs"] = "LSTMCLUSTER_KEEP_JOBS",
         ["keep-days"] = "LSTMCLUSTER_KEEP_DAYS",
         ["checkpoint-every"] = "LSTMCLUSTER_CHECKPOINT_EVERY",
+        ["api-token"] = "LSTMCLUSTER_API_TOKEN",
+        ["api-tokens"] = "LSTMCLUSTER_API_TOKENS",
+        ["insecure-api"] = "LSTMCLUSTER_INSECURE_API",
+        ["allowed-hosts"] = "LSTMCLUSTER_ALLOWED_HOSTS",
+        ["cors-origins"] = "LSTMCLUSTER_CORS_ORIGINS",
+        ["rate-limit"] = "LSTMCLUSTER_RATE_LIMIT",
+        ["submit-rate-limit"] = "LSTMCLUSTER_SUBMIT_RATE_LIMIT",
     };
 
     /// <summary>
@@ -164,6 +192,13 @@ public sealed record NodeOptions
         if (v.TryGetValue("keep-jobs", out var keep)) o = o with { KeepJobs = Int("keep-jobs", keep) };
         if (v.TryGetValue("keep-days", out var days)) o = o with { KeepDays = days.Trim().Length == 0 ? null : Int("keep-days", days) };
         if (v.TryGetValue("checkpoint-every", out var every)) o = o with { CheckpointEvery = Interval("checkpoint-every", every) };
+        if (v.TryGetValue("api-token", out var token)) o = o with { ApiToken = token.Trim().Length == 0 ? null : token.Trim() };
+        if (v.TryGetValue("api-tokens", out var tokens)) o = o with { ApiTokensFile = tokens.Trim().Length == 0 ? null : Path.GetFullPath(tokens.Trim()) };
+        if (v.TryGetValue("insecure-api", out var insecure)) o = o with { InsecureApi = Bool("insecure-api", insecure) };
+        if (v.TryGetValue("allowed-hosts", out var hosts)) o = o with { AllowedHosts = List(hosts) is { Length: > 0 } h ? h : null };
+        if (v.TryGetValue("cors-origins", out var origins)) o = o with { CorsOrigins = [.. List(origins).Select(c => c.TrimEnd('/'))] };
+        if (v.TryGetValue("rate-limit", out var rate)) o = o with { RateLimit = Number("rate-limit", rate) };
+        if (v.TryGetValue("submit-rate-limit", out var submitRate)) o = o with { SubmitRateLimit = Number("submit-rate-limit", submitRate) };
         o.Validate();
         return o;
     }
@@ -194,6 +229,11 @@ public sealed record NodeOptions
         if (MaxUploadBytes < 1024) throw new ArgumentException($"max upload must be at least 1 KiB (got {MaxUploadBytes} bytes)");
         if (KeepJobs is < 1 or > 1_000_000) throw new ArgumentException($"keep-jobs must be between 1 and 1000000 (got {KeepJobs})");
         if (KeepDays is < 1 or > 36_500) throw new ArgumentException($"keep-days must be between 1 and 36500 (got {KeepDays})");
+        if (RateLimit is < 0 or > 1_000_000) throw new ArgumentException($"rate-limit must be between 0 (none) and 1000000 requests per second (got {RateLimit})");
+        if (SubmitRateLimit is < 0 or > 1_000_000) throw new ArgumentException($"submit-rate-limit must be between 0 (none) and 1000000 submissions per minute (got {SubmitRateLimit})");
+        foreach (var origin in CorsOrigins)
+            if (origin != "*" && !(Uri.TryCreate(origin, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" && u.AbsolutePath == "/"))
+                throw new ArgumentException($"cors origin '{origin}' is not an origin like https://app.example.com (scheme, host and port only) or *");
         if (JournalConnection is not null && StateDir is null)
             throw new ArgumentException("a journal connection needs a state directory too (for the jobs' files)");
         foreach (var seed in Seeds)
@@ -204,6 +244,47 @@ public sealed record NodeOptions
                 throw new ArgumentException($"seed '{seed}' names actor system '{address.System}': every node's system is '{SystemName}'");
         }
     }
+
+    /// <summary>Whether the job API listens on a loopback address only (127.x, ::1, localhost, or a name resolving to those alone).</summary>
+    public bool ApiOnLoopback
+    {
+        get
+        {
+            if (Host is "0.0.0.0" or "::" or "*" or "") return false;
+            if (string.Equals(Host, "localhost", StringComparison.OrdinalIgnoreCase)) return true;
+            if (IPAddress.TryParse(Host, out var ip)) return IPAddress.IsLoopback(ip);
+            try
+            {
+                var addresses = Dns.GetHostAddresses(Host);
+                return addresses.Length > 0 && addresses.All(IPAddress.IsLoopback);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The names the job API answers to unless <see cref="AllowedHosts"/> says otherwise: loopback, and this node's own names.</summary>
+    public string[] DefaultAllowedHosts()
+    {
+        var hosts = new List<string>(Api.JobApiOptions.DefaultAllowedHosts);
+        foreach (var name in new[] { Host, PublicHost, AdvertisedHost })
+            if (name is { Length: > 0 } && name is not ("0.0.0.0" or "::" or "*") && !hosts.Contains(name, StringComparer.OrdinalIgnoreCase)) hosts.Add(name);
+        return [.. hosts];
+    }
+
+    private static bool Bool(string name, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "" or "0" or "false" or "no" or "off" => false,
+        "1" or "true" or "yes" or "on" => true,
+        _ => throw new ArgumentException($"{name} must be true or false (got '{text}')"),
+    };
+
+    private static double Number(string name, string text) =>
+        double.TryParse(text.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double n) && double.IsFinite(n)
+            ? n
+            : throw new ArgumentException($"{name} must be a number (got '{text}')");
 
     private static string[] List(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -20,6 +20,7 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
     public static TheoryData<IJobEvent> Events() => new()
     {
         new JobSubmitted(Record),
+        new JobSubmitted(Record with { Owner = "alice" }),
         new JobStarted("job-7", 2, At, 3),
         new JobStarted("job-7", 3, At, 2, FromEpoch: 5, FromRound: 50),
         new JobCheckpointed("job-7", new CheckpointRef(6, 2, 52, new string('a', 64), At)),
@@ -72,6 +73,18 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         Assert.Equal((JobState.Running, 2, 5, 60L, 5, checkpoint), (job.State, job.Attempts, job.Epoch, job.Round, job.ResumedFrom, job.Checkpoint));
         job = JobEvents.Apply(job, new JobCancelled("job-7", At, "cancelled on request"));
         Assert.Null(job.Checkpoint);
+    }
+
+    [Fact]
+    public void A_job_journaled_before_owners_were_kept_reads_back_without_an_owner()
+    {
+        var serializer = (JobEventSerializer)Sys.Serialization.FindSerializerFor(new JobSubmitted(Record));
+        string json = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(new JobSubmitted(Record)));
+        Assert.Contains("\"Owner\":null,", json);
+        var old = System.Text.Encoding.UTF8.GetBytes(json.Replace("\"Owner\":null,", ""));
+        var back = Assert.IsType<JobSubmitted>(serializer.FromBinary(old, serializer.Manifest(new JobSubmitted(Record))));
+        Assert.Null(back.Job.Owner);
+        Assert.Equal("job-7", back.Job.Id);
     }
 
     [Fact]

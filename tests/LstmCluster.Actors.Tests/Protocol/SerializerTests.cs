@@ -45,6 +45,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Priority: 3, Workers: 2),
             new SubmitJob(TestSupport.SineRun()),
             new SubmitJob(TestSupport.SineRun(), null, Workers: 3, Mode: TrainingMode.LocalSgd, Staleness: 5, SyncPeriod: 8),
+            new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Owner: "alice"),
             new SubmitTraining(setup, ActorRefs.Nobody, Priority: -1),
             new SubmitTraining(setup with { InitialWeights = null }, ActorRefs.Nobody),
             new JobAccepted("job-1"),
@@ -63,7 +64,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             {
                 Round = 77, SamplesPerSecond = 1234.5, Workers = 2, Data = "co2.csv", Target = "value", ForecastTimes = ["2020-01", "2020-02"],
                 Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero), Started = new DateTimeOffset(2026, 11, 29, 3, 0, 1, TimeSpan.Zero),
-                Attempts = 2, ResumedFrom = 1,
+                Attempts = 2, ResumedFrom = 1, Owner = "alice",
             },
             ListJobs.Instance,
             new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN)]),
