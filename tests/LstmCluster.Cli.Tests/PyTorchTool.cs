@@ -34,7 +34,7 @@ public static class PyTorchTool
     {
         var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
-        // One thread, as the PyTorch fixtures were made: the same sums in the same order, and no contention with the build.
+        // One thread: no contention on a shared machine, and the same sums on every run.
         start.Environment["OMP_NUM_THREADS"] = "1";
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {Python}");
         var stdout = process.StandardOutput.ReadToEndAsync();
