@@ -31,6 +31,8 @@ public static class CliApp
                 TrainCommand.Create(defaults),
                 ForecastCommand.Create(),
                 InspectCommand.Create(),
+                ExportCommand.Create(),
+                ImportCommand.Create(),
                 BacktestCommand.Create(defaults),
                 NodeCommand.Create(),
                 SimulateCommand.Create(defaults),
@@ -46,7 +48,7 @@ public static class CliApp
             }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception ex) when (ex is DataException or ModelFileException or CliUsageException or ArgumentException or OutputPathException or Hosting.Node.PortInUseException)
+        catch (Exception ex) when (ex is DataException or ModelFileException or InterchangeException or CliUsageException or ArgumentException or OutputPathException or Hosting.Node.PortInUseException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ExitBadInput;

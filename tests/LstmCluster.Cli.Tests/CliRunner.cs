@@ -28,11 +28,14 @@ public static class CliRunner
         }
     }
 
-    public static string Sample(string name)
+    public static string Sample(string name) => RepoFile(Path.Combine("samples", name));
+
+    /// <summary>A file of the repository, found by walking up from the test assembly to the solution file.</summary>
+    public static string RepoFile(string relative)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repo root not found"), "samples", name);
+        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repo root not found"), relative);
     }
 
     public static string TempDir()

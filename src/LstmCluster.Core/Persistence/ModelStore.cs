@@ -116,12 +116,8 @@ public static class ModelStore
         var meta = ReadJson<ModelMetadata>(directory, "metadata.json");
         if (meta.FormatVersion != FormatVersion)
             throw new ModelFileException(directory, $"model format {meta.FormatVersion} is not supported (this build reads {FormatVersion})");
-        try { spec.Validate(); }
-        catch (ArgumentException ex) { throw new ModelFileException(directory, $"spec.json: {ex.Message}"); }
-        if (pre.Features != spec.InputSize || pre.Horizon != spec.Horizon)
-            throw new ModelFileException(directory, $"preprocessing.json ({pre.Features} features, horizon {pre.Horizon}) does not match spec.json ({spec.InputSize} inputs, horizon {spec.Horizon})");
-        if (pre.Center.Length != pre.Features || pre.Scale.Length != pre.Features || pre.Scale.Any(s => !(s > 0) || !double.IsFinite(s)))
-            throw new ModelFileException(directory, "preprocessing.json: scaler has the wrong number of columns or a non-positive scale");
+        if (Mismatch(spec, pre, "spec.json", "preprocessing.json") is { } problem)
+            throw new ModelFileException(directory, problem);
 
         var path = Path.Combine(directory, "weights.bin");
         if (!File.Exists(path)) throw new ModelFileException(directory, "weights.bin is missing");
@@ -132,6 +128,24 @@ public static class ModelStore
         if (weights.Length != spec.ParameterCount)
             throw new ModelFileException(directory, $"weights.bin holds {weights.Length} values, but spec.json describes a model with {spec.ParameterCount}");
         return new StoredModel(spec, pre, weights, meta);
+    }
+
+    /// <summary>
+    /// Why <paramref name="spec"/> and <paramref name="pre"/> cannot make a model together (an absurd size, a
+    /// preprocessing for other inputs or another horizon, a bad scaler), or null. The names say where each came from.
+    /// </summary>
+    public static string? Mismatch(ModelSpec spec, Preprocessor pre, string specName, string preName)
+    {
+        try { spec.Validate(); }
+        catch (ArgumentException ex) { return $"{specName}: {ex.Message}"; }
+        if (pre.Features != spec.InputSize || pre.Horizon != spec.Horizon)
+            return $"{preName} ({pre.Features} features, horizon {pre.Horizon}) does not match {specName} ({spec.InputSize} inputs, horizon {spec.Horizon})";
+        if (pre.Lookback < 1)
+            return $"{preName}: lookback must be at least 1 (got {pre.Lookback})";
+        if (pre.Center is null || pre.Scale is null || pre.Center.Length != pre.Features || pre.Scale.Length != pre.Features
+            || pre.Scale.Any(s => !(s > 0) || !double.IsFinite(s)) || pre.Center.Any(c => !double.IsFinite(c)))
+            return $"{preName}: scaler has the wrong number of columns or a non-positive scale";
+        return null;
     }
 
     private static T ReadJson<T>(string directory, string file)
