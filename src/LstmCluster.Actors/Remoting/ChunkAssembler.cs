@@ -29,13 +29,14 @@ public sealed class ChunkAssembler : ReceiveActor, IWithTimers
     private long _timedOut;
     private long _invalid;
     private long _duplicates;
+    private long _refused;
 
     public ChunkAssembler(ChunkingOptions options)
     {
         _options = options;
         Receive<MessageChunk>(OnChunk);
         Receive<TransferTimedOut>(OnTimedOut);
-        Receive<GetAssemblerState>(_ => Sender.Tell(new AssemblerState(_transfers.Count, _completed, _timedOut, _invalid, _duplicates)));
+        Receive<GetAssemblerState>(_ => Sender.Tell(new AssemblerState(_transfers.Count, _completed, _timedOut, _invalid, _duplicates, _refused)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -56,6 +57,13 @@ public sealed class ChunkAssembler : ReceiveActor, IWithTimers
             if (Problem(chunk) is { } problem)
             {
                 Reject(chunk.Transfer, problem);
+                return;
+            }
+            if (Refusal(chunk, Sender) is { } refusal)
+            {
+                Close(chunk.Transfer, delivered: false);
+                _refused++;
+                _log.Warning("Transfer {0} from {1} refused: {2}", chunk.Transfer, Sender.Path.Address, refusal);
                 return;
             }
             transfer = new Transfer(chunk, Sender);
@@ -93,6 +101,28 @@ public sealed class ChunkAssembler : ReceiveActor, IWithTimers
         if (c.Index < 0 || c.Index >= c.Count) return $"chunk index {c.Index} outside 0..{c.Count - 1}";
         return null;
     }
+
+    /// <summary>
+    /// What a peer may make this node hold and deserialize: only the project's own messages (its serializer and a manifest
+    /// that serializer reads, never a type the sender names), weights and gradients no larger than a model can be, and a
+    /// bounded number of open transfers per sending node and of announced bytes in all.
+    /// </summary>
+    private string? Refusal(MessageChunk c, IActorRef sender)
+    {
+        if (c.SerializerId != Serialization.LstmClusterSerializer.SerializerId || !Serialization.LstmClusterSerializer.KnownManifests.Contains(c.Manifest))
+            return $"serializer {c.SerializerId} with manifest '{Bounded(c.Manifest)}' is not one of this program's messages";
+        if (Serialization.LstmClusterSerializer.ModelManifests.Contains(c.Manifest) && c.TotalBytes > _options.MaxModelMessageBytes)
+            return $"a '{c.Manifest}' message of {c.TotalBytes} bytes is larger than any model's ({_options.MaxModelMessageBytes})";
+        long inFlight = _transfers.Values.Sum(t => (long)t.First.TotalBytes);
+        if (inFlight + c.TotalBytes > _options.MaxBytesInFlight)
+            return $"{inFlight} bytes are in flight; {c.TotalBytes} more would pass the {_options.MaxBytesInFlight}-byte bound";
+        var from = sender.Path.Address;
+        if (_transfers.Values.Count(t => t.Sender.Path.Address.Equals(from)) >= _options.MaxTransfersPerSender)
+            return $"{from} already has {_options.MaxTransfersPerSender} transfers open";
+        return null;
+    }
+
+    private static string Bounded(string text) => text.Length <= 40 ? text : $"{text[..40]}... ({text.Length} characters)";
 
     private void Complete(Transfer transfer)
     {

@@ -31,8 +31,12 @@ public sealed record GetAssemblerState : INoSerializationVerificationNeeded
     }
 }
 
-/// <summary>A <see cref="ChunkAssembler"/>'s counters: transfers open, delivered, timed out, rejected, and duplicate chunks.</summary>
-public sealed record AssemblerState(int Open, long Completed, long TimedOut, long Invalid, long Duplicates) : INoSerializationVerificationNeeded;
+/// <summary>
+/// A <see cref="ChunkAssembler"/>'s counters: transfers open, delivered, timed out, rejected, duplicate chunks, and transfers
+/// refused before any byte was kept (a serializer or manifest that is not the project's, a sender over its limits).
+/// </summary>
+public sealed record AssemblerState(int Open, long Completed, long TimedOut, long Invalid, long Duplicates, long Refused = 0)
+    : INoSerializationVerificationNeeded;
 
 /// <summary>A message that cannot be sent whole: its serialized size exceeds what the transport carries in one frame.</summary>
 public sealed class OversizedMessageException(Type messageType, long bytes, long limit)

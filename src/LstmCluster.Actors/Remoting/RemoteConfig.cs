@@ -64,6 +64,18 @@ public static class RemoteConfig
 /// <summary>Chunking figures, read from <c>lstmcluster.chunking</c> and the transport's frame size.</summary>
 public sealed record ChunkingOptions(int ChunkBytes, int MaxWholeBytes, TimeSpan TransferTimeout, int MaxTransferBytes)
 {
+    /// <summary>Transfers one sending node may have open at once: a peer cannot make the assembler hold unbounded partial messages.</summary>
+    public int MaxTransfersPerSender { get; init; } = 32;
+
+    /// <summary>Announced bytes of every open transfer together (memory the assembler may come to hold).</summary>
+    public long MaxBytesInFlight { get; init; } = 1L << 30;
+
+    /// <summary>
+    /// Largest weights or gradient message (<c>w</c>, <c>g</c>, <c>lr</c>, <c>lw</c>): 64 M parameters, far above any model a
+    /// job's budget allows; data-carrying messages (shards, job submissions, files) are bounded by <see cref="MaxTransferBytes"/>.
+    /// </summary>
+    public int MaxModelMessageBytes { get; init; } = 256 * 1024 * 1024;
+
     public static ChunkingOptions Default { get; } = new(
         RemoteConfig.ChunkBytes,
         RemoteConfig.MaximumFrameSize - RemoteConfig.FrameOverhead,

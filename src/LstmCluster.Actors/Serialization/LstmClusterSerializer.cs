@@ -27,6 +27,16 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
 
     public override int Identifier => SerializerId;
 
+    /// <summary>Every manifest <see cref="FromBinary"/> reads: what a remote transfer may carry (see <c>ChunkAssembler</c>).</summary>
+    public static IReadOnlySet<string> KnownManifests { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "as", "rs", "w", "g", "lr", "lw", "wf", "ep", "tf", "tx", "gss", "ss", "sj", "st", "ja", "jr", "gjs", "cj", "dj", "jrm", "uj", "js",
+        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck",
+    };
+
+    /// <summary>The manifests of weights and gradients, whose size the model bounds.</summary>
+    public static IReadOnlySet<string> ModelManifests { get; } = new HashSet<string>(StringComparer.Ordinal) { "w", "g", "lr", "lw" };
+
     /// <summary>HOCON binding this serializer to the protocol marker interfaces.</summary>
     public static string Hocon => $$"""
         akka.actor {

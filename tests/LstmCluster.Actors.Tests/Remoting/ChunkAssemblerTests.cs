@@ -106,11 +106,12 @@ public sealed class ChunkAssemblerTests(ITestOutputHelper output)
     public async Task A_transfer_that_does_not_deserialize_is_logged_and_counted()
     {
         var assembler = Assembler();
-        var chunks = ChunkedSender.Split(Sys, Message(), TestActor, chunkBytes: 1000);
+        var chunk = ChunkedSender.Split(Sys, Message(), TestActor, chunkBytes: 1000)[0];
 
         await EventFilter.Error(contains: "could not be deserialized").ExpectOneAsync(TimeSpan.FromSeconds(3), () =>
         {
-            foreach (var chunk in chunks) assembler.Tell(chunk with { Manifest = "no-such-manifest" });
+            // A weights message cut short after its job name: the project's serializer, a manifest it reads, bytes it cannot.
+            assembler.Tell(chunk with { Index = 0, Count = 1, TotalBytes = 3, Part = [2, (byte)'j', (byte)'b'] });
             return Task.CompletedTask;
         });
 
@@ -138,6 +139,71 @@ public sealed class ChunkAssemblerTests(ITestOutputHelper output)
 
         await ExpectNoMsgAsync(Timeout * 2);
         Assert.Equal(new AssemblerState(0, 0, 0, 3, 0), await State(assembler));
+    }
+
+    [Fact]
+    public async Task A_transfer_of_another_serializer_or_an_unknown_manifest_is_refused_unread_and_counted()
+    {
+        var assembler = Assembler();
+        var chunks = ChunkedSender.Split(Sys, Message(), TestActor, chunkBytes: 1000);
+        var other = ChunkedSender.Split(Sys, Message(), TestActor, chunkBytes: 1000);
+
+        await EventFilter.Warning(contains: "is not one of this program's messages").ExpectAsync(2, () =>
+        {
+            // The sender names the type to build: a foreign serializer (Newtonsoft's JSON, id 1) or a manifest the
+            // project's serializer does not read is never deserialized.
+            foreach (var c in chunks) assembler.Tell(c with { SerializerId = 1, Manifest = "System.Diagnostics.Process, System" });
+            foreach (var c in other) assembler.Tell(c with { Manifest = new string('x', 5000) });
+            return Task.CompletedTask;
+        });
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(new AssemblerState(0, 0, 0, 0, 0, Refused: 2), await State(assembler));
+    }
+
+    [Fact]
+    public async Task A_sender_over_its_open_transfers_or_the_bytes_in_flight_or_an_oversized_gradient_is_refused()
+    {
+        // Transfers stay open for the whole test (no timeout fires), so the bounds see them.
+        var assembler = Sys.ActorOf(ChunkAssembler.Props(Options with
+        {
+            TransferTimeout = TimeSpan.FromMinutes(5), MaxTransfersPerSender = 2, MaxBytesInFlight = 10_000, MaxModelMessageBytes = 3000,
+        }));
+        // Transfers left open (their last chunk never sent): two are allowed from one node, a third is refused.
+        var open = Enumerable.Range(0, 3).Select(_ => ChunkedSender.Split(Sys, Message(500), TestActor, chunkBytes: 1000)).ToList();
+        await EventFilter.Warning(contains: "transfers open").ExpectOneAsync(TimeSpan.FromSeconds(3), () =>
+        {
+            foreach (var t in open) assembler.Tell(t[0]);
+            return Task.CompletedTask;
+        });
+        Assert.Equal(new AssemblerState(2, 0, 0, 0, 0, Refused: 1), await State(assembler));
+
+        // A gradient larger than any model is refused whatever the sender.
+        var big = ChunkedSender.Split(Sys, Message(2000), TestActor, chunkBytes: 1000);
+        await EventFilter.Warning(contains: "larger than any model's").ExpectOneAsync(TimeSpan.FromSeconds(3), () =>
+        {
+            assembler.Tell(big[0]);
+            return Task.CompletedTask;
+        });
+
+        // Past the bytes-in-flight bound: a data message (not weights) announcing more than is left.
+        var shard = ChunkedSender.Split(Sys, new TrainingFailed("job", new string('r', 9000)), TestActor, chunkBytes: 1000);
+        await EventFilter.Warning(contains: "bytes are in flight").ExpectOneAsync(TimeSpan.FromSeconds(3), () =>
+        {
+            assembler.Tell(shard[0]);
+            return Task.CompletedTask;
+        });
+        Assert.Equal(3, (await State(assembler)).Refused);
+    }
+
+    [Fact]
+    public void Every_message_the_serializer_writes_has_a_manifest_the_assembler_accepts()
+    {
+        foreach (var row in (System.Collections.IEnumerable)Protocol.SerializerTests.Messages())
+        {
+            var message = row is object[] values ? values[0] : row;
+            var serializer = (Akka.Serialization.SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(message);
+            Assert.Contains(serializer.Manifest(message), Serialization.LstmClusterSerializer.KnownManifests);
+        }
     }
 
     [Fact]
