@@ -230,6 +230,7 @@ public sealed partial class CoordinatorActor
     /// <summary>Ends a job that failed: frees its workers if it trains (and tells its listener), journals why.</summary>
     private void Fail(RegisteredJob job, string reason)
     {
+        reason = JobBudget.Bounded(reason);
         if (EndTraining(job)) job.Listener?.Tell(new TrainingFailed(job.Id, reason));
         queue.Remove(job);
         Complete(job, new JobFailed(job.Id, DateTimeOffset.UtcNow, reason));

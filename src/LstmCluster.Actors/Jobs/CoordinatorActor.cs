@@ -202,7 +202,14 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     {
         // On a cluster a job that names no worker count takes every free worker when it starts (0 = all).
         int requested = m.Workers ?? (settings.FixedPool ? engine.Workers : 0);
-        string label = m.Options.Data.Path is { Length: > 0 } path ? Path.GetFileName(path) : "inline.csv";
+        string label = JobBudget.Bounded(m.Options.Data.Path is { Length: > 0 } path ? Path.GetFileName(path) : "inline.csv");
+        int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
+        if (waiting >= settings.Budget.MaxQueuedJobs)
+        {
+            // Nothing is kept of it, not even an id: the client tries again later (429 with Retry-After).
+            Sender.Tell(new JobRejected($"{waiting} jobs are waiting, this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later", Busy: true));
+            return;
+        }
         var job = NewJob(new JobRecord
         {
             Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = m.Priority, Workers = requested, Options = m.Options,
@@ -289,7 +296,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     {
         jobs.Remove(job.Id);
         DeleteFiles(job.Id);
-        job.Submitter.Tell(new JobRejected(reason));
+        job.Submitter.Tell(new JobRejected(JobBudget.Bounded(reason)));
     }
 
     private void OnPrepared(JobPreparation.Prepared m)
@@ -299,6 +306,12 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         if (m.Checkpoint is not null) job.Resume = m.Checkpoint;
         if (m.CheckpointProblem is { } problem) log.Warning("job {0}: {1}; it trains from the start", job.Id, problem);
         job.Setup = JobPreparation.Setup(job.Record, store, m.Data, engine);
+        // A new submission over budget is refused; a recovered one was accepted under the budget of its day.
+        if (!job.Recorded && settings.Budget.Check(job.Setup.Spec, m.Data, job.Setup.Options) is { } over)
+        {
+            Rejected(job, over);
+            return;
+        }
         Accept(job);
     }
 

@@ -37,6 +37,9 @@ public sealed record CoordinatorSettings
     /// <summary>Finished jobs kept, with their files (the oldest are deleted first): <c>--keep-jobs</c>.</summary>
     public int History { get; init; } = 1000;
 
+    /// <summary>What one job may cost and how many may wait: checked before a submission is accepted.</summary>
+    public JobBudget Budget { get; init; } = new();
+
     /// <summary>Finished jobs older than this are deleted with their files (<c>--keep-days</c>); null keeps them by count only.</summary>
     public TimeSpan? KeepFor { get; init; }
 

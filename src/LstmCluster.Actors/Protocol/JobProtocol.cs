@@ -44,7 +44,8 @@ public sealed record SubmitTraining(TrainingSetup Setup, IActorRef Listener, int
 
 public sealed record JobAccepted(string Job) : IJobMessage;
 
-public sealed record JobRejected(string Reason) : IJobMessage;
+/// <summary>The job was not accepted; <paramref name="Busy"/>: only because the queue is full (try again later).</summary>
+public sealed record JobRejected(string Reason, bool Busy = false) : IJobMessage;
 
 public sealed record GetJobStatus(string Job) : IJobMessage;
 

@@ -21,7 +21,10 @@ public sealed record ModelSpec(int InputSize, int HiddenSize, int NumLayers, int
     }
 
     /// <summary>Number of scalars in the flat parameter vector (PyTorch's nn.LSTM + nn.Linear layout).</summary>
-    public int ParameterCount
+    public int ParameterCount => checked((int)Parameters);
+
+    /// <summary><see cref="ParameterCount"/> without the overflow: what a budget compares, however large the options.</summary>
+    public long Parameters
     {
         get
         {
@@ -33,7 +36,7 @@ public sealed record ModelSpec(int InputSize, int HiddenSize, int NumLayers, int
                 total += gates * input + gates * HiddenSize + 2 * gates;
             }
             total += (long)Horizon * HiddenSize + Horizon;
-            return checked((int)total);
+            return total;
         }
     }
 }

@@ -92,9 +92,17 @@ public static partial class JobApiExtensions
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
+            JobRejected { Busy: true } r => Busy(context, r.Reason),
             JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutServerPaths(r.Reason, options)),
             _ => Unexpected(reply),
         };
+    }
+
+    /// <summary>The queue is full: 429, and when to try again (a job takes tens of seconds at least).</summary>
+    private static IResult Busy(HttpContext context, string reason)
+    {
+        context.Response.Headers.RetryAfter = "30";
+        return Error(StatusCodes.Status429TooManyRequests, reason);
     }
 
     private static async Task<IResult> List(IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>

@@ -60,6 +60,7 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
                 // A node whose journal cannot be read must not go on without a coordinator: it exits 2 with the reason.
                 JournalUnreadable = reason => CoordinatedShutdown.Get(system).Run(new JournalUnreadableReason(reason)),
                 History = options.KeepJobs,
+                Budget = options.Budget,
                 KeepFor = options.KeepDays is { } days ? TimeSpan.FromDays(days) : null,
             };
             // The SQL journal's defaults (table layout, plugin classes) must be in the config before the coordinator recovers.

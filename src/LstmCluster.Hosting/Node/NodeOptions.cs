@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Jobs;
 
 namespace LstmCluster.Hosting.Node;
 
@@ -79,6 +80,9 @@ public sealed record NodeOptions
     /// </summary>
     public TimeSpan? CheckpointEvery { get; init; } = EngineOptions.DefaultCheckpointEvery;
 
+    /// <summary>What one submitted job may cost and how many may wait (coordinator): see <see cref="JobBudget"/>.</summary>
+    public JobBudget Budget { get; init; } = new();
+
     /// <summary>One bearer token with role admin for the job API (named <c>admin</c>); null: none.</summary>
     public string? ApiToken { get; init; }
 
@@ -129,6 +133,9 @@ public sealed record NodeOptions
         ["keep-jobs"] = "LSTMCLUSTER_KEEP_JOBS",
         ["keep-days"] = "LSTMCLUSTER_KEEP_DAYS",
         ["checkpoint-every"] = "LSTMCLUSTER_CHECKPOINT_EVERY",
+        ["max-queued-jobs"] = "LSTMCLUSTER_MAX_QUEUED_JOBS",
+        ["max-job-parameters"] = "LSTMCLUSTER_MAX_JOB_PARAMETERS",
+        ["max-job-work"] = "LSTMCLUSTER_MAX_JOB_WORK",
         ["api-token"] = "LSTMCLUSTER_API_TOKEN",
         ["api-tokens"] = "LSTMCLUSTER_API_TOKENS",
         ["insecure-api"] = "LSTMCLUSTER_INSECURE_API",
@@ -192,6 +199,11 @@ public sealed record NodeOptions
         if (v.TryGetValue("keep-jobs", out var keep)) o = o with { KeepJobs = Int("keep-jobs", keep) };
         if (v.TryGetValue("keep-days", out var days)) o = o with { KeepDays = days.Trim().Length == 0 ? null : Int("keep-days", days) };
         if (v.TryGetValue("checkpoint-every", out var every)) o = o with { CheckpointEvery = Interval("checkpoint-every", every) };
+        if (v.TryGetValue("max-queued-jobs", out var queued)) o = o with { Budget = o.Budget with { MaxQueuedJobs = Int("max-queued-jobs", queued) } };
+        if (v.TryGetValue("max-job-parameters", out var parameters))
+            o = o with { Budget = o.Budget with { MaxParameters = (long)Positive("max-job-parameters", parameters) } };
+        if (v.TryGetValue("max-job-work", out var work)) o = o with { Budget = o.Budget with { MaxWork = Positive("max-job-work", work) } };
+        o.Budget.Validate();
         if (v.TryGetValue("api-token", out var token)) o = o with { ApiToken = token.Trim().Length == 0 ? null : token.Trim() };
         if (v.TryGetValue("api-tokens", out var tokens)) o = o with { ApiTokensFile = tokens.Trim().Length == 0 ? null : Path.GetFullPath(tokens.Trim()) };
         if (v.TryGetValue("insecure-api", out var insecure)) o = o with { InsecureApi = Bool("insecure-api", insecure) };
@@ -202,6 +214,13 @@ public sealed record NodeOptions
         o.Validate();
         return o;
     }
+
+    /// <summary>A positive number, also in exponent form (<c>4e13</c>).</summary>
+    private static double Positive(string name, string text) =>
+        double.TryParse(text.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && value > 0 && double.IsFinite(value) && value < 1e30
+            ? value
+            : throw new ArgumentException($"{name} must be a positive number like 4000000 or 4e13 (got '{text}')");
 
     /// <summary>Seconds (<c>30</c>, <c>30s</c>), minutes (<c>5m</c>), <c>0</c> or <c>epoch</c> (every epoch end), <c>off</c> (none).</summary>
     private static TimeSpan? Interval(string name, string text)

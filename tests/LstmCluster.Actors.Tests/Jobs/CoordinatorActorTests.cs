@@ -170,6 +170,38 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task A_job_over_the_budget_is_refused_naming_the_limit_and_its_value_and_a_full_queue_says_busy()
+    {
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
+            Budget = new JobBudget { MaxParameters = 1000, MaxWork = 1e9, MaxQueuedJobs = 1 },
+        }));
+        // With 64 units (1 layer, horizon 2): 4·64·(1 + 64 + 2) + 2·64 + 2 = 17,282 parameters.
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun() with { Hidden = 64 }, Csv));
+        var big = await ExpectMsgAsync<JobRejected>(Wait);
+        Assert.Equal("the model has 17,282 parameters, over this node's limit of 1,000 (--max-job-parameters)", big.Reason);
+        Assert.False(big.Busy);
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(TrainingOptions.MaxEpochs), Csv));
+        Assert.Contains("over this node's limit of 1e9 (--max-job-work)", (await ExpectMsgAsync<JobRejected>(Wait)).Reason);
+
+        // One job runs, one waits: a third is refused as busy, with nothing kept of it.
+        var running = await Submit(coordinator, epochs: 1000);
+        await AwaitState(coordinator, running, JobState.Running);
+        var waiting = await Submit(coordinator, epochs: 2);
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(2), Csv));
+        var busy = await ExpectMsgAsync<JobRejected>(Wait);
+        Assert.True(busy.Busy);
+        Assert.Equal("1 jobs are waiting, this node's limit (--max-queued-jobs 1); try again later", busy.Reason);
+        coordinator.Tell(new CancelJob(running));
+        coordinator.Tell(new CancelJob(waiting));
+    }
+
+    [Fact]
+    public void Reasons_and_names_kept_in_a_record_are_cut_saying_their_length() =>
+        Assert.EndsWith("... (cut: 3,000,000 characters in all)", JobBudget.Bounded(new string('x', 3_000_000)));
+
+    [Fact]
     public async Task An_unknown_job_is_answered_as_unknown()
     {
         var coordinator = Coordinator(1, 1);

@@ -68,6 +68,8 @@ public sealed class NodeOptionsTests : IDisposable
         { "max-upload-mb", "0", "max upload" },
         { "checkpoint-every", "soon", "checkpoint-every must be a duration like 30s or 5m, 'epoch' or 'off' (got 'soon')" },
         { "checkpoint-every", "-5s", "checkpoint-every must be a duration" },
+        { "max-job-work", "lots", "max-job-work must be a positive number like 4000000 or 4e13 (got 'lots')" },
+        { "max-queued-jobs", "0", "max queued jobs must be at least 1 (got 0)" },
     };
 
     [Theory]
@@ -83,6 +85,14 @@ public sealed class NodeOptionsTests : IDisposable
         var o = NodeOptions.Resolve(Flags(("checkpoint-every", value)), Env(), null);
         Assert.Equal(seconds, o.CheckpointEvery?.TotalSeconds);
     }
+
+    [Fact]
+    public void Job_budgets_come_from_the_node_options()
+    {
+        var o = NodeOptions.Resolve(Flags(("max-queued-jobs", "5"), ("max-job-parameters", "1e6"), ("max-job-work", "2e12")), Env(), null);
+        Assert.Equal((5, 1_000_000L, 2e12), (o.Budget.MaxQueuedJobs, o.Budget.MaxParameters, o.Budget.MaxWork));
+    }
+
 
     [Theory]
     [MemberData(nameof(BadOptions))]
