@@ -36,7 +36,8 @@ public sealed class JobStore
     /// <summary>A store in a new private temporary folder (embedded runs and tests); <see cref="Temporary"/> says to delete it on stop.</summary>
     public static JobStore CreateTemporary()
     {
-        var store = new JobStore(Path.Combine(Path.GetTempPath(), "lstmcluster", $"state-{Environment.ProcessId}-{Guid.NewGuid():N}"));
+        // Private (mode 0700, made by mkdtemp): uploads and models in it are nobody else's to read on a shared machine.
+        var store = new JobStore(Directory.CreateTempSubdirectory($"lstmcluster-state-{Environment.ProcessId}-").FullName);
         store.Temporary = true;
         return store;
     }

@@ -17,7 +17,8 @@ public static class JobArtifactFiles
         // Uploaded data sits in a private temp file and a server-side path is nobody's business:
         // the files name the data by its file name only.
         var labelled = options with { Data = options.Data with { Path = Path.GetFileName(options.Data.Path) } };
-        var dir = Path.Combine(Path.GetTempPath(), "lstmcluster-artifacts", Guid.NewGuid().ToString("N"));
+        // A new private folder (mode 0700, made by mkdtemp): a model and a forecast are nobody else's to read on a shared machine.
+        var dir = Directory.CreateTempSubdirectory("lstmcluster-artifacts-").FullName;
         try
         {
             RunOutputs.Write(dir, result, labelled, engine, writeModel: true);

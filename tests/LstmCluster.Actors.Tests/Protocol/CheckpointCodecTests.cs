@@ -37,6 +37,16 @@ public sealed class CheckpointCodecTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void A_temporary_store_is_private_to_its_user_and_gone_after_use()
+    {
+        var store = JobStore.CreateTemporary();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(store.Root));
+        store.DeleteIfTemporary();
+        Assert.False(Directory.Exists(store.Root));
+    }
+
+    [Fact]
     public void The_store_replaces_a_checkpoint_whole_and_deletes_it()
     {
         var store = JobStore.CreateTemporary();
