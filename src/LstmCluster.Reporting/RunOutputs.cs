@@ -147,7 +147,8 @@ public static class RunOutputs
                 ["horizon"] = o.Preprocessing.Horizon,
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
-                ["normalize"] = NormalizationName(o.Preprocessing.Normalize),
+                // The normalization the kept model uses (with auto, the candidate chosen on validation).
+                ["normalize"] = NormalizationName(data.Preprocessor.Normalize),
                 // window-seasonal: per forecast step, whether it is measured from the seasonal-naive value.
                 ["seasonal_anchor_steps"] = new JsonArray(data.Preprocessor.SeasonalSteps.Select(b => (JsonNode)b).ToArray()),
                 ["hidden"] = o.Hidden,
@@ -162,11 +163,16 @@ public static class RunOutputs
                 ["best_epoch"] = r.Training.BestEpoch,
                 ["best_validation_loss"] = Num(r.Training.BestValidationLoss),
                 ["stopped_early"] = r.Training.StoppedEarly,
+                // early_stop (patience ran out), epoch_limit or time_budget.
+                ["stop_reason"] = StopReasonName(r.Training.Stop),
+                ["still_improving"] = r.Training.StillImproving,
+                ["final_learning_rate"] = r.Training.Epochs.Count > 0 ? Num(r.Training.Epochs[^1].LearningRate) : null,
                 ["samples"] = r.Training.Samples,
                 ["seconds"] = Math.Round(r.Training.Elapsed.TotalSeconds, 3),
                 ["samples_per_second"] = Math.Round(r.Training.SamplesPerSecond, 1),
                 ["parameters"] = r.Model.Spec.ParameterCount,
             },
+            ["normalization"] = NormalizationJson(r),
             ["forecast"] = new JsonArray(r.Forecast.Select(f => (JsonNode)new JsonObject
             {
                 ["step"] = f.Step,
@@ -177,6 +183,41 @@ public static class RunOutputs
         if (extra is not null)
             foreach (var (key, value) in extra) root[key] = value?.DeepClone();
         return root;
+    }
+
+    public static string StopReasonName(LstmCluster.Core.Training.StopReason reason) => reason switch
+    {
+        LstmCluster.Core.Training.StopReason.EarlyStop => "early_stop",
+        LstmCluster.Core.Training.StopReason.EpochLimit => "epoch_limit",
+        _ => "time_budget",
+    };
+
+    /// <summary>
+    /// How the normalization was decided: <c>fixed</c> (asked for by name) or <c>auto</c> with every candidate's validation and
+    /// test errors and which one was chosen (on validation MAE only).
+    /// </summary>
+    private static JsonObject NormalizationJson(RunResult r)
+    {
+        var node = new JsonObject
+        {
+            ["mode"] = r.Candidates.Count > 0 ? "auto" : "fixed",
+            ["chosen"] = NormalizationName(r.Data.Preprocessor.Normalize),
+        };
+        if (r.Candidates.Count == 0) return node;
+        node["chosen_by"] = "lowest validation MAE (original units)";
+        node["candidates"] = new JsonArray(r.Candidates.Select(c => (JsonNode)new JsonObject
+        {
+            ["normalize"] = NormalizationName(c.Normalize),
+            ["chosen"] = c.Chosen,
+            ["validation"] = Metrics(c.Validation.Model),
+            ["test"] = Metrics(c.Test.Model),
+            ["test_best_baseline"] = c.Test.Baselines.Count > 0 ? c.Test.BestBaseline : null,
+            ["test_best_baseline_mase"] = c.Test.Baselines.Count > 0 ? Num(c.Test.Baselines[c.Test.BestBaseline].Mase) : null,
+            ["best_epoch"] = c.BestEpoch,
+            ["epochs_run"] = c.EpochsRun,
+            ["stop_reason"] = StopReasonName(c.Stop),
+        }).ToArray());
+        return node;
     }
 
     /// <summary>The command-line spelling of a normalization.</summary>
