@@ -18,6 +18,8 @@ public sealed class RunArguments
     public Option<string?> DateColumn { get; } = new("--date-column") { Description = "date/time column (default: a column named date, time or timestamp)" };
     public Option<string?> DateFormat { get; } = new("--date-format") { Description = "how the dates are written, in .NET notation (dd/MM/yyyy, MM/dd/yyyy HH:mm; MM is the month, mm the minutes); default: detected from every value, and a column that reads both day-first and month-first is refused" };
     public Option<string> Missing { get; }
+    public Option<string> OnDuplicate { get; }
+    public Option<bool> Sort { get; }
     public Option<int> Lookback { get; }
     public Option<int> Horizon { get; }
     public Option<int> Hidden { get; }
@@ -44,6 +46,8 @@ public sealed class RunArguments
     {
         var v = RunOptionValues.FromDefaults(d);
         Missing = Choice("--missing", "missing values: ffill, interpolate, drop or error", v.Missing, RunOptionValues.MissingChoices);
+        OnDuplicate = Choice("--on-duplicate", "rows sharing a timestamp: error (refuse the file), keep-last (the later row wins) or mean (of each column); needs a time column", v.OnDuplicate, RunOptionValues.DuplicateChoices);
+        Sort = new Option<bool>("--sort") { Description = "sort the rows by time instead of refusing rows out of order; needs a time column", DefaultValueFactory = _ => v.Sort };
         Lookback = Int("--lookback", "time steps the model sees", v.Lookback);
         Horizon = Int("--horizon", "steps forecast at once", v.Horizon);
         Hidden = Int("--hidden", "LSTM hidden units per layer", v.Hidden);
@@ -69,7 +73,7 @@ public sealed class RunArguments
 
     public IEnumerable<Option> All =>
     [
-        Data, Target, Features, Symbol, DateColumn, DateFormat, Missing, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, MaxEpochs, MaxTime,
+        Data, Target, Features, Symbol, DateColumn, DateFormat, Missing, OnDuplicate, Sort, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, MaxEpochs, MaxTime,
         BatchSize, Lr, Optimizer, LrSchedule, ClipNorm, Patience, MinDelta, LrPlateau, Season, Transform, Normalize, Scaler, Seed,
     ];
 
@@ -90,6 +94,8 @@ public sealed class RunArguments
         DateColumn = p.GetValue(DateColumn),
         DateFormat = p.GetValue(DateFormat),
         Missing = p.GetValue(Missing)!,
+        OnDuplicate = p.GetValue(OnDuplicate)!,
+        Sort = p.GetValue(Sort),
         Lookback = p.GetValue(Lookback),
         Horizon = p.GetValue(Horizon),
         Hidden = p.GetValue(Hidden),

@@ -18,6 +18,9 @@ public static class Report
         var missing = s.MissingHandled > 0
             ? s.Missing == MissingPolicy.Drop ? $", {s.MissingHandled} rows with missing values dropped" : $", {s.MissingHandled} missing values filled ({s.Missing.ToString().ToLowerInvariant()})"
             : "";
+        if (s.RowsReordered > 0 || s.DuplicatesResolved > 0)
+            missing += (s.RowsReordered > 0 ? $", {s.RowsReordered} rows moved by --sort" : "")
+                + (s.DuplicatesResolved > 0 ? $", {s.DuplicatesResolved} duplicate-time rows merged (--on-duplicate {CsvSeriesLoader.PolicyName(s.OnDuplicate)})" : "");
         Console.WriteLine(Invariant($"data: {s.Source}: {s.Length} rows, target {s.TargetName}" +
             (s.ColumnNames.Count > 1 ? $", inputs {string.Join(", ", s.ColumnNames)}" : "") +
             (s.Time.Kind != TimeAxisKind.Index ? $", {s.Time.Label(0)} .. {s.Time.Label(s.Length - 1)}" : "") + missing));

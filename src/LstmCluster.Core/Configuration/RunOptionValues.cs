@@ -14,6 +14,7 @@ namespace LstmCluster.Core.Configuration;
 public sealed record RunOptionValues
 {
     public static readonly IReadOnlyList<string> MissingChoices = ["ffill", "interpolate", "drop", "error"];
+    public static readonly IReadOnlyList<string> DuplicateChoices = ["error", "keep-last", "mean"];
     public static readonly IReadOnlyList<string> OptimizerChoices = ["adam", "sgd"];
     public static readonly IReadOnlyList<string> ScheduleChoices = ["constant", "step", "cosine"];
     public static readonly IReadOnlyList<string> TransformChoices = ["none", "log-return"];
@@ -29,6 +30,10 @@ public sealed record RunOptionValues
     /// <summary>A .NET date format (<c>dd/MM/yyyy</c>); null detects it from the whole column.</summary>
     public string? DateFormat { get; init; }
     public string Missing { get; init; } = "ffill";
+    /// <summary>Rows sharing a timestamp: error, keep-last or mean.</summary>
+    public string OnDuplicate { get; init; } = "error";
+    /// <summary>Sort rows by time instead of refusing rows out of order.</summary>
+    public bool Sort { get; init; }
     public int Lookback { get; init; } = 32;
     public int Horizon { get; init; } = 1;
     public int Hidden { get; init; } = 64;
@@ -61,6 +66,8 @@ public sealed record RunOptionValues
         return b with
         {
             Missing = d.String("missing", b.Missing),
+            OnDuplicate = d.String("on_duplicate", b.OnDuplicate),
+            Sort = d.Get("sort", e => e.GetBoolean(), b.Sort),
             Lookback = d.Int("lookback", b.Lookback),
             Horizon = d.Int("horizon", b.Horizon),
             Hidden = d.Int("hidden", b.Hidden),
@@ -102,6 +109,8 @@ public sealed record RunOptionValues
             "date-column" => this with { DateColumn = Blank(text) },
             "date-format" => this with { DateFormat = DateFormatText(text) },
             "missing" => this with { Missing = Choice(key, text, MissingChoices) },
+            "on-duplicate" => this with { OnDuplicate = Choice(key, text, DuplicateChoices) },
+            "sort" => this with { Sort = Bool(key, text) },
             "lookback" => this with { Lookback = Int(key, text) },
             "horizon" => this with { Horizon = Int(key, text) },
             "hidden" => this with { Hidden = Int(key, text) },
@@ -148,7 +157,7 @@ public sealed record RunOptionValues
 
     public static readonly IReadOnlySet<string> Names = new HashSet<string>(
     [
-        "target", "features", "symbol", "date-column", "date-format", "missing", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
+        "target", "features", "symbol", "date-column", "date-format", "missing", "on-duplicate", "sort", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
         "max-epochs", "max-time", "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "min-delta", "lr-plateau", "season", "transform", "normalize", "scaler", "seed",
     ]);
 
@@ -158,6 +167,7 @@ public sealed record RunOptionValues
         if (string.IsNullOrWhiteSpace(Target)) throw new ArgumentException("a target column is required (target)");
         if (DateFormat is { } format) DateFormatText(format);
         string missing = Choice("missing", Missing, MissingChoices);
+        string duplicate = Choice("on-duplicate", OnDuplicate, DuplicateChoices);
         string optimizer = Choice("optimizer", Optimizer, OptimizerChoices);
         string schedule = Choice("lr-schedule", LrSchedule, ScheduleChoices);
         string normalize = Choice("normalize", Normalize, NormalizeChoices);
@@ -178,6 +188,8 @@ public sealed record RunOptionValues
                 DateColumn = DateColumn,
                 DateFormat = DateFormat,
                 Missing = Enum.Parse<MissingPolicy>(missing, ignoreCase: true),
+                OnDuplicate = duplicate switch { "keep-last" => DuplicatePolicy.KeepLast, "mean" => DuplicatePolicy.Mean, _ => DuplicatePolicy.Error },
+                Sort = Sort,
             },
             Preprocessing = new PreprocessingOptions
             {
@@ -265,6 +277,14 @@ public sealed record RunOptionValues
         var match = choices.FirstOrDefault(c => string.Equals(c, text, StringComparison.OrdinalIgnoreCase));
         return match ?? throw new ArgumentException($"{name} must be one of {string.Join(", ", choices)} (got '{text}')");
     }
+
+    /// <summary>true or false (also 1/0, yes/no); an empty value, a flag given alone, is true.</summary>
+    private static bool Bool(string name, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "" or "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => throw new ArgumentException($"{name} must be true or false (got '{text}')"),
+    };
 
     private static int Int(string name, string text, string? problem = null) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
