@@ -59,14 +59,36 @@ public static class RunOutputs
             data.Series.Target, data.Split.TrainEnd, data.Split.ValidationEnd,
             result.TestPredictions.Origins.Select(o => o + 1).ToArray(),
             result.TestPredictions.Values.Select(v => v[0]).ToArray(),
-            result.Forecast.Select(f => f.Value).ToArray());
+            result.Forecast.Select(f => f.Value).ToArray(), ZoomPoints(options));
         written.Add("forecast.png");
+
+        if (options.Preprocessing.Horizon > 1 && StepReports(result, options) is { } steps)
+        {
+            var series = new Dictionary<string, IReadOnlyList<double>> { ["LSTM model"] = steps.Select(r => r.Model.Mase).ToArray() };
+            foreach (var name in steps[0].Baselines.Keys) series[name] = steps.Select(r => r.Baselines[name].Mase).ToArray();
+            Plots.WriteStepErrors(Path.Combine(directory, "errors_by_step.png"), $"{title}: test MASE by forecast step", series);
+            written.Add("errors_by_step.png");
+        }
 
         var lossPng = Path.Combine(directory, "loss.png");
         Plots.WriteLoss(lossPng, result.Training.Epochs.Select(e => e.TrainLoss).ToArray(),
             result.Training.Epochs.Select(e => e.ValidationLoss).ToArray(), result.Training.BestEpoch, $"{title}: loss per epoch");
         written.Add("loss.png");
         return written;
+    }
+
+    /// <summary>The zoomed panel's span: three seasons, five horizons, or 30 observations, whichever is longest.</summary>
+    public static int ZoomPoints(RunOptions options) =>
+        Math.Max(30, Math.Max(3 * options.Season, 5 * options.Preprocessing.Horizon));
+
+    /// <summary>The test split scored per forecast step; null without test windows.</summary>
+    public static IReadOnlyList<EvaluationReport>? StepReports(RunResult result, RunOptions options)
+    {
+        var p = result.TestPredictions;
+        if (p.Origins.Length == 0) return null;
+        var data = result.Data;
+        double scale = LstmCluster.Core.Evaluation.Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), options.Season);
+        return HoldoutEvaluation.EvaluateByStep(data.Series.Target, p.Origins, p.Values, data.Preprocessor.Horizon, options.Season, scale);
     }
 
     /// <summary>forecast.csv (through a temporary file and a rename: a reader never sees half of it).</summary>
@@ -130,6 +152,13 @@ public static class RunOutputs
             ["beats_naive"] = new JsonObject { ["validation"] = r.Validation.Beats("naive"), ["test"] = r.Test.Beats("naive") },
             ["validation"] = Report(r.Validation),
             ["test"] = test,
+            // MASE per forecast step on the test split: element k is step k + 1.
+            ["test_by_step"] = StepReports(r, o) is { } steps ? new JsonArray(steps.Select((e, k) => (JsonNode)new JsonObject
+            {
+                ["step"] = k + 1,
+                ["model_mase"] = Num(e.Model.Mase),
+                ["baselines_mase"] = new JsonObject(e.Baselines.Select(b => KeyValuePair.Create(b.Key, Num(b.Value.Mase)))),
+            }).ToArray()) : null,
             ["data"] = new JsonObject
             {
                 ["file"] = o.Data.Path,

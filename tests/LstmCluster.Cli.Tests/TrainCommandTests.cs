@@ -42,6 +42,9 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal(chosen.GetProperty("test").GetProperty("mase").GetDouble(), root.GetProperty("model").GetProperty("mase").GetDouble());
         Assert.Contains("candidate: global normalization", r.Out);
         Assert.Equal("epoch_limit", root.GetProperty("training").GetProperty("stop_reason").GetString());
+        // h = 3: the per-step errors, in metrics.json and as a plot.
+        Assert.Equal(3, root.GetProperty("test_by_step").GetArrayLength());
+        Assert.True(new FileInfo(Path.Combine(outDir, "errors_by_step.png")).Length > 0);
 
         // The forecast after 1960-12 is 1961, 1961.083333, 1961.166667.
         var trainForecast = File.ReadAllLines(Path.Combine(outDir, "forecast.csv"));
