@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 13's measurement: `train` with default options (--normalize auto, --epochs auto) on real series for
 several seeds; per run every normalization candidate's validation and test MASE, the one chosen on validation,
-its test MASE against the best baseline, how training stopped, and interval coverage when --quantiles is given.
+its test MASE against the best baseline and how training stopped.
 
 Usage: python3 scripts/normalize_matrix.py [--data-dir samples] [--seeds 0,1,2,3,4] [--only nottem]
            [--json out.json] [extra train flags...]
@@ -54,7 +54,7 @@ def main():
                      for c in norm.get("candidates", [])}
             row = {"case": label, "seed": seed, "chosen": norm.get("chosen"), "model": m["model"]["mase"],
                    "best_baseline": best, "best_baseline_mase": b[best], "naive": b["naive"], "candidates": cands,
-                   "stop": m["training"].get("stop_reason"), "coverage": m.get("intervals")}
+                   "stop": m["training"].get("stop_reason")}
             results.append(row)
             cs = "  ".join(f"{k}: val {v[0]:.3f} test {v[1]:.3f} ({v[2]}/{v[3]} ep)" for k, v in cands.items())
             print(f"{label:18} seed {seed}  chosen {row['chosen']:15} test {row['model']:.3f}  {best} {b[best]:.3f}  "
