@@ -59,14 +59,36 @@ public static class RunOutputs
             data.Series.Target, data.Split.TrainEnd, data.Split.ValidationEnd,
             result.TestPredictions.Origins.Select(o => o + 1).ToArray(),
             result.TestPredictions.Values.Select(v => v[0]).ToArray(),
-            result.Forecast.Select(f => f.Value).ToArray());
+            result.Forecast.Select(f => f.Value).ToArray(), ZoomPoints(options));
         written.Add("forecast.png");
+
+        if (options.Preprocessing.Horizon > 1 && StepReports(result, options) is { } steps)
+        {
+            var series = new Dictionary<string, IReadOnlyList<double>> { ["LSTM model"] = steps.Select(r => r.Model.Mase).ToArray() };
+            foreach (var name in steps[0].Baselines.Keys) series[name] = steps.Select(r => r.Baselines[name].Mase).ToArray();
+            Plots.WriteStepErrors(Path.Combine(directory, "errors_by_step.png"), $"{title}: test MASE by forecast step", series);
+            written.Add("errors_by_step.png");
+        }
 
         var lossPng = Path.Combine(directory, "loss.png");
         Plots.WriteLoss(lossPng, result.Training.Epochs.Select(e => e.TrainLoss).ToArray(),
             result.Training.Epochs.Select(e => e.ValidationLoss).ToArray(), result.Training.BestEpoch, $"{title}: loss per epoch");
         written.Add("loss.png");
         return written;
+    }
+
+    /// <summary>The zoomed panel's span: three seasons, five horizons, or 30 observations, whichever is longest.</summary>
+    public static int ZoomPoints(RunOptions options) =>
+        Math.Max(30, Math.Max(3 * options.Season, 5 * options.Preprocessing.Horizon));
+
+    /// <summary>The test split scored per forecast step; null without test windows.</summary>
+    public static IReadOnlyList<EvaluationReport>? StepReports(RunResult result, RunOptions options)
+    {
+        var p = result.TestPredictions;
+        if (p.Origins.Length == 0) return null;
+        var data = result.Data;
+        double scale = LstmCluster.Core.Evaluation.Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), options.Season);
+        return HoldoutEvaluation.EvaluateByStep(data.Series.Target, p.Origins, p.Values, data.Preprocessor.Horizon, options.Season, scale);
     }
 
     /// <summary>forecast.csv (through a temporary file and a rename: a reader never sees half of it).</summary>
@@ -130,6 +152,13 @@ public static class RunOutputs
             ["beats_naive"] = new JsonObject { ["validation"] = r.Validation.Beats("naive"), ["test"] = r.Test.Beats("naive") },
             ["validation"] = Report(r.Validation),
             ["test"] = test,
+            // MASE per forecast step on the test split: element k is step k + 1.
+            ["test_by_step"] = StepReports(r, o) is { } steps ? new JsonArray(steps.Select((e, k) => (JsonNode)new JsonObject
+            {
+                ["step"] = k + 1,
+                ["model_mase"] = Num(e.Model.Mase),
+                ["baselines_mase"] = new JsonObject(e.Baselines.Select(b => KeyValuePair.Create(b.Key, Num(b.Value.Mase)))),
+            }).ToArray()) : null,
             ["data"] = new JsonObject
             {
                 ["file"] = o.Data.Path,
@@ -138,6 +167,9 @@ public static class RunOutputs
                 ["rows"] = data.Series.Length,
                 ["missing_policy"] = data.Series.Missing.ToString().ToLowerInvariant(),
                 ["missing_handled"] = data.Series.MissingHandled,
+                ["rows_reordered"] = data.Series.RowsReordered,
+                ["on_duplicate"] = CsvSeriesLoader.PolicyName(data.Series.OnDuplicate),
+                ["duplicates_resolved"] = data.Series.DuplicatesResolved,
                 ["split_rows"] = new JsonObject { ["train"] = data.Split.TrainRows, ["validation"] = data.Split.ValidationRows, ["test"] = data.Split.TestRows },
                 ["windows"] = new JsonObject { ["train"] = data.Train.Count, ["validation"] = data.Validation.Count, ["test"] = data.Test.Count },
             },
@@ -147,7 +179,8 @@ public static class RunOutputs
                 ["horizon"] = o.Preprocessing.Horizon,
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
-                ["normalize"] = NormalizationName(o.Preprocessing.Normalize),
+                // The normalization the kept model uses (with auto, the candidate chosen on validation).
+                ["normalize"] = NormalizationName(data.Preprocessor.Normalize),
                 // window-seasonal: per forecast step, whether it is measured from the seasonal-naive value.
                 ["seasonal_anchor_steps"] = new JsonArray(data.Preprocessor.SeasonalSteps.Select(b => (JsonNode)b).ToArray()),
                 ["hidden"] = o.Hidden,
@@ -162,11 +195,16 @@ public static class RunOutputs
                 ["best_epoch"] = r.Training.BestEpoch,
                 ["best_validation_loss"] = Num(r.Training.BestValidationLoss),
                 ["stopped_early"] = r.Training.StoppedEarly,
+                // early_stop (patience ran out), epoch_limit or time_budget.
+                ["stop_reason"] = StopReasonName(r.Training.Stop),
+                ["still_improving"] = r.Training.StillImproving,
+                ["final_learning_rate"] = r.Training.Epochs.Count > 0 ? Num(r.Training.Epochs[^1].LearningRate) : null,
                 ["samples"] = r.Training.Samples,
                 ["seconds"] = Math.Round(r.Training.Elapsed.TotalSeconds, 3),
                 ["samples_per_second"] = Math.Round(r.Training.SamplesPerSecond, 1),
                 ["parameters"] = r.Model.Spec.ParameterCount,
             },
+            ["normalization"] = NormalizationJson(r),
             ["forecast"] = new JsonArray(r.Forecast.Select(f => (JsonNode)new JsonObject
             {
                 ["step"] = f.Step,
@@ -177,6 +215,41 @@ public static class RunOutputs
         if (extra is not null)
             foreach (var (key, value) in extra) root[key] = value?.DeepClone();
         return root;
+    }
+
+    public static string StopReasonName(LstmCluster.Core.Training.StopReason reason) => reason switch
+    {
+        LstmCluster.Core.Training.StopReason.EarlyStop => "early_stop",
+        LstmCluster.Core.Training.StopReason.EpochLimit => "epoch_limit",
+        _ => "time_budget",
+    };
+
+    /// <summary>
+    /// How the normalization was decided: <c>fixed</c> (asked for by name) or <c>auto</c> with every candidate's validation and
+    /// test errors and which one was chosen (on validation MAE only).
+    /// </summary>
+    private static JsonObject NormalizationJson(RunResult r)
+    {
+        var node = new JsonObject
+        {
+            ["mode"] = r.Candidates.Count > 0 ? "auto" : "fixed",
+            ["chosen"] = NormalizationName(r.Data.Preprocessor.Normalize),
+        };
+        if (r.Candidates.Count == 0) return node;
+        node["chosen_by"] = "lowest validation MAE (original units)";
+        node["candidates"] = new JsonArray(r.Candidates.Select(c => (JsonNode)new JsonObject
+        {
+            ["normalize"] = NormalizationName(c.Normalize),
+            ["chosen"] = c.Chosen,
+            ["validation"] = Metrics(c.Validation.Model),
+            ["test"] = Metrics(c.Test.Model),
+            ["test_best_baseline"] = c.Test.Baselines.Count > 0 ? c.Test.BestBaseline : null,
+            ["test_best_baseline_mase"] = c.Test.Baselines.Count > 0 ? Num(c.Test.Baselines[c.Test.BestBaseline].Mase) : null,
+            ["best_epoch"] = c.BestEpoch,
+            ["epochs_run"] = c.EpochsRun,
+            ["stop_reason"] = StopReasonName(c.Stop),
+        }).ToArray());
+        return node;
     }
 
     /// <summary>The command-line spelling of a normalization.</summary>

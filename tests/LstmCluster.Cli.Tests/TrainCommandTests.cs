@@ -31,6 +31,21 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains(root.GetProperty("beats_naive").GetProperty("test").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
         Assert.Equal(root.GetProperty("test").GetProperty("beats_naive").GetBoolean(), root.GetProperty("beats_naive").GetProperty("test").GetBoolean());
 
+        // --normalize auto (the default) trained its three candidates and says which won on validation; three fixed epochs end at the limit.
+        var normalization = root.GetProperty("normalization");
+        Assert.Equal("auto", normalization.GetProperty("mode").GetString());
+        var candidates = normalization.GetProperty("candidates").EnumerateArray().ToArray();
+        Assert.Equal(["window-seasonal", "window", "global"], candidates.Select(c => c.GetProperty("normalize").GetString()));
+        var chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean());
+        Assert.Equal(chosen.GetProperty("normalize").GetString(), normalization.GetProperty("chosen").GetString());
+        Assert.Equal(candidates.Min(c => c.GetProperty("validation").GetProperty("mae").GetDouble()), chosen.GetProperty("validation").GetProperty("mae").GetDouble());
+        Assert.Equal(chosen.GetProperty("test").GetProperty("mase").GetDouble(), root.GetProperty("model").GetProperty("mase").GetDouble());
+        Assert.Contains("candidate: global normalization", r.Out);
+        Assert.Equal("epoch_limit", root.GetProperty("training").GetProperty("stop_reason").GetString());
+        // h = 3: the per-step errors, in metrics.json and as a plot.
+        Assert.Equal(3, root.GetProperty("test_by_step").GetArrayLength());
+        Assert.True(new FileInfo(Path.Combine(outDir, "errors_by_step.png")).Length > 0);
+
         // The forecast after 1960-12 is 1961, 1961.083333, 1961.166667.
         var trainForecast = File.ReadAllLines(Path.Combine(outDir, "forecast.csv"));
         Assert.Equal("step,time,forecast", trainForecast[0]);

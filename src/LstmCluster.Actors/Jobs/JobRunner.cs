@@ -170,7 +170,8 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         var store = plan.Store;
         Task.Run(() =>
             {
-                var run = ForecastRun.Execute(evaluation.Options, evaluation.Data, (model, _, _, _, _) =>
+                // The job trained one normalization (a cluster job does not yet train auto's candidates): evaluate that one.
+                var run = ForecastRun.Execute(evaluation.Options with { AutoNormalize = false }, evaluation.Data, (model, _, _, _, _) =>
                 {
                     ParameterVector.Load(model, result.BestWeights);
                     return result;

@@ -14,7 +14,8 @@ public static class CheckpointCodec
 {
     // "LCCK" + a format version: a file of anything else is named as such, never half-read.
     private static readonly byte[] Magic = "LCCK"u8.ToArray();
-    private const int FormatVersion = 1;
+    // 2: the stopping rule's plateau counter and learning-rate factor follow its best weights.
+    private const int FormatVersion = 2;
 
     public static void Write(BinaryWriter w, TrainingCheckpoint c)
     {
@@ -27,6 +28,7 @@ public static class CheckpointCodec
         var s = c.Stopping;
         w.Write(s.Waited); w.Write(s.BestTrainedLoss); w.Write(s.AnyTrained); w.Write(s.BestEpoch); w.Write(s.BestLoss);
         LstmClusterSerializer.WriteNullable(w, s.BestWeights);
+        w.Write(s.SinceReduction); w.Write(s.LearningRateFactor);
         LstmClusterSerializer.WriteArray(w, c.History, LstmClusterSerializer.WriteReport);
         w.Write(c.EpochLossSum); w.Write(c.EpochSamples); w.Write(c.TotalSamples); w.Write(c.Elapsed.Ticks);
     }
@@ -39,7 +41,7 @@ public static class CheckpointCodec
         var optimizer = new OptimizerState(LstmClusterSerializer.ReadFloats(r), LstmClusterSerializer.ReadFloats(r),
             LstmClusterSerializer.ReadNullableFloats(r), r.ReadInt64(), r.ReadDouble());
         var stopping = new EarlyStoppingState(r.ReadInt32(), r.ReadDouble(), r.ReadBoolean(), r.ReadInt32(), r.ReadDouble(),
-            LstmClusterSerializer.ReadNullableFloats(r));
+            LstmClusterSerializer.ReadNullableFloats(r), r.ReadInt32(), r.ReadDouble());
         var history = LstmClusterSerializer.ReadArray(r, LstmClusterSerializer.ReadReport);
         var checkpoint = new TrainingCheckpoint(epoch, step, version, shards, optimizer, stopping, history, r.ReadDouble(), r.ReadInt64(),
             r.ReadInt64(), new TimeSpan(r.ReadInt64()));

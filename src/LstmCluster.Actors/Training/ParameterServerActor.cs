@@ -113,7 +113,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         if (setup.InitialWeights is { } initial) ParameterVector.Load(model, initial);
         master = new MasterOptimizer(model, options);
         master.LearningRate = options.LearningRateAt(1);
-        stopping = new EarlyStopping(options.Patience);
+        stopping = new EarlyStopping(options);
         if (setup.Resume is { } checkpoint)
         {
             Restore(checkpoint);
@@ -363,7 +363,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         serverTime.Stop();
         history.Add(report);
         wire.Tell(reportTo, new EpochProgress(setup.Job, report, version, active.Count), Self);
-        if (stopping.ShouldStop || epoch >= setup.Options.Epochs)
+        if (stopping.ShouldStop || epoch >= setup.Options.Epochs || setup.Options.MaxTime > TimeSpan.Zero && Elapsed >= setup.Options.MaxTime)
         {
             Finish();
             return true;
@@ -372,7 +372,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         stepInEpoch = 0;
         lossSum = 0;
         epochSamples = 0;
-        master.LearningRate = setup.Options.LearningRateAt(epoch);
+        master.LearningRate = setup.Options.LearningRateAt(epoch) * stopping.LearningRateFactor;
         if (joining.Count > 0) AdmitJoined();
         MaybeCheckpoint(epochEnd: true);
         return false;

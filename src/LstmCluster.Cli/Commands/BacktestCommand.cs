@@ -49,7 +49,7 @@ public static class BacktestCommand
             var title = retrain ? $"fold {trainings}/{folds}" : "training";
             var result = TrainingProgress.Run(title, training.Epochs,
                 progress => ForecastRun.ReferenceEngine(model, data, training, progress, cancel));
-            Report.TrainingSummary(result);
+            Report.TrainingSummary(result, training);
             return result;
         };
         var backtest = Backtest.Run(options, folds, retrain, engine, Console.WriteLine);

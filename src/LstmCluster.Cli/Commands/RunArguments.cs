@@ -18,18 +18,24 @@ public sealed class RunArguments
     public Option<string?> DateColumn { get; } = new("--date-column") { Description = "date/time column (default: a column named date, time or timestamp)" };
     public Option<string?> DateFormat { get; } = new("--date-format") { Description = "how the dates are written, in .NET notation (dd/MM/yyyy, MM/dd/yyyy HH:mm; MM is the month, mm the minutes); default: detected from every value, and a column that reads both day-first and month-first is refused" };
     public Option<string> Missing { get; }
+    public Option<string> OnDuplicate { get; }
+    public Option<bool> Sort { get; }
     public Option<int> Lookback { get; }
     public Option<int> Horizon { get; }
     public Option<int> Hidden { get; }
     public Option<int> Layers { get; }
     public Option<double> Dropout { get; }
-    public Option<int> Epochs { get; }
+    public Option<string> Epochs { get; }
+    public Option<int> MaxEpochs { get; }
+    public Option<string> MaxTime { get; }
     public Option<int> BatchSize { get; }
     public Option<double> Lr { get; }
     public Option<string> Optimizer { get; }
     public Option<string> LrSchedule { get; }
     public Option<double> ClipNorm { get; }
     public Option<int> Patience { get; }
+    public Option<double> MinDelta { get; }
+    public Option<int> LrPlateau { get; }
     public Option<int> Season { get; }
     public Option<string> Transform { get; }
     public Option<string> Normalize { get; }
@@ -40,29 +46,35 @@ public sealed class RunArguments
     {
         var v = RunOptionValues.FromDefaults(d);
         Missing = Choice("--missing", "missing values: ffill, interpolate, drop or error", v.Missing, RunOptionValues.MissingChoices);
+        OnDuplicate = Choice("--on-duplicate", "rows sharing a timestamp: error (refuse the file), keep-last (the later row wins) or mean (of each column); needs a time column", v.OnDuplicate, RunOptionValues.DuplicateChoices);
+        Sort = new Option<bool>("--sort") { Description = "sort the rows by time instead of refusing rows out of order; needs a time column", DefaultValueFactory = _ => v.Sort };
         Lookback = Int("--lookback", "time steps the model sees", v.Lookback);
         Horizon = Int("--horizon", "steps forecast at once", v.Horizon);
         Hidden = Int("--hidden", "LSTM hidden units per layer", v.Hidden);
         Layers = Int("--layers", "stacked LSTM layers", v.Layers);
         Dropout = Dbl("--dropout", "dropout between LSTM layers", v.Dropout);
-        Epochs = Int("--epochs", "maximum epochs", v.Epochs);
+        Epochs = new Option<string>("--epochs") { Description = "auto (train while the validation loss improves, within --max-epochs and --max-time) or a fixed number of epochs (early stopping still applies; 0 --patience turns it off)", DefaultValueFactory = _ => v.Epochs };
+        MaxEpochs = Int("--max-epochs", "with --epochs auto: the most epochs", v.MaxEpochs);
+        MaxTime = new Option<string>("--max-time") { Description = "stop at the first epoch end after this much training time (90s, 10m, 2h; none)", DefaultValueFactory = _ => v.MaxTime };
         BatchSize = Int("--batch-size", "windows per optimizer step", v.BatchSize);
         Lr = Dbl("--lr", "learning rate", v.Lr);
         Optimizer = Choice("--optimizer", "adam or sgd", v.Optimizer, RunOptionValues.OptimizerChoices);
         LrSchedule = Choice("--lr-schedule", "constant, step (halve every 10 epochs) or cosine", v.LrSchedule, RunOptionValues.ScheduleChoices);
         ClipNorm = Dbl("--clip-norm", "clip the gradient norm to this (0: off)", v.ClipNorm);
-        Patience = Int("--patience", "stop after this many epochs without a better validation loss (0: never)", v.Patience);
+        Patience = Int("--patience", "stop after this many epochs without progress on the validation loss (0: never)", v.Patience);
+        MinDelta = Dbl("--min-delta", "the relative fall of the validation loss that counts as progress (0.001: 0.1 %)", v.MinDelta);
+        LrPlateau = Int("--lr-plateau", "halve the learning rate after this many epochs without progress (0: never)", v.LrPlateau);
         Season = Int("--season", "seasonal period for MASE and seasonal naive (12 for monthly data)", v.Season);
         Transform = Choice("--transform", "none, or log-return (prices)", v.Transform, RunOptionValues.TransformChoices);
-        Normalize = Choice("--normalize", "auto (window-seasonal when --season > 1, else window), window (each window relative to its last value), window-seasonal (targets relative to the seasonal-naive value), window-scaled (also divided by its own mean step) or global (one scaler)", v.Normalize, RunOptionValues.NormalizeChoices);
+        Normalize = Choice("--normalize", "auto (train window-seasonal when --season > 1, window and global; keep the lowest validation error), window (each window relative to its last value), window-seasonal (targets relative to the seasonal-naive value), window-scaled (also divided by its own mean step) or global (one scaler)", v.Normalize, RunOptionValues.NormalizeChoices);
         Scaler = Choice("--scaler", "with --normalize global: standard or minmax", v.Scaler, RunOptionValues.ScalerChoices);
         Seed = new Option<long>("--seed") { Description = "random seed (same seed, same machine: identical run)", DefaultValueFactory = _ => v.Seed };
     }
 
     public IEnumerable<Option> All =>
     [
-        Data, Target, Features, Symbol, DateColumn, DateFormat, Missing, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, BatchSize,
-        Lr, Optimizer, LrSchedule, ClipNorm, Patience, Season, Transform, Normalize, Scaler, Seed,
+        Data, Target, Features, Symbol, DateColumn, DateFormat, Missing, OnDuplicate, Sort, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, MaxEpochs, MaxTime,
+        BatchSize, Lr, Optimizer, LrSchedule, ClipNorm, Patience, MinDelta, LrPlateau, Season, Transform, Normalize, Scaler, Seed,
     ];
 
     public void AddTo(Command command)
@@ -82,18 +94,24 @@ public sealed class RunArguments
         DateColumn = p.GetValue(DateColumn),
         DateFormat = p.GetValue(DateFormat),
         Missing = p.GetValue(Missing)!,
+        OnDuplicate = p.GetValue(OnDuplicate)!,
+        Sort = p.GetValue(Sort),
         Lookback = p.GetValue(Lookback),
         Horizon = p.GetValue(Horizon),
         Hidden = p.GetValue(Hidden),
         Layers = p.GetValue(Layers),
         Dropout = p.GetValue(Dropout),
-        Epochs = p.GetValue(Epochs),
+        Epochs = p.GetValue(Epochs)!,
+        MaxEpochs = p.GetValue(MaxEpochs),
+        MaxTime = p.GetValue(MaxTime)!,
         BatchSize = p.GetValue(BatchSize),
         Lr = p.GetValue(Lr),
         Optimizer = p.GetValue(Optimizer)!,
         LrSchedule = p.GetValue(LrSchedule)!,
         ClipNorm = p.GetValue(ClipNorm),
         Patience = p.GetValue(Patience),
+        MinDelta = p.GetValue(MinDelta),
+        LrPlateau = p.GetValue(LrPlateau),
         Season = p.GetValue(Season),
         Transform = p.GetValue(Transform)!,
         Normalize = p.GetValue(Normalize)!,

@@ -47,10 +47,29 @@ public static class TrainCommand
             : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize} ({options.Training.BatchSize / engine.Workers} per worker), {engine.TorchThreads} torch thread(s) each");
         EngineStats? stats = null;
         var trainer = engine is null ? ForecastRun.ReferenceEngine : EmbeddedEngine.Trainer(engine, s => stats = s);
-        var result = TrainingProgress.Run("training", options.Training.Epochs,
-            progress => ForecastRun.Execute(options, data, trainer, progress, CancellationToken.None));
-        Report.TrainingSummary(result.Training);
-        if (stats is not null) Report.EngineSummary(stats);
+        RunResult result;
+        if (options.AutoNormalize)
+        {
+            // One training per candidate, each with its own progress display and summary, one after the other.
+            Trainer each = (model, candidate, training, _, cancel) =>
+            {
+                string name = Report.Name(candidate.Preprocessor.Normalize);
+                Console.WriteLine($"candidate: {name} normalization");
+                var trained = TrainingProgress.Run($"training ({name})", training.Epochs, progress => trainer(model, candidate, training, progress, cancel));
+                Report.TrainingSummary(trained, training);
+                if (stats is not null) Report.EngineSummary(stats);
+                return trained;
+            };
+            result = ForecastRun.Execute(options, data, each, null, CancellationToken.None);
+            AnsiConsole.Write(Report.CandidatesTable(result.Candidates));
+        }
+        else
+        {
+            result = TrainingProgress.Run("training", options.Training.Epochs,
+                progress => ForecastRun.Execute(options, data, trainer, progress, CancellationToken.None));
+            Report.TrainingSummary(result.Training, options.Training);
+            if (stats is not null) Report.EngineSummary(stats);
+        }
 
         AnsiConsole.Write(Report.MetricsTable($"Test split ({result.Test.Origins} windows, h = {options.Preprocessing.Horizon}, original units)", result.Test));
         Report.Verdict(result);

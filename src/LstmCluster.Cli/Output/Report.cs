@@ -18,19 +18,29 @@ public static class Report
         var missing = s.MissingHandled > 0
             ? s.Missing == MissingPolicy.Drop ? $", {s.MissingHandled} rows with missing values dropped" : $", {s.MissingHandled} missing values filled ({s.Missing.ToString().ToLowerInvariant()})"
             : "";
+        if (s.RowsReordered > 0 || s.DuplicatesResolved > 0)
+            missing += (s.RowsReordered > 0 ? $", {s.RowsReordered} rows moved by --sort" : "")
+                + (s.DuplicatesResolved > 0 ? $", {s.DuplicatesResolved} duplicate-time rows merged (--on-duplicate {CsvSeriesLoader.PolicyName(s.OnDuplicate)})" : "");
         Console.WriteLine(Invariant($"data: {s.Source}: {s.Length} rows, target {s.TargetName}" +
             (s.ColumnNames.Count > 1 ? $", inputs {string.Join(", ", s.ColumnNames)}" : "") +
             (s.Time.Kind != TimeAxisKind.Index ? $", {s.Time.Label(0)} .. {s.Time.Label(s.Length - 1)}" : "") + missing));
         Console.WriteLine(Invariant($"split: train {data.Split.TrainRows} / validation {data.Split.ValidationRows} / test {data.Split.TestRows} rows; " +
             $"windows {data.Train.Count} / {data.Validation.Count} / {data.Test.Count} (lookback {o.Preprocessing.Lookback}, horizon {o.Preprocessing.Horizon}, " +
-            $"{Name(o.Preprocessing.Normalize)} normalization{SeasonalSteps(data.Preprocessor)}{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
+            $"{NormalizationText(o, data)}{(o.Preprocessing.Transform == TargetTransform.LogReturn ? ", log returns" : "")})"));
         Console.WriteLine(Invariant($"model: LSTM {o.Layers}×{o.Hidden}, {o.Spec(s.Columns.Length).ParameterCount:N0} parameters; {o.Training.Optimizer} lr {o.Training.LearningRate}, batch {o.Training.BatchSize}, up to {o.Training.Epochs} epochs, seed {o.Training.Seed}"));
     }
 
-    public static void TrainingSummary(TrainingResult t)
+    public static void TrainingSummary(TrainingResult t, TrainingOptions options)
     {
-        Console.WriteLine(Invariant($"trained: {t.Epochs.Count} epochs{(t.StoppedEarly ? " (early stop)" : "")}, best epoch {t.BestEpoch} (validation loss {t.BestValidationLoss:0.00000}), " +
+        Console.WriteLine(Invariant($"trained: {t.Epochs.Count} epochs ({StopText(t.Stop)}), best epoch {t.BestEpoch} (validation loss {t.BestValidationLoss:0.00000}), " +
             $"{t.Samples:N0} samples in {t.Elapsed.TotalSeconds:0.0} s ({t.SamplesPerSecond:N0} samples/s)"));
+        if (t.StillImproving && !options.AutoEpochs)
+            Console.WriteLine(Invariant($"warning: --epochs {options.Epochs} ended while the validation loss was still improving (best at epoch {t.BestEpoch}): " +
+                "more epochs, or --epochs auto, would probably give a better model"));
+        else if (t.Stop == StopReason.EpochLimit && options.AutoEpochs)
+            Console.WriteLine(Invariant($"warning: --epochs auto reached --max-epochs {options.Epochs} before the validation loss stopped improving"));
+        else if (t.Stop == StopReason.TimeBudget)
+            Console.WriteLine(Invariant($"note: --max-time {options.MaxTime} ran out before the validation loss stopped improving"));
         if (t.BestEpoch == 0)
             Console.WriteLine("note: no epoch beat the untrained model on validation, so the untrained model is kept: with window " +
                 "normalizations that is a naive forecast (last value, or seasonal naive on window-seasonal steps), the honest answer for a random walk");
@@ -49,6 +59,13 @@ public static class Report
         rows.AddRange(r.Baselines.Select(b => (b.Key, b.Value.Mae, b.Value.Rmse, b.Value.Mape, b.Value.Smape, b.Value.Mase)));
         return Tables.Metrics(title, rows);
     }
+
+    public static string StopText(StopReason reason) => reason switch
+    {
+        StopReason.EarlyStop => "early stop",
+        StopReason.EpochLimit => "epoch limit",
+        _ => "time budget",
+    };
 
     /// <summary>Prints whether the model beats naive (validation and test); returns the validation verdict.</summary>
     public static bool Verdict(RunResult r)
@@ -77,6 +94,30 @@ public static class Report
     {
         Console.WriteLine("wrote:");
         foreach (var p in paths) Console.WriteLine($"  {p}");
+    }
+
+    private static string NormalizationText(RunOptions o, PreparedData data) => o.AutoNormalize
+        ? $"normalization auto: {string.Join(", ", ForecastRun.NormalizationCandidates(o.Preprocessing).Select(Name))}, the lowest validation error kept"
+        : $"{Name(o.Preprocessing.Normalize)} normalization{SeasonalSteps(data.Preprocessor)}";
+
+    /// <summary>
+    /// <c>--normalize auto</c>'s candidates: validation and test MASE of each, and its training; the one kept is marked. The
+    /// choice is made on validation alone: the test column is there to judge it.
+    /// </summary>
+    public static Table CandidatesTable(IReadOnlyList<NormalizationCandidate> candidates)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("Normalization candidates (chosen on validation)")
+            .AddColumn("normalization").AddColumn(new TableColumn("validation MASE").RightAligned())
+            .AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn(new TableColumn("best naive, test").RightAligned())
+            .AddColumn(new TableColumn("best epoch").RightAligned()).AddColumn("stopped");
+        foreach (var c in candidates)
+        {
+            string best = c.Test.Baselines.Count > 0 ? $"{c.Test.BestBaseline} {Tables.FormatNumber(c.Test.Baselines[c.Test.BestBaseline].Mase)}" : "—";
+            string[] cells = [(c.Chosen ? "★ " : "  ") + Name(c.Normalize), Tables.FormatNumber(c.Validation.Model.Mase), Tables.FormatNumber(c.Test.Model.Mase),
+                best, $"{c.BestEpoch} of {c.EpochsRun}", StopText(c.Stop)];
+            table.AddRow(cells.Select(t => (Spectre.Console.Rendering.IRenderable)new Markup(c.Chosen ? $"[bold green]{Markup.Escape(t)}[/]" : Markup.Escape(t))));
+        }
+        return table.Caption("[dim]★ lowest validation MAE[/]");
     }
 
     /// <summary>Which forecast steps window-seasonal measures from the seasonal-naive value.</summary>

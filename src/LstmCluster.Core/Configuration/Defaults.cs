@@ -40,7 +40,7 @@ public sealed class Defaults
     /// <summary>The key's value as text whatever its JSON type (a number or a word such as "auto").</summary>
     public string Text(string key, string fallback) => Get(key, e => e.ValueKind == JsonValueKind.String ? e.GetString() ?? fallback : e.GetRawText(), fallback);
 
-    private T Get<T>(string key, Func<JsonElement, T> read, T fallback)
+    public T Get<T>(string key, Func<JsonElement, T> read, T fallback)
     {
         if (train.ValueKind != JsonValueKind.Object || !train.TryGetProperty(key, out var value)) return fallback;
         try { return read(value); }

@@ -14,6 +14,7 @@ namespace LstmCluster.Core.Configuration;
 public sealed record RunOptionValues
 {
     public static readonly IReadOnlyList<string> MissingChoices = ["ffill", "interpolate", "drop", "error"];
+    public static readonly IReadOnlyList<string> DuplicateChoices = ["error", "keep-last", "mean"];
     public static readonly IReadOnlyList<string> OptimizerChoices = ["adam", "sgd"];
     public static readonly IReadOnlyList<string> ScheduleChoices = ["constant", "step", "cosine"];
     public static readonly IReadOnlyList<string> TransformChoices = ["none", "log-return"];
@@ -29,18 +30,29 @@ public sealed record RunOptionValues
     /// <summary>A .NET date format (<c>dd/MM/yyyy</c>); null detects it from the whole column.</summary>
     public string? DateFormat { get; init; }
     public string Missing { get; init; } = "ffill";
+    /// <summary>Rows sharing a timestamp: error, keep-last or mean.</summary>
+    public string OnDuplicate { get; init; } = "error";
+    /// <summary>Sort rows by time instead of refusing rows out of order.</summary>
+    public bool Sort { get; init; }
     public int Lookback { get; init; } = 32;
     public int Horizon { get; init; } = 1;
     public int Hidden { get; init; } = 64;
     public int Layers { get; init; } = 2;
     public double Dropout { get; init; }
-    public int Epochs { get; init; } = 50;
+    /// <summary><c>auto</c> (train while validation improves, within <see cref="MaxEpochs"/> and <see cref="MaxTime"/>) or a fixed count.</summary>
+    public string Epochs { get; init; } = "auto";
+    /// <summary>The epoch budget of <c>--epochs auto</c>.</summary>
+    public int MaxEpochs { get; init; } = 1000;
+    /// <summary>A wall-clock budget (<c>90s</c>, <c>10m</c>, <c>1h</c>, plain seconds); empty, <c>none</c> or 0 for none.</summary>
+    public string MaxTime { get; init; } = "none";
     public int BatchSize { get; init; } = 64;
     public double Lr { get; init; } = 1e-3;
     public string Optimizer { get; init; } = "adam";
     public string LrSchedule { get; init; } = "constant";
     public double ClipNorm { get; init; } = 1.0;
-    public int Patience { get; init; } = 5;
+    public int Patience { get; init; } = 10;
+    public double MinDelta { get; init; } = 0.001;
+    public int LrPlateau { get; init; } = 4;
     public int Season { get; init; } = 1;
     public string Transform { get; init; } = "none";
     public string Normalize { get; init; } = "auto";
@@ -54,18 +66,24 @@ public sealed record RunOptionValues
         return b with
         {
             Missing = d.String("missing", b.Missing),
+            OnDuplicate = d.String("on_duplicate", b.OnDuplicate),
+            Sort = d.Get("sort", e => e.GetBoolean(), b.Sort),
             Lookback = d.Int("lookback", b.Lookback),
             Horizon = d.Int("horizon", b.Horizon),
             Hidden = d.Int("hidden", b.Hidden),
             Layers = d.Int("layers", b.Layers),
             Dropout = d.Double("dropout", b.Dropout),
-            Epochs = d.Int("epochs", b.Epochs),
+            Epochs = d.Text("epochs", b.Epochs),
+            MaxEpochs = d.Int("max_epochs", b.MaxEpochs),
+            MaxTime = d.Text("max_time", b.MaxTime),
             BatchSize = d.Int("batch_size", b.BatchSize),
             Lr = d.Double("lr", b.Lr),
             Optimizer = d.String("optimizer", b.Optimizer),
             LrSchedule = d.String("lr_schedule", b.LrSchedule),
             ClipNorm = d.Double("clip_norm", b.ClipNorm),
             Patience = d.Int("patience", b.Patience),
+            MinDelta = d.Double("min_delta", b.MinDelta),
+            LrPlateau = d.Int("lr_plateau", b.LrPlateau),
             Season = d.Int("season", b.Season),
             Transform = d.String("transform", b.Transform),
             Normalize = d.String("normalize", b.Normalize),
@@ -91,18 +109,24 @@ public sealed record RunOptionValues
             "date-column" => this with { DateColumn = Blank(text) },
             "date-format" => this with { DateFormat = DateFormatText(text) },
             "missing" => this with { Missing = Choice(key, text, MissingChoices) },
+            "on-duplicate" => this with { OnDuplicate = Choice(key, text, DuplicateChoices) },
+            "sort" => this with { Sort = Bool(key, text) },
             "lookback" => this with { Lookback = Int(key, text) },
             "horizon" => this with { Horizon = Int(key, text) },
             "hidden" => this with { Hidden = Int(key, text) },
             "layers" => this with { Layers = Int(key, text) },
             "dropout" => this with { Dropout = Double(key, text) },
-            "epochs" => this with { Epochs = Int(key, text) },
+            "epochs" => this with { Epochs = EpochsText(text) },
+            "max-epochs" => this with { MaxEpochs = Int(key, text) },
+            "max-time" => this with { MaxTime = DurationText(key, text) },
             "batch-size" => this with { BatchSize = Int(key, text) },
             "lr" => this with { Lr = Double(key, text) },
             "optimizer" => this with { Optimizer = Choice(key, text, OptimizerChoices) },
             "lr-schedule" => this with { LrSchedule = Choice(key, text, ScheduleChoices) },
             "clip-norm" => this with { ClipNorm = Double(key, text) },
             "patience" => this with { Patience = Int(key, text) },
+            "min-delta" => this with { MinDelta = Double(key, text) },
+            "lr-plateau" => this with { LrPlateau = Int(key, text) },
             "season" => this with { Season = Int(key, text) },
             "transform" => this with { Transform = Choice(key, text, TransformChoices) },
             "normalize" => this with { Normalize = Choice(key, text, NormalizeChoices) },
@@ -133,8 +157,8 @@ public sealed record RunOptionValues
 
     public static readonly IReadOnlySet<string> Names = new HashSet<string>(
     [
-        "target", "features", "symbol", "date-column", "date-format", "missing", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
-        "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "season", "transform", "normalize", "scaler", "seed",
+        "target", "features", "symbol", "date-column", "date-format", "missing", "on-duplicate", "sort", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
+        "max-epochs", "max-time", "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "min-delta", "lr-plateau", "season", "transform", "normalize", "scaler", "seed",
     ]);
 
     /// <summary>The run these values describe; a value outside its choices is an <see cref="ArgumentException"/>.</summary>
@@ -143,11 +167,15 @@ public sealed record RunOptionValues
         if (string.IsNullOrWhiteSpace(Target)) throw new ArgumentException("a target column is required (target)");
         if (DateFormat is { } format) DateFormatText(format);
         string missing = Choice("missing", Missing, MissingChoices);
+        string duplicate = Choice("on-duplicate", OnDuplicate, DuplicateChoices);
         string optimizer = Choice("optimizer", Optimizer, OptimizerChoices);
         string schedule = Choice("lr-schedule", LrSchedule, ScheduleChoices);
         string normalize = Choice("normalize", Normalize, NormalizeChoices);
         string scaler = Choice("scaler", Scaler, ScalerChoices);
         var transform = Choice("transform", Transform, TransformChoices) == "log-return" ? TargetTransform.LogReturn : TargetTransform.None;
+        bool autoEpochs = EpochsText(Epochs) == "auto";
+        if (autoEpochs && MaxEpochs is < 1 or > TrainingOptions.MaxEpochs)
+            throw new ArgumentException($"max-epochs must be between 1 and {TrainingOptions.MaxEpochs} (got {MaxEpochs})");
         var features = (Features ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return new RunOptions
         {
@@ -160,6 +188,8 @@ public sealed record RunOptionValues
                 DateColumn = DateColumn,
                 DateFormat = DateFormat,
                 Missing = Enum.Parse<MissingPolicy>(missing, ignoreCase: true),
+                OnDuplicate = duplicate switch { "keep-last" => DuplicatePolicy.KeepLast, "mean" => DuplicatePolicy.Mean, _ => DuplicatePolicy.Error },
+                Sort = Sort,
             },
             Preprocessing = new PreprocessingOptions
             {
@@ -177,13 +207,16 @@ public sealed record RunOptionValues
                 Season = Season,
                 Scaler = scaler == "minmax" ? ScalerKind.MinMax : ScalerKind.Standard,
             },
+            AutoNormalize = normalize == "auto",
             Hidden = Hidden,
             Layers = Layers,
             Dropout = Dropout,
             Season = Season,
             Training = new TrainingOptions
             {
-                Epochs = Epochs,
+                Epochs = autoEpochs ? MaxEpochs : Int("epochs", Epochs),
+                AutoEpochs = autoEpochs,
+                MaxTime = Duration("max-time", MaxTime),
                 BatchSize = BatchSize,
                 LearningRate = Lr,
                 Optimizer = optimizer == "sgd" ? OptimizerKind.Sgd : OptimizerKind.Adam,
@@ -195,9 +228,40 @@ public sealed record RunOptionValues
                 },
                 ClipNorm = ClipNorm,
                 Patience = Patience,
+                MinDelta = MinDelta,
+                LrPlateau = LrPlateau,
                 Seed = Seed,
             },
         };
+    }
+
+    /// <summary><c>auto</c> or a whole number of epochs, as given.</summary>
+    private static string EpochsText(string text)
+    {
+        text = text.Trim();
+        if (string.Equals(text, "auto", StringComparison.OrdinalIgnoreCase)) return "auto";
+        Int("epochs", text.Length == 0 ? "?" : text, "epochs must be 'auto' or an integer");
+        return text;
+    }
+
+    /// <summary>
+    /// A duration as <c>90s</c>, <c>10m</c>, <c>1.5h</c> or plain seconds; empty, <c>none</c>, <c>off</c> or 0 is no limit.
+    /// </summary>
+    public static TimeSpan Duration(string name, string text)
+    {
+        text = text.Trim().ToLowerInvariant();
+        if (text is "" or "none" or "off") return TimeSpan.Zero;
+        double unit = text[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, _ => 0 };
+        string number = unit > 0 ? text[..^1] : text;
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < 0 || v > 1e7)
+            throw new ArgumentException($"{name} must be a duration such as 90s, 10m or 2h, or none (got '{text}')");
+        return TimeSpan.FromSeconds(v * (unit > 0 ? unit : 1));
+    }
+
+    private static string DurationText(string name, string text)
+    {
+        Duration(name, text);
+        return text;
     }
 
     private static string? Blank(string text) => text.Length == 0 ? null : text;
@@ -214,9 +278,17 @@ public sealed record RunOptionValues
         return match ?? throw new ArgumentException($"{name} must be one of {string.Join(", ", choices)} (got '{text}')");
     }
 
-    private static int Int(string name, string text) =>
+    /// <summary>true or false (also 1/0, yes/no); an empty value, a flag given alone, is true.</summary>
+    private static bool Bool(string name, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "" or "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => throw new ArgumentException($"{name} must be true or false (got '{text}')"),
+    };
+
+    private static int Int(string name, string text, string? problem = null) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
-            : throw new ArgumentException($"{name} must be an integer (got '{text}')");
+            : throw new ArgumentException($"{problem ?? $"{name} must be an integer"} (got '{text}')");
 
     private static long Long(string name, string text) =>
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v

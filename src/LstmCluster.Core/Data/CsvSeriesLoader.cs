@@ -169,10 +169,16 @@ public static class CsvSeriesLoader
             throw new DataException(file, null,
                 $"--date-format {dateFormat} is given but the file has no time column (columns are: {ListColumns(header)}); name it with --date-column");
         }
+        if (layout.Time < 0 && (options.Sort || options.OnDuplicate != DuplicatePolicy.Error))
+        {
+            string flag = options.OnDuplicate != DuplicatePolicy.Error ? $"--on-duplicate {PolicyName(options.OnDuplicate)}" : "--sort";
+            throw new DataException(file, null,
+                $"{flag} needs a time column to order the rows by, but the file has none (columns are: {ListColumns(header)}); name it with --date-column");
+        }
         int width = header.Length;
         var values = layout.Values.Select(_ => new List<double>()).ToArray();
         var missing = new int[layout.Values.Length];
-        var time = layout.Time >= 0 ? new TimeColumn(file, layout.TimeName!, options.DateFormat) : null;
+        var time = layout.Time >= 0 ? new TimeColumn(file, layout.TimeName!, options.DateFormat, Tolerant(options)) : null;
         var symbols = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         bool severalSymbols = false;
         int dataRows = 0, rows = 0;
@@ -273,6 +279,9 @@ public static class CsvSeriesLoader
 
         var columns = table.Values.Select(v => v.ToArray()).ToArray();
         var time = table.Time?.ToAxis() ?? TimeAxis.None(table.Rows);
+        int reordered = 0, merged = 0;
+        if (table.Time is { } timeColumn && Tolerant(options))
+            (columns, time, reordered, merged) = Order(file, columns, time, timeColumn.Lines, options);
         int handled = 0;
         switch (options.Missing)
         {
@@ -314,8 +323,66 @@ public static class CsvSeriesLoader
             Time = time,
             MissingHandled = handled,
             Missing = options.Missing,
+            RowsReordered = reordered,
+            DuplicatesResolved = merged,
+            OnDuplicate = options.OnDuplicate,
             DateFormat = table.Time?.DateFormat,
         };
+    }
+
+    /// <summary>Whether rows out of order or sharing a time are dealt with after reading rather than refused as they stream.</summary>
+    private static bool Tolerant(CsvSeriesOptions options) => options.Sort || options.OnDuplicate != DuplicatePolicy.Error;
+
+    public static string PolicyName(DuplicatePolicy policy) => policy switch
+    {
+        DuplicatePolicy.KeepLast => "keep-last",
+        DuplicatePolicy.Mean => "mean",
+        _ => "error",
+    };
+
+    /// <summary>
+    /// <c>--sort</c> and <c>--on-duplicate</c>: sorts the rows by time (stable, so duplicates keep their file order) when asked,
+    /// else refuses the first row out of order; then resolves each run of rows with one time as asked, else refuses the
+    /// first. Returns the rows moved by the sort and the rows merged away.
+    /// </summary>
+    private static (double[][] Columns, TimeAxis Time, int Reordered, int Merged) Order(string file, double[][] columns, TimeAxis time,
+        IReadOnlyList<int> lines, CsvSeriesOptions options)
+    {
+        int n = time.Length;
+        var key = Enumerable.Range(0, n).Select(time.Position).ToArray();
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = 1; i < n && !options.Sort; i++)
+        {
+            if (key[i] < key[i - 1])
+                throw new DataException(file, lines[i],
+                    $"timestamp {DataException.Quote(time.Label(i))} is earlier than {DataException.Quote(time.Label(i - 1))} on line {lines[i - 1]}: " +
+                    "rows must be in chronological order (--sort sorts them)");
+        }
+        if (options.Sort) order = [.. order.OrderBy(i => key[i])];
+        int reordered = order.Where((row, position) => row != position).Count();
+
+        var groups = new List<List<int>>();
+        foreach (int row in order)
+        {
+            if (groups.Count > 0 && key[groups[^1][0]] == key[row]) groups[^1].Add(row);
+            else groups.Add([row]);
+        }
+        if (options.OnDuplicate == DuplicatePolicy.Error && groups.FirstOrDefault(g => g.Count > 1) is { } duplicate)
+        {
+            throw new DataException(file, lines[duplicate[1]],
+                $"duplicate timestamp {DataException.Quote(time.Label(duplicate[1]))}: line {lines[duplicate[1]]} has the same time as line {lines[duplicate[0]]} " +
+                "(--on-duplicate keep-last or mean resolves duplicates)");
+        }
+        int merged = n - groups.Count;
+        if (merged == 0 && reordered == 0) return (columns, time, 0, 0);
+        var result = columns.Select(column => groups.Select(g => options.OnDuplicate == DuplicatePolicy.Mean ? Mean(column, g) : column[g[^1]]).ToArray()).ToArray();
+        return (result, time.Select([.. groups.Select(g => g[^1])]), reordered, merged);
+    }
+
+    private static double Mean(double[] column, List<int> rows)
+    {
+        var present = rows.Select(r => column[r]).Where(v => !double.IsNaN(v)).ToArray();
+        return present.Length == 0 ? double.NaN : present.Average();
     }
 
     private static DataException MissingValue(string file, int line, string column) =>
@@ -536,9 +603,12 @@ public static class CsvSeriesLoader
     /// given), dates otherwise, and checked to be strictly increasing. Dates are read by every candidate
     /// <see cref="DateReading"/> at once and the one that fits every value is kept.
     /// </summary>
-    private sealed class TimeColumn(string file, string name, string? dateFormat)
+    private sealed class TimeColumn(string file, string name, string? dateFormat, bool tolerant)
     {
         private readonly List<double> numbers = [];
+
+        /// <summary>Each row's line in the file, for messages about rows out of order or sharing a time.</summary>
+        public List<int> Lines { get; } = [];
         private DateReading[]? readings;
         private bool? numeric;
         private int previousLine;
@@ -551,6 +621,7 @@ public static class CsvSeriesLoader
         {
             string text = raw.Trim();
             if (IsMissing(text)) throw new DataException(file, line, $"missing timestamp in column '{name}'");
+            Lines.Add(line);
 
             // A column is numeric (e.g. R's decimal years) only if every value is a number; a
             // number does not parse as a date, so a column of both fails at the first odd one.
@@ -565,17 +636,17 @@ public static class CsvSeriesLoader
                 throw new DataException(file, line,
                     $"{DataException.Quote(text)} in time column '{name}' is not a number, but the first row's time is (mixed numbers and dates?)");
             }
-            int order = numbers.Count == 0 ? 1 : x.CompareTo(numbers[^1]);
+            int order = numbers.Count == 0 || tolerant ? 1 : x.CompareTo(numbers[^1]);
             numbers.Add(x);
             if (order == 0)
             {
                 throw new DataException(file, line,
-                    $"duplicate timestamp {DataException.Quote(text)}: line {line} has the same time as line {previousLine}");
+                    $"duplicate timestamp {DataException.Quote(text)}: line {line} has the same time as line {previousLine} (--on-duplicate keep-last or mean resolves duplicates)");
             }
             if (order < 0)
             {
                 throw new DataException(file, line,
-                    $"timestamp {DataException.Quote(text)} is earlier than {DataException.Quote(previousText)} on line {previousLine}: rows must be in chronological order");
+                    $"timestamp {DataException.Quote(text)} is earlier than {DataException.Quote(previousText)} on line {previousLine}: rows must be in chronological order (--sort sorts them)");
             }
             previousLine = line;
             previousText = text;
@@ -597,14 +668,14 @@ public static class CsvSeriesLoader
             }
             if (viable == 0) throw DateReading.Unreadable(readings, text, line, file, name, dateFormat);
             // Once one reading is left its first disorder is the file's first problem: report it at once.
-            if (viable == 1 && last!.Disorder is { } disorder) throw disorder;
+            if (viable == 1 && !tolerant && last!.Disorder is { } disorder) throw disorder;
         }
 
         public TimeAxis ToAxis()
         {
             if (numeric == true || readings is null) return TimeAxis.FromNumbers(numbers);
             var chosen = DateReading.Choose(readings, file, name);
-            if (chosen.Disorder is { } disorder) throw disorder;
+            if (!tolerant && chosen.Disorder is { } disorder) throw disorder;
             DateFormat = dateFormat ?? (chosen == readings[0] ? null : chosen.Format);
             return TimeAxis.FromDates(chosen.Dates);
         }

@@ -100,12 +100,12 @@ internal sealed partial class DateReading
             if (order == 0)
             {
                 Disorder = new DataException(file, line,
-                    $"duplicate timestamp {DataException.Quote(text)}: line {line} has the same time as line {previousLine}");
+                    $"duplicate timestamp {DataException.Quote(text)}: line {line} has the same time as line {previousLine} (--on-duplicate keep-last or mean resolves duplicates)");
             }
             else if (order < 0)
             {
                 Disorder = new DataException(file, line,
-                    $"timestamp {DataException.Quote(text)} is earlier than {DataException.Quote(previousText!)} on line {previousLine}: rows must be in chronological order");
+                    $"timestamp {DataException.Quote(text)} is earlier than {DataException.Quote(previousText!)} on line {previousLine}: rows must be in chronological order (--sort sorts them)");
             }
         }
         Dates.Add(date);

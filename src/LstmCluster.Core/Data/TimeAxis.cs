@@ -15,7 +15,7 @@ public enum TimeAxisKind
 /// <summary>
 /// The time of each observation, and the times of the steps after the last one (for forecasts).
 /// Future steps use the median spacing of the observed times; daily data with no weekend dates
-/// (trading days) continues on weekdays only.
+/// (trading days: at least 90 % weekdays) continues on weekdays only.
 /// </summary>
 public sealed class TimeAxis
 {
@@ -91,8 +91,7 @@ public sealed class TimeAxis
         var last = dates![length - 1];
         // One observation gives no spacing to continue: assume daily.
         var step = length < 2 ? TimeSpan.FromDays(1) : TimeSpan.FromTicks((long)MedianStep(dates.Select(d => (double)d.Ticks).ToArray()));
-        bool tradingDays = step == TimeSpan.FromDays(1) && length >= 10
-            && dates.All(d => d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday));
+        bool tradingDays = step == TimeSpan.FromDays(1) && length >= 10 && IsTradingDays(dates);
         if (!tradingDays) return last + k * step;
         var next = last;
         for (int i = 0; i < k; i++)
@@ -102,6 +101,14 @@ public sealed class TimeAxis
         }
         return next;
     }
+
+    /// <summary>
+    /// Trading days: at least 90 % of the dates fall on weekdays. A calendar-daily series has 5 in 7 (71 %), so the line
+    /// is far from both; a stray weekend row (a data error, a special session) does not turn a stock series into a
+    /// calendar one whose forecasts land on weekends.
+    /// </summary>
+    public static bool IsTradingDays(IReadOnlyCollection<DateTime> dates) =>
+        dates.Count > 0 && dates.Count(d => d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday)) >= 0.9 * dates.Count;
 
     private static double MedianStep(double[] values)
     {

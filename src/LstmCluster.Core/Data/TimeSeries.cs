@@ -13,6 +13,18 @@ public enum MissingPolicy
     Error,
 }
 
+/// <summary>What to do with rows that share a timestamp.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DuplicatePolicy>))]
+public enum DuplicatePolicy
+{
+    /// <summary>Reject the file, naming both lines.</summary>
+    Error,
+    /// <summary>Keep the row that comes last in the file (a later correction wins).</summary>
+    KeepLast,
+    /// <summary>One row with the mean of each column over the duplicates (missing cells left out).</summary>
+    Mean,
+}
+
 /// <summary>What to read from a CSV file.</summary>
 public sealed record CsvSeriesOptions
 {
@@ -32,6 +44,10 @@ public sealed record CsvSeriesOptions
     /// from every value and refuses a column that reads both day-first and month-first.
     /// </summary>
     public string? DateFormat { get; init; }
+    /// <summary>Rows with the same timestamp: an error (the default), or resolved. Needs a time column.</summary>
+    public DuplicatePolicy OnDuplicate { get; init; } = DuplicatePolicy.Error;
+    /// <summary>Sort the rows by time (stable) instead of refusing rows out of order. Needs a time column.</summary>
+    public bool Sort { get; init; }
 }
 
 /// <summary>
@@ -49,6 +65,11 @@ public sealed record TimeSeries
     public MissingPolicy Missing { get; init; }
     /// <summary>The format the dates were read with when it was given or had to be decided (day-first or month-first); null for ISO and other unambiguous dates.</summary>
     public string? DateFormat { get; init; }
+    /// <summary>Rows that <see cref="CsvSeriesOptions.Sort"/> moved, for the report.</summary>
+    public int RowsReordered { get; init; }
+    /// <summary>Rows that <see cref="CsvSeriesOptions.OnDuplicate"/> merged away (dropped, or folded into a mean), for the report.</summary>
+    public int DuplicatesResolved { get; init; }
+    public DuplicatePolicy OnDuplicate { get; init; }
 
     public int Length => Columns[0].Length;
     public string TargetName => ColumnNames[0];

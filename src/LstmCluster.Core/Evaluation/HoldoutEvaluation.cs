@@ -64,4 +64,43 @@ public static class HoldoutEvaluation
             baselineMetrics[Baselines.Name(Baselines.All[b])] = Metrics.Compute(actual, baselines[b], maseScale);
         return new EvaluationReport(Metrics.Compute(actual, model, maseScale), baselineMetrics, points, origins.Count);
     }
+
+    /// <summary>
+    /// As <see cref="Evaluate"/>, but one report per forecast step (element k scores step k + 1 over every origin): how
+    /// the error grows with the lead time, for the model and each baseline alike.
+    /// </summary>
+    public static IReadOnlyList<EvaluationReport> EvaluateByStep(
+        ReadOnlySpan<double> series, IReadOnlyList<int> origins, IReadOnlyList<double[]> modelForecasts,
+        int horizon, int season, double maseScale)
+    {
+        // The pooled evaluation checks every argument.
+        Evaluate(series, origins, modelForecasts, horizon, season, maseScale);
+        int n = origins.Count;
+        var forecasts = new double[Baselines.All.Count][][];
+        for (var b = 0; b < forecasts.Length; b++)
+        {
+            forecasts[b] = new double[n][];
+            for (var i = 0; i < n; i++) forecasts[b][i] = Baselines.Forecast(Baselines.All[b], series[..(origins[i] + 1)], horizon, season);
+        }
+        var reports = new EvaluationReport[horizon];
+        var actual = new double[n];
+        var model = new double[n];
+        var baseline = new double[n];
+        for (var k = 0; k < horizon; k++)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                actual[i] = series[origins[i] + 1 + k];
+                model[i] = modelForecasts[i][k];
+            }
+            var baselineMetrics = new Dictionary<string, ErrorMetrics>(forecasts.Length);
+            for (var b = 0; b < forecasts.Length; b++)
+            {
+                for (var i = 0; i < n; i++) baseline[i] = forecasts[b][i][k];
+                baselineMetrics[Baselines.Name(Baselines.All[b])] = Metrics.Compute(actual, baseline, maseScale);
+            }
+            reports[k] = new EvaluationReport(Metrics.Compute(actual, model, maseScale), baselineMetrics, n, n);
+        }
+        return reports;
+    }
 }

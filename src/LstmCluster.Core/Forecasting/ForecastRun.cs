@@ -19,6 +19,13 @@ public sealed record RunOptions
     public TrainingOptions Training { get; init; } = new();
     /// <summary>Seasonal period for MASE and the seasonal-naive baseline.</summary>
     public int Season { get; init; } = 1;
+    /// <summary>
+    /// <c>--normalize auto</c>: <see cref="ForecastRun.Execute(RunOptions, PreparedData, Trainer, Action{EpochReport}?, CancellationToken)"/>
+    /// trains every candidate of <see cref="ForecastRun.NormalizationCandidates"/> and keeps the one with the lowest
+    /// validation error. <see cref="PreprocessingOptions.Normalize"/> then holds the first candidate, what a path that
+    /// trains one model alone (a cluster job, a backtest) uses.
+    /// </summary>
+    public bool AutoNormalize { get; init; }
 
     public ModelSpec Spec(int inputSize) => new(inputSize, Hidden, Layers, Preprocessing.Horizon, Dropout);
 
@@ -46,7 +53,18 @@ public sealed record RunResult(
     EvaluationReport Validation,
     EvaluationReport Test,
     SplitPredictions TestPredictions,
-    IReadOnlyList<ForecastPoint> Forecast);
+    IReadOnlyList<ForecastPoint> Forecast)
+{
+    /// <summary>With <see cref="RunOptions.AutoNormalize"/>: every normalization trained, in order, one of them <c>Chosen</c>; else empty.</summary>
+    public IReadOnlyList<NormalizationCandidate> Candidates { get; init; } = [];
+}
+
+/// <summary>
+/// One normalization <c>--normalize auto</c> trained: its validation and test errors (original units) and how its training
+/// ended. Only <see cref="Validation"/> takes part in the choice; <see cref="Test"/> is reported so the choice can be judged.
+/// </summary>
+public sealed record NormalizationCandidate(Normalization Normalize, EvaluationReport Validation, EvaluationReport Test,
+    int BestEpoch, int EpochsRun, StopReason Stop, bool Chosen);
 
 /// <summary>
 /// Signature of a training engine: the single-process reference trainer, or (later) the
@@ -78,7 +96,54 @@ public static class ForecastRun
         return Execute(options, data, engine ?? ReferenceEngine, progress, cancel);
     }
 
+    /// <summary>
+    /// Trains and evaluates; with <see cref="RunOptions.AutoNormalize"/> once per candidate normalization (sequentially,
+    /// through <paramref name="engine"/>), keeping the candidate with the lowest validation MAE (the numerator of MASE,
+    /// in original units). The test split is evaluated for every candidate but never consulted for the choice.
+    /// </summary>
     public static RunResult Execute(RunOptions options, PreparedData data, Trainer engine, Action<EpochReport>? progress,
+        CancellationToken cancel)
+    {
+        if (!options.AutoNormalize) return ExecuteOne(options, data, engine, progress, cancel);
+        var runs = new List<RunResult>();
+        foreach (var normalize in NormalizationCandidates(options.Preprocessing))
+        {
+            var candidate = options with { AutoNormalize = false, Preprocessing = options.Preprocessing with { Normalize = normalize } };
+            var candidateData = data.Preprocessor.Normalize == normalize ? data : PreparedData.Build(data.Series, candidate.Preprocessing, data.Split);
+            runs.Add(ExecuteOne(candidate, candidateData, engine, progress, cancel));
+        }
+        int chosen = ChooseOnValidation(runs.Select(r => r.Validation).ToArray());
+        var candidates = runs.Select((r, i) => new NormalizationCandidate(r.Data.Preprocessor.Normalize, r.Validation, r.Test,
+            r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen)).ToArray();
+        return runs[chosen] with { Candidates = candidates };
+    }
+
+    /// <summary>
+    /// What <c>--normalize auto</c> tries, the rule's old pick first (it wins ties): window-seasonal when a season is given,
+    /// window, and global.
+    /// </summary>
+    public static IReadOnlyList<Normalization> NormalizationCandidates(PreprocessingOptions options)
+    {
+        var first = PreprocessingOptions.Auto(options.Season, options.Transform);
+        var all = new List<Normalization> { first, Normalization.Window };
+        if (options.Season > 1) all.Add(Normalization.WindowSeasonal);
+        all.Add(Normalization.Global);
+        return all.Distinct().ToArray();
+    }
+
+    /// <summary>The index of the lowest validation MAE (the first on a tie; a non-finite error never wins over a finite one).</summary>
+    public static int ChooseOnValidation(IReadOnlyList<EvaluationReport> validation)
+    {
+        int best = 0;
+        for (int i = 1; i < validation.Count; i++)
+        {
+            double mae = validation[i].Model.Mae, bestMae = validation[best].Model.Mae;
+            if (double.IsFinite(mae) && (!double.IsFinite(bestMae) || mae < bestMae)) best = i;
+        }
+        return best;
+    }
+
+    private static RunResult ExecuteOne(RunOptions options, PreparedData data, Trainer engine, Action<EpochReport>? progress,
         CancellationToken cancel)
     {
         var spec = options.Spec(data.Series.Columns.Length);

@@ -26,6 +26,9 @@ public sealed record DataSelection
     public string? DateFormat { get; init; }
     [JsonConverter(typeof(JsonStringEnumConverter<MissingPolicy>))]
     public MissingPolicy Missing { get; init; } = MissingPolicy.Ffill;
+    /// <summary>How training resolved rows sharing a time and whether it sorted them: a forecast file is read the same way.</summary>
+    public DuplicatePolicy OnDuplicate { get; init; } = DuplicatePolicy.Error;
+    public bool Sort { get; init; }
 
     public CsvSeriesOptions ForFile(string path) => new()
     {
@@ -37,6 +40,8 @@ public sealed record DataSelection
         DateColumn = DateColumn,
         DateFormat = DateFormat,
         Missing = Missing,
+        OnDuplicate = OnDuplicate,
+        Sort = Sort,
     };
 
     public static DataSelection From(CsvSeriesOptions o) => new()
@@ -48,6 +53,8 @@ public sealed record DataSelection
         DateColumn = o.DateColumn,
         DateFormat = o.DateFormat,
         Missing = o.Missing,
+        OnDuplicate = o.OnDuplicate,
+        Sort = o.Sort,
     };
 }
 

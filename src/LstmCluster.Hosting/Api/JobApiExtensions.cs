@@ -161,9 +161,10 @@ public static partial class JobApiExtensions
         {
             null or "" or "forecast" => "forecast.png",
             "loss" => "loss.png",
+            "errors" => "errors_by_step.png",
             _ => null,
         };
-        if (name is null) return Error(StatusCodes.Status400BadRequest, $"kind must be forecast or loss (got '{kind}')");
+        if (name is null) return Error(StatusCodes.Status400BadRequest, $"kind must be forecast, loss or errors (got '{kind}')");
         return await WithFile(id, name, coordinator, options, ct, bytes => Results.Bytes(bytes, "image/png"));
     }
 

@@ -76,12 +76,13 @@ public static class Plots
     }
 
     /// <summary>
-    /// The target's history with the validation and test regions shaded, one-step-ahead test predictions,
-    /// and the forecast after the last observation joined to the last observed point.
+    /// Two panels: the target's whole history with the validation and test regions shaded, one-step-ahead test
+    /// predictions, and the forecast after the last observation joined to the last observed point; below it the same
+    /// zoomed on the last <paramref name="zoomPoints"/> observations and the forecast, where a short forecast can be read.
     /// </summary>
     public static void WriteForecast(string path, string title, string targetName, TimeAxis time, IReadOnlyList<double> history,
         int validationStart, int testStart, IReadOnlyList<int> testPredictionIndices, IReadOnlyList<double> testPredictions,
-        IReadOnlyList<double> forecast)
+        IReadOnlyList<double> forecast, int zoomPoints = 0)
     {
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(history);
@@ -93,9 +94,44 @@ public static class Plots
         if (testPredictionIndices.Count != testPredictions.Count)
             throw new ArgumentException("Each test prediction needs exactly one index.", nameof(testPredictions));
 
-        using var plot = NewPlot(title);
+        using var full = NewPlot(title);
+        DrawForecast(full, targetName, time, history, validationStart, testStart, testPredictionIndices, testPredictions, forecast);
         int n = history.Count;
+        if (zoomPoints <= 0 || zoomPoints >= n || forecast.Count == 0)
+        {
+            Save(full, path, 1200, 500);
+            return;
+        }
 
+        int from = n - zoomPoints;
+        using var zoom = NewPlot($"last {zoomPoints.ToString(CultureInfo.InvariantCulture)} observations and the forecast");
+        DrawForecast(zoom, targetName, time, history, validationStart, testStart, testPredictionIndices, testPredictions, forecast);
+        zoom.HideLegend();
+        double left = time.Position(from), right = time.FuturePosition(forecast.Count);
+        var visible = history.Skip(from)
+            .Concat(testPredictionIndices.Select((index, i) => (index, i)).Where(p => p.index >= from).Select(p => testPredictions[p.i]))
+            .Concat(forecast).Where(double.IsFinite).ToArray();
+        double pad = (right - left) * 0.02;
+        zoom.Axes.SetLimitsX(left - pad, right + pad);
+        if (visible.Length > 0)
+        {
+            double low = visible.Min(), high = visible.Max(), margin = Math.Max(1e-9, (high - low) * 0.08);
+            zoom.Axes.SetLimitsY(low - margin, high + margin);
+        }
+
+        var multiplot = new Multiplot();
+        multiplot.Reset(full);
+        multiplot.AddPlot(zoom);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        multiplot.SavePng(path, 1200, 900);
+    }
+
+    private static void DrawForecast(Plot plot, string targetName, TimeAxis time, IReadOnlyList<double> history,
+        int validationStart, int testStart, IReadOnlyList<int> testPredictionIndices, IReadOnlyList<double> testPredictions,
+        IReadOnlyList<double> forecast)
+    {
+        int n = history.Count;
         // Spans are added first so that every line is drawn over the shading.
         if (n > 0)
         {
@@ -163,7 +199,37 @@ public static class Plots
         // Outside the data area: a series can sit anywhere, so no inside corner is reliably empty.
         plot.ShowLegend(Edge.Bottom);
         plot.Axes.Margins(horizontal: 0.02, vertical: 0.08);
-        Save(plot, path, 1200, 500);
+    }
+
+    /// <summary>
+    /// MASE per forecast step (1..H) on the test split, the model and each baseline as lines, with the MASE = 1 reference:
+    /// where the model's lead over the baselines grows or shrinks with the lead time.
+    /// </summary>
+    public static void WriteStepErrors(string path, string title, IReadOnlyDictionary<string, IReadOnlyList<double>> maseByStep)
+    {
+        ArgumentNullException.ThrowIfNull(maseByStep);
+        using var plot = NewPlot(title);
+        int s = 0, steps = 0;
+        foreach (var (name, values) in maseByStep)
+        {
+            var points = values.Select((v, k) => (Step: k + 1.0, Mase: v)).Where(p => double.IsFinite(p.Mase)).ToArray();
+            steps = Math.Max(steps, values.Count);
+            var color = SeriesPalette[s++ % SeriesPalette.Length];
+            if (points.Length == 0) continue;
+            var line = plot.Add.Scatter(points.Select(p => p.Step).ToArray(), points.Select(p => p.Mase).ToArray(), color);
+            line.LineWidth = s == 1 ? 3 : 1.5f;
+            line.MarkerSize = MarkerSizeFor(points.Length);
+            line.LegendText = name;
+        }
+        var naive = plot.Add.HorizontalLine(1, 1, Colors.Black.WithAlpha(0.5), LinePattern.Dashed);
+        naive.LegendText = "MASE = 1";
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.XLabel("forecast step");
+        plot.YLabel("test MASE");
+        plot.ShowLegend(Edge.Bottom);
+        if (steps > 0) plot.Axes.SetLimitsX(0.5, steps + 0.5);
+        plot.Axes.AutoScaleY();
+        Save(plot, path, 1000, 500);
     }
 
     /// <summary>

@@ -47,4 +47,27 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
         Assert.Equal(0, engine.LastRun.Dropped);
         Assert.All(engine.LastRun.Workers, w => Assert.Equal(options.Epochs * steps, w.Rounds));
     }
+
+    [Fact]
+    public void The_plateau_rule_cuts_the_rate_and_stops_at_the_same_epochs_in_the_engine_as_in_the_reference_trainer()
+    {
+        var data = TestSupport.SineData();
+        // Only a 99 % fall is progress: the rate halves after every epoch from the second, and patience 3 ends at epoch 4.
+        var options = new TrainingOptions { Epochs = 10, BatchSize = 16, LearningRate = 0.01, Patience = 3, MinDelta = 0.99, LrPlateau = 1, Seed = 9 };
+
+        using var reference = ForecastModel.Create(TestSupport.TinySpec, options.Seed);
+        var expected = ReferenceTrainer.Train(reference, data.Train, data.Validation, options, shards: 2);
+
+        using var engine = EmbeddedEngine.Start(new EngineOptions { Workers = 2 }, TestSupport.SerializeEverything);
+        using var model = ForecastModel.Create(TestSupport.TinySpec, options.Seed);
+        var actual = engine.Train(model, data.Train, data.Validation, options);
+
+        Assert.Equal(4, expected.Epochs.Count);
+        Assert.Equal(StopReason.EarlyStop, expected.Stop);
+        Assert.Equal(expected.Stop, actual.Stop);
+        Assert.Equal(expected.Epochs.Select(e => e.LearningRate), actual.Epochs.Select(e => e.LearningRate));
+        Assert.Equal([0.01, 0.01, 0.005, 0.0025], actual.Epochs.Select(e => Math.Round(e.LearningRate, 6)));
+        float diff = TestSupport.MaxAbsDifference(ParameterVector.Flatten(reference), ParameterVector.Flatten(model));
+        Assert.True(diff < 1e-5f, $"weights differ by up to {diff}");
+    }
 }

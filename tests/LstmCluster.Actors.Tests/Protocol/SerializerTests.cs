@@ -14,11 +14,11 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
 {
     private static readonly float[] Vector = [1.5f, -2.25f, float.Epsilon, 3e38f, 0f, -0f, 1e-7f];
     private static readonly WindowSet Windows = new([1, 2, 3, 4, 5, 6], [7, 8, 9, 10], [11, 12], lookback: 3, features: 1, horizon: 2);
-    private static readonly TrainingOptions Options = new() { Epochs = 3, BatchSize = 8, Optimizer = OptimizerKind.Sgd, Schedule = LearningRateSchedule.Cosine };
+    private static readonly TrainingOptions Options = new() { Epochs = 3, BatchSize = 8, Optimizer = OptimizerKind.Sgd, Schedule = LearningRateSchedule.Cosine, AutoEpochs = true, MaxTime = TimeSpan.FromMinutes(2), MinDelta = 0.01, LrPlateau = 3 };
     private static readonly EpochReport Report = new(2, 5, 0.5, 0.75, 0.001, true, 2, 1234, 99.5, TimeSpan.FromMilliseconds(1500));
 
     internal static readonly TrainingCheckpoint Checkpoint = new(4, 3, 57, 2,
-        new OptimizerState(Vector, Vector, Vector, 57, 0.003), new EarlyStoppingState(1, 0.25, true, 3, 0.25, Vector),
+        new OptimizerState(Vector, Vector, Vector, 57, 0.003), new EarlyStoppingState(1, 0.25, true, 3, 0.25, Vector, 2, 0.25),
         [Report, Report with { Epoch = 3 }], 1.5, 48, 4800, TimeSpan.FromSeconds(12.5));
 
     public static TheoryData<object> Messages()

@@ -165,4 +165,21 @@ public sealed class HoldoutEvaluationTests
             HoldoutEvaluation.Evaluate(Series, [], [], horizon: 2, season: 1, maseScale: 1));
         Assert.Contains("no origins", ex.Message);
     }
+
+    [Fact]
+    public void By_step_scores_each_lead_time_on_its_own_and_they_average_to_the_pooled_figures()
+    {
+        double[][] forecasts = [[3, 4], [7, 8]];
+        var steps = HoldoutEvaluation.EvaluateByStep(Series, Origins, forecasts, horizon: 2, season: 2, maseScale: 0.5);
+        Assert.Equal(2, steps.Count);
+        // Step 1: errors 0 and 1; step 2: 1 and 0.
+        Assert.Equal(0.5, steps[0].Model.Mae, Digits);
+        Assert.Equal(0.5, steps[1].Model.Mae, Digits);
+        // Naive: step 1 errors 1, 1; step 2 errors 1, 3.
+        Assert.Equal(1.0, steps[0].Baselines["naive"].Mae, Digits);
+        Assert.Equal(2.0, steps[1].Baselines["naive"].Mae, Digits);
+        var pooled = EvaluateTwoOrigins(forecasts);
+        foreach (var name in pooled.Baselines.Keys)
+            Assert.Equal(pooled.Baselines[name].Mae, steps.Average(s => s.Baselines[name].Mae), Digits);
+    }
 }

@@ -12,7 +12,7 @@ public sealed class JobArtifactFilesTests
     [Fact]
     public void The_writer_returns_every_file_train_writes_by_relative_name_and_leaves_no_directory()
     {
-        var options = new RunOptionValues { Data = ApiHost.AirPassengers, Target = "value", Epochs = 2, Hidden = 8, Layers = 1, Lookback = 12, Season = 12 }
+        var options = new RunOptionValues { Data = ApiHost.AirPassengers, Target = "value", Epochs = "2", Hidden = 8, Layers = 1, Lookback = 12, Season = 12 }
             .ToRunOptions();
         var result = ForecastRun.Execute(options);
         string root = Path.Combine(Path.GetTempPath(), "lstmcluster-artifacts");

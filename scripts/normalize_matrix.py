@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Issue 13's measurement: `train` with default options (--normalize auto, --epochs auto) on real series for
+several seeds; per run every normalization candidate's validation and test MASE, the one chosen on validation,
+its test MASE against the best baseline and how training stopped.
+
+Usage: python3 scripts/normalize_matrix.py [--data-dir samples] [--seeds 0,1,2,3,4] [--only nottem]
+           [--json out.json] [extra train flags...]
+Needs a Release build. Prints one line per run and a summary per case (mean and range over seeds).
+"""
+import json, os, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI = os.path.join(ROOT, "src/LstmCluster.Cli/bin/Release/net10.0/lstmcluster")
+
+# (label, file, train flags)
+CASES = [
+    ("nottem h=1", "nottem.csv", ["--target", "value", "--season", "12", "--lookback", "24", "--horizon", "1"]),
+    ("nottem h=6", "nottem.csv", ["--target", "value", "--season", "12", "--lookback", "24", "--horizon", "6"]),
+    ("co2 h=1", "co2.csv", ["--target", "value", "--season", "12", "--lookback", "24"]),
+    ("AirPassengers h=1", "AirPassengers.csv", ["--target", "value", "--season", "12", "--lookback", "24"]),
+    ("MSFT Close h=1", "MSFT.csv", ["--target", "Close"]),
+    ("gold h=1", "gold.csv", ["--target", "value"]),
+]
+
+
+def main():
+    args = sys.argv[1:]
+    seeds, only, data_dir, out_json = [0, 1, 2, 3, 4], None, os.path.join(ROOT, "samples"), None
+    for flag in ["--seeds", "--only", "--data-dir", "--json"]:
+        if flag in args:
+            i = args.index(flag); value = args[i + 1]; del args[i:i + 2]
+            if flag == "--seeds": seeds = [int(s) for s in value.split(",")]
+            elif flag == "--only": only = value
+            elif flag == "--data-dir": data_dir = value
+            else: out_json = value
+    results = []
+    for label, file, flags in CASES:
+        if only and only.lower() not in label.lower():
+            continue
+        path = os.path.join(data_dir, file)
+        if not os.path.exists(path):
+            print(f"{label}: {path} missing, skipped"); continue
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as out:
+                cmd = [CLI, "train", "--data", path, *flags, "--seed", str(seed), "--out", out, *args]
+                p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+                if p.returncode != 0:
+                    print(f"{label} seed {seed} FAILED: {p.stderr.strip()[:300]}", flush=True); continue
+                m = json.load(open(os.path.join(out, "metrics.json")))
+            b = {k: v["mase"] for k, v in m["baselines"].items()}
+            best = min(b, key=b.get)
+            norm = m.get("normalization", {})
+            cands = {c["normalize"]: (c["validation"]["mase"], c["test"]["mase"], c["best_epoch"], c["epochs_run"])
+                     for c in norm.get("candidates", [])}
+            row = {"case": label, "seed": seed, "chosen": norm.get("chosen"), "model": m["model"]["mase"],
+                   "best_baseline": best, "best_baseline_mase": b[best], "naive": b["naive"], "candidates": cands,
+                   "stop": m["training"].get("stop_reason")}
+            results.append(row)
+            cs = "  ".join(f"{k}: val {v[0]:.3f} test {v[1]:.3f} ({v[2]}/{v[3]} ep)" for k, v in cands.items())
+            print(f"{label:18} seed {seed}  chosen {row['chosen']:15} test {row['model']:.3f}  {best} {b[best]:.3f}  "
+                  f"ratio {row['model'] / b[best]:.3f}  [{cs}]", flush=True)
+    print()
+    print(f"{'case':18} {'chosen (seeds)':34} {'test MASE mean [min, max]':28} {'best baseline':22} {'ratio max':>9}")
+    for label, _, _ in CASES:
+        rows = [r for r in results if r["case"] == label]
+        if not rows: continue
+        ms = [r["model"] for r in rows]; ratios = [r["model"] / r["best_baseline_mase"] for r in rows]
+        chosen = {}
+        for r in rows: chosen[r["chosen"]] = chosen.get(r["chosen"], 0) + 1
+        print(f"{label:18} {', '.join(f'{k} {v}' for k, v in chosen.items()):34} "
+              f"{sum(ms) / len(ms):.3f} [{min(ms):.3f}, {max(ms):.3f}]{'':8} {rows[0]['best_baseline']} {rows[0]['best_baseline_mase']:.3f}{'':4} {max(ratios):9.3f}")
+    if out_json:
+        json.dump(results, open(out_json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
