@@ -138,7 +138,7 @@ public sealed partial class CoordinatorActor
             // Its runner stops the server, which releases its workers' shards (PostStop): the workers are free again at
             // once. A job evaluating has freed them already; its runner just ends.
             job.Runner?.Tell(CancelRun.Instance);
-            EndTraining(job);
+            EndTraining(job, afterRunner: true);
         }
         var sender = Sender;
         Complete(job, new JobCancelled(job.Id, DateTimeOffset.UtcNow, "cancelled on request"), () => sender.Tell(job.Status()));

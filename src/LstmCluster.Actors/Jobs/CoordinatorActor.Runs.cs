@@ -70,13 +70,23 @@ public sealed partial class CoordinatorActor
             placement.Host.Path.Address, attempt, resume is null ? "" : $", resumed at epoch {resume.Epoch} step {resume.Step}");
     }
 
-    /// <summary>The job's attempt stops training: its workers are free again. False when it was not training.</summary>
-    private bool EndTraining(RegisteredJob job)
+    /// <summary>
+    /// The job's attempt stops training: its workers are free again (false when it was not training). With
+    /// <paramref name="afterRunner"/> they are freed only once its runner has stopped: a cancelled run's parameter server
+    /// may still be starting (its runner's StartTraining can reach the host after the next run's), and it would deal its
+    /// shard to workers another run already uses. The runner stops after its StopTraining, which the host handles
+    /// before any later run's start.
+    /// </summary>
+    private bool EndTraining(RegisteredJob job, bool afterRunner = false)
     {
         if (job.RunId is not { } run || !runs.Remove(run)) return false;
-        pool.Release(run);
+        if (afterRunner && job.Runner is { } runner) releaseWhenStopped[runner] = run;
+        else pool.Release(run);
         return true;
     }
+
+    /// <summary>Runs whose workers are held until their runner (the key) has stopped: see <see cref="EndTraining"/>.</summary>
+    private readonly Dictionary<IActorRef, string> releaseWhenStopped = [];
 
     private void OnRunnerStopped(RegisteredJob job)
     {

@@ -193,7 +193,11 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
             foreach (var run in lost) runs.GetValueOrDefault(run)?.Runner?.Tell(HostLeft.Instance);
             return;
         }
+        // A cancelled run's workers, held until its runner stopped (its job may be deleted by now).
+        bool released = releaseWhenStopped.Remove(m.ActorRef, out var held);
+        if (released) pool.Release(held!);
         if (jobs.Values.FirstOrDefault(j => m.ActorRef.Equals(j.Runner)) is { } job) OnRunnerStopped(job);
+        else if (released) Schedule();
     }
 
     // --- submission ---

@@ -121,11 +121,17 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         var job = await Submit(coordinator, epochs: TrainingOptions.MaxEpochs, workers: 2);
         await AwaitAssertAsync(async () => Assert.True((await Status(coordinator, job)).Epoch >= 1), Wait, TimeSpan.FromMilliseconds(50));
 
-        coordinator.Tell(new CancelJob(job));
+        // From a probe: the test actor (the submitter) then hears the job's end once.
+        coordinator.Tell(new CancelJob(job), CreateTestProbe());
         var final = await Final();
         Assert.Equal((job, JobState.Cancelled), (final.Job, final.State));
-        coordinator.Tell(GetCoordinatorState.Instance);
-        Assert.Equal(new CoordinatorState(0, 0, 2, 2), await FishForMessageAsync<CoordinatorState>(m => m is CoordinatorState, Wait));
+        // Its workers are free once its runner has stopped its parameter server (so no late server can deal them a shard).
+        var probe = CreateTestProbe();
+        await AwaitAssertAsync(async () =>
+        {
+            coordinator.Tell(GetCoordinatorState.Instance, probe);
+            Assert.Equal(new CoordinatorState(0, 0, 2, 2), await probe.ExpectMsgAsync<CoordinatorState>(Wait));
+        }, Wait, TimeSpan.FromMilliseconds(50));
 
         // The freed workers take the next job.
         var next = await Submit(coordinator, epochs: 1, workers: 2);
@@ -200,6 +206,48 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     [Fact]
     public void Reasons_and_names_kept_in_a_record_are_cut_saying_their_length() =>
         Assert.EndsWith("... (cut: 3,000,000 characters in all)", JobBudget.Bounded(new string('x', 3_000_000)));
+
+    [Fact]
+    public async Task A_cancelled_runs_workers_go_to_the_next_run_only_after_its_server_was_told_to_stop()
+    {
+        // A host that notes the order of what it is told, in front of a real one.
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var real = Sys.ActorOf(LstmCluster.Actors.Training.ParameterServerHost.Props());
+        var host = Sys.ActorOf(Props.Create(() => new RecordingHost(real, seen)));
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
+            LocalParameterServers = false,
+        }));
+        coordinator.Tell(new ParameterServerHostAvailable(host));
+        var first = await Submit(coordinator, epochs: TrainingOptions.MaxEpochs);
+        // Cancelled at once, maybe before its runner has even asked the host to start its server.
+        coordinator.Tell(new CancelJob(first), CreateTestProbe());
+        var cancelled = await Final();
+        Assert.Equal((first, JobState.Cancelled), (cancelled.Job, cancelled.State));
+        var second = await Submit(coordinator, epochs: 1);
+        Assert.Equal((second, JobState.Succeeded), ((await Final()).Job, (await Status(coordinator, second)).State));
+        // The second run's server started after the first was told to stop: a late first server cannot take its worker.
+        var order = seen.ToList();
+        Assert.True(order.IndexOf($"stop {first}") < order.IndexOf($"start {second}"), string.Join(", ", order));
+    }
+
+    private sealed class RecordingHost : ReceiveActor
+    {
+        public RecordingHost(IActorRef real, System.Collections.Concurrent.ConcurrentQueue<string> seen)
+        {
+            Receive<StartTraining>(m =>
+            {
+                seen.Enqueue($"start {m.Setup.Job}");
+                real.Forward(m);
+            });
+            Receive<StopTraining>(m =>
+            {
+                seen.Enqueue($"stop {m.Job}");
+                real.Forward(m);
+            });
+        }
+    }
 
     [Fact]
     public async Task An_unknown_job_is_answered_as_unknown()
