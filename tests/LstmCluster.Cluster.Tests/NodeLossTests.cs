@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using LstmCluster.Hosting.Simulation;
+using static LstmCluster.Cluster.Tests.ProcessChaos;
 using Xunit.Abstractions;
 
 namespace LstmCluster.Cluster.Tests;
@@ -210,15 +210,4 @@ public sealed partial class NodeLossTests(ITestOutputHelper output)
     private static string Since(DateTime from, DateTime? to) => to is { } t ? $"{(t - from).TotalSeconds:0.0} s after it" : "(no timestamp)";
 
     private static string ExitCode(NodeProcess node) => node.Exited ? node.Process.ExitCode.ToString(CultureInfo.InvariantCulture) : "(running)";
-
-    private const int Sigstop = 19, Sigcont = 18;   // Linux's numbers
-
-    private static void Signal(NodeProcess node, int signal)
-    {
-        if (kill(node.Process.Id, signal) != 0)
-            throw new InvalidOperationException($"kill({node.Process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }
