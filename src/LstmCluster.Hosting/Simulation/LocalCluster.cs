@@ -108,6 +108,25 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public static async Task<LocalCluster> Start(LocalClusterOptions options, Action<string>? progress = null, CancellationToken cancel = default)
     {
+        // The ports are found free and then bound by the node processes a moment later: another program (or test) on the
+        // machine can take one in between. Such a node exits at once saying so; the cluster is started again on new ports.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnce(options, progress, cancel);
+            }
+            catch (PortTakenException e) when (attempt < PortAttempts)
+            {
+                progress?.Invoke($"{e.Summary}; starting again on other ports");
+            }
+        }
+    }
+
+    private const int PortAttempts = 3;
+
+    private static async Task<LocalCluster> StartOnce(LocalClusterOptions options, Action<string>? progress, CancellationToken cancel)
+    {
         if (options.Workers is < 1 or > 64) throw new ArgumentException($"workers must be between 1 and 64 (got {options.Workers})");
         if (options.Coordinators is < 1 or > 8) throw new ArgumentException($"coordinators must be between 1 and 8 (got {options.Coordinators})");
         if (options.ParameterServers is < 1 or > 8) throw new ArgumentException($"parameter servers must be between 1 and 8 (got {options.ParameterServers})");
@@ -210,7 +229,13 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             cancel.ThrowIfCancellationRequested();
             if (nodes.FirstOrDefault(n => n.Exited) is { } dead)
-                throw new InvalidOperationException($"node {dead.Name} exited with code {dead.Process.ExitCode} while the cluster formed; its log ({dead.Log}) ends:\n{dead.Tail()}");
+            {
+                string tail = dead.Tail();
+                string message = $"node {dead.Name} exited with code {dead.Process.ExitCode} while the cluster formed; its log ({dead.Log}) ends:\n{tail}";
+                if (tail.Contains("address already in use", StringComparison.OrdinalIgnoreCase) || tail.Contains(" is in use", StringComparison.Ordinal))
+                    throw new PortTakenException($"node {dead.Name} found its port taken", message);
+                throw new InvalidOperationException(message);
+            }
             string state = "coordinator HTTP not answering yet";
             try
             {
@@ -318,4 +343,10 @@ public sealed class LocalCluster : IAsyncDisposable
             foreach (var l in listeners) l.Stop();
         }
     }
+}
+
+/// <summary>A node of a starting <see cref="LocalCluster"/> found one of its ports taken (see <see cref="LocalCluster.Start"/>).</summary>
+public sealed class PortTakenException(string summary, string detail) : InvalidOperationException(detail)
+{
+    public string Summary { get; } = summary;
 }
