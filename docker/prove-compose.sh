@@ -7,7 +7,9 @@
 #   sudo docker/prove-compose.sh          (as root: it installs packages and may start dockerd)
 #
 # The job API takes a bearer token (LSTMCLUSTER_API_TOKEN, made for the run when unset); the proof checks that it refuses
-# requests without it.
+# requests without it. The nodes speak TLS with mutual authentication: scripts/make-certs.sh makes a CA and the services'
+# certificates for the run in $PROOF_DIR/certs (LSTMCLUSTER_CERTS); the proof checks every node runs TLS and that a
+# plaintext container on the compose network is refused and never joins.
 # Steps: install docker.io, docker-compose, debootstrap and curl with apt if missing; start dockerd if
 # none answers; build a Debian 12 base image with debootstrap + docker import (once: kept and reused);
 # publish the app on the host, self-contained for linux-x64; build the app image from
@@ -17,7 +19,7 @@
 # (also on failure or Ctrl+C).
 # Every wait is bounded; on failure it prints the containers' logs and exits non-zero.
 #
-# Environment: LSTMCLUSTER_API_TOKEN (a random one), WORKERS (2), READY_TIMEOUT (300 s), JOB_TIMEOUT (900 s), LSTMCLUSTER_HTTP_BIND
+# Environment: LSTMCLUSTER_API_TOKEN (a random one), LSTMCLUSTER_CERTS (certificates made for the run), WORKERS (2), READY_TIMEOUT (300 s), JOB_TIMEOUT (900 s), LSTMCLUSTER_HTTP_BIND
 # (127.0.0.1:5080), PROOF_DIR (/var/tmp/lstmcluster-proof: publish output, dockerd log, job results),
 # BASE_IMAGE (lstmcluster-base:bookworm), APP_IMAGE (lstmcluster:local), SKIP_PUBLISH=1 (reuse the last
 # publish), KEEP_DOCKERD=1 (leave a dockerd this script started running), SMOKE_ONLY=1 (stop after
@@ -196,6 +198,15 @@ grep -qw node "$PROOF_DIR/help.txt" || fail "this build's lstmcluster has no 'no
 
 # -------------------------------------------------------------------------------------------- cluster
 export LSTMCLUSTER_IMAGE="$APP_IMAGE"
+step "TLS certificates: scripts/make-certs.sh (a CA and seed, parameter-server, worker .pfx)"
+if [ -z "${LSTMCLUSTER_CERTS:-}" ]; then
+  LSTMCLUSTER_CERTS="$PROOF_DIR/certs"
+  rm -rf "$LSTMCLUSTER_CERTS"   # a new CA for every run
+fi
+export LSTMCLUSTER_CERTS
+"$REPO/scripts/make-certs.sh" -d "$LSTMCLUSTER_CERTS" seed parameter-server worker | sed 's/^/   /' || fail "make-certs.sh"
+LSTMCLUSTER_TLS_PASSWORD="$(cat "$LSTMCLUSTER_CERTS/password")"
+export LSTMCLUSTER_TLS_PASSWORD
 # Leftovers of an interrupted run (restart: unless-stopped brings them back with the daemon).
 timeout 120 "${COMPOSE[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 port="${LSTMCLUSTER_HTTP_BIND##*:}"
@@ -237,6 +248,27 @@ code="$(curl -s -o "$PROOF_DIR/no-token.json" -w '%{http_code}' --max-time 5 "$A
 code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer not-the-token-of-this-run" "$API/jobs" || true)"
 [ "$code" = 401 ] || fail "GET /jobs with a wrong token answered ${code:-nothing}, not 401"
 info "the job API refuses a missing or wrong token (401: $(tr -d '\n' <"$PROOF_DIR/no-token.json")); /health and /ready answer without one"
+
+step "TLS between the nodes"
+timeout 60 "${COMPOSE[@]}" logs --no-color > "$PROOF_DIR/tls-start.log" 2>&1 || true
+tls_nodes="$(grep -c 'TLS between nodes (mutual authentication)' "$PROOF_DIR/tls-start.log" || true)"
+[ "$tls_nodes" -ge $((2 + WORKERS)) ] || fail "only $tls_nodes of $((2 + WORKERS)) nodes say they run TLS"
+grep -q 'akka.tcp://' "$PROOF_DIR/tls-start.log" && fail "a node uses a plaintext akka.tcp:// address"
+info "$tls_nodes nodes run TLS with mutual authentication (addresses akka.ssl.tcp://)"
+# A container on the compose network that speaks plaintext: the seed refuses its connection and it never joins (it gives up
+# joining after 20 s and exits non-zero).
+network="$(docker network ls --format '{{.Name}}' | grep -E "^${PROJECT}_lstm\$" | head -1)"
+[ -n "$network" ] || fail "no compose network ${PROJECT}_lstm"
+set +e
+timeout 120 docker run --rm --network "$network" -e LSTMCLUSTER_TLS_PASSWORD= "$APP_IMAGE" node --roles worker --http-port 0 \
+  --seeds akka.tcp://lstm@seed:4053 --hocon 'akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = 20s' >"$PROOF_DIR/plaintext.log" 2>&1
+plain_status=$?
+set -e
+[ "$plain_status" != 0 ] && [ "$plain_status" != 124 ] || fail "the plaintext node exited $plain_status (expected: gives up joining, non-zero)"
+grep -q 'is Up in the cluster' "$PROOF_DIR/plaintext.log" && fail "the plaintext node joined the TLS cluster"
+timeout 60 "${COMPOSE[@]}" logs --no-color seed > "$PROOF_DIR/tls-seed.log" 2>&1 || true
+grep -q 'Rejected incoming connection from' "$PROOF_DIR/tls-seed.log" || fail "the seed did not log refusing the plaintext node"
+info "a plaintext node was refused (exit $plain_status, never Up); the seed says: $(grep -m1 -o 'Rejected incoming connection from.*traffic' "$PROOF_DIR/tls-seed.log" | cut -c1-160)"
 
 step "POST $API/jobs (samples/AirPassengers.csv, target value, season 12, lookback 24, epochs 5, hidden 16, layers 1, workers 2)"
 t_job=$SECONDS
@@ -325,6 +357,7 @@ timeout 60 "${COMPOSE[@]}" logs --no-color > "$out/containers.log" 2>&1 || true
 grep -E "joined the pool|$JOB" "$out/containers.log" | cut -c1-240 | head -20 | sed 's/^/   /' || true
 
 step "summary"
+info "TLS with mutual authentication between all $((2 + WORKERS)) nodes; a plaintext node was refused"
 info "workers: $WORKERS; from compose up: /ready 200 after ${TIME_TO_READY} s, all workers up after ${TIME_TO_ALL} s; job $JOB: ${JOB_TIME} s (submit to Succeeded)"
 info "coordinator container SIGKILLed and restarted: $JOB served again after ${RECOVERY_TIME} s, same files; next id $NEXT"
 info "results kept in $out"

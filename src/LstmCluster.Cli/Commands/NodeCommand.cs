@@ -26,7 +26,7 @@ public static class NodeCommand
         Add("host", "address to bind (0.0.0.0 in a container; default 127.0.0.1)");
         Add("public-host", "address other nodes reach this one at (default: --host, or the host name when binding 0.0.0.0)");
         Add("port", "Akka.Remote port (default 4053; 0 = any free port)");
-        Add("seeds", "seed nodes, comma separated: akka.tcp://lstm@host:4053 (none: found a new cluster)");
+        Add("seeds", "seed nodes, comma separated: akka.tcp://lstm@host:4053 (akka.ssl.tcp:// with TLS; none: found a new cluster)");
         Add("http-port", "HTTP port for the job API (coordinator) and /health, /ready (default 5080; 0 = none)");
         Add("torch-threads", "libtorch threads for this node's computations (default: libtorch's choice)");
         Add("max-concurrent-jobs", "jobs the coordinator trains at once (default 1)");
@@ -52,6 +52,9 @@ public static class NodeCommand
         Add("cors-origins", "job API: web origins allowed to call it from a browser, comma separated (default: none)");
         Add("rate-limit", "job API: requests per second per token, twice as many at once (default 20; 0 = none)");
         Add("submit-rate-limit", "job API: submissions per minute per token, 10 at once (default 30; 0 = none)");
+        Add("tls-certificate", "TLS between nodes: this node's certificate and key, a .pfx file (scripts/make-certs.sh); every node needs one from the same CA");
+        Add("tls-password", "TLS: the .pfx file's password (prefer the environment: a flag shows in ps)");
+        Add("tls-ca", "TLS: the cluster's CA certificate (ca.crt) peers must be issued by (default: the CA certificate inside the .pfx)");
         Add("hocon", "extra Akka HOCON, applied over the node's own");
         command.SetAction(async (p, cancel) =>
         {

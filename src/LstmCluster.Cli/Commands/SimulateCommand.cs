@@ -31,6 +31,10 @@ public static class SimulateCommand
             Description = "output directory (model/, forecast.csv, metrics.json, plots, node logs in logs/)",
             DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")),
         };
+        var tls = new Option<bool>("--tls")
+        {
+            Description = "TLS with mutual authentication between the node processes: a throwaway CA and node certificate, made for the run and deleted after it",
+        };
         var command = new Command("simulate", "Run a job on a local multi-node cluster: K worker processes, a parameter server and a coordinator on 127.0.0.1");
         var engine = ServerCommands.EngineFields();
         args.AddTo(command);
@@ -38,6 +42,7 @@ public static class SimulateCommand
         command.Options.Add(workers);
         command.Options.Add(torchThreads);
         command.Options.Add(outDir);
+        command.Options.Add(tls);
         command.SetAction((p, ct) => ServerCommands.Guard(async () =>
         {
             int k = p.GetValue(workers);
@@ -50,12 +55,12 @@ public static class SimulateCommand
             var fields = ServerCommands.GivenFields(p, args.All.Concat(engine).Where(o => o != args.Data));
             fields["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture);
             string output = p.GetValue(outDir)!.FullName;
-            return await Run(data.FullName, fields, k, threads, output, ct);
+            return await Run(data.FullName, fields, k, threads, output, p.GetValue(tls), ct);
         }));
         return command;
     }
 
-    private static async Task<int> Run(string data, Dictionary<string, string> fields, int k, int threads, string output, CancellationToken ct)
+    private static async Task<int> Run(string data, Dictionary<string, string> fields, int k, int threads, string output, bool tls, CancellationToken ct)
     {
         // Ctrl+C cancels the job and stops the nodes; the finally blocks below do both.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -67,13 +72,17 @@ public static class SimulateCommand
         Console.CancelKeyPress += onCancel;
         var (exe, exeArgs) = LocalClusterOptions.Self();
         string logs = Path.Combine(output, "logs");
-        Console.WriteLine($"simulate: a coordinator, a parameter server and {k} worker process(es) on 127.0.0.1, {threads} torch thread(s) each");
+        Console.WriteLine($"simulate: a coordinator, a parameter server and {k} worker process(es) on 127.0.0.1, {threads} torch thread(s) each"
+            + (tls ? ", TLS between them" : ""));
+        // The CA's key is never written: nothing outside this run can be issued a certificate its nodes accept.
+        string? certificates = tls ? Directory.CreateTempSubdirectory("lstmcluster-tls-").FullName : null;
+        var nodeTls = certificates is null ? null : LocalClusterTls.From(Hosting.Node.ClusterCertificates.Create(certificates, "node"));
         LocalCluster? cluster = null;
         string? id = null;
         JobApiClient? client = null;
         try
         {
-            cluster = await LocalCluster.Start(new LocalClusterOptions(exe, exeArgs, k, logs, threads), line => Console.WriteLine($"  {line}"), stop.Token);
+            cluster = await LocalCluster.Start(new LocalClusterOptions(exe, exeArgs, k, logs, threads, Tls: nodeTls), line => Console.WriteLine($"  {line}"), stop.Token);
             client = new JobApiClient(cluster.Url);
             id = await client.SubmitAsync(data, fields, stop.Token);
             Console.WriteLine($"job {id} submitted to {cluster.Url}");
@@ -114,6 +123,7 @@ public static class SimulateCommand
                 await cluster.DisposeAsync();
                 Console.WriteLine($"stopped {count} node processes (logs in {logs})");
             }
+            if (certificates is not null) Directory.Delete(certificates, recursive: true);
         }
     }
 

@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Remoting;
@@ -82,10 +84,22 @@ public static class NodeConfig
             akka.coordinated-shutdown.run-by-clr-shutdown-hook = on
             """;
         return ConfigurationFactory.ParseString(options.Hocon ?? "")
+            .WithFallback(ConfigurationFactory.ParseString(options.Tls ? RemoteTls.Hocon : ""))
             .WithFallback(ConfigurationFactory.ParseString(Journal(options)))
             .WithFallback(ConfigurationFactory.ParseString(node))
             .WithFallback(RemoteConfig.Config(options.Host, options.Port, "cluster", options.AdvertisedHost))
             .WithFallback(EmbeddedEngine.Configuration(null, torchActors));
+    }
+
+    /// <summary>
+    /// What <c>ActorSystem.Create</c> needs for a node outside Akka.Hosting (tests): <see cref="Build"/>, and with
+    /// <paramref name="tls"/> (from <see cref="NodeTls.Load"/>) the certificate and peer validation of <see cref="RemoteTls.Setup"/>.
+    /// </summary>
+    public static ActorSystemSetup Setup(NodeOptions options, RemoteTls? tls)
+    {
+        if (options.Tls != tls is not null) throw new ArgumentException("TLS options and TLS material disagree: load it with NodeTls.Load(options)");
+        var setup = BootstrapSetup.Create().WithConfig(Build(options));
+        return tls is null ? ActorSystemSetup.Create(setup) : setup.And(tls.Setup());
     }
 
     /// <summary>

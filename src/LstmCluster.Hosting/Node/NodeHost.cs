@@ -31,6 +31,8 @@ public static class NodeHost
         // node at the same address), and Kestrel would fail only after the actor system had started.
         CheckPortFree(options.Host, options.Port, "Akka.Remote, --port");
         CheckPortFree(options.Host, options.HttpPort, "HTTP, --http-port");
+        // Unusable certificates, password or CA: refuse to start, naming the file, before the transport would fail on its own.
+        var tls = NodeTls.Load(options);
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
         if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -58,6 +60,7 @@ public static class NodeHost
         builder.Services.AddAkka(NodeOptions.SystemName, (akka, _) =>
         {
             akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
+            if (tls is not null) akka.AddSetup(tls.Setup());
             akka.WithActors((system, registry) =>
             {
                 var actors = NodeActors.Start(system, options, artifacts);
@@ -137,6 +140,7 @@ public static class NodeHost
         var system = app.Services.GetRequiredService<ActorSystem>();
         var cluster = Akka.Cluster.Cluster.Get(system);
         output.WriteLine($"node {cluster.SelfAddress} roles [{string.Join(", ", options.Roles)}]"
+            + (options.Tls ? ", TLS between nodes (mutual authentication)" : "")
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
             + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
         if (options.Has("coordinator") && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
@@ -149,6 +153,9 @@ public static class NodeHost
         await app.WaitForShutdownAsync(cancel);
         int code = ExitCode(system);
         if (CoordinatedShutdown.Get(system).ShutdownReason is JournalUnreadableReason journal) output.WriteLine($"error: {journal.Problem}");
+        if (IsTlsHandshakeFailure(CoordinatedShutdown.Get(system).ShutdownReason))
+            output.WriteLine($"error: {CoordinatedShutdown.Get(system).ShutdownReason}: the peer refused this node's certificate or this node refused the peer's "
+                + "(they are not from the same CA, or the peer speaks plaintext); see the TLS lines above");
         output.WriteLine($"node {cluster.SelfAddress} stopped ({CoordinatedShutdown.Get(system).ShutdownReason?.GetType().Name ?? "no shutdown reason"}), exit code {code}");
         return code;
     }
@@ -176,9 +183,17 @@ public static class NodeHost
             CoordinatedShutdown.ClusterLeavingReason => 0,
             // Restarting cannot help: an operator has to look at the journal.
             JournalUnreadableReason => 2,
+            // Nor here: this node and a peer do not trust each other's certificates.
+            var reason when IsTlsHandshakeFailure(reason) => 2,
             _ => 1,
         };
     }
+
+    /// <summary>
+    /// Akka.Remote stops a node whose outbound TLS handshake failed with its internal <c>TlsHandshakeFailureReason</c>
+    /// (exit code 79), known here by its name.
+    /// </summary>
+    private static bool IsTlsHandshakeFailure(CoordinatedShutdown.Reason? reason) => reason?.GetType().Name == "TlsHandshakeFailureReason";
 
     /// <summary>
     /// A node started by <c>simulate</c> (or a test) gets its parent's id in <c>LSTMCLUSTER_PARENT_PID</c> and stops

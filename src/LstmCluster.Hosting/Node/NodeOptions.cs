@@ -104,6 +104,24 @@ public sealed record NodeOptions
     /// <summary>Job API submissions per minute per token (10 at once); 0: no limit.</summary>
     public double SubmitRateLimit { get; init; } = 30;
 
+    /// <summary>
+    /// A PKCS#12 (.pfx) file with this node's certificate and private key: Akka.Remote then speaks TLS with mutual
+    /// authentication (see <see cref="NodeTls"/>) and the node's address is <c>akka.ssl.tcp://</c>. Null: plaintext.
+    /// </summary>
+    public string? TlsCertificate { get; init; }
+
+    /// <summary>The password of <see cref="TlsCertificate"/>; null: none.</summary>
+    public string? TlsPassword { get; init; }
+
+    /// <summary>The cluster's CA certificate (PEM or DER) peers' certificates must chain to; null: the CA certificate inside <see cref="TlsCertificate"/>.</summary>
+    public string? TlsCa { get; init; }
+
+    /// <summary>Whether Akka.Remote runs over TLS.</summary>
+    public bool Tls => TlsCertificate is not null;
+
+    /// <summary>The protocol of this node's address and of its seeds': <c>akka.ssl.tcp</c> with TLS, else <c>akka.tcp</c>.</summary>
+    public string Protocol => Tls ? "akka.ssl.tcp" : "akka.tcp";
+
     /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
     public string? Hocon { get; init; }
 
@@ -143,6 +161,9 @@ public sealed record NodeOptions
         ["cors-origins"] = "LSTMCLUSTER_CORS_ORIGINS",
         ["rate-limit"] = "LSTMCLUSTER_RATE_LIMIT",
         ["submit-rate-limit"] = "LSTMCLUSTER_SUBMIT_RATE_LIMIT",
+        ["tls-certificate"] = "LSTMCLUSTER_TLS_CERTIFICATE",
+        ["tls-password"] = "LSTMCLUSTER_TLS_PASSWORD",
+        ["tls-ca"] = "LSTMCLUSTER_TLS_CA",
     };
 
     /// <summary>
@@ -211,6 +232,13 @@ public sealed record NodeOptions
         if (v.TryGetValue("cors-origins", out var origins)) o = o with { CorsOrigins = [.. List(origins).Select(c => c.TrimEnd('/'))] };
         if (v.TryGetValue("rate-limit", out var rate)) o = o with { RateLimit = Number("rate-limit", rate) };
         if (v.TryGetValue("submit-rate-limit", out var submitRate)) o = o with { SubmitRateLimit = Number("submit-rate-limit", submitRate) };
+        if (v.TryGetValue("tls-certificate", out var certificate)) o = o with { TlsCertificate = certificate.Trim().Length == 0 ? null : Path.GetFullPath(certificate.Trim()) };
+        // A password is taken as given (spaces included); an empty one is the empty password.
+        if (v.TryGetValue("tls-password", out var password)) o = o with { TlsPassword = password };
+        if (v.TryGetValue("tls-ca", out var ca)) o = o with { TlsCa = ca.Trim().Length == 0 ? null : Path.GetFullPath(ca.Trim()) };
+        // With TLS every node's address is akka.ssl.tcp://: seeds written as akka.tcp:// (the compose file's, an operator's
+        // habit) name the same nodes, so they are taken as such rather than refused.
+        if (o.Tls) o = o with { Seeds = [.. o.Seeds.Select(s => s.StartsWith("akka.tcp://", StringComparison.Ordinal) ? "akka.ssl.tcp://" + s["akka.tcp://".Length..] : s)] };
         o.Validate();
         return o;
     }
@@ -258,10 +286,16 @@ public sealed record NodeOptions
         foreach (var seed in Seeds)
         {
             if (!Akka.Actor.Address.TryParse(seed, out var address) || address.Host is null || address.Port is null)
-                throw new ArgumentException($"seed '{seed}' is not an address like akka.tcp://{SystemName}@host:4053");
+                throw new ArgumentException($"seed '{seed}' is not an address like {Protocol}://{SystemName}@host:4053");
             if (address.System != SystemName)
                 throw new ArgumentException($"seed '{seed}' names actor system '{address.System}': every node's system is '{SystemName}'");
+            if (address.Protocol != Protocol)
+                throw new ArgumentException(Tls
+                    ? $"seed '{seed}' is a plaintext address: with --tls-certificate seeds are {Protocol}://{SystemName}@host:port"
+                    : $"seed '{seed}' is a TLS address: give this node --tls-certificate (and the cluster's CA) to join it");
         }
+        if (!Tls && TlsCa is not null) throw new ArgumentException("--tls-ca needs --tls-certificate (this node's own certificate and key)");
+        if (!Tls && TlsPassword is { Length: > 0 }) throw new ArgumentException("--tls-password needs --tls-certificate (the file it opens)");
     }
 
     /// <summary>Whether the job API listens on a loopback address only (127.x, ::1, localhost, or a name resolving to those alone).</summary>

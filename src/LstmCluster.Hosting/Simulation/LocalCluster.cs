@@ -18,6 +18,7 @@ namespace LstmCluster.Hosting.Simulation;
 /// Coordinator-role nodes, each with its own HTTP API: the first founds the cluster, the others (coordinator-2, ...)
 /// join it and stand by for the coordinator singleton, so a test can lose the first and see the job API move.
 /// </param>
+/// <param name="Tls">TLS between the nodes: every node presents this certificate and trusts only its CA; null: plaintext.</param>
 public sealed record LocalClusterOptions(
     string Executable,
     IReadOnlyList<string> ExecutableArguments,
@@ -29,7 +30,8 @@ public sealed record LocalClusterOptions(
     IReadOnlyDictionary<string, string>? Environment = null,
     int Coordinators = 1,
     string? StateDirectory = null,
-    int ParameterServers = 1)
+    int ParameterServers = 1,
+    LocalClusterTls? Tls = null)
 {
     /// <summary>This process's own executable: <c>lstmcluster</c>, or <c>dotnet lstmcluster.dll</c>.</summary>
     public static (string Executable, string[] Arguments) Self()
@@ -44,8 +46,18 @@ public sealed record LocalClusterOptions(
     }
 }
 
+/// <summary>
+/// The TLS a local node is started with: <c>--tls-certificate</c> <paramref name="Certificate"/>, its password through the
+/// environment (<c>LSTMCLUSTER_TLS_PASSWORD</c>, not the command line), and <c>--tls-ca</c> <paramref name="Ca"/> when given.
+/// </summary>
+public sealed record LocalClusterTls(string Certificate, string Password, string? Ca = null)
+{
+    /// <summary>Every local node with the same node certificate (nodes are not checked by host name) of <paramref name="files"/>.</summary>
+    public static LocalClusterTls From(Node.ClusterCertificates files, string name = "node") => new(files.Pfx(name), files.Password, files.Ca);
+}
+
 /// <summary>One node process of a <see cref="LocalCluster"/>.</summary>
-public sealed class NodeProcess(string name, string roles, int port, Process process, string log, int httpPort = 0)
+public sealed class NodeProcess(string name, string roles, int port, Process process, string log, int httpPort = 0, bool tls = false)
 {
     public string Name { get; } = name;
     public string Roles { get; } = roles;
@@ -55,7 +67,7 @@ public sealed class NodeProcess(string name, string roles, int port, Process pro
     public int HttpPort { get; } = httpPort;
 
     /// <summary>The node's cluster address.</summary>
-    public string Address => $"akka.tcp://lstm@127.0.0.1:{Port}";
+    public string Address => $"{(tls ? "akka.ssl.tcp" : "akka.tcp")}://lstm@127.0.0.1:{Port}";
     public Process Process { get; } = process;
     public string Log { get; } = log;
     public bool Exited => Process.HasExited;
@@ -139,7 +151,9 @@ public sealed class LocalCluster : IAsyncDisposable
         var cluster = new LocalCluster(ports[^1], state, ownsState);
         try
         {
+            // With TLS a node takes an akka.tcp:// seed as akka.ssl.tcp:// (NodeOptions), so one seed address serves both.
             string seed = $"akka.tcp://lstm@127.0.0.1:{ports[0]}";
+            cluster.seed = seed;
             cluster.Launch(options, "coordinator", "coordinator", ports[0], [], cluster.HttpPort);
             for (int c = 1; c < options.Coordinators; c++)
             {
@@ -161,6 +175,18 @@ public sealed class LocalCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    private string seed = "";
+
+    /// <summary>
+    /// Starts one more node joining this cluster, with <paramref name="tls"/> (null: plaintext) instead of the cluster's own,
+    /// and returns without waiting for it: for tests of nodes the cluster must refuse. Its log is node-NAME.log.
+    /// </summary>
+    public NodeProcess StartExtraNode(LocalClusterOptions options, string name, string roles, LocalClusterTls? tls)
+    {
+        Launch(options with { Tls = tls }, name, roles, 0, [seed], 0);
+        return nodes[^1];
     }
 
     private void Launch(LocalClusterOptions options, string name, string roles, int port, string[] seeds, int httpPort)
@@ -193,6 +219,16 @@ public sealed class LocalCluster : IAsyncDisposable
             start.ArgumentList.Add("--state-dir");
             start.ArgumentList.Add(StateDirectory);
         }
+        if (options.Tls is { } tls)
+        {
+            start.ArgumentList.Add("--tls-certificate");
+            start.ArgumentList.Add(tls.Certificate);
+            if (tls.Ca is not null)
+            {
+                start.ArgumentList.Add("--tls-ca");
+                start.ArgumentList.Add(tls.Ca);
+            }
+        }
         if (options.Hocon is not null)
         {
             start.ArgumentList.Add("--hocon");
@@ -201,6 +237,7 @@ public sealed class LocalCluster : IAsyncDisposable
         // Nothing from the caller's environment may redirect a node elsewhere (its own roles and seeds are on the command line).
         foreach (var variable in Node.NodeOptions.EnvironmentNames.Values) start.Environment.Remove(variable);
         start.Environment["LSTMCLUSTER_PARENT_PID"] = System.Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (options.Tls is { } secret) start.Environment[Node.NodeOptions.EnvironmentNames["tls-password"]] = secret.Password;
         if (options.Environment is not null)
             foreach (var (k, v) in options.Environment) start.Environment[k] = v;
 
@@ -218,7 +255,7 @@ public sealed class LocalCluster : IAsyncDisposable
         if (!process.Start()) throw new InvalidOperationException($"could not start {options.Executable}");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        nodes.Add(new NodeProcess(name, roles, port, process, log, httpPort));
+        nodes.Add(new NodeProcess(name, roles, port, process, log, httpPort, options.Tls is not null));
     }
 
     private async Task WaitReady(int workers, int coordinators, int servers, TimeSpan timeout, Action<string>? progress, CancellationToken cancel)
