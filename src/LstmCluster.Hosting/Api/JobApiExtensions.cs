@@ -41,8 +41,7 @@ public static partial class JobApiExtensions
     {
         app.UseApiSecurity(app.Services.GetRequiredService<JobApiOptions>());
         app.MapOpenApi();
-        app.MapGet("/health", () => Json(new HealthView("alive"))).Produces<HealthView>();
-        app.MapGet("/ready", Ready).Produces<ReadyView>().Produces<ReadyView>(StatusCodes.Status503ServiceUnavailable);
+        app.MapHealthEndpoints();
 
         var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures).RequireAuthorization(ApiRoles.Read)
             .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests));
@@ -67,15 +66,6 @@ public static partial class JobApiExtensions
     }
 
     private static ProducesResponseTypeMetadata Answers(int status) => new(status, typeof(ErrorView), ["application/json"]);
-
-    // --- health ---
-
-    private static IResult Ready(IServiceProvider services)
-    {
-        var readiness = services.GetService<INodeReadiness>();
-        var r = readiness?.Check() ?? new NodeReadiness(true, "no readiness check registered: ready", new Dictionary<string, int>(), Converged: true);
-        return Json(new ReadyView(r.Ready, r.Detail, r.Roles, r.Converged), r.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-    }
 
     // --- jobs ---
 

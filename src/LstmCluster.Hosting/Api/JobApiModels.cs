@@ -57,9 +57,12 @@ public sealed record ForecastPointView(int Step, string Time, double? Value);
 
 public sealed record ForecastView(string Job, string? Target, IReadOnlyList<ForecastPointView> Points);
 
-public sealed record HealthView(string Status);
+/// <summary><c>/health</c>: alive or unhealthy, and each liveness check's status.</summary>
+public sealed record HealthView(string Status, IReadOnlyDictionary<string, string>? Checks = null);
 
-public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged);
+/// <summary><c>/ready</c>: whether a job could run, why not, Up members per role, the members, and each readiness check's status.</summary>
+public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged,
+    IReadOnlyList<Node.MemberState> Members, IReadOnlyDictionary<string, string> Checks);
 
 /// <summary>The API's JSON: snake_case names (as metrics.json), states as in the protocol (Queued, Running, Succeeded, Failed, Cancelled).</summary>
 public static class JobApiJson

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Hosting.Api;
@@ -58,13 +59,17 @@ public static class NodeHost
         builder.Services.AddAkka(NodeOptions.SystemName, (akka, _) =>
         {
             akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
+            // Akka.Hosting's own checks behind /health and /ready (HealthEndpoints): the actor system runs; this node joined.
+            akka.WithActorSystemLivenessCheck(tags: [HealthEndpoints.LiveTag]);
+            akka.WithAkkaClusterReadinessCheck(tags: [HealthEndpoints.ReadyTag]);
             akka.WithActors((system, registry) =>
             {
                 var actors = NodeActors.Start(system, options, artifacts);
                 registry.Register<CoordinatorKey>(actors.Coordinator);
             });
         });
-        builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>()));
+        builder.Services.AddHealthChecks();
+        builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>(), options.ExpectWorkers));
         if (api)
             builder.Services.AddJobApi(new JobApiOptions
             {
@@ -78,7 +83,7 @@ public static class NodeHost
 
         var app = builder.Build();
         if (api) app.MapJobApi();
-        else MapHealth(app);
+        else app.MapHealthEndpoints();
         return app;
     }
 
@@ -113,17 +118,6 @@ public static class NodeHost
         {
             probe.Stop();
         }
-    }
-
-    /// <summary>/health (alive) and /ready (cluster up, roles present) for nodes without the job API.</summary>
-    public static void MapHealth(WebApplication app)
-    {
-        app.MapGet("/health", () => Results.Json(new { status = "alive" }));
-        app.MapGet("/ready", (INodeReadiness readiness) =>
-        {
-            var r = readiness.Check();
-            return Results.Json(new { ready = r.Ready, detail = r.Detail, roles = r.Roles, converged = r.Converged }, statusCode: r.Ready ? 200 : 503);
-        });
     }
 
     /// <summary>
