@@ -91,13 +91,15 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     {
         using var stream = new MemoryStream();
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true)) Write(w, obj);
-        return stream.ToArray();
+        var bytes = stream.ToArray();
+        Telemetry.ClusterMetrics.Serialized(obj.GetType().Name, bytes.Length);
+        return bytes;
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
-        return manifest switch
+        object message = manifest switch
         {
             "as" => new AssignShard(r.ReadString(), r.ReadInt32(), ReadSpec(r), ReadPlan(r), ReadWindows(r), ReadJson<TrainingOptions>(r),
                 r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
@@ -137,6 +139,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "ck" => new CheckpointTaken(r.ReadString(), CheckpointCodec.Read(r)),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
         };
+        Telemetry.ClusterMetrics.Deserialized(message.GetType().Name, bytes.Length);
+        return message;
     }
 
     private void Write(BinaryWriter w, object obj)

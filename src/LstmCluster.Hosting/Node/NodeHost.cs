@@ -69,6 +69,7 @@ public static class NodeHost
             });
         });
         builder.Services.AddHealthChecks();
+        builder.Services.AddNodeTelemetry();
         builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>(), options.ExpectWorkers));
         if (api)
             builder.Services.AddJobApi(new JobApiOptions
@@ -84,6 +85,7 @@ public static class NodeHost
         var app = builder.Build();
         if (api) app.MapJobApi();
         else app.MapHealthEndpoints();
+        app.MapNodeMetrics();
         return app;
     }
 
