@@ -36,11 +36,19 @@ public static class NodeHost
         if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        if (options.LogFormat == NodeOptions.JsonLogFormat)
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        else
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Akka", LogLevel.Information);
         builder.Logging.AddFilter("LstmCluster", LogLevel.Information);
@@ -56,9 +64,17 @@ public static class NodeHost
             builder.WebHost.UseUrls("http://127.0.0.1:0");
         }
 
-        builder.Services.AddAkka(NodeOptions.SystemName, (akka, _) =>
+        builder.Services.AddAkka(NodeOptions.SystemName, (akka, services) =>
         {
             akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
+            // Akka's log through Microsoft.Extensions.Logging (NodeLogger): one format (--log-format) and the filters above for the whole node.
+            akka.AddSetup(new NodeLoggingSetup(services.GetRequiredService<ILoggerFactory>(), options.Roles));
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLogger<NodeLogger>();
+            });
             // Akka.Hosting's own checks behind /health and /ready (HealthEndpoints): the actor system runs; this node joined.
             akka.WithActorSystemLivenessCheck(tags: [HealthEndpoints.LiveTag]);
             akka.WithAkkaClusterReadinessCheck(tags: [HealthEndpoints.ReadyTag]);
