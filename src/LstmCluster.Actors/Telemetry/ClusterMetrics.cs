@@ -35,7 +35,7 @@ public static class ClusterMetrics
     private static readonly Counter<long> Checkpoints = Meter.CreateCounter<long>("lstmcluster.checkpoints", "{checkpoint}",
         "Training checkpoints the parameter servers of this node took");
 
-    private static readonly Counter<long> WireBytes = Meter.CreateCounter<long>("lstmcluster.wire.bytes", "By",
+    private static readonly Counter<long> WireBytes = Meter.CreateCounter<long>("lstmcluster.wire", "By",
         "Bytes of the product's messages serialized (direction=sent) and deserialized (direction=received) by this node, by message kind");
 
     /// <summary>What each coordinator of this process last published: jobs by state and the queue's length.</summary>

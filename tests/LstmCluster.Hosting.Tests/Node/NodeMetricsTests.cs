@@ -50,12 +50,61 @@ public sealed class NodeMetricsTests : IDisposable
             // The runtime's own and the HTTP server's.
             Assert.Contains("dotnet_gc_", text, StringComparison.Ordinal);
             Assert.Contains("http_server_request_duration_seconds", text, StringComparison.Ordinal);
+
+            DashboardQueriesNameExportedMetrics(text);
         }
         finally
         {
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// docker/monitoring's Grafana dashboard is valid JSON whose every panel has a Prometheus query, and every metric its
+    /// queries name is one a node exports: in this scrape, or (counters that have not counted yet: dropped gradients,
+    /// checkpoints) one of the product's instruments under its Prometheus name.
+    /// </summary>
+    private static void DashboardQueriesNameExportedMetrics(string scrape)
+    {
+        string root = Path.GetDirectoryName(ApiHost.Samples)!;
+        using var dashboard = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "docker", "monitoring", "grafana", "dashboards", "lstmcluster.json")));
+        var exported = new HashSet<string>(Regex.Matches(scrape, @"^([a-z_]+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value), StringComparer.Ordinal);
+        foreach (var name in InstrumentNames()) exported.Add(name);
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray().ToList();
+        Assert.NotEmpty(panels);
+        foreach (var panel in panels)
+        {
+            string title = panel.GetProperty("title").GetString()!;
+            var targets = panel.GetProperty("targets").EnumerateArray().ToList();
+            Assert.True(targets.Count > 0, $"panel '{title}' has no query");
+            foreach (var target in targets)
+            {
+                string expr = target.GetProperty("expr").GetString()!;
+                foreach (Match metric in Regex.Matches(expr, @"\b((?:lstmcluster|dotnet|http)_[a-z_]+)\b"))
+                    Assert.True(exported.Contains(metric.Value), $"panel '{title}' queries {metric.Value}, which no node exports");
+            }
+        }
+    }
+
+    /// <summary>The product's instruments under the names the Prometheus exporter gives them (unit and _total suffixes).</summary>
+    private static IEnumerable<string> InstrumentNames()
+    {
+        var names = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name != Actors.Telemetry.ClusterMetrics.MeterName) return;
+                string name = instrument.Name.Replace('.', '_') + instrument.Unit switch { "s" => "_seconds", "By" => "_bytes", _ => "" };
+                string type = instrument.GetType().Name;
+                if (type.StartsWith("Counter", StringComparison.Ordinal) || type.StartsWith("ObservableCounter", StringComparison.Ordinal)) names.Add(name + "_total");
+                else if (type.StartsWith("Histogram", StringComparison.Ordinal)) names.AddRange([name + "_bucket", name + "_sum", name + "_count"]);
+                else names.Add(name);
+            },
+        };
+        listener.Start();
+        return names;
     }
 
     /// <summary>The value of the first sample of <paramref name="name"/> whose labels contain every one of <paramref name="labels"/>.</summary>
