@@ -74,6 +74,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, runs.Count, pool.Free, pool.Total) { Fenced = fenced }));
         Command<ListJobs>(_ => Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => j.Status())])));
         Command<GetJobArtifacts>(OnGetJobArtifacts);
+        Command<GetJobHistory>(OnGetJobHistory);
         Command<WorkerAvailable>(m => AddWorker(m.Worker));
         Command<ParameterServerHostAvailable>(m => AddHost(m.Host));
         Command<Terminated>(OnTerminated);

@@ -41,6 +41,20 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
 
     public DateTimeOffset? ProgressJournaled { get; set; }
 
+    /// <summary>Train and validation loss per epoch, in epoch order (memory only: the journal keeps the latest epoch).</summary>
+    public List<(int Epoch, double TrainLoss, double ValidationLoss)> Losses { get; } = [];
+
+    /// <summary>Adds an epoch's losses; an epoch a resumed attempt trains again replaces the older attempt's from there on.</summary>
+    public void AddLosses(int epoch, double trainLoss, double validationLoss)
+    {
+        int keep = Losses.FindIndex(l => l.Epoch >= epoch);
+        if (keep >= 0) Losses.RemoveRange(keep, Losses.Count - keep);
+        Losses.Add((epoch, trainLoss, validationLoss));
+    }
+
+    public JobHistory History() => new(Id, Record.State, [.. Losses.Select(l => l.Epoch)], [.. Losses.Select(l => l.TrainLoss)],
+        [.. Losses.Select(l => l.ValidationLoss)]);
+
     /// <summary>The checkpoint the next attempt resumes from (the newest one its server took), once there is one.</summary>
     public TrainingCheckpoint? Resume { get; set; }
 
