@@ -47,6 +47,12 @@ public sealed record JobView(
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }
 
+/// <summary>One epoch's losses (null when not finite).</summary>
+public sealed record EpochLossView(int Epoch, double? TrainLoss, double? ValidationLoss);
+
+/// <summary><c>GET /jobs/{id}/history</c>: losses per epoch so far, and where they come from (<c>coordinator</c> or <c>metrics.json</c>).</summary>
+public sealed record HistoryView(string Id, string State, IReadOnlyList<EpochLossView> Epochs, string Source);
+
 public sealed record JobListView(IReadOnlyList<JobView> Jobs);
 
 public sealed record SubmittedView(string Id);
