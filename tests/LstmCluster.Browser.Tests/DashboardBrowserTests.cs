@@ -12,7 +12,8 @@ namespace LstmCluster.Browser.Tests;
 /// <summary>
 /// The dashboard in headless chromium against a real node (every role in this process, an API token set): the page loads
 /// without a token and says it needs one, takes the token, submits AirPassengers through the form, shows the job reach
-/// Succeeded in the list, draws its loss curve and forecast plot, and lists the cluster's members. A screenshot of each page
+/// Succeeded in the list, draws its loss curve and forecast plot, lists the cluster's members, and draws a long job's curve as
+/// it trains until its Cancel button stops it. A screenshot of each page
 /// goes to <c>screenshots/</c> in the test output directory (or <c>LSTMCLUSTER_SCREENSHOTS</c>).
 /// </summary>
 public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposable
@@ -26,7 +27,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposabl
     private readonly string state = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"dashboard-{Guid.NewGuid():N}");
 
     [Fact]
-    public async Task Dashboard_submits_a_job_through_the_form_and_shows_its_progress_loss_curve_forecast_and_the_cluster()
+    public async Task Dashboard_submits_a_job_through_the_form_and_shows_its_progress_loss_curve_forecast_the_cluster_and_cancels_a_running_job()
     {
         var (chromium, chromedriver) = Browser.Locate();
         int port = FreePort();
@@ -157,6 +158,22 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposabl
         else Assert.Contains("has no per-worker figures", throughput, StringComparison.Ordinal);
         Assert.StartsWith("Ready", driver.FindElement(By.Id("cluster-ready")).Text, StringComparison.Ordinal);
         Save(driver, screenshots, "cluster.png");
+
+        // A long job: its curve grows while it trains, and the Cancel button stops it.
+        driver.FindElement(By.CssSelector("nav a[data-page='submit']")).Click();
+        wait.Until(d => d.FindElement(By.Id("page-submit")).Displayed);
+        Fill(driver, "f-epochs", "5000");
+        driver.FindElement(By.Id("submit-button")).Click();
+        wait.Until(d => d.Url.Contains("#/job/", StringComparison.Ordinal) && !d.Url.EndsWith("/" + id, StringComparison.Ordinal));
+        int Points(IWebDriver d) => int.Parse(d.FindElement(By.Id("loss-chart")).GetAttribute("data-points") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+        int seen = int.Parse(wait.Until(d => d.FindElement(By.Id("page-job")).GetAttribute("data-state") == "Running" && Points(d) >= 2
+            ? d.FindElement(By.Id("loss-chart")).GetAttribute("data-points") : null)!, System.Globalization.CultureInfo.InvariantCulture);
+        wait.Until(d => d.FindElement(By.Id("page-job")).GetAttribute("data-state") == "Running" && Points(d) > seen);
+        Assert.Equal("Cancel job", driver.FindElement(By.Id("job-cancel")).Text);
+        Save(driver, screenshots, "job-running.png");
+        driver.FindElement(By.Id("job-cancel")).Click();
+        wait.Until(d => d.FindElement(By.Id("page-job")).GetAttribute("data-state") == "Cancelled");
+        Assert.Contains("Cancelled", driver.FindElement(By.Id("job-live")).Text, StringComparison.Ordinal);
 
         // No script error and no content-security-policy violation on the way.
         // (Chrome logs a failed fetch as an error: the one 401 before the token was entered is expected.)
