@@ -52,8 +52,21 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
         Losses.Add((epoch, trainLoss, validationLoss));
     }
 
-    public JobHistory History() => new(Id, Record.State, [.. Losses.Select(l => l.Epoch)], [.. Losses.Select(l => l.TrainLoss)],
-        [.. Losses.Select(l => l.ValidationLoss)]);
+    /// <summary>Most epochs a <see cref="JobHistory"/> carries (20 bytes each): a long run's curve is thinned to fit one small message.</summary>
+    public const int MaxHistoryPoints = 2000;
+
+    /// <summary>The losses per epoch; above <see cref="MaxHistoryPoints"/>, evenly thinned, the latest epoch always kept.</summary>
+    public JobHistory History()
+    {
+        var points = Losses;
+        if (points.Count > MaxHistoryPoints)
+        {
+            int step = (int)Math.Ceiling(points.Count / (double)(MaxHistoryPoints - 1));
+            points = [.. points.Where((_, i) => i % step == 0)];
+            if (points[^1] != Losses[^1]) points.Add(Losses[^1]);
+        }
+        return new(Id, Record.State, [.. points.Select(l => l.Epoch)], [.. points.Select(l => l.TrainLoss)], [.. points.Select(l => l.ValidationLoss)]);
+    }
 
     /// <summary>The checkpoint the next attempt resumes from (the newest one its server took), once there is one.</summary>
     public TrainingCheckpoint? Resume { get; set; }

@@ -24,4 +24,18 @@ public sealed class RegisteredJobTests
         Assert.Equal([0.9, 0.75], history.TrainLoss);
         Assert.Equal([1.0, 0.93], history.ValidationLoss);
     }
+
+    [Fact]
+    public void A_long_run_history_is_thinned_to_the_bound_and_keeps_its_first_and_latest_epoch()
+    {
+        var job = new RegisteredJob(new JobRecord { Id = "job-2", Sequence = 2 }, ActorRefs.Nobody);
+        for (int epoch = 1; epoch <= 12_345; epoch++) job.AddLosses(epoch, 1.0 / epoch, 2.0 / epoch);
+
+        var history = job.History();
+        Assert.InRange(history.Epochs.Length, RegisteredJob.MaxHistoryPoints / 2, RegisteredJob.MaxHistoryPoints);
+        Assert.Equal(1, history.Epochs[0]);
+        Assert.Equal(12_345, history.Epochs[^1]);
+        Assert.Equal(1.0 / 12_345, history.TrainLoss[^1]);
+        Assert.True(history.Epochs.Zip(history.Epochs.Skip(1)).All(p => p.First < p.Second), "epochs in order");
+    }
 }
