@@ -203,6 +203,14 @@ public static class RunOutputs
                 ["seconds"] = Math.Round(r.Training.Elapsed.TotalSeconds, 3),
                 ["samples_per_second"] = Math.Round(r.Training.SamplesPerSecond, 1),
                 ["parameters"] = r.Model.Spec.ParameterCount,
+                // Per epoch, as the loss plot draws it (the dashboard's curve of a finished job).
+                ["history"] = new JsonArray(r.Training.Epochs.Select(e => (JsonNode)new JsonObject
+                {
+                    ["epoch"] = e.Epoch,
+                    ["train_loss"] = Num(e.TrainLoss),
+                    ["validation_loss"] = Num(e.ValidationLoss),
+                    ["learning_rate"] = Num(e.LearningRate),
+                }).ToArray()),
             },
             ["normalization"] = NormalizationJson(r),
             ["forecast"] = new JsonArray(r.Forecast.Select(f => (JsonNode)new JsonObject

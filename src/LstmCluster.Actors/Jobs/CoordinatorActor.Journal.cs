@@ -120,6 +120,12 @@ public sealed partial class CoordinatorActor
         else Sender.Tell(new UnknownJob(m.Job));
     }
 
+    private void OnGetJobHistory(GetJobHistory m)
+    {
+        if (jobs.TryGetValue(m.Job, out var job)) Sender.Tell(job.History());
+        else Sender.Tell(new UnknownJob(m.Job));
+    }
+
     private void OnCancelJob(string id)
     {
         if (!jobs.TryGetValue(id, out var job))

@@ -148,6 +148,7 @@ public sealed partial class CoordinatorActor
         var r = m.Epoch.Report;
         var progress = new JobProgressed(job.Id, r.Epoch, r.Epochs, r.TrainLoss, r.ValidationLoss, m.Epoch.Version, r.SamplesPerSecond, m.Epoch.Workers);
         job.Listener?.Tell(m.Epoch);
+        job.AddLosses(r.Epoch, r.TrainLoss, r.ValidationLoss);
         var now = DateTimeOffset.UtcNow;
         if (job.Durable && (job.ProgressJournaled is null || now - job.ProgressJournaled >= settings.ProgressInterval))
         {

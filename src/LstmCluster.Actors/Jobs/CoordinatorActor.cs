@@ -74,6 +74,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, runs.Count, pool.Free, pool.Total) { Fenced = fenced }));
         Command<ListJobs>(_ => Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => j.Status())])));
         Command<GetJobArtifacts>(OnGetJobArtifacts);
+        Command<GetJobHistory>(OnGetJobHistory);
         Command<WorkerAvailable>(m => AddWorker(m.Worker));
         Command<ParameterServerHostAvailable>(m => AddHost(m.Host));
         Command<Terminated>(OnTerminated);
@@ -356,8 +357,23 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         });
     }
 
+    /// <summary>
+    /// After every message, the jobs by state and the queue's length for <c>/metrics</c> (<see cref="Telemetry.ClusterMetrics"/>):
+    /// an immutable snapshot the exporter reads from its own thread, never the registry itself. A few hundred jobs are
+    /// counted in microseconds, and the coordinator handles a few messages a second.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        bool handled = base.AroundReceive(receive, message);
+        var byState = new Dictionary<JobState, int>();
+        foreach (var job in jobs.Values) byState[job.Record.State] = byState.GetValueOrDefault(job.Record.State) + 1;
+        Telemetry.ClusterMetrics.PublishJobs(Self.Path.ToString(), byState, queue.Count);
+        return handled;
+    }
+
     protected override void PostStop()
     {
+        Telemetry.ClusterMetrics.WithdrawJobs(Self.Path.ToString());
         store.DeleteIfTemporary();
         base.PostStop();
     }

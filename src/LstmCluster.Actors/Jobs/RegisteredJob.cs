@@ -41,6 +41,33 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
 
     public DateTimeOffset? ProgressJournaled { get; set; }
 
+    /// <summary>Train and validation loss per epoch, in epoch order (memory only: the journal keeps the latest epoch).</summary>
+    public List<(int Epoch, double TrainLoss, double ValidationLoss)> Losses { get; } = [];
+
+    /// <summary>Adds an epoch's losses; an epoch a resumed attempt trains again replaces the older attempt's from there on.</summary>
+    public void AddLosses(int epoch, double trainLoss, double validationLoss)
+    {
+        int keep = Losses.FindIndex(l => l.Epoch >= epoch);
+        if (keep >= 0) Losses.RemoveRange(keep, Losses.Count - keep);
+        Losses.Add((epoch, trainLoss, validationLoss));
+    }
+
+    /// <summary>Most epochs a <see cref="JobHistory"/> carries (20 bytes each): a long run's curve is thinned to fit one small message.</summary>
+    public const int MaxHistoryPoints = 2000;
+
+    /// <summary>The losses per epoch; above <see cref="MaxHistoryPoints"/>, evenly thinned, the latest epoch always kept.</summary>
+    public JobHistory History()
+    {
+        var points = Losses;
+        if (points.Count > MaxHistoryPoints)
+        {
+            int step = (int)Math.Ceiling(points.Count / (double)(MaxHistoryPoints - 1));
+            points = [.. points.Where((_, i) => i % step == 0)];
+            if (points[^1] != Losses[^1]) points.Add(Losses[^1]);
+        }
+        return new(Id, Record.State, [.. points.Select(l => l.Epoch)], [.. points.Select(l => l.TrainLoss)], [.. points.Select(l => l.ValidationLoss)]);
+    }
+
     /// <summary>The checkpoint the next attempt resumes from (the newest one its server took), once there is one.</summary>
     public TrainingCheckpoint? Resume { get; set; }
 

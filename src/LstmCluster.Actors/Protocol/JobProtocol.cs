@@ -121,6 +121,17 @@ public sealed record ListJobs : IJobMessage
 
 public sealed record JobList(JobStatus[] Jobs) : IJobMessage;
 
+/// <summary>Asks for a job's losses per epoch (the dashboard's live curve).</summary>
+public sealed record GetJobHistory(string Job) : IJobMessage;
+
+/// <summary>
+/// A job's train and validation loss per epoch, as its parameter server reported them, epoch by epoch. Held in the
+/// coordinator's memory only (the journal keeps the latest epoch): empty for a job that ended before this coordinator
+/// started, whose metrics.json has them (<c>training.history</c>). A resumed attempt replaces the epochs it trains again; above
+/// 2000 epochs the curve is evenly thinned (the latest epoch kept) so the reply stays small.
+/// </summary>
+public sealed record JobHistory(string Job, JobState State, int[] Epochs, double[] TrainLoss, double[] ValidationLoss) : IJobMessage;
+
 /// <summary>Asks for the files a finished job left (the same files <c>lstmcluster train</c> writes).</summary>
 public sealed record GetJobArtifacts(string Job) : IJobMessage;
 

@@ -31,7 +31,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     public static IReadOnlySet<string> KnownManifests { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "as", "rs", "w", "g", "lr", "lw", "wf", "ep", "tf", "tx", "gss", "ss", "sj", "st", "ja", "jr", "gjs", "cj", "dj", "jrm", "uj", "js",
-        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck",
+        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh",
     };
 
     /// <summary>The manifests of weights and gradients, whose size the model bounds.</summary>
@@ -84,6 +84,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         StopTraining => "spt",
         JoinWorker => "jw",
         CheckpointTaken => "ck",
+        GetJobHistory => "gjh",
+        JobHistory => "jh",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -91,13 +93,15 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     {
         using var stream = new MemoryStream();
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true)) Write(w, obj);
-        return stream.ToArray();
+        var bytes = stream.ToArray();
+        Telemetry.ClusterMetrics.Serialized(obj.GetType().Name, bytes.Length);
+        return bytes;
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
-        return manifest switch
+        object message = manifest switch
         {
             "as" => new AssignShard(r.ReadString(), r.ReadInt32(), ReadSpec(r), ReadPlan(r), ReadWindows(r), ReadJson<TrainingOptions>(r),
                 r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
@@ -135,8 +139,13 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "spt" => new StopTraining(r.ReadString()),
             "jw" => new JoinWorker(r.ReadString(), ReadRef(r)),
             "ck" => new CheckpointTaken(r.ReadString(), CheckpointCodec.Read(r)),
+            "gjh" => new GetJobHistory(r.ReadString()),
+            "jh" => new JobHistory(r.ReadString(), (JobState)r.ReadInt32(), ReadArray(r, x => x.ReadInt32()), ReadArray(r, x => x.ReadDouble()),
+                ReadArray(r, x => x.ReadDouble())),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
         };
+        Telemetry.ClusterMetrics.Deserialized(message.GetType().Name, bytes.Length);
+        return message;
     }
 
     private void Write(BinaryWriter w, object obj)
@@ -186,6 +195,11 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case ListJobs: break;
             case JobList m: WriteArray(w, m.Jobs, WriteStatus); break;
             case GetJobArtifacts m: w.Write(m.Job); break;
+            case GetJobHistory m: w.Write(m.Job); break;
+            case JobHistory m:
+                w.Write(m.Job); w.Write((int)m.State);
+                WriteArray(w, m.Epochs, (x, v) => x.Write(v)); WriteArray(w, m.TrainLoss, (x, v) => x.Write(v)); WriteArray(w, m.ValidationLoss, (x, v) => x.Write(v));
+                break;
             case JobArtifacts m:
                 w.Write(m.Job); w.Write((int)m.State); w.Write(m.Files.Count);
                 foreach (var (name, bytes) in m.Files.OrderBy(f => f.Key, StringComparer.Ordinal))

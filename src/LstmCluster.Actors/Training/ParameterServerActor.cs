@@ -38,6 +38,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly List<EpochReport> history = [];
     private readonly Stopwatch clock = new();
     private readonly Stopwatch serverTime = new();
+    private long roundOpened;
     private readonly Stopwatch sinceCheckpoint = new();
     private readonly Remoting.ChunkedSender wire;
     private BatchPlan plan = null!;
@@ -191,6 +192,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             lossSum, epochSamples, totalSamples, Elapsed);
         wire.Tell(reportTo, new CheckpointTaken(setup.Job, checkpoint), Self);
         checkpoints++;
+        Telemetry.ClusterMetrics.CheckpointTaken();
         sinceCheckpoint.Restart();
     }
 
@@ -200,6 +202,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     private void Broadcast()
     {
+        roundOpened = Stopwatch.GetTimestamp();
         var w = master!.Weights();
         if (Mode == TrainingMode.LocalSgd)
         {
@@ -242,18 +245,21 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             late++;
             dropped[worker]++;
+            Telemetry.ClusterMetrics.GradientDropped("late");
             return false;
         }
         if (v > version || !active.Contains(worker))
         {
             stale++;
             dropped[worker]++;
+            Telemetry.ClusterMetrics.GradientDropped("stale");
             return false;
         }
         if (round.ContainsKey(worker))
         {
             duplicates++;
             dropped[worker]++;
+            Telemetry.ClusterMetrics.GradientDropped("duplicate");
             return false;
         }
         return true;
@@ -278,6 +284,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         Timers.Cancel(nameof(RoundTimeout));
         var contributions = round.Values.Where(g => g.Samples > 0).ToList();
+        var busyBefore = serverTime.Elapsed;
         serverTime.Start();
         if (contributions.Count > 0)
         {
@@ -295,6 +302,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         applied += round.Count;
         serverTime.Stop();
+        Telemetry.ClusterMetrics.RoundClosed(roundOpened == 0 ? null : Stopwatch.GetElapsedTime(roundOpened), round.Values.Sum(g => (long)g.Samples));
+        Telemetry.ClusterMetrics.ServerWork(serverTime.Elapsed - busyBefore);
         round.Clear();
         version++;
         stepInEpoch += roundSteps;
@@ -318,6 +327,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             duplicates++;
             dropped[m.Worker]++;
+            Telemetry.ClusterMetrics.GradientDropped("duplicate");
             return;
         }
         arrivalsInEpoch++;
@@ -325,12 +335,16 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             stale++;
             dropped[m.Worker]++;
+            Telemetry.ClusterMetrics.GradientDropped("stale");
         }
         else if (m.Samples > 0)
         {
+            var busyBefore = serverTime.Elapsed;
             serverTime.Start();
             master!.Step(m.Values);
             serverTime.Stop();
+            Telemetry.ClusterMetrics.RoundClosed(null, m.Samples);
+            Telemetry.ClusterMetrics.ServerWork(serverTime.Elapsed - busyBefore);
             version++;
             applied++;
             rounds[m.Worker]++;

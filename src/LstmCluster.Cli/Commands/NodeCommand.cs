@@ -29,6 +29,8 @@ public static class NodeCommand
         Add("seeds", "seed nodes, comma separated: akka.tcp://lstm@host:4053 (akka.ssl.tcp:// with TLS; none: found a new cluster)");
         Add("http-port", "HTTP port for the job API (coordinator) and /health, /ready (default 5080; 0 = none)");
         Add("torch-threads", "libtorch threads for this node's computations (default: libtorch's choice)");
+        Add("log-format", "log lines as text (default) or json, one object a line");
+        Add("expect-workers", "workers /ready waits for before it answers 200 (default 1)");
         Add("max-concurrent-jobs", "jobs the coordinator trains at once (default 1)");
         Add("data-root", "directory jobs may name as server-side data (POST /jobs field 'path')");
         Add("max-upload-mb", "largest CSV upload the API accepts, MiB (default 64)");

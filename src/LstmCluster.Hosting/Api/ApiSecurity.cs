@@ -89,9 +89,10 @@ internal static class ApiSecurity
     public static TBuilder LimitedAsSubmission<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireRateLimiting(SubmitLimit);
 
-    /// <summary>Health and readiness (probes call them by address, with no token) and the OpenAPI document.</summary>
+    /// <summary>Health, readiness and metrics (probes and Prometheus call them by address, with no token) and the OpenAPI document.</summary>
     private static bool IsOpen(PathString path) =>
         path.Equals("/health", StringComparison.OrdinalIgnoreCase) || path.Equals("/ready", StringComparison.OrdinalIgnoreCase)
+        || path.Equals("/metrics", StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase);
 
     private static RateLimitPartition<string> Bucket(HttpContext context, bool limited, string kind, double perSecond, int burst)

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Core.Configuration;
+using LstmCluster.Hosting.Dashboard;
 using LstmCluster.Hosting.Node;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -41,8 +42,8 @@ public static partial class JobApiExtensions
     {
         app.UseApiSecurity(app.Services.GetRequiredService<JobApiOptions>());
         app.MapOpenApi();
-        app.MapGet("/health", () => Json(new HealthView("alive"))).Produces<HealthView>();
-        app.MapGet("/ready", Ready).Produces<ReadyView>().Produces<ReadyView>(StatusCodes.Status503ServiceUnavailable);
+        app.MapHealthEndpoints();
+        app.MapDashboard();
 
         var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures).RequireAuthorization(ApiRoles.Read)
             .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests));
@@ -56,6 +57,8 @@ public static partial class JobApiExtensions
         jobs.MapGet("/", List).Produces<JobListView>();
         jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
         jobs.MapDelete("/{id}", Cancel).RequireAuthorization(ApiRoles.Submit).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
+        jobs.MapGet("/{id}/history", History).Produces<HistoryView>().Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .WithSummary("Train and validation loss per epoch: live while the job trains, from its metrics.json once it succeeded");
         jobs.MapGet("/{id}/metrics", Metrics).Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces<ErrorView>(StatusCodes.Status409Conflict);
         jobs.MapGet("/{id}/forecast", Forecast).Produces<ForecastView>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
@@ -67,15 +70,6 @@ public static partial class JobApiExtensions
     }
 
     private static ProducesResponseTypeMetadata Answers(int status) => new(status, typeof(ErrorView), ["application/json"]);
-
-    // --- health ---
-
-    private static IResult Ready(IServiceProvider services)
-    {
-        var readiness = services.GetService<INodeReadiness>();
-        var r = readiness?.Check() ?? new NodeReadiness(true, "no readiness check registered: ready", new Dictionary<string, int>(), Converged: true);
-        return Json(new ReadyView(r.Ready, r.Detail, r.Roles, r.Converged), r.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-    }
 
     // --- jobs ---
 
@@ -150,6 +144,42 @@ public static partial class JobApiExtensions
             var other => Unexpected(other),
         };
     }
+
+    /// <summary>
+    /// The coordinator's losses per epoch; a job that ended before this coordinator started has none there, and its metrics.json's
+    /// <c>training.history</c> (when it succeeded and that file has one) takes their place.
+    /// </summary>
+    private static async Task<IResult> History(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct)
+    {
+        var reply = await Ask(coordinator, new GetJobHistory(id), options.AskTimeout, ct);
+        if (reply is UnknownJob u) return NoJob(u.Job);
+        if (reply is not JobHistory h) return Unexpected(reply);
+        var epochs = h.Epochs.Select((e, i) => new EpochLossView(e, Finite(h.TrainLoss[i]), Finite(h.ValidationLoss[i]))).ToArray();
+        if (epochs.Length == 0 && h.State == JobState.Succeeded
+            && await Ask(coordinator, new GetJobArtifacts(id), options.AskTimeout, ct) is JobArtifacts a && a.Files.TryGetValue("metrics.json", out var metrics))
+            return Json(new HistoryView(h.Job, h.State.ToString(), HistoryOf(metrics), "metrics.json"));
+        return Json(new HistoryView(h.Job, h.State.ToString(), epochs, "coordinator"));
+    }
+
+    private static EpochLossView[] HistoryOf(byte[] metricsJson)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(metricsJson);
+            if (!doc.RootElement.TryGetProperty("training", out var training) || !training.TryGetProperty("history", out var history)) return [];
+            return [.. history.EnumerateArray().Select(e => new EpochLossView(e.GetProperty("epoch").GetInt32(),
+                Number(e, "train_loss"), Number(e, "validation_loss")))];
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return [];
+        }
+
+        static double? Number(System.Text.Json.JsonElement e, string name) =>
+            e.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number ? v.GetDouble() : null;
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private static async Task<IResult> Metrics(string id, IRequiredActor<CoordinatorKey> coordinator, JobApiOptions options, CancellationToken ct) =>
         await WithFile(id, "metrics.json", coordinator, options, ct, bytes => Results.Bytes(bytes, "application/json"));

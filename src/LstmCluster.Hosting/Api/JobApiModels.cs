@@ -47,6 +47,12 @@ public sealed record JobView(
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 }
 
+/// <summary>One epoch's losses (null when not finite).</summary>
+public sealed record EpochLossView(int Epoch, double? TrainLoss, double? ValidationLoss);
+
+/// <summary><c>GET /jobs/{id}/history</c>: losses per epoch so far, and where they come from (<c>coordinator</c> or <c>metrics.json</c>).</summary>
+public sealed record HistoryView(string Id, string State, IReadOnlyList<EpochLossView> Epochs, string Source);
+
 public sealed record JobListView(IReadOnlyList<JobView> Jobs);
 
 public sealed record SubmittedView(string Id);
@@ -57,9 +63,12 @@ public sealed record ForecastPointView(int Step, string Time, double? Value);
 
 public sealed record ForecastView(string Job, string? Target, IReadOnlyList<ForecastPointView> Points);
 
-public sealed record HealthView(string Status);
+/// <summary><c>/health</c>: alive or unhealthy, and each liveness check's status.</summary>
+public sealed record HealthView(string Status, IReadOnlyDictionary<string, string>? Checks = null);
 
-public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged);
+/// <summary><c>/ready</c>: whether a job could run, why not, Up members per role, the members, and each readiness check's status.</summary>
+public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged,
+    IReadOnlyList<Node.MemberState> Members, IReadOnlyDictionary<string, string> Checks);
 
 /// <summary>The API's JSON: snake_case names (as metrics.json), states as in the protocol (Queued, Running, Succeeded, Failed, Cancelled).</summary>
 public static class JobApiJson

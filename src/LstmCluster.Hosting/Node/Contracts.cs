@@ -14,7 +14,12 @@ public sealed class CoordinatorKey;
 /// others as Up, which the split-brain resolver needs to count them. Not part of <paramref name="Ready"/>: a job can run
 /// while a worker is unreachable or another is joining, and readiness must not drop for that.
 /// </param>
-public sealed record NodeReadiness(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged = false);
+/// <param name="Members">Every member this node knows, with its roles, status and reachability as this node sees them.</param>
+public sealed record NodeReadiness(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged = false,
+    IReadOnlyList<MemberState>? Members = null);
+
+/// <summary>A cluster member as <c>/ready</c> lists it.</summary>
+public sealed record MemberState(string Address, IReadOnlyList<string> Roles, string Status, bool Reachable);
 
 /// <summary>Readiness of the node the API runs on (cluster up, the roles a job needs present).</summary>
 public interface INodeReadiness

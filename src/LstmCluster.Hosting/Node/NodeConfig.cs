@@ -70,6 +70,10 @@ public static class NodeConfig
               run-coordinated-shutdown-when-down = on
               singleton.role = "coordinator"
               singleton-proxy.role = "coordinator"
+              # Akka's proxy warns "failed to find an associated singleton ... after 30 seconds" on every node at start,
+              # a second after it was created, while the singleton starts normally (seen on 1.5.73). /ready and the API's
+              # 503 ("no coordinator node is up") say when the coordinator is really missing.
+              singleton-proxy.log-singleton-identification-failure = off
               # Tell nodes leaving on purpose (Ctrl+C) from dead ones quickly.
               shutdown-after-unsuccessful-join-seed-nodes = 60s
             }

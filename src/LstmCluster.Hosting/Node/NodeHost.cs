@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Hosting.Api;
@@ -37,11 +38,19 @@ public static class NodeHost
         if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        if (options.LogFormat == NodeOptions.JsonLogFormat)
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        else
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Akka", LogLevel.Information);
         builder.Logging.AddFilter("LstmCluster", LogLevel.Information);
@@ -57,17 +66,30 @@ public static class NodeHost
             builder.WebHost.UseUrls("http://127.0.0.1:0");
         }
 
-        builder.Services.AddAkka(NodeOptions.SystemName, (akka, _) =>
+        builder.Services.AddAkka(NodeOptions.SystemName, (akka, services) =>
         {
             akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
             if (tls is not null) akka.AddSetup(tls.Setup());
+            // Akka's log through Microsoft.Extensions.Logging (NodeLogger): one format (--log-format) and the filters above for the whole node.
+            akka.AddSetup(new NodeLoggingSetup(services.GetRequiredService<ILoggerFactory>(), options.Roles));
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLogger<NodeLogger>();
+            });
+            // Akka.Hosting's own checks behind /health and /ready (HealthEndpoints): the actor system runs; this node joined.
+            akka.WithActorSystemLivenessCheck(tags: [HealthEndpoints.LiveTag]);
+            akka.WithAkkaClusterReadinessCheck(tags: [HealthEndpoints.ReadyTag]);
             akka.WithActors((system, registry) =>
             {
                 var actors = NodeActors.Start(system, options, artifacts);
                 registry.Register<CoordinatorKey>(actors.Coordinator);
             });
         });
-        builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>()));
+        builder.Services.AddHealthChecks();
+        builder.Services.AddNodeTelemetry();
+        builder.Services.AddSingleton<INodeReadiness>(sp => new ClusterReadiness(sp.GetRequiredService<ActorSystem>(), options.ExpectWorkers));
         if (api)
             builder.Services.AddJobApi(new JobApiOptions
             {
@@ -81,7 +103,8 @@ public static class NodeHost
 
         var app = builder.Build();
         if (api) app.MapJobApi();
-        else MapHealth(app);
+        else app.MapHealthEndpoints();
+        app.MapNodeMetrics();
         return app;
     }
 
@@ -116,17 +139,6 @@ public static class NodeHost
         {
             probe.Stop();
         }
-    }
-
-    /// <summary>/health (alive) and /ready (cluster up, roles present) for nodes without the job API.</summary>
-    public static void MapHealth(WebApplication app)
-    {
-        app.MapGet("/health", () => Results.Json(new { status = "alive" }));
-        app.MapGet("/ready", (INodeReadiness readiness) =>
-        {
-            var r = readiness.Check();
-            return Results.Json(new { ready = r.Ready, detail = r.Detail, roles = r.Roles, converged = r.Converged }, statusCode: r.Ready ? 200 : 503);
-        });
     }
 
     /// <summary>

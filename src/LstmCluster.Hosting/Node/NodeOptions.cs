@@ -41,6 +41,18 @@ public sealed record NodeOptions
     /// <summary>libtorch intra-op threads for this node's computations; null: libtorch's default (all cores).</summary>
     public int? TorchThreads { get; init; }
 
+    /// <summary>
+    /// Workers <c>/ready</c> waits for (Up and reachable) before it answers 200: a job submitted earlier would run on
+    /// fewer workers than the deployment has.
+    /// </summary>
+    public int ExpectWorkers { get; init; } = 1;
+
+    public const string TextLogFormat = "text";
+    public const string JsonLogFormat = "json";
+
+    /// <summary>How the node writes its log on stdout: one line of text per entry, or one JSON object per line (log collectors).</summary>
+    public string LogFormat { get; init; } = TextLogFormat;
+
     /// <summary>Jobs the coordinator trains at once.</summary>
     public int MaxConcurrentJobs { get; init; } = 1;
 
@@ -135,6 +147,8 @@ public sealed record NodeOptions
     public static IReadOnlyDictionary<string, string> EnvironmentNames { get; } = new Dictionary<string, string>
     {
         ["roles"] = "LSTMCLUSTER_ROLES",
+        ["expect-workers"] = "LSTMCLUSTER_EXPECT_WORKERS",
+        ["log-format"] = "LSTMCLUSTER_LOG_FORMAT",
         ["host"] = "LSTMCLUSTER_HOST",
         ["public-host"] = "LSTMCLUSTER_PUBLIC_HOST",
         ["port"] = "LSTMCLUSTER_PORT",
@@ -210,6 +224,8 @@ public sealed record NodeOptions
         if (v.TryGetValue("seeds", out var seeds)) o = o with { Seeds = List(seeds) };
         if (v.TryGetValue("http-port", out var http)) o = o with { HttpPort = Int("http-port", http) };
         if (v.TryGetValue("torch-threads", out var threads)) o = o with { TorchThreads = threads.Trim().Length == 0 ? null : Int("torch-threads", threads) };
+        if (v.TryGetValue("log-format", out var format) && format.Trim().Length > 0) o = o with { LogFormat = format.Trim().ToLowerInvariant() };
+        if (v.TryGetValue("expect-workers", out var expect)) o = o with { ExpectWorkers = Int("expect-workers", expect) };
         if (v.TryGetValue("max-concurrent-jobs", out var jobs)) o = o with { MaxConcurrentJobs = Int("max-concurrent-jobs", jobs) };
         if (v.TryGetValue("data-root", out var root)) o = o with { DataRoot = root.Trim().Length == 0 ? null : Path.GetFullPath(root.Trim()) };
         if (v.TryGetValue("max-upload-mb", out var mb)) o = o with { MaxUploadBytes = Int("max-upload-mb", mb) * 1024L * 1024 };
@@ -272,6 +288,8 @@ public sealed record NodeOptions
         if (Port is < 0 or > 65535) throw new ArgumentException($"port must be between 0 and 65535 (got {Port})");
         if (HttpPort is < 0 or > 65535) throw new ArgumentException($"http port must be between 0 and 65535 (got {HttpPort})");
         if (TorchThreads is < 1 or > 1024) throw new ArgumentException($"torch threads must be between 1 and 1024 (got {TorchThreads})");
+        if (LogFormat is not (TextLogFormat or JsonLogFormat)) throw new ArgumentException($"log-format must be text or json (got '{LogFormat}')");
+        if (ExpectWorkers is < 1 or > 100_000) throw new ArgumentException($"expect-workers must be between 1 and 100000 (got {ExpectWorkers})");
         if (MaxConcurrentJobs is < 1 or > 1024) throw new ArgumentException($"max concurrent jobs must be between 1 and 1024 (got {MaxConcurrentJobs})");
         if (MaxUploadBytes < 1024) throw new ArgumentException($"max upload must be at least 1 KiB (got {MaxUploadBytes} bytes)");
         if (KeepJobs is < 1 or > 1_000_000) throw new ArgumentException($"keep-jobs must be between 1 and 1000000 (got {KeepJobs})");
