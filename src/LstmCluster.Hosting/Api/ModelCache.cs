@@ -90,27 +90,71 @@ public sealed class ModelCache(int capacity) : IDisposable
     }
 }
 
-/// <summary>One served model: its files as stored and the network built from them, used by one request at a time.</summary>
-public sealed class ServedModel(string id, StoredModel stored) : IDisposable
+/// <summary>
+/// One served model: its files as stored and up to one network per core built from them. A network is a libtorch module
+/// with its own buffers, used by one forward pass at a time; with one per core, concurrent requests on a multi-core node
+/// run side by side instead of queueing behind a single lock.
+/// </summary>
+public sealed class ServedModel : IDisposable
 {
     private readonly object gate = new();
-    private readonly ForecastModel model = stored.Build();
+    private readonly Stack<ForecastModel> idle = new();
+    private readonly SemaphoreSlim slots;
+    private int built;
     private bool disposed;
 
-    public string Id { get; } = id;
+    public ServedModel(string id, StoredModel stored, int replicas = 0)
+    {
+        Id = id;
+        Stored = stored;
+        Replicas = replicas > 0 ? replicas : Environment.ProcessorCount;
+        slots = new SemaphoreSlim(Replicas, Replicas);
+        // The first network now: a model whose files cannot be built fails its load, not its first request.
+        idle.Push(stored.Build());
+        built = 1;
+    }
 
-    public StoredModel Stored { get; } = stored;
+    public string Id { get; }
+
+    public StoredModel Stored { get; }
+
+    /// <summary>Networks built at most (the node's cores unless told).</summary>
+    public int Replicas { get; }
 
     /// <summary>
     /// The next H values after the last row of <paramref name="series"/>; null when the model was dropped from the cache
-    /// meanwhile (the caller loads it again). One forward pass at a time: a model is a libtorch module with its own buffers.
+    /// meanwhile (the caller loads it again).
     /// </summary>
     public IReadOnlyList<ForecastPoint>? Forecast(TimeSeries series)
     {
-        lock (gate)
+        slots.Wait();
+        ForecastModel? network = null;
+        try
         {
-            if (disposed) return null;
-            return ForecastRun.Forecast(model, Stored.Preprocessor, series);
+            lock (gate)
+            {
+                if (disposed) return null;
+                if (!idle.TryPop(out network))
+                {
+                    network = Stored.Build();
+                    built++;
+                }
+            }
+            return ForecastRun.Forecast(network, Stored.Preprocessor, series);
+        }
+        finally
+        {
+            if (network is not null)
+            {
+                bool keep;
+                lock (gate)
+                {
+                    keep = !disposed;
+                    if (keep) idle.Push(network);
+                }
+                if (!keep) network.Dispose();
+            }
+            slots.Release();
         }
     }
 
@@ -120,7 +164,8 @@ public sealed class ServedModel(string id, StoredModel stored) : IDisposable
         {
             if (disposed) return;
             disposed = true;
-            model.Dispose();
+            // Networks in use are disposed by their request when it hands them back.
+            while (idle.TryPop(out var network)) network.Dispose();
         }
     }
 }
