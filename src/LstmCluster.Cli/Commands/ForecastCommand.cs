@@ -16,8 +16,8 @@ public static class ForecastCommand
     public static Command Create()
     {
         var model = new Option<DirectoryInfo?>("--model") { Description = "model directory written by train (…/model)" };
-        var data = new Option<FileInfo?>("--data") { Description = "CSV with the same columns the model was trained on; the forecast starts after its last row" };
-        var output = new Option<string?>("--out") { Description = "with --model: write the forecast as CSV to this file (default: print it; an existing file only with --force); with --server: write forecast.csv and forecast.png into this directory (created; files in it replaced)" };
+        var data = new Option<FileInfo?>("--data") { Description = "CSV with the same columns the model was trained on; the forecast starts after its last row (with --server ID: the server's model of that job forecasts it)" };
+        var output = new Option<string?>("--out") { Description = "with --model, or --server with --data: write the forecast as CSV to this file (default: print it; an existing file only with --force); with --server alone: write forecast.csv and forecast.png into this directory (created; files in it replaced)" };
         var force = new Option<bool>("--force") { Description = "with --model --out FILE: overwrite FILE if it exists" };
         var dateFormat = new Option<string?>("--date-format") { Description = "how the file's dates are written (.NET notation: dd/MM/yyyy, MM/dd/yyyy HH:mm); default: the format training read its file with, else detected" };
         var server = ServerCommands.ServerOption(required: false);
@@ -32,9 +32,15 @@ public static class ForecastCommand
             string? outPath = p.GetValue(output) is { Length: > 0 } o ? Path.GetFullPath(o) : null;
             if (p.GetValue(server) is { } url)
             {
-                if (p.GetValue(model) is not null || p.GetValue(data) is not null)
-                    throw new CliUsageException("forecast: --server fetches a job's forecast; --model and --data are for a local model");
+                if (p.GetValue(model) is not null)
+                    throw new CliUsageException("forecast: --server uses the job's model on the server; --model is for a local model");
                 if (p.GetValue(job) is not { Length: > 0 } id) throw new CliUsageException("forecast --server needs a job id (lstmcluster forecast --server URL ID)");
+                if (p.GetValue(data) is { } recent)
+                {
+                    // Live serving: the server's copy of the job's model forecasts after this file's rows.
+                    if (outPath is not null) OutputPaths.CheckFile(outPath, p.GetValue(force));
+                    return ServerCommands.ServeForecast(url, ServerCommands.Token(p, token), id, recent.FullName, outPath, ct);
+                }
                 if (outPath is not null) OutputPaths.CheckDirectory(outPath);
                 return ServerCommands.Forecast(url, ServerCommands.Token(p, token), id, outPath, ct);
             }

@@ -121,6 +121,25 @@ public static class ServerCommands
         return command;
     }
 
+    /// <summary>
+    /// <c>lstmcluster forecast --server URL ID --data recent.csv</c>: the server forecasts after the file's rows with the job's model
+    /// (live serving); printed, or written as CSV to <paramref name="outFile"/>.
+    /// </summary>
+    public static Task<int> ServeForecast(string serverText, string? token, string id, string dataPath, string? outFile, CancellationToken ct) => Guard(async () =>
+    {
+        if (!File.Exists(dataPath)) throw new CliUsageException($"forecast: --data {dataPath}: file not found");
+        using var client = new JobApiClient(JobApiClient.ParseServer(serverText), token: token);
+        var forecast = await client.ServeForecastAsync(id, await File.ReadAllTextAsync(dataPath, ct), ct);
+        ServerReport.Forecast(forecast);
+        if (outFile is null) return 0;
+        var sb = new System.Text.StringBuilder("step,time,forecast\n");
+        foreach (var p in forecast.Points)
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{p.Step},{p.Time},{p.Value:R}\n");
+        OutputPaths.WriteFile(outFile, temp => File.WriteAllText(temp, sb.ToString()));
+        Report.Written([outFile]);
+        return 0;
+    });
+
     /// <summary>The server half of <c>lstmcluster forecast</c>: print a job's forecast, or write forecast.csv and forecast.png into <paramref name="outDir"/>.</summary>
     public static Task<int> Forecast(string serverText, string? token, string id, string? outDir, CancellationToken ct) => Guard(async () =>
     {

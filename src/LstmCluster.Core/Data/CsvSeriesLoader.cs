@@ -32,7 +32,23 @@ public static class CsvSeriesLoader
     // How much of the file's start is checked to be text before it is parsed as CSV.
     private const int TextCheckBytes = 64 * 1024;
 
-    public static TimeSeries Load(CsvSeriesOptions options)
+    public static TimeSeries Load(CsvSeriesOptions options) => Load(options, text: null);
+
+    /// <summary>
+    /// Reads a series from CSV <paramref name="text"/> held in memory (a request's body) by the same rules as a file;
+    /// <see cref="CsvSeriesOptions.Path"/> only names it in messages (e.g. "request body").
+    /// </summary>
+    public static TimeSeries LoadText(CsvSeriesOptions options, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string name = options.Path;
+        if (text.Length == 0) throw new DataException(name, null, "is empty");
+        if (text.Length > MaxFileBytes) throw new DataException(name, null, $"is over the {MaxFileBytes / (1024 * 1024)} MB limit");
+        if (text.Contains('\0')) throw new DataException(name, null, "is not CSV text (it holds NUL characters)");
+        return Load(options, text);
+    }
+
+    private static TimeSeries Load(CsvSeriesOptions options, string? text)
     {
         ArgumentNullException.ThrowIfNull(options);
         // Blank text from a command line or config means "not given".
@@ -44,7 +60,7 @@ public static class CsvSeriesLoader
             Features = [.. options.Features.Where(f => !string.IsNullOrWhiteSpace(f))],
         };
         string file = options.Path;
-        CheckFile(file);
+        if (text is null) CheckFile(file);
         if (options.DateFormat is { } format && DateReading.Problem(format) is { } problem) throw new DataException(file, null, problem);
 
         CsvMalformedRecord? malformed = null;
@@ -69,7 +85,7 @@ public static class CsvSeriesLoader
         Table table;
         try
         {
-            using var reader = CsvReader.FromFile(file, readerOptions);
+            using var reader = text is null ? CsvReader.FromFile(file, readerOptions) : CsvReader.FromText(text, readerOptions);
             table = Read(reader, options, () => malformed);
         }
         catch (CsvFormatException e)

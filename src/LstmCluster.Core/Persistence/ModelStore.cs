@@ -12,6 +12,9 @@ public sealed class ModelFileException(string directory, string problem)
     : Exception($"{directory}: {problem}")
 {
     public string Directory { get; } = directory;
+
+    /// <summary>What is wrong, without the directory (a server answers without its paths).</summary>
+    public string Problem { get; } = problem;
 }
 
 /// <summary>How the model's input columns are read from a CSV file, so `forecast` needs only the file.</summary>

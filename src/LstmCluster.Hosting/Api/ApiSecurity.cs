@@ -28,6 +28,7 @@ internal static class ApiSecurity
     public const string TokenRoleClaim = "lstmcluster:role";
 
     private const string SubmitLimit = "submit";
+    private const string ServingLimit = "serving";
 
     public static void AddApiSecurity(this IServiceCollection services, JobApiOptions options)
     {
@@ -52,7 +53,8 @@ internal static class ApiSecurity
         {
             r.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             r.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                Bucket(context, limited && !IsOpen(context.Request.Path), "requests", limits.RequestsPerSecond, limits.RequestBurst));
+                Bucket(context, limited && !IsOpen(context.Request.Path) && !IsServing(context.Request.Path), "requests", limits.RequestsPerSecond, limits.RequestBurst));
+            r.AddPolicy(ServingLimit, context => Bucket(context, limited, "serving", limits.ServingPerSecond, limits.ServingBurst));
             r.AddPolicy(SubmitLimit, context => Bucket(context, limited, "submissions", limits.SubmissionsPerMinute / 60, limits.SubmissionBurst));
             r.OnRejected = async (rejected, ct) =>
             {
@@ -88,6 +90,12 @@ internal static class ApiSecurity
     /// <summary>Marks an endpoint as a submission: it counts against the tighter submission limit too.</summary>
     public static TBuilder LimitedAsSubmission<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireRateLimiting(SubmitLimit);
+
+    /// <summary>Marks an endpoint as serving: its own, higher, limit instead of the per-request one.</summary>
+    public static TBuilder LimitedAsServing<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireRateLimiting(ServingLimit);
+
+    private static bool IsServing(PathString path) => path.StartsWithSegments("/models", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Health, readiness and metrics (probes and Prometheus call them by address, with no token) and the OpenAPI document.</summary>
     private static bool IsOpen(PathString path) =>

@@ -28,6 +28,7 @@ public static partial class JobApiExtensions
         options = options with { Defaults = defaults };
         services.AddSingleton(options);
         services.AddApiSecurity(options);
+        services.AddSingleton(_ => new ModelCache(options.ServedModels));
         // The OpenAPI schemas follow the host's JSON options: make them say what the endpoints write (JobApiJson).
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JobApiJson.Options.PropertyNamingPolicy);
         services.AddOpenApi();
@@ -66,6 +67,7 @@ public static partial class JobApiExtensions
         jobs.MapGet("/{id}/plot", Plot).Produces(StatusCodes.Status200OK, contentType: "image/png");
         jobs.MapGet("/{id}/model", Model).Produces(StatusCodes.Status200OK, contentType: "application/zip");
         jobs.MapGet("/{id}/files/{**name}", FileByName).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+        MapServing(app);
         return app;
     }
 

@@ -38,6 +38,9 @@ public sealed record JobApiOptions
     /// <summary>Web origins allowed to call the API from a browser (CORS); empty: none, and a POST or DELETE that names another origin is refused.</summary>
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 
+    /// <summary>Models <c>POST /models/{id}/forecast</c> keeps loaded in memory (least recently used dropped beyond).</summary>
+    public int ServedModels { get; init; } = 16;
+
     /// <summary>Requests per token (see <see cref="ApiRateLimits"/>); applied when <see cref="Tokens"/> is not empty.</summary>
     public ApiRateLimits RateLimits { get; init; } = new();
 }
@@ -58,4 +61,12 @@ public sealed record ApiRateLimits
     public int SubmissionBurst { get; init; } = 10;
 
     public int RequestBurst => Math.Max(1, (int)Math.Ceiling(RequestsPerSecond * 2));
+
+    /// <summary>
+    /// Serving requests (<c>POST /models/{id}/forecast</c>) per second a token may sustain, on their own bucket: a client
+    /// that serves forecasts is a program, not a person polling jobs.
+    /// </summary>
+    public double ServingPerSecond { get; init; } = 2000;
+
+    public int ServingBurst => Math.Max(1, (int)Math.Ceiling(ServingPerSecond * 2));
 }

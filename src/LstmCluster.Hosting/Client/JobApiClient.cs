@@ -98,6 +98,13 @@ public sealed class JobApiClient : IDisposable
     public Task<ForecastView> ForecastAsync(string id, CancellationToken ct = default) =>
         Send<ForecastView>(() => new HttpRequestMessage(HttpMethod.Get, $"jobs/{Uri.EscapeDataString(id)}/forecast"), ct);
 
+    /// <summary>The next values after the rows of <paramref name="csvText"/> (CSV with the training file's columns), from job <paramref name="id"/>'s model.</summary>
+    public Task<ForecastView> ServeForecastAsync(string id, string csvText, CancellationToken ct = default) =>
+        Send<ForecastView>(() => new HttpRequestMessage(HttpMethod.Post, $"models/{Uri.EscapeDataString(id)}/forecast")
+        {
+            Content = new StringContent(csvText, System.Text.Encoding.UTF8, "text/csv"),
+        }, ct);
+
     public Task<JobView> CancelAsync(string id, CancellationToken ct = default) =>
         Send<JobView>(() => new HttpRequestMessage(HttpMethod.Delete, $"jobs/{Uri.EscapeDataString(id)}"), ct);
 

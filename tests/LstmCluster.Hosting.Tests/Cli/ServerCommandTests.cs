@@ -42,6 +42,17 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.True(forecast.ExitCode == 0, forecast.Error + forecast.Out);
         Assert.StartsWith("step,time,forecast\n1,", File.ReadAllText(Path.Combine(outDir, "forecast.csv")));
         Assert.Equal(0x89, File.ReadAllBytes(Path.Combine(outDir, "forecast.png"))[0]);
+
+        // Live serving: the server's model forecasts after a file's rows; the training file gives the job's own forecast.
+        string served = Path.Combine(CliRunner.TempDir(), "served.csv");
+        var serve = await Task.Run(() => CliRunner.Run("forecast", "--server", Server, id, "--data", ApiHost.AirPassengers, "--out", served));
+        Assert.True(serve.ExitCode == 0, serve.Error + serve.Out);
+        Assert.Equal(File.ReadAllText(Path.Combine(outDir, "forecast.csv")), File.ReadAllText(served));
+        var tooShort = Path.Combine(CliRunner.TempDir(), "short.csv");
+        File.WriteAllLines(tooShort, File.ReadLines(ApiHost.AirPassengers).Take(4));
+        var refused = await Task.Run(() => CliRunner.Run("forecast", "--server", Server, id, "--data", tooShort));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("too short to forecast", refused.Error);
     }
 
     [Fact]
