@@ -40,7 +40,7 @@ public sealed class MasterOptimizer : IDisposable
         first = new float[weights.Length];
         second = options.Optimizer == OptimizerKind.Adam ? new float[weights.Length] : null;
         scratch = new float[weights.Length];
-        temp = new float[weights.Length];
+        temp = new float[Math.Min(Block, weights.Length)];
         wide = new double[weights.Length];
         LearningRate = options.LearningRate;
     }
@@ -63,29 +63,39 @@ public sealed class MasterOptimizer : IDisposable
         // Same factor as torch.nn.utils.clip_grad_norm_.
         float factor = options.ClipNorm > 0 && norm > options.ClipNorm ? (float)(options.ClipNorm / (norm + 1e-6)) : 1f;
         float decay = (float)options.WeightDecay;
-        if (factor == 1f) gradient.CopyTo(scratch, 0);
-        else TensorPrimitives.Multiply(gradient, factor, scratch);
-        if (decay != 0f) TensorPrimitives.MultiplyAdd(weights, decay, scratch, scratch);
         Steps++;
-        if (second is not null) Adam(second);
-        else Sgd();
+        // Every operation is per element: the vector is walked in blocks that stay in the L1/L2 cache through the
+        // several vectorised passes of a step (a 200k-parameter model's vectors are 800 KB each).
+        for (int start = 0; start < weights.Length; start += Block)
+        {
+            int length = Math.Min(Block, weights.Length - start);
+            var g = scratch.AsSpan(start, length);
+            var w = weights.AsSpan(start, length);
+            if (factor == 1f) gradient.AsSpan(start, length).CopyTo(g);
+            else TensorPrimitives.Multiply(gradient.AsSpan(start, length), factor, g);
+            if (decay != 0f) TensorPrimitives.MultiplyAdd(w, decay, g, g);
+            if (second is not null) Adam(w, g, first.AsSpan(start, length), second.AsSpan(start, length), temp.AsSpan(0, length));
+            else Sgd(w, g, first.AsSpan(start, length));
+        }
         ParameterVector.Load(model, weights);
         return norm;
     }
+
+    /// <summary>Elements per block of <see cref="Step"/>: five 16 KB vectors, well inside a core's L2 cache.</summary>
+    private const int Block = 4096;
 
     /// <summary>
     /// torch.optim.Adam (single-tensor path, amsgrad off): moments, bias corrections, then addcdiv. Each line is one
     /// vectorised pass (<see cref="TensorPrimitives"/>) doing per element what the scalar loop did, in the same order
     /// (<see cref="ScalarOptimizerReference.Adam"/>; tested equal).
     /// </summary>
-    private void Adam(float[] exp_avg_sq)
+    private void Adam(Span<float> w, Span<float> g, Span<float> m, Span<float> v, Span<float> t)
     {
         double biasCorrection1 = 1 - Math.Pow(Beta1, Steps);
         double biasCorrection2 = 1 - Math.Pow(Beta2, Steps);
         float stepSize = (float)(LearningRate / biasCorrection1);
         float correction2Sqrt = (float)Math.Sqrt(biasCorrection2);
         const float oneMinusBeta1 = 1 - Beta1, oneMinusBeta2 = 1 - Beta2;
-        Span<float> g = scratch, m = first, v = exp_avg_sq, t = temp;
         // m = m·β1 + (1 − β1)·g
         TensorPrimitives.Multiply(m, Beta1, m);
         TensorPrimitives.MultiplyAdd(g, oneMinusBeta1, m, m);
@@ -98,23 +108,22 @@ public sealed class MasterOptimizer : IDisposable
         TensorPrimitives.Divide(t, correction2Sqrt, t);
         TensorPrimitives.Add(t, Epsilon, t);
         TensorPrimitives.Divide(m, t, t);
-        TensorPrimitives.MultiplyAdd(t, -stepSize, weights, weights);
+        TensorPrimitives.MultiplyAdd(t, -stepSize, w, w);
     }
 
     /// <summary>torch.optim.SGD (no dampening, no Nesterov): the momentum buffer starts as the first gradient.</summary>
-    private void Sgd()
+    private void Sgd(Span<float> w, Span<float> d, Span<float> buffer)
     {
         float lr = (float)LearningRate;
         float momentum = (float)options.Momentum;
-        Span<float> d = scratch;
         if (momentum != 0f)
         {
             // buf = buf·μ + d (the first step: buf = d)
-            if (Steps == 1) d.CopyTo(first);
-            else TensorPrimitives.MultiplyAdd(first, momentum, d, first);
-            d = first;
+            if (Steps == 1) d.CopyTo(buffer);
+            else TensorPrimitives.MultiplyAdd(buffer, momentum, d, buffer);
+            d = buffer;
         }
-        TensorPrimitives.MultiplyAdd(d, -lr, weights, weights);
+        TensorPrimitives.MultiplyAdd(d, -lr, w, w);
     }
 
     /// <summary>Everything a later step depends on (weights, moments, step count, learning rate), copied: a checkpoint.</summary>
