@@ -140,4 +140,29 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("h_n            (1, 1, 3)", r.Out);
         Assert.Contains("c_n            (1, 1, 3)", r.Out);
     }
+
+    [Theory]
+    [InlineData("0", null)]
+    [InlineData("2", "shard-local")]
+    public void Train_reports_its_engines_torch_threads_and_sampling_in_the_output_and_metrics(string workers, string? sampling)
+    {
+        var outDir = Path.Combine(dir, $"engine-{workers}");
+        string[] args = ["train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value", "--lookback", "12", "--epochs", "1",
+            "--hidden", "8", "--layers", "1", "--normalize", "global", "--workers", workers, "--torch-threads", "1", "--out", outDir];
+        var r = CliRunner.Run(sampling is null ? args : [.. args, "--sampling", sampling]);
+        Assert.True(r.ExitCode == 0, r.Error + r.Out);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        var engine = metrics.RootElement.GetProperty("engine");
+        Assert.Equal(1, engine.GetProperty("torch_threads").GetInt32());
+        Assert.Equal(int.Parse(workers, CultureInfo.InvariantCulture), engine.GetProperty("workers").GetInt32());
+        if (sampling is null)
+        {
+            Assert.Contains("engine: single-process reference trainer (--workers 0), 1 torch thread(s)", r.Out);
+        }
+        else
+        {
+            Assert.Contains("2 worker(s), sync mode, global batch 64 (32 per worker), 1 torch thread(s) each", r.Out);
+            Assert.Equal(sampling, engine.GetProperty("sampling").GetString());
+        }
+    }
 }

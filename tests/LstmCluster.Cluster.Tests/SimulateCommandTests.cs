@@ -18,10 +18,25 @@ public sealed class SimulateCommandTests
             start.ArgumentList.Add("--default-signal=INT");
             start.ArgumentList.Add(RepoPaths.Lstmcluster);
         }
-        foreach (var a in (string[])["simulate", "--workers", "2", "--data", RepoPaths.Sample("AirPassengers.csv"), "--target", "value",
-                     "--season", "12", "--lookback", "24", "--hidden", "8", "--layers", "1", "--epochs", $"{epochs}", "--patience", "0", "--out", outDir])
+        foreach (var a in (string[])["simulate", "--workers", "2", .. Job(epochs), "--out", outDir])
             start.ArgumentList.Add(a);
         return Process.Start(start)!;
+    }
+
+    /// <summary>
+    /// The job's options. A cluster job trains one normalization (auto would mean its first candidate), so one is named for
+    /// `train --workers 0` to train the same model; batch 16 makes 5 rounds an epoch, and the rate makes every epoch
+    /// beat the untrained model (which two runs would otherwise share whatever they computed).
+    /// </summary>
+    private static string[] Job(int epochs) => ["--data", RepoPaths.Sample("AirPassengers.csv"), "--target", "value", "--season", "12",
+        "--lookback", "24", "--hidden", "8", "--layers", "1", "--epochs", $"{epochs}", "--patience", "0", "--normalize", "global",
+        "--lr", "0.01", "--batch-size", "16"];
+
+    private static (double Rmse, int BestEpoch) TestRmse(string outDir)
+    {
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        return (metrics.RootElement.GetProperty("model").GetProperty("rmse").GetDouble(),
+            metrics.RootElement.GetProperty("training").GetProperty("best_epoch").GetInt32());
     }
 
     /// <summary>Processes whose environment names <paramref name="parent"/> as their parent (the nodes simulate started).</summary>
@@ -57,6 +72,21 @@ public sealed class SimulateCommandTests
             Assert.True(File.Exists(Path.Combine(outDir, file)), $"{file} missing in {outDir}");
         Assert.Contains("stopped 4 node processes", await stdout);
         Assert.Empty(Children(process.Id));
+
+        // Global sampling: two worker processes train the single-process trainer's model (to float summation order).
+        string bareDir = outDir + "-bare";
+        var bare = new ProcessStartInfo(RepoPaths.Lstmcluster) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["train", "--workers", "0", "--torch-threads", "1", .. Job(3), "--out", bareDir]) bare.ArgumentList.Add(a);
+        using var reference = Process.Start(bare)!;
+        var bareOut = reference.StandardOutput.ReadToEndAsync();
+        var bareErr = reference.StandardError.ReadToEndAsync();
+        await reference.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.True(reference.ExitCode == 0, $"exit {reference.ExitCode}\n{await bareOut}\n{await bareErr}");
+        var (simulated, simulatedBest) = TestRmse(outDir);
+        var (single, singleBest) = TestRmse(bareDir);
+        Assert.Equal(3, singleBest);
+        Assert.Equal(singleBest, simulatedBest);
+        Assert.True(Math.Abs(simulated - single) <= 1e-5 * single, $"test RMSE {simulated} (simulate --workers 2) vs {single} (train --workers 0)");
     }
 
     [Fact]

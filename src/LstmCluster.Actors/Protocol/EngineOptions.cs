@@ -1,3 +1,5 @@
+using LstmCluster.Core.Training;
+
 namespace LstmCluster.Actors.Protocol;
 
 /// <summary>
@@ -10,6 +12,17 @@ public sealed record EngineOptions
     public int Workers { get; init; } = 1;
 
     public TrainingMode Mode { get; init; } = TrainingMode.Sync;
+
+    /// <summary>
+    /// Sync mode: how each round's global batch is drawn. <see cref="BatchSampling.Global"/> (the default) from the seed
+    /// alone, so K workers train the model the single-process trainer trains, whatever K; each worker computes the
+    /// batch's members in its shard. <see cref="BatchSampling.ShardLocal"/>: each worker draws B/K from its own shard, so
+    /// the batches (and the model) depend on K. Async and local-SGD workers always walk their own shards.
+    /// </summary>
+    public BatchSampling Sampling { get; init; } = BatchSampling.Global;
+
+    /// <summary>The sampling a run uses: <see cref="Sampling"/> in sync mode, shard-local otherwise.</summary>
+    public BatchSampling RunSampling() => Mode == TrainingMode.Sync ? Sampling : BatchSampling.ShardLocal;
 
     /// <summary>Async: a gradient computed at version v is applied while the master is at most v + Staleness.</summary>
     public int Staleness { get; init; } = 2;
@@ -53,6 +66,14 @@ public sealed record EngineOptions
         "async" => TrainingMode.Async,
         "local-sgd" or "localsgd" => TrainingMode.LocalSgd,
         _ => throw new ArgumentException($"mode must be sync, async or local-sgd (got '{text}')"),
+    };
+
+    /// <summary>The command-line spelling of a sampling: <c>global</c> or <c>shard-local</c>.</summary>
+    public static BatchSampling ParseSampling(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "global" => BatchSampling.Global,
+        "shard-local" or "shardlocal" => BatchSampling.ShardLocal,
+        _ => throw new ArgumentException($"sampling must be global or shard-local (got '{text}')"),
     };
 
     public void Validate()

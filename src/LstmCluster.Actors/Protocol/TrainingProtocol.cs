@@ -16,10 +16,10 @@ public enum TrainingMode
     LocalSgd,
 }
 
-/// <summary>Inputs to a <see cref="BatchPlan"/>: every node rebuilds the same plan from these four numbers.</summary>
-public sealed record PlanSpec(int WindowCount, int ShardCount, int BatchSize, long Seed)
+/// <summary>Inputs to a <see cref="BatchPlan"/>: every node rebuilds the same plan from these five values.</summary>
+public sealed record PlanSpec(int WindowCount, int ShardCount, int BatchSize, long Seed, BatchSampling Sampling = BatchSampling.ShardLocal)
 {
-    public BatchPlan Build() => new(WindowCount, ShardCount, BatchSize, Seed);
+    public BatchPlan Build() => new(WindowCount, ShardCount, BatchSize, Seed, Sampling);
 }
 
 /// <summary>

@@ -330,10 +330,10 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
 
     private static void WritePlan(BinaryWriter w, PlanSpec p)
     {
-        w.Write(p.WindowCount); w.Write(p.ShardCount); w.Write(p.BatchSize); w.Write(p.Seed);
+        w.Write(p.WindowCount); w.Write(p.ShardCount); w.Write(p.BatchSize); w.Write(p.Seed); w.Write((byte)p.Sampling);
     }
 
-    private static PlanSpec ReadPlan(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64());
+    private static PlanSpec ReadPlan(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64(), (BatchSampling)r.ReadByte());
 
     private static void WriteWindows(BinaryWriter w, WindowSet s)
     {

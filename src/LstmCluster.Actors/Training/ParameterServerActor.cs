@@ -109,7 +109,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         options.Validate();
         setup.Engine.Validate();
         if (workers.Count == 0) throw new ArgumentException("no workers for the job");
-        plan = new BatchPlan(setup.Train.Count, workers.Count, options.BatchSize, options.Seed);
+        plan = NewPlan(workers.Count);
         model = ForecastModel.Create(setup.Spec, options.Seed);
         if (setup.InitialWeights is { } initial) ParameterVector.Load(model, initial);
         master = new MasterOptimizer(model, options);
@@ -124,7 +124,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             // As the reference trainer: the untrained model is epoch 0, and training has to beat it to be kept.
             stopping.Start(setup.Validation.Count > 0 ? Gradients.Loss(model, setup.Validation) : double.PositiveInfinity, master.Weights);
         }
-        var planSpec = new PlanSpec(setup.Train.Count, workers.Count, options.BatchSize, options.Seed);
+        var planSpec = PlanSpecFor(workers.Count);
         // Whoever started the job must still be there to take its result: see OnCoordinatorGone.
         Context.Watch(reportTo);
         for (int k = 0; k < workers.Count; k++)
@@ -162,7 +162,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         epochSamples = c.EpochSamples;
         totalSamples = c.TotalSamples;
         elapsedBefore = c.Elapsed;
-        if (c.Shards != plan.ShardCount)
+        // With global sampling the batches do not depend on the shards: a resume on any number of workers walks the same ones.
+        if (c.Shards != plan.ShardCount && plan.Sampling == BatchSampling.ShardLocal)
         {
             // Another plan: the epoch's batches differ, so the epoch restarts on the new shards (its first steps are redone).
             log.Warning("job {0}: resuming on {1} workers, the checkpoint was taken on {2}: epoch {3} restarts", setup.Job, plan.ShardCount, c.Shards, epoch);
@@ -535,8 +536,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         var dealt = active.OrderBy(k => k).ToList();
         var options = setup.Options;
-        plan = new BatchPlan(setup.Train.Count, dealt.Count, options.BatchSize, options.Seed);
-        var planSpec = new PlanSpec(setup.Train.Count, dealt.Count, options.BatchSize, options.Seed);
+        plan = NewPlan(dealt.Count);
+        var planSpec = PlanSpecFor(dealt.Count);
         stepInEpoch = Math.Min(stepInEpoch, plan.StepsPerEpoch - 1);
         for (int j = 0; j < dealt.Count; j++)
         {
@@ -544,6 +545,11 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
                 options, j, epoch, stepInEpoch), Self);
         }
     }
+
+    private BatchPlan NewPlan(int shards) => PlanSpecFor(shards).Build();
+
+    private PlanSpec PlanSpecFor(int shards) =>
+        new(setup.Train.Count, shards, setup.Options.BatchSize, setup.Options.Seed, setup.Engine.RunSampling());
 
     private int IndexOf(IActorRef actor)
     {

@@ -10,8 +10,9 @@ namespace LstmCluster.Actors.Training;
 
 /// <summary>
 /// Holds one shard of a job's training windows and a model replica. Each <see cref="Weights"/>
-/// loads the master weights and answers with the gradient of the worker's next mini-batch, walking
-/// its shard epoch by epoch in the order <see cref="BatchPlan.EpochOrder"/> gives; each
+/// loads the master weights and answers with the gradient of the worker's part of the next batch
+/// (<see cref="BatchPlan.Part"/>: the global batch's members in its shard, or with shard-local
+/// sampling its own next slice), walking the plan epoch by epoch; each
 /// <see cref="LocalRound"/> takes local optimizer steps and answers with the weights.
 /// </summary>
 public sealed class WorkerActor : ReceiveActor
@@ -151,7 +152,9 @@ public sealed class WorkerActor : ReceiveActor
             using var scope = torch.NewDisposeScope();
             ParameterVector.Load(model, m.Values);
             var batch = NextBatch();
-            if (batch.Length == 0) return new Gradient(Job, m.Version, Index, new float[m.Values.Length], 0, 0);
+            // Global sampling can leave a shard without a member in a batch: nothing to send but the count (the server
+            // averages only contributions with samples).
+            if (batch.Length == 0) return new Gradient(Job, m.Version, Index, [], 0, 0);
             var g = Gradients.Compute(model, windows, batch);
             return new Gradient(Job, m.Version, Index, g.Values, g.Samples, g.Loss);
         }
@@ -187,8 +190,8 @@ public sealed class WorkerActor : ReceiveActor
         /// <summary>Local indices of the next slice; moves the cursor, wrapping into the next epoch.</summary>
         private int[] NextBatch()
         {
-            order ??= plan.EpochOrder(ShardIndex, epoch);
-            var slice = plan.Slice(order, step);
+            order ??= plan.WalkOrder(ShardIndex, epoch);
+            var slice = plan.Part(ShardIndex, order, step);
             if (++step == plan.StepsPerEpoch)
             {
                 step = 0;

@@ -14,6 +14,7 @@ public sealed class EngineArguments
     public Option<int> Staleness { get; }
     public Option<int> SyncPeriod { get; }
     public Option<int?> TorchThreads { get; }
+    public Option<string> Sampling { get; }
 
     public EngineArguments(Defaults d)
     {
@@ -30,7 +31,9 @@ public sealed class EngineArguments
         Mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
         Staleness = new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old", DefaultValueFactory = _ => d.Int("staleness", 2) };
         SyncPeriod = new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds", DefaultValueFactory = _ => d.Int("sync_period", 4) };
-        TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per worker (default: cores / workers, at least 1, so workers do not oversubscribe the cores; with --workers 0 libtorch's own choice)" };
+        Sampling = new Option<string>("--sampling") { Description = "sync mode: global (each batch drawn from the seed alone: the same model for any --workers, equal to --workers 0) or shard-local (each worker draws B/K from its own shard: the model depends on K)", DefaultValueFactory = _ => d.String("sampling", "global") };
+        Sampling.AcceptOnlyFromAmong("global", "shard-local");
+        TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per worker, or for the bare trainer with --workers 0 (default: cores / workers, at least 1, so workers do not oversubscribe the cores; all cores with --workers 0)" };
         TorchThreads.Validators.Add(r =>
         {
             if (OptionValues.TryGet<int?>(r, out int? v) && v is < 1 or > 1024) r.AddError("--torch-threads must be between 1 and 1024");
@@ -44,6 +47,7 @@ public sealed class EngineArguments
         command.Options.Add(Staleness);
         command.Options.Add(SyncPeriod);
         command.Options.Add(TorchThreads);
+        command.Options.Add(Sampling);
     }
 
     /// <summary>config train.workers: a number, or "auto" (the default) for one worker per core.</summary>
@@ -56,11 +60,11 @@ public sealed class EngineArguments
             : throw new ConfigException($"config key train.workers must be a number or \"auto\" (got {text})");
     }
 
-    /// <summary>For the bare reference trainer, which computes on the calling thread.</summary>
-    public void ApplyToCurrentThread(ParseResult p)
-    {
-        if (p.GetValue(TorchThreads) is { } threads) TorchSharp.torch.set_num_threads(threads);
-    }
+    /// <summary>
+    /// libtorch threads of the bare reference trainer (<c>--workers 0</c>): <c>--torch-threads</c>, else every core (the
+    /// rule of the embedded engine, cores / compute threads, with one compute thread).
+    /// </summary>
+    public int BareTorchThreads(ParseResult p) => p.GetValue(TorchThreads) ?? Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>Null for <c>--workers 0</c> (no actors).</summary>
     public EngineOptions? Bind(ParseResult p)
@@ -73,6 +77,7 @@ public sealed class EngineArguments
             Mode = EngineOptions.ParseMode(p.GetValue(Mode)!),
             Staleness = p.GetValue(Staleness),
             SyncPeriod = p.GetValue(SyncPeriod),
+            Sampling = EngineOptions.ParseSampling(p.GetValue(Sampling)!),
             // K workers computing at once share the cores: libtorch's default (all cores each) oversubscribes them,
             // measured 2x slower on 2 cores (bench/LstmCluster.Bench).
             TorchThreads = p.GetValue(TorchThreads) ?? Math.Max(1, Environment.ProcessorCount / workers),
@@ -85,6 +90,8 @@ public sealed class EngineArguments
     {
         ["mode"] = s.Options.Mode.ToString().ToLowerInvariant(),
         ["workers"] = s.Options.Workers,
+        ["sampling"] = s.Options.RunSampling() == Core.Training.BatchSampling.Global ? "global" : "shard-local",
+        ["torch_threads"] = s.Options.TorchThreads,
         ["rounds"] = s.Rounds,
         ["samples"] = s.Samples,
         ["dropped_gradients"] = s.Dropped,

@@ -17,6 +17,12 @@ public static class TrainCommand
 {
     public const int ExitModelLosesToNaive = 3;
 
+    /// <summary>Each worker's share of the global batch: exactly B/K shard-local, about B/K (the batch's members in its shard) global.</summary>
+    private static string PerWorker(RunOptions options, EngineOptions engine) =>
+        engine.RunSampling() == Core.Training.BatchSampling.Global && engine.Workers > 1
+            ? $"sampled globally, about {options.Training.BatchSize / engine.Workers}"
+            : $"{options.Training.BatchSize / engine.Workers}";
+
     public static Command Create(Defaults defaults)
     {
         var args = new RunArguments(defaults);
@@ -28,25 +34,22 @@ public static class TrainCommand
         engine.AddTo(command);
         command.Options.Add(outDir);
         command.Options.Add(requireBeat);
-        command.SetAction(p =>
-        {
-            engine.ApplyToCurrentThread(p);
-            return Run(args.Bind(p), engine.Bind(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat));
-        });
+        command.SetAction(p => Run(args.Bind(p), engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat)));
         return command;
     }
 
-    private static int Run(RunOptions options, EngineOptions? engine, string outDir, bool requireBeatNaive)
+    /// <param name="bareThreads">libtorch threads of the bare trainer, used when <paramref name="engine"/> is null (<c>--workers 0</c>).</param>
+    private static int Run(RunOptions options, EngineOptions? engine, int bareThreads, string outDir, bool requireBeatNaive)
     {
         // Before the work: a run whose --out cannot be written would be lost after training.
         OutputPaths.CheckDirectory(outDir);
         var data = ForecastRun.Prepare(options);
         Report.DataSummary(data, options);
         Console.WriteLine(engine is null
-            ? "engine: single-process reference trainer (--workers 0)"
-            : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize} ({options.Training.BatchSize / engine.Workers} per worker), {engine.TorchThreads} torch thread(s) each");
+            ? $"engine: single-process reference trainer (--workers 0), {bareThreads} torch thread(s)"
+            : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize} ({PerWorker(options, engine)} per worker), {engine.TorchThreads} torch thread(s) each");
         EngineStats? stats = null;
-        var trainer = engine is null ? ForecastRun.ReferenceEngine : EmbeddedEngine.Trainer(engine, s => stats = s);
+        var trainer = engine is null ? ForecastRun.ReferenceEngineWith(bareThreads) : EmbeddedEngine.Trainer(engine, s => stats = s);
         RunResult result;
         if (options.AutoNormalize)
         {
@@ -79,7 +82,7 @@ public static class TrainCommand
             return ExitModelLosesToNaive;
         }
         var written = RunOutputs.Write(outDir, result, options, engine: engine is null ? "reference" : "embedded-actors", writeModel: true,
-            extra: stats is null ? null : new JsonObject { ["engine"] = EngineArguments.Json(stats) });
+            extra: new JsonObject { ["engine"] = stats is null ? new JsonObject { ["workers"] = 0, ["torch_threads"] = bareThreads } : EngineArguments.Json(stats) });
         Report.Forecast(result.Forecast, result.Data.Series.TargetName);
         Report.Written(written);
         return 0;

@@ -82,6 +82,21 @@ public static class ForecastRun
     public static readonly Trainer ReferenceEngine = (model, data, options, progress, cancel) =>
         ReferenceTrainer.Train(model, data.Train, data.Validation, options, shards: 1, progress, cancel);
 
+    /// <summary>
+    /// The reference trainer with <paramref name="torchThreads"/> libtorch intra-op threads, set on the thread that trains:
+    /// OpenMP's count is per thread, so a count set on the thread that parsed the command line does not reach training
+    /// run on another (a live progress display, a task).
+    /// </summary>
+    public static Trainer ReferenceEngineWith(int torchThreads)
+    {
+        if (torchThreads is < 1 or > 1024) throw new ArgumentException($"torch threads must be between 1 and 1024 (got {torchThreads})");
+        return (model, data, options, progress, cancel) =>
+        {
+            if (TorchSharp.torch.get_num_threads() != torchThreads) TorchSharp.torch.set_num_threads(torchThreads);
+            return ReferenceEngine(model, data, options, progress, cancel);
+        };
+    }
+
     public static PreparedData Prepare(RunOptions options)
     {
         options.Validate();

@@ -1,18 +1,41 @@
 namespace LstmCluster.Core.Training;
 
+/// <summary>How the windows of a step's global batch are chosen (see <see cref="BatchPlan"/>).</summary>
+public enum BatchSampling
+{
+    /// <summary>Every epoch all windows are shuffled with (seed, epoch) alone; the global batch does not depend on K.</summary>
+    Global,
+
+    /// <summary>Every epoch each shard is shuffled on its own; the global batch is the union of one slice per shard, so it depends on K.</summary>
+    ShardLocal,
+}
+
 /// <summary>
 /// Which training windows go into each step, for K shards (workers). The training windows are
-/// dealt round-robin into K disjoint shards; every epoch each shard is reshuffled with a seed
-/// derived from (job seed, epoch, shard); step s takes slice s of every shard, B/K windows each
-/// (the last slice of an epoch takes what remains). The global batch of a step is the union of
-/// its K slices, so the single-process reference trainer, run with the same plan, computes the
-/// same gradient as K synchronous workers.
+/// dealt round-robin into K disjoint shards (window i belongs to shard i mod K).
+/// <para>
+/// <see cref="BatchSampling.Global"/>: every epoch all windows are shuffled with a seed derived from
+/// (job seed, epoch) alone and step s takes the s-th run of B windows (the last step what remains);
+/// each shard computes the members of that batch that lie in it (its <see cref="Part"/>, about B/K,
+/// varying a little from step to step). The sequence of global batches is the one the 1-shard plan
+/// gives, whatever K, so K synchronous workers take the optimizer steps of the single-process
+/// reference trainer (<c>shards: 1</c>).
+/// </para>
+/// <para>
+/// <see cref="BatchSampling.ShardLocal"/>: every epoch each shard is reshuffled with a seed derived
+/// from (job seed, epoch, shard); step s takes slice s of every shard, B/K windows each (the last
+/// slice of an epoch takes what remains). The global batch of a step is the union of its K slices,
+/// which the reference trainer reproduces only when run with the same K (<c>shards: K</c>).
+/// </para>
+/// With one shard both samplings give the same batches.
 /// </summary>
 public sealed class BatchPlan
 {
     private readonly int[][] shards;
+    private readonly int windowCount;
+    private readonly int globalBatchSize;
 
-    public BatchPlan(int windowCount, int shardCount, int globalBatchSize, long seed)
+    public BatchPlan(int windowCount, int shardCount, int globalBatchSize, long seed, BatchSampling sampling = BatchSampling.ShardLocal)
     {
         if (windowCount < 1) throw new ArgumentException("no training windows");
         if (shardCount < 1) throw new ArgumentException($"shard count must be at least 1 (got {shardCount})");
@@ -21,12 +44,18 @@ public sealed class BatchPlan
         if (globalBatchSize < shardCount)
             throw new ArgumentException($"batch size {globalBatchSize} is smaller than the {shardCount} workers sharing it");
         Seed = seed;
+        Sampling = sampling;
+        this.windowCount = windowCount;
+        this.globalBatchSize = globalBatchSize;
         shards = Split(windowCount, shardCount);
         PerShardBatch = globalBatchSize / shardCount;
-        StepsPerEpoch = Math.Max(1, (int)Math.Ceiling(shards.Min(s => s.Length) / (double)PerShardBatch));
+        StepsPerEpoch = sampling == BatchSampling.Global
+            ? Math.Max(1, (int)Math.Ceiling(windowCount / (double)globalBatchSize))
+            : Math.Max(1, (int)Math.Ceiling(shards.Min(s => s.Length) / (double)PerShardBatch));
     }
 
     public long Seed { get; }
+    public BatchSampling Sampling { get; }
     public int ShardCount => shards.Length;
     public int PerShardBatch { get; }
     public int StepsPerEpoch { get; }
@@ -48,12 +77,45 @@ public sealed class BatchPlan
         return order;
     }
 
-    /// <summary>Slice <paramref name="step"/> (0-based) of a shard's epoch order.</summary>
-    public int[] Slice(int[] epochOrder, int step)
+    /// <summary>Slice <paramref name="step"/> (0-based) of a shard's epoch order (shard-local sampling).</summary>
+    public int[] Slice(int[] epochOrder, int step) => Cut(epochOrder, step, PerShardBatch);
+
+    /// <summary>
+    /// Every window in the order of the given 1-based epoch, from (seed, epoch) alone: the same for any number of
+    /// shards, and the order of the one shard of a 1-shard plan.
+    /// </summary>
+    public int[] GlobalOrder(int epoch)
     {
-        int start = step * PerShardBatch;
-        int end = step == StepsPerEpoch - 1 ? epochOrder.Length : Math.Min(epochOrder.Length, start + PerShardBatch);
-        return start >= end ? [] : epochOrder[start..end];
+        var order = Enumerable.Range(0, windowCount).ToArray();
+        new Random(unchecked((int)Mix(Seed, epoch, 0))).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>The whole batch of <paramref name="step"/> in a <see cref="GlobalOrder"/> (global sampling).</summary>
+    public int[] GlobalBatch(int[] globalOrder, int step) => Cut(globalOrder, step, globalBatchSize);
+
+    /// <summary>
+    /// The order shard <paramref name="shard"/>'s worker walks in <paramref name="epoch"/>: <see cref="GlobalOrder"/> with
+    /// global sampling (the same for every shard), its own <see cref="EpochOrder"/> with shard-local sampling.
+    /// </summary>
+    public int[] WalkOrder(int shard, int epoch) => Sampling == BatchSampling.Global ? GlobalOrder(epoch) : EpochOrder(shard, epoch);
+
+    /// <summary>
+    /// The windows shard <paramref name="shard"/> computes at <paramref name="step"/> of a <see cref="WalkOrder"/>: the
+    /// members of the global batch that lie in the shard (global sampling; possibly none), or the shard's slice.
+    /// </summary>
+    public int[] Part(int shard, int[] walkOrder, int step)
+    {
+        if (Sampling == BatchSampling.ShardLocal) return Slice(walkOrder, step);
+        int k = shards.Length;
+        return k == 1 ? GlobalBatch(walkOrder, step) : Array.FindAll(GlobalBatch(walkOrder, step), i => i % k == shard);
+    }
+
+    private int[] Cut(int[] order, int step, int width)
+    {
+        int start = step * width;
+        int end = step == StepsPerEpoch - 1 ? order.Length : Math.Min(order.Length, start + width);
+        return start >= end ? [] : order[start..end];
     }
 
     private static long Mix(long seed, int epoch, int shard)

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Model;
 using TorchSharp;
@@ -26,22 +27,33 @@ public static class Gradients
         return new BatchGradient(ParameterVector.FlattenGradients(model), loss.item<float>(), indices.Count);
     }
 
-    /// <summary>Sample-weighted average: sum(n_i g_i) / sum(n_i), the gradient of the union batch.</summary>
+    /// <summary>
+    /// Sample-weighted average: sum(n_i g_i) / sum(n_i), the gradient of the union batch. One vectorised pass per
+    /// contribution (<see cref="TensorPrimitives"/>), each added with its weight n_i / sum(n) in float: within a few ulps
+    /// of the double accumulation it replaced (<see cref="ScalarOptimizerReference.WeightedAverage"/>), and exact for one
+    /// contribution.
+    /// </summary>
     public static float[] WeightedAverage(IReadOnlyList<BatchGradient> gradients)
     {
         if (gradients.Count == 0) throw new ArgumentException("no gradients to average");
         int length = gradients[0].Values.Length;
-        var sum = new double[length];
         long total = 0;
         foreach (var g in gradients)
         {
             if (g.Values.Length != length) throw new ArgumentException($"gradient lengths differ ({g.Values.Length} vs {length})");
             total += g.Samples;
-            for (int i = 0; i < length; i++) sum[i] += (double)g.Samples * g.Values[i];
         }
         if (total == 0) throw new ArgumentException("gradients carry no samples");
         var result = new float[length];
-        for (int i = 0; i < length; i++) result[i] = (float)(sum[i] / total);
+        bool first = true;
+        foreach (var g in gradients)
+        {
+            if (g.Samples == 0) continue;
+            float weight = (float)((double)g.Samples / total);
+            if (first) TensorPrimitives.Multiply(g.Values, weight, result);
+            else TensorPrimitives.MultiplyAdd(g.Values, weight, result, result);
+            first = false;
+        }
         return result;
     }
 

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using LstmCluster.Core.Model;
 
 namespace LstmCluster.Core.Training;
@@ -27,6 +28,8 @@ public sealed class MasterOptimizer : IDisposable
     private readonly float[] first;      // Adam: exp_avg; SGD: the momentum buffer
     private readonly float[]? second;    // Adam: exp_avg_sq
     private readonly float[] scratch;    // the gradient as applied (clipped, with weight decay)
+    private readonly float[] temp;       // Adam's per-element intermediates
+    private readonly double[] wide;      // the gradient in double, for its norm
 
     public MasterOptimizer(ForecastModel model, TrainingOptions options)
     {
@@ -37,6 +40,8 @@ public sealed class MasterOptimizer : IDisposable
         first = new float[weights.Length];
         second = options.Optimizer == OptimizerKind.Adam ? new float[weights.Length] : null;
         scratch = new float[weights.Length];
+        temp = new float[Math.Min(Block, weights.Length)];
+        wide = new double[weights.Length];
         LearningRate = options.LearningRate;
     }
 
@@ -52,59 +57,73 @@ public sealed class MasterOptimizer : IDisposable
     {
         if (gradient.Length != weights.Length)
             throw new ArgumentException($"gradient has {gradient.Length} values, the model {weights.Length}");
-        double norm = Norm(gradient);
+        double norm = Norm(gradient, wide);
         if (!double.IsFinite(norm))
             throw new TrainingDivergedException("gradient is not finite (NaN or infinity): the learning rate is probably too high");
         // Same factor as torch.nn.utils.clip_grad_norm_.
         float factor = options.ClipNorm > 0 && norm > options.ClipNorm ? (float)(options.ClipNorm / (norm + 1e-6)) : 1f;
         float decay = (float)options.WeightDecay;
-        for (int i = 0; i < gradient.Length; i++)
-        {
-            float g = factor == 1f ? gradient[i] : gradient[i] * factor;
-            scratch[i] = decay == 0f ? g : g + decay * weights[i];
-        }
         Steps++;
-        if (second is not null) Adam(second);
-        else Sgd();
+        // Every operation is per element: the vector is walked in blocks that stay in the L1/L2 cache through the
+        // several vectorised passes of a step (a 200k-parameter model's vectors are 800 KB each).
+        for (int start = 0; start < weights.Length; start += Block)
+        {
+            int length = Math.Min(Block, weights.Length - start);
+            var g = scratch.AsSpan(start, length);
+            var w = weights.AsSpan(start, length);
+            if (factor == 1f) gradient.AsSpan(start, length).CopyTo(g);
+            else TensorPrimitives.Multiply(gradient.AsSpan(start, length), factor, g);
+            if (decay != 0f) TensorPrimitives.MultiplyAdd(w, decay, g, g);
+            if (second is not null) Adam(w, g, first.AsSpan(start, length), second.AsSpan(start, length), temp.AsSpan(0, length));
+            else Sgd(w, g, first.AsSpan(start, length));
+        }
         ParameterVector.Load(model, weights);
         return norm;
     }
 
-    /// <summary>torch.optim.Adam (single-tensor path, amsgrad off): moments, bias corrections, then addcdiv.</summary>
-    private void Adam(float[] exp_avg_sq)
+    /// <summary>Elements per block of <see cref="Step"/>: five 16 KB vectors, well inside a core's L2 cache.</summary>
+    private const int Block = 4096;
+
+    /// <summary>
+    /// torch.optim.Adam (single-tensor path, amsgrad off): moments, bias corrections, then addcdiv. Each line is one
+    /// vectorised pass (<see cref="TensorPrimitives"/>) doing per element what the scalar loop did, in the same order
+    /// (<see cref="ScalarOptimizerReference.Adam"/>; tested equal).
+    /// </summary>
+    private void Adam(Span<float> w, Span<float> g, Span<float> m, Span<float> v, Span<float> t)
     {
         double biasCorrection1 = 1 - Math.Pow(Beta1, Steps);
         double biasCorrection2 = 1 - Math.Pow(Beta2, Steps);
         float stepSize = (float)(LearningRate / biasCorrection1);
         float correction2Sqrt = (float)Math.Sqrt(biasCorrection2);
         const float oneMinusBeta1 = 1 - Beta1, oneMinusBeta2 = 1 - Beta2;
-        for (int i = 0; i < weights.Length; i++)
-        {
-            float g = scratch[i];
-            float m = first[i] * Beta1 + oneMinusBeta1 * g;
-            float v = exp_avg_sq[i] * Beta2 + oneMinusBeta2 * g * g;
-            first[i] = m;
-            exp_avg_sq[i] = v;
-            float denom = MathF.Sqrt(v) / correction2Sqrt + Epsilon;
-            weights[i] += -stepSize * (m / denom);
-        }
+        // m = m·β1 + (1 − β1)·g
+        TensorPrimitives.Multiply(m, Beta1, m);
+        TensorPrimitives.MultiplyAdd(g, oneMinusBeta1, m, m);
+        // v = v·β2 + ((1 − β2)·g)·g
+        TensorPrimitives.Multiply(g, oneMinusBeta2, t);
+        TensorPrimitives.Multiply(t, g, t);
+        TensorPrimitives.MultiplyAdd(v, Beta2, t, v);
+        // w = w + (−stepSize)·(m / (√v / √(1 − β2ᵗ) + ε))
+        TensorPrimitives.Sqrt(v, t);
+        TensorPrimitives.Divide(t, correction2Sqrt, t);
+        TensorPrimitives.Add(t, Epsilon, t);
+        TensorPrimitives.Divide(m, t, t);
+        TensorPrimitives.MultiplyAdd(t, -stepSize, w, w);
     }
 
     /// <summary>torch.optim.SGD (no dampening, no Nesterov): the momentum buffer starts as the first gradient.</summary>
-    private void Sgd()
+    private void Sgd(Span<float> w, Span<float> d, Span<float> buffer)
     {
         float lr = (float)LearningRate;
         float momentum = (float)options.Momentum;
-        for (int i = 0; i < weights.Length; i++)
+        if (momentum != 0f)
         {
-            float d = scratch[i];
-            if (momentum != 0f)
-            {
-                d = Steps == 1 ? d : first[i] * momentum + d;
-                first[i] = d;
-            }
-            weights[i] += -lr * d;
+            // buf = buf·μ + d (the first step: buf = d)
+            if (Steps == 1) d.CopyTo(buffer);
+            else TensorPrimitives.MultiplyAdd(buffer, momentum, d, buffer);
+            d = buffer;
         }
+        TensorPrimitives.MultiplyAdd(d, -lr, w, w);
     }
 
     /// <summary>Everything a later step depends on (weights, moments, step count, learning rate), copied: a checkpoint.</summary>
@@ -141,11 +160,14 @@ public sealed class MasterOptimizer : IDisposable
         ParameterVector.Load(model, weights);
     }
 
-    private static double Norm(float[] v)
+    /// <summary>
+    /// The L2 norm in double, as the scalar loop had it (it sets the clipping factor, whose float value then matches the
+    /// scalar loop's): the values widened to double, then their squares summed, both vectorised.
+    /// </summary>
+    internal static double Norm(ReadOnlySpan<float> v, Span<double> wide)
     {
-        double ss = 0;
-        foreach (var x in v) ss += (double)x * x;
-        return Math.Sqrt(ss);
+        TensorPrimitives.ConvertTruncating<float, double>(v, wide);
+        return Math.Sqrt(TensorPrimitives.SumOfSquares<double>(wide[..v.Length]));
     }
 
     public void Dispose()

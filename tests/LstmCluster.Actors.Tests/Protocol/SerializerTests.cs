@@ -28,7 +28,7 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
         return new TheoryData<object>
         {
             new AssignShard("job-1", 1, TestSupport.TinySpec with { Dropout = 0.25, NumLayers = 2 }, new PlanSpec(100, 4, 32, 42), Windows, Options),
-            new AssignShard("job-1", 3, TestSupport.TinySpec, new PlanSpec(100, 2, 32, 42), Windows, Options, Shard: 1, StartEpoch: 4, StartStep: 2),
+            new AssignShard("job-1", 3, TestSupport.TinySpec, new PlanSpec(100, 2, 32, 42, BatchSampling.Global), Windows, Options, Shard: 1, StartEpoch: 4, StartStep: 2),
             new ReleaseShard("job-1"),
             new Weights("job-1", 17, Vector),
             new Gradient("job-1", 17, 3, Vector, 16, 0.125),
