@@ -36,7 +36,16 @@ public static class WireTrace
             while (true)
             {
                 Thread.Sleep(1000);
-                lock (Gate) writer.Flush();
+                // Collections so far and the time paused in them: large vectors land on the large object heap, whose
+                // collections are gen 2 ones.
+                var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+                string gc = string.Create(CultureInfo.InvariantCulture,
+                    $"{Stopwatch.GetTimestamp()} gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} {GC.GetTotalPauseDuration().TotalMilliseconds:F0}/{cpu.TotalMilliseconds:F0}");
+                lock (Gate)
+                {
+                    writer.WriteLine(gc);
+                    writer.Flush();
+                }
             }
         }) { IsBackground = true, Name = "wire-trace" };
         flusher.Start();
