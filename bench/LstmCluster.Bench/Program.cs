@@ -10,6 +10,21 @@ using LstmCluster.Core.Training;
 // Usage: dotnet run -c Release --project bench/LstmCluster.Bench -- [repeats] [epochs] [hidden] [points] [batch]
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- cluster [repeats] [epochs] [hidden] [points] [batch]
 //        (simulate's node processes against the embedded engine: ClusterBench.cs)
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- suite [--repeats 5] [--epochs 3] [--hidden 64] [--layers 2]
+//            [--points 8000] [--batch 64] [--rss-rounds 10000] [--only "train K=1|simulate K=1"]
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- ps-scale [--workers 1,2,4,8,16,32] [--delay-ms 7] [--rounds 300]
+//            [--hidden 64] [--layers 2] [--slice 64]   (one parameter server against K fixed-delay workers: ServerScaleBench.cs)
+//        (suite: issue #12's table: every configuration interleaved, ratios against the targets, memory over many rounds: SuiteBench.cs)
+if (args.FirstOrDefault() == "ps-scale")
+{
+    await ServerScaleBench.Run(args[1..]);
+    return;
+}
+if (args.FirstOrDefault() == "suite")
+{
+    await SuiteBench.Run(args[1..]);
+    return;
+}
 if (args.FirstOrDefault() == "cluster")
 {
     await ClusterBench.Run(args[1..]);

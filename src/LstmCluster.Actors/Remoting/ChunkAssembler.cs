@@ -45,6 +45,7 @@ public sealed class ChunkAssembler : ReceiveActor, IWithTimers
 
     private void OnChunk(MessageChunk chunk)
     {
+        WireTrace.Mark("asm", chunk.Manifest, chunk.Part.Length);
         if (_closed.TryGetValue(chunk.Transfer, out bool delivered))
         {
             if (delivered) _duplicates++;
@@ -153,6 +154,7 @@ public sealed class ChunkAssembler : ReceiveActor, IWithTimers
         }
         _completed++;
         first.Recipient.Tell(message, transfer.Sender);
+        WireTrace.Mark("delivered", first.Manifest, bytes.Length);
     }
 
     private void OnTimedOut(TransferTimedOut timeout)

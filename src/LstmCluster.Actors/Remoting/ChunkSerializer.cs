@@ -36,6 +36,7 @@ public sealed class ChunkSerializer(ExtendedActorSystem system) : SerializerWith
     public override byte[] ToBinary(object obj)
     {
         if (obj is not MessageChunk c) throw new ArgumentException($"{nameof(ChunkSerializer)} cannot serialize {obj.GetType()}");
+        WireTrace.Mark("chunk-ser", c.Manifest, c.Part.Length);
         using var stream = new MemoryStream(c.Part.Length + 128);
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
@@ -61,6 +62,7 @@ public sealed class ChunkSerializer(ExtendedActorSystem system) : SerializerWith
         if (length < 0) throw new SerializationException($"negative chunk length {length}");
         var part = r.ReadBytes(length);
         if (part.Length != length) throw new SerializationException("truncated chunk");
+        WireTrace.Mark("chunk-des", innerManifest, length);
         return new MessageChunk(transfer, index, count, total, recipient, serializerId, innerManifest, part);
     }
 }

@@ -3,16 +3,19 @@ using Akka.Actor;
 namespace LstmCluster.Actors.Remoting;
 
 /// <summary>
-/// Sends a message to a remote actor in chunks no larger than <see cref="ChunkingOptions.ChunkBytes"/>.
-/// The message is serialized with whatever serializer Akka binds to it; the bytes are split into
-/// <see cref="MessageChunk"/>s (one for a small message) sent to the <see cref="ChunkAssembler"/>
-/// on the recipient's node, which deserializes the whole and tells the recipient with the
-/// original sender. Everything one sender sends through here to one node keeps its order; a
-/// plain <c>Tell</c> mixed in does not (it can overtake a message being reassembled). Local
-/// recipients get the message as is.
+/// Sends a message to a remote actor, whole when it fits <see cref="ChunkingOptions.MaxWholeBytes"/> (one frame), else in
+/// chunks no larger than <see cref="ChunkingOptions.ChunkBytes"/>. Chunks are <see cref="MessageChunk"/>s sent to the
+/// <see cref="ChunkAssembler"/> on the recipient's node, which deserializes the whole and tells the recipient with the
+/// original sender. Everything one <see cref="ChunkedSender"/> sends to one target keeps its order: a message sent whole
+/// goes straight to the recipient, which would overtake a chunked one still being reassembled, so once a target has
+/// been sent chunks, everything later to it takes the assembler's path too (the target is "routed"). Hold one instance
+/// per sending actor for that. Local recipients get the message as is.
 /// </summary>
 public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
 {
+    // Targets that have been sent chunks: from then on, all to them goes through their node's assembler (order).
+    private readonly HashSet<IActorRef> routed = [];
+
     public ChunkedSender(ActorSystem system)
         : this(system, ChunkingOptions.From(system.Settings.Config))
     {
@@ -20,7 +23,10 @@ public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
 
     public ChunkingOptions Options { get; } = options;
 
-    /// <summary>Sends <paramref name="message"/>; returns the number of chunks (1 for a local recipient).</summary>
+    /// <summary>
+    /// Sends <paramref name="message"/>; returns the number of remote messages it took: 1 when sent whole (or to a
+    /// local recipient), else the number of chunks.
+    /// </summary>
     public int Tell(IActorRef target, object message, IActorRef? sender = null)
     {
         sender ??= ActorRefs.NoSender;
@@ -29,14 +35,31 @@ public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
             target.Tell(message, sender);
             return 1;
         }
-        // Small messages take the assembler's path too (as one chunk): a plain Tell would overtake
-        // an earlier large message still being reassembled, and callers rely on per-sender order.
+        if (Options.Direct && !routed.Contains(target))
+        {
+            // Weights and gradients (every round) are sized from their length, not serialized twice.
+            long? bound = Serialization.LstmClusterSerializer.SizeBound(message);
+            if (bound is { } b && b <= Options.MaxWholeBytes)
+            {
+                target.Tell(message, sender);
+                WireTrace.Mark("told", message.GetType().Name, b);
+                return 1;
+            }
+        }
         var (bytes, serializerId, manifest) = Serialize(system, message);
         if (bytes.Length > Options.MaxTransferBytes)
             throw new OversizedMessageException(message.GetType(), bytes.Length, Options.MaxTransferBytes);
+        if (Options.Direct && !routed.Contains(target) && bytes.Length <= Options.MaxWholeBytes)
+        {
+            target.Tell(message, sender);
+            WireTrace.Mark("told", message.GetType().Name, bytes.Length);
+            return 1;
+        }
+        if (Options.Direct) routed.Add(target);
         var chunks = Split(bytes, serializerId, manifest, target, Options.ChunkBytes);
         var assembler = system.ActorSelection(target.Path.Root / "user" / ChunkAssembler.Name);
         foreach (var chunk in chunks) assembler.Tell(chunk, sender);
+        WireTrace.Mark("told", message.GetType().Name, bytes.Length);
         return chunks.Count;
     }
 
@@ -95,9 +118,11 @@ public static class ChunkedSenderExtensions
         system.ActorOf(ChunkAssembler.Props(ChunkingOptions.From(system.Settings.Config)), ChunkAssembler.Name);
 
     /// <summary>
-    /// <c>target.TellChunked(message, sender, Context.System)</c>: through the recipient node's
-    /// <see cref="ChunkAssembler"/>, in chunks when large. See <see cref="ChunkedSender"/>.
+    /// <c>target.TellChunked(message, sender, Context.System)</c>: always through the recipient node's
+    /// <see cref="ChunkAssembler"/> (in chunks when large), so that messages sent this way by one sender keep their order
+    /// without a <see cref="ChunkedSender"/> held across calls. An actor that sends often holds a
+    /// <see cref="ChunkedSender"/> instead, which sends what fits a frame whole. See <see cref="ChunkedSender"/>.
     /// </summary>
     public static int TellChunked(this IActorRef target, object message, IActorRef? sender, ActorSystem system) =>
-        new ChunkedSender(system).Tell(target, message, sender);
+        new ChunkedSender(system, ChunkingOptions.From(system.Settings.Config) with { Direct = false }).Tell(target, message, sender);
 }

@@ -46,6 +46,9 @@ public static class RemoteConfig
           receive-buffer-size = {{MaximumFrameSize}}b
         }
         lstmcluster.chunking {
+          # on: a message that fits one frame goes straight to its recipient (one serialization, no hop through the
+          # assembler; see the Actors README, "Performance"); off: everything through the assembler, as before.
+          direct = on
           chunk-size = {{ChunkBytes}}b
           # An incomplete transfer is dropped (counted, logged) after this long without its last chunk.
           transfer-timeout = 30s
@@ -64,6 +67,13 @@ public static class RemoteConfig
 /// <summary>Chunking figures, read from <c>lstmcluster.chunking</c> and the transport's frame size.</summary>
 public sealed record ChunkingOptions(int ChunkBytes, int MaxWholeBytes, TimeSpan TransferTimeout, int MaxTransferBytes)
 {
+    /// <summary>
+    /// A message that fits <see cref="MaxWholeBytes"/> is told to its recipient whole instead of going through the
+    /// assembler (<c>lstmcluster.chunking.direct</c>). Its protections are then the transport's and the serializer's:
+    /// the frame size caps it, <c>LstmClusterSerializer</c> refuses an unknown manifest.
+    /// </summary>
+    public bool Direct { get; init; } = true;
+
     /// <summary>Transfers one sending node may have open at once: a peer cannot make the assembler hold unbounded partial messages.</summary>
     public int MaxTransfersPerSender { get; init; } = 32;
 
@@ -90,7 +100,10 @@ public sealed record ChunkingOptions(int ChunkBytes, int MaxWholeBytes, TimeSpan
             (int)(config.GetByteSize("lstmcluster.chunking.chunk-size", null) ?? Default.ChunkBytes),
             (int)Math.Max(0, frame - RemoteConfig.FrameOverhead),
             config.GetTimeSpan("lstmcluster.chunking.transfer-timeout", Default.TransferTimeout),
-            (int)Math.Min(int.MaxValue, config.GetByteSize("lstmcluster.chunking.max-transfer-size", null) ?? Default.MaxTransferBytes));
+            (int)Math.Min(int.MaxValue, config.GetByteSize("lstmcluster.chunking.max-transfer-size", null) ?? Default.MaxTransferBytes))
+        {
+            Direct = config.GetBoolean("lstmcluster.chunking.direct", Default.Direct),
+        };
         options.Validate();
         return options;
     }

@@ -154,4 +154,83 @@ public sealed class RemoteTransferTests : TestKit
         AssertPattern(50_000, (await _sink.ExpectMsgAsync<Weights>(Wait)).Values);
         Assert.Equal("last", (await _sink.ExpectMsgAsync<ReleaseShard>(Wait)).Job);
     }
+
+    [Fact]
+    public async Task A_message_that_fits_a_frame_goes_whole_to_its_recipient_past_the_assembler()
+    {
+        var sender = CreateTestProbe();
+        var wire = new ChunkedSender(Sys);
+        var model = Big(50_000); // one 2x64 LSTM's weights, 200 KB
+
+        Assert.Equal(1, wire.Tell(_remoteSink, model, sender.Ref));
+        Assert.Equal(1, wire.Tell(_remoteSink, new ReleaseShard("small"), sender.Ref));
+
+        AssertPattern(50_000, (await _sink.ExpectMsgAsync<Weights>(Wait)).Values);
+        Assert.Equal(sender.Ref.Path.Elements, _sink.LastSender.Path.Elements);
+        Assert.Equal("small", (await _sink.ExpectMsgAsync<ReleaseShard>(Wait)).Job);
+        var state = await _other.ActorSelection("/user/" + ChunkAssembler.Name).Ask<AssemblerState>(GetAssemblerState.Instance, Wait);
+        Assert.Equal(new AssemblerState(0, 0, 0, 0, 0), state);
+    }
+
+    [Fact]
+    public async Task Once_a_target_was_sent_chunks_everything_later_to_it_takes_the_assembler_and_keeps_its_order()
+    {
+        var sender = CreateTestProbe();
+        var wire = new ChunkedSender(Sys);
+
+        Assert.Equal(1, wire.Tell(_remoteSink, new ReleaseShard("first"), sender.Ref));   // whole, straight to the sink
+        Assert.Equal(6, wire.Tell(_remoteSink, Big(1_500_000), sender.Ref));               // 6 MB: over a frame, chunked
+        Assert.Equal(1, wire.Tell(_remoteSink, Big(50_000), sender.Ref));                  // fits, but must not overtake it
+        Assert.Equal(1, wire.Tell(_remoteSink, new ReleaseShard("last"), sender.Ref));
+
+        Assert.Equal("first", (await _sink.ExpectMsgAsync<ReleaseShard>(Wait)).Job);
+        AssertPattern(1_500_000, (await _sink.ExpectMsgAsync<Weights>(Wait)).Values);
+        AssertPattern(50_000, (await _sink.ExpectMsgAsync<Weights>(Wait)).Values);
+        Assert.Equal("last", (await _sink.ExpectMsgAsync<ReleaseShard>(Wait)).Job);
+        var state = await _other.ActorSelection("/user/" + ChunkAssembler.Name).Ask<AssemblerState>(GetAssemblerState.Instance, Wait);
+        Assert.Equal(3, state.Completed);
+    }
+
+    [Fact]
+    public async Task A_message_sent_whole_under_the_projects_serializer_id_with_an_unknown_manifest_is_never_delivered()
+    {
+        // A peer that forges the project's serializer id with a manifest of its choosing: the receiving serializer refuses
+        // it (SerializationException), Akka drops it, and the association carries on.
+        var forgerConfig = ConfigurationFactory.ParseString($$"""
+            akka.actor {
+              serializers.forged = "{{typeof(ForgingSerializer).AssemblyQualifiedName}}"
+              serialization-bindings { "{{typeof(Forged).AssemblyQualifiedName}}" = forged }
+            }
+            """).WithFallback(ConfigurationFactory.ParseString(RemoteConfig.Hocon("127.0.0.1", 0))).WithFallback(TestSupport.Config);
+        var forger = ActorSystem.Create("receiver", forgerConfig);
+        try
+        {
+            var address = ((ExtendedActorSystem)_other).Provider.DefaultAddress;
+            var sink = await forger.ActorSelection(_sink.Ref.Path.ToStringWithAddress(address)).ResolveOne(Wait);
+
+            sink.Tell(new Forged());
+            new ChunkedSender(forger).Tell(sink, new ReleaseShard("after"));
+
+            Assert.Equal("after", (await _sink.ExpectMsgAsync<ReleaseShard>(Wait)).Job);
+            await _sink.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        }
+        finally
+        {
+            await forger.Terminate();
+        }
+    }
+
+    private sealed record Forged;
+
+    /// <summary>Claims <c>LstmClusterSerializer</c>'s id and writes a manifest that serializer does not read.</summary>
+    private sealed class ForgingSerializer(ExtendedActorSystem system) : Akka.Serialization.SerializerWithStringManifest(system)
+    {
+        public override int Identifier => Serialization.LstmClusterSerializer.SerializerId;
+
+        public override string Manifest(object o) => "System.Diagnostics.Process, System";
+
+        public override byte[] ToBinary(object obj) => [1, 2, 3];
+
+        public override object FromBinary(byte[] bytes, string manifest) => new Forged();
+    }
 }

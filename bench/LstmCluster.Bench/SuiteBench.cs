@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Akka.Actor;
+using LstmCluster.Actors.Embedded;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Hosting.Api;
+using LstmCluster.Hosting.Client;
+using LstmCluster.Hosting.Simulation;
+
+/// <summary>
+/// Issue #12's table in one command: embedded `train` K = 1 and K = 2, `simulate` K = 1 (also with the old all-chunked
+/// wire) and K = 2, and the machine's two-process ceiling C (two independent `train --workers 1` processes at once against
+/// one alone), interleaved, repeat after repeat (the first discarded as warm-up), reported as medians with the ratios the
+/// issue targets; then the bytes a round moves and the resident memory of simulate's node processes before and after
+/// many rounds. Every configuration is a real `lstmcluster` process (or K + 2 of them), one torch thread per process,
+/// OMP_NUM_THREADS=1; samples/s are the trainer's own (training time, start-up excluded).
+/// </summary>
+internal static class SuiteBench
+{
+    private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
+
+    private sealed record Settings(int Repeats, int Epochs, int Hidden, int Layers, int Points, int Batch, int RssRounds, string? Only);
+
+    private static Settings Parse(string[] args)
+    {
+        var map = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
+        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
+        return new Settings(Int("repeats", 5), Int("epochs", 3), Int("hidden", 64), Int("layers", 2), Int("points", 8000), Int("batch", 64),
+            Int("rss-rounds", 10_000), map.GetValueOrDefault("only"));
+    }
+
+    public static async Task Run(string[] args)
+    {
+        var s = Parse(args);
+        string exe = Executable();
+        string dir = Path.Combine(Path.GetTempPath(), $"lstmcluster-suite-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        string csv = Path.Combine(dir, "sine.csv");
+        var rng = new Random(1);
+        await File.WriteAllLinesAsync(csv, ["step,value", .. Enumerable.Range(0, s.Points)
+            .Select(i => string.Create(Culture, $"{i},{10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble():R}"))]);
+        var job = new Dictionary<string, string>
+        {
+            ["target"] = "value", ["lookback"] = "32", ["horizon"] = "1", ["hidden"] = $"{s.Hidden}", ["layers"] = $"{s.Layers}",
+            ["epochs"] = $"{s.Epochs}", ["batch-size"] = $"{s.Batch}", ["patience"] = "0", ["lr-plateau"] = "0", ["seed"] = "3",
+            ["normalize"] = "global", ["optimizer"] = "adam",
+        };
+        Console.WriteLine($"suite: LSTM 1→{s.Hidden}×{s.Layers}, window 32, global batch {s.Batch}, Adam, {s.Points}-point sine, {s.Epochs} epochs, " +
+            $"{s.Repeats} repeats (+1 warm-up), {Environment.ProcessorCount} cores, 1 torch thread per process; load at start {Load()}");
+
+        var configs = new (string Name, Func<int, Task<double[]>> Run)[]
+        {
+            ("train K=1", r => Train(exe, csv, job, dir, 1, $"t1-{r}")),
+            ("train K=2", r => Train(exe, csv, job, dir, 2, $"t2-{r}")),
+            ("simulate K=1", r => Simulate(exe, csv, job, dir, 1, null)),
+            ("simulate K=1, chunked wire", r => Simulate(exe, csv, job, dir, 1, "lstmcluster.chunking.direct = off")),
+            ("simulate K=2", r => Simulate(exe, csv, job, dir, 2, null)),
+            ("simulate K=2, chunked wire", r => Simulate(exe, csv, job, dir, 2, "lstmcluster.chunking.direct = off")),
+            ("2 × train K=1 at once", async r =>
+            {
+                var both = await Task.WhenAll(Train(exe, csv, job, dir, 1, $"p1-{r}"), Train(exe, csv, job, dir, 1, $"p2-{r}"));
+                return [both[0][0] + both[1][0], (both[0][1] + both[1][1]) / 2];
+            }),
+        };
+        if (s.Only is { } only) configs = [.. configs.Where(c => only.Split('|').Contains(c.Name))];
+        var rates = configs.ToDictionary(c => c.Name, _ => new List<double>());
+        var rounds = configs.ToDictionary(c => c.Name, _ => new List<double>());
+        var loads = new List<string>();
+        for (int r = 0; r <= s.Repeats; r++)
+        {
+            loads.Add(Load());
+            foreach (var c in configs)
+            {
+                var x = await c.Run(r);
+                Console.WriteLine($"  {(r == 0 ? "warm-up" : $"repeat {r}")}: {c.Name,-28} {x[0],8:F0} samples/s {x[1],8:F2} ms/round   (load {Load()})");
+                if (r == 0) continue;
+                rates[c.Name].Add(x[0]);
+                rounds[c.Name].Add(x[1]);
+            }
+        }
+
+        double Rate(string name) => rates.TryGetValue(name, out var v) ? Stats.Median(v) : double.NaN;
+        double Round(string name) => rounds.TryGetValue(name, out var v) ? Stats.Median(v) : double.NaN;
+        var (weights, gradient) = MessageBytes(s);
+        Console.WriteLine();
+        Console.WriteLine($"{"configuration",-28} {"samples/s",10} {"ms/round",9}   (medians of {s.Repeats}; load averages at each repeat: {string.Join(", ", loads)})");
+        foreach (var c in configs) Console.WriteLine($"{c.Name,-28} {Rate(c.Name),10:F0} {Round(c.Name),9:F2}");
+        double c2 = Rate("2 × train K=1 at once") / Rate("train K=1");
+        double outside = Round("simulate K=1") - Round("train K=1");
+        double allowed = 1 + (weights + gradient) / 1e6;
+        Console.WriteLine();
+        Console.WriteLine($"C = two train K=1 at once / one alone = {c2:F2}");
+        Target("simulate K=1 / train K=1", Rate("simulate K=1") / Rate("train K=1"), 0.80);
+        Target("simulate K=2 / (C × simulate K=1)", Rate("simulate K=2") / (c2 * Rate("simulate K=1")), 0.85);
+        Target("train K=2 / (C × train K=1)", Rate("train K=2") / (c2 * Rate("train K=1")), 0.90);
+        Console.WriteLine($"{"round outside compute across processes (ms)",-44} {outside,7:F2}   target ≤ {allowed:F2} (1 ms + bytes / 1 GB/s)  {(outside <= allowed ? "met" : "NOT met")}");
+        Console.WriteLine($"{"simulate K=1 direct / chunked wire",-44} {Rate("simulate K=1") / Rate("simulate K=1, chunked wire"),7:F2}");
+        Console.WriteLine($"{"simulate K=2 direct / chunked wire",-44} {Rate("simulate K=2") / Rate("simulate K=2, chunked wire"),7:F2}");
+        Console.WriteLine($"bytes per round: K × (weights {weights} B + gradient {gradient} B) serialized = {weights + gradient} B at K=1, {2 * (weights + gradient)} B at K=2, plus Akka's envelope (~100 B a message)");
+
+        if (s.RssRounds > 0) await Memory(exe, csv, job, dir, s);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static void Target(string what, double value, double target) =>
+        Console.WriteLine($"{what,-44} {value,7:F2}   target ≥ {target:F2}  {(value >= target ? "met" : "NOT met")}");
+
+    private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+
+    /// <summary>`lstmcluster train` as a process: (samples/s, ms/round) from its metrics.json.</summary>
+    private static async Task<double[]> Train(string exe, string csv, Dictionary<string, string> job, string dir, int k, string tag)
+    {
+        string outDir = Path.Combine(dir, tag);
+        var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["train", "--data", csv, "--workers", $"{k}", "--torch-threads", "1", "--out", outDir]) start.ArgumentList.Add(a);
+        foreach (var (key, value) in job)
+        {
+            start.ArgumentList.Add($"--{key}");
+            start.ArgumentList.Add(value);
+        }
+        start.Environment["OMP_NUM_THREADS"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"train exited {process.ExitCode}: {await stderr}\n{await stdout}");
+        var result = Metrics(await File.ReadAllBytesAsync(Path.Combine(outDir, "metrics.json")), job);
+        Directory.Delete(outDir, recursive: true);
+        return result;
+    }
+
+    /// <summary>A fresh `simulate`-style cluster (coordinator, parameter server, K workers) running one job.</summary>
+    private static async Task<double[]> Simulate(string exe, string csv, Dictionary<string, string> job, string dir, int k, string? hocon)
+    {
+        await using var cluster = await LocalCluster.Start(new LocalClusterOptions(exe, [], k, Path.Combine(dir, "logs"), Hocon: hocon));
+        using var client = new JobApiClient(cluster.Url);
+        string id = await client.SubmitAsync(csv, new Dictionary<string, string>(job) { ["workers"] = $"{k}" });
+        await Finish(client, id, _ => { });
+        return Metrics(await client.ArtifactAsync(id, "metrics.json"), job);
+    }
+
+    private static async Task<JobView> Finish(JobApiClient client, string id, Action<JobView> poll)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromHours(2);
+        while (true)
+        {
+            var status = await client.StatusAsync(id);
+            poll(status);
+            if (status.Ended)
+            {
+                if (!string.Equals(status.State, "succeeded", StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidOperationException($"job {id} {status.State}: {status.Reason}");
+                return status;
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} did not end in 2 hours");
+            await Task.Delay(200);
+        }
+    }
+
+    private static double[] Metrics(byte[] json, Dictionary<string, string> job)
+    {
+        using var metrics = JsonDocument.Parse(json);
+        var training = metrics.RootElement.GetProperty("training");
+        double seconds = training.GetProperty("seconds").GetDouble();
+        long samples = training.GetProperty("samples").GetInt64();
+        double roundsRun = Math.Ceiling(samples / double.Parse(job["batch-size"], Culture));
+        return [samples / seconds, seconds * 1000 / roundsRun];
+    }
+
+    /// <summary>
+    /// Resident memory of simulate's node processes (K = 2) from round 1,000 (after warm-up: JIT, pools, the GC's
+    /// budgets) to <see cref="Settings.RssRounds"/> rounds later: it must stay flat (&lt; 5 % growth). Sampled at every
+    /// epoch end, so a reader sees whether memory levels off or keeps climbing.
+    /// </summary>
+    private static async Task Memory(string exe, string csv, Dictionary<string, string> job, string dir, Settings s)
+    {
+        const int warmUp = 1000;
+        await using var cluster = await LocalCluster.Start(new LocalClusterOptions(exe, [], 2, Path.Combine(dir, "logs-rss")));
+        using var client = new JobApiClient(cluster.Url);
+        // Epochs enough for warm-up + RssRounds rounds; the steps per epoch come from a one-epoch job.
+        string probe = await client.SubmitAsync(csv, new Dictionary<string, string>(job) { ["workers"] = "2", ["epochs"] = "1" });
+        int stepsPerEpoch = (int)(await Finish(client, probe, _ => { })).Round;
+        // The status's round moves at epoch ends: two epochs of margin so one is seen past warm-up + RssRounds.
+        int epochs = (int)Math.Ceiling((warmUp + s.RssRounds + 1.0) / Math.Max(1, stepsPerEpoch)) + 2;
+        string id = await client.SubmitAsync(csv, new Dictionary<string, string>(job) { ["workers"] = "2", ["epochs"] = $"{epochs}" });
+        var samples = new List<(long Round, Dictionary<string, long> Rss)>();
+        var clock = Stopwatch.StartNew();
+        await Finish(client, id, status =>
+        {
+            bool open = samples.Count == 0 || samples[^1].Round < samples[0].Round + s.RssRounds;
+            if (status.Round >= warmUp && open && (samples.Count == 0 || status.Round > samples[^1].Round))
+                samples.Add((status.Round, Rss(cluster)));
+        });
+        Console.WriteLine();
+        if (samples.Count < 2 || samples[^1].Round < samples[0].Round + s.RssRounds)
+        {
+            Console.WriteLine($"memory: the job ended before round {warmUp} + {s.RssRounds} was seen ({clock.Elapsed.TotalSeconds:F0} s)");
+            return;
+        }
+        var (first, last) = (samples[0], samples[^1]);
+        Console.WriteLine($"resident memory of simulate K=2's node processes, round {first.Round} → round {last.Round} " +
+            $"({last.Round - first.Round} rounds, {clock.Elapsed.TotalSeconds:F0} s; MiB at rounds {string.Join(", ", Spread(samples).Select(x => x.Round))}):");
+        foreach (var (node, b) in first.Rss)
+        {
+            long a = last.Rss.GetValueOrDefault(node);
+            double growth = (a - b) * 100.0 / b;
+            string series = string.Join(" ", Spread(samples).Select(x => (x.Rss.GetValueOrDefault(node) / 1048576.0).ToString("F0", Culture)));
+            Console.WriteLine($"  {node,-18} {b / 1048576.0,7:F1} → {a / 1048576.0,7:F1} MiB {growth,+6:F1} % {(growth < 5 ? "flat (< 5 %)" : "GROWS")}   [{series}]");
+        }
+    }
+
+    private static IEnumerable<(long Round, Dictionary<string, long> Rss)> Spread(List<(long Round, Dictionary<string, long> Rss)> xs) =>
+        xs.Count <= 8 ? xs : Enumerable.Range(0, 8).Select(i => xs[(int)Math.Round(i * (xs.Count - 1) / 7.0)]);
+
+    private static Dictionary<string, long> Rss(LocalCluster cluster) =>
+        cluster.Nodes.ToDictionary(n => n.Name, n =>
+        {
+            foreach (var line in File.ReadLines($"/proc/{n.Process.Id}/status"))
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], Culture) * 1024;
+            return 0L;
+        });
+
+    private static (long Weights, long Gradient) MessageBytes(Settings s)
+    {
+        var spec = new LstmCluster.Core.Model.ModelSpec(1, s.Hidden, s.Layers, 1);
+        using var system = ActorSystem.Create("bench", EmbeddedEngine.Configuration());
+        long Size(object m) => system.Serialization.FindSerializerFor(m).ToBinary(m).Length;
+        return (Size(new Weights("job-1", 1, new float[spec.ParameterCount])), Size(new Gradient("job-1", 1, 0, new float[spec.ParameterCount], 32, 0.5)));
+    }
+
+    private static string Executable()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        string exe = Path.Combine(dir?.FullName ?? ".", "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
+        return File.Exists(exe) ? exe : throw new FileNotFoundException($"{exe} is not built (dotnet build -c {configuration})");
+    }
+}
