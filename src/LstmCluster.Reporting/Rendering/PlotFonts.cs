@@ -39,6 +39,55 @@ internal static class PlotFonts
         }
     }
 
+    private static readonly Dictionary<string, string?> Fallbacks = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The family to draw <paramref name="text"/> with when the embedded DejaVu Sans lacks some of its characters (CJK, emoji,
+    /// ...): the installed font that has the most of them (all, when one does); null when DejaVu has them all or no installed
+    /// font has any. SkiaSharp's fontconfig-less build cannot match a character to a font, so the installed families are
+    /// asked directly (once per text).
+    /// </summary>
+    public static string? FallbackFor(string text)
+    {
+        EnsureInstalled();
+        lock (Gate)
+        {
+            if (Fallbacks.TryGetValue(text, out var known)) return known;
+            string? found = null;
+            var missing = Missing(Fonts.GetTypeface(Family, bold: false, italic: false), text);
+            if (missing.Count > 0)
+            {
+                int best = 0;
+                foreach (var family in SKFontManager.Default.FontFamilies.Order(StringComparer.Ordinal))
+                {
+                    using var face = SKTypeface.FromFamilyName(family);
+                    if (face is null) continue;
+                    int covered = missing.Count - Missing(face, missing).Count;
+                    if (covered > best)
+                    {
+                        best = covered;
+                        found = family;
+                        if (covered == missing.Count) break;
+                    }
+                }
+            }
+            Fallbacks[text] = found;
+            return found;
+        }
+    }
+
+    /// <summary>The characters (text elements: an emoji with its modifiers is one) of <paramref name="text"/> that <paramref name="face"/> has no glyph for.</summary>
+    private static List<string> Missing(SKTypeface face, IEnumerable<string> elements) =>
+        [.. elements.Distinct().Where(e => !string.IsNullOrWhiteSpace(e) && !face.ContainsGlyphs(e))];
+
+    private static List<string> Missing(SKTypeface face, string text)
+    {
+        var elements = new List<string>();
+        var e = System.Globalization.StringInfo.GetTextElementEnumerator(text);
+        while (e.MoveNext()) elements.Add(e.GetTextElement());
+        return Missing(face, elements);
+    }
+
     private static SKData? Load(string resource)
     {
         using var stream = typeof(PlotFonts).Assembly.GetManifestResourceStream(resource);

@@ -119,6 +119,8 @@ public static class Plots
             zoom.Axes.SetLimitsY(low - margin, high + margin);
         }
 
+        UseFontFor(full);
+        UseFontFor(zoom);
         var multiplot = new Multiplot();
         multiplot.Reset(full);
         multiplot.AddPlot(zoom);
@@ -341,8 +343,19 @@ public static class Plots
         : spanDays >= 730 && d.Day == 1 ? d.ToString("yyyy-MM", CultureInfo.InvariantCulture)
         : d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// Labels the user named (the file, the target column) may hold characters the embedded font lacks (CJK, emoji): the
+    /// plot's labels then use an installed font that has them, rather than boxes. With none installed they stay as they are.
+    /// </summary>
+    private static void UseFontFor(Plot plot)
+    {
+        string text = string.Concat(plot.Axes.Title.Label.Text, plot.Axes.Left.Label.Text, plot.Axes.Bottom.Label.Text);
+        if (PlotFonts.FallbackFor(text) is { } family) plot.Font.Set(family);
+    }
+
     private static void Save(Plot plot, string path, int width, int height)
     {
+        UseFontFor(plot);
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
         plot.SavePng(path, width, height);
