@@ -177,7 +177,7 @@ public static class RunOutputs
 
     /// <summary>
     /// A quantile head on a split: each level's mean pinball loss (original units) and the share of actual values at or
-    /// below it, and each central interval's nominal and empirical coverage and mean width.
+    /// below it, each central interval's nominal and empirical coverage and mean width, and the same before calibration.
     /// </summary>
     public static JsonObject QuantilesJson(QuantileReport q) => new()
     {
@@ -197,6 +197,8 @@ public static class RunOutputs
             ["mean_width"] = Num(i.MeanWidth),
         }).ToArray()),
         ["points"] = q.Points,
+        // The head's raw levels on the same split, before the validation calibration widened or narrowed the intervals.
+        ["uncalibrated"] = q.Uncalibrated is { } raw ? QuantilesJson(raw) : null,
     };
 
     private static JsonObject MetricsJson(RunResult r, RunOptions o, string engine, JsonObject? extra)

@@ -12,7 +12,11 @@ public sealed record QuantileScore(double Level, double Pinball, double BelowFra
 public sealed record IntervalCoverage(double Lower, double Upper, double Nominal, double Coverage, double MeanWidth);
 
 /// <summary>How well a quantile head's levels fit a split: each level's pinball loss, each central interval's coverage.</summary>
-public sealed record QuantileReport(IReadOnlyList<QuantileScore> Levels, IReadOnlyList<IntervalCoverage> Intervals, double MeanPinball, int Points);
+public sealed record QuantileReport(IReadOnlyList<QuantileScore> Levels, IReadOnlyList<IntervalCoverage> Intervals, double MeanPinball, int Points)
+{
+    /// <summary>The same split scored without the validation calibration (the head's raw levels), when one was applied.</summary>
+    public QuantileReport? Uncalibrated { get; init; }
+}
 
 /// <summary>Scores quantile forecasts against the held-out truth, pooling every (origin, step) point as <see cref="HoldoutEvaluation"/> does.</summary>
 public static class QuantileEvaluation

@@ -86,7 +86,7 @@ public static class Backtest
                     model = null;
                     model = ForecastModel.Create(spec, options.Training.Seed);
                     training = engine(model, data, options.Training, progress, cancel);
-                    preprocessor = data.Preprocessor;
+                    preprocessor = QuantileCalibration.Calibrate(model, data);
                 }
 
                 var report = Evaluate(model, preprocessor!, series, fold, h, options.Season, out var predictions);

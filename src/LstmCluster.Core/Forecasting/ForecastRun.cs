@@ -170,18 +170,26 @@ public static class ForecastRun
         var spec = options.Spec(data.Series.Columns.Length);
         using var model = ForecastModel.Create(spec, options.Training.Seed);
         var training = engine(model, data, options.Training, progress, cancel);
-        var stored = new StoredModel(spec, data.Preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
-        var validation = Evaluate(model, data, data.Validation, options.Season, out _);
-        var test = Evaluate(model, data, data.Test, options.Season, out var testPredictions);
-        var forecast = Forecast(model, data.Preprocessor, data.Series);
+        // A quantile head's intervals are calibrated on validation; the test split is scored with and without it.
+        var preprocessor = QuantileCalibration.Calibrate(model, data);
+        var stored = new StoredModel(spec, preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
+        var validation = Evaluate(model, data, preprocessor, data.Validation, options.Season, out _);
+        var test = Evaluate(model, data, preprocessor, data.Test, options.Season, out var testPredictions);
+        if (test.Quantiles is { } calibrated && !ReferenceEquals(preprocessor, data.Preprocessor))
+            test = test with { Quantiles = calibrated with { Uncalibrated = Evaluate(model, data, data.Test, options.Season, out _).Quantiles } };
+        var forecast = Forecast(model, preprocessor, data.Series);
         return new RunResult(data, stored, training, validation, test, testPredictions, forecast);
     }
 
     /// <summary>Model and baselines on a split's windows, in original units.</summary>
     public static EvaluationReport Evaluate(ForecastModel model, PreparedData data, WindowSet windows, int season,
+        out SplitPredictions predictions) => Evaluate(model, data, data.Preprocessor, windows, season, out predictions);
+
+    /// <summary>As <see cref="Evaluate(ForecastModel, PreparedData, WindowSet, int, out SplitPredictions)"/> through <paramref name="preprocessor"/> (a calibrated copy of the data's).</summary>
+    public static EvaluationReport Evaluate(ForecastModel model, PreparedData data, Preprocessor preprocessor, WindowSet windows, int season,
         out SplitPredictions predictions)
     {
-        predictions = Predict(model, data.Preprocessor, data.Series.Columns, windows);
+        predictions = Predict(model, preprocessor, data.Series.Columns, windows);
         double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
         return Score(data.Series.Target, predictions, model.Spec, season, scale);
     }
@@ -223,7 +231,8 @@ public static class ForecastRun
     }
 
     /// <summary>
-    /// A quantile head's outputs for one window in original units, [level][step]. Each level's block is decoded as a point
+    /// A quantile head's outputs for one window in original units, [level][step]. Each level's block is shifted by the
+    /// calibration's offsets (<see cref="Preprocessor.QuantileOffsets"/>) and decoded as a point
     /// forecast would be: every normalization maps back through an increasing affine map (its scale is positive: a fitted
     /// standard deviation, range or mean step, never zero or negative), and a one-step log return through exp, so the
     /// order of the levels survives decoding. The values are then sorted across levels at each step: a head trained on
@@ -234,7 +243,14 @@ public static class ForecastRun
     {
         int levels = spec.QuantileCount, h = spec.Horizon;
         var result = new double[levels][];
-        for (int q = 0; q < levels; q++) result[q] = preprocessor.Decode(columns, origin, output.Slice(q * h, h));
+        var offsets = preprocessor.QuantileOffsets;
+        var shifted = new float[h];
+        for (int q = 0; q < levels; q++)
+        {
+            // The calibration's offsets (model space) first: they widen an interval before it is mapped back.
+            for (int k = 0; k < h; k++) shifted[k] = output[q * h + k] + (q < offsets.Length && k < offsets[q].Length ? (float)offsets[q][k] : 0f);
+            result[q] = preprocessor.Decode(columns, origin, shifted);
+        }
         SortAcrossLevels(result);
         return result;
     }
