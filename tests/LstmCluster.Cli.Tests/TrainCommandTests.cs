@@ -49,8 +49,6 @@ public sealed class TrainCommandTests : IDisposable
         var f = CliRunner.Run("forecast", "--model", Path.Combine(outDir, "model"), "--data", CliRunner.Sample("AirPassengers.csv"), "--out", again);
         Assert.True(f.ExitCode == 0, f.Error);
         Assert.Equal(forecast, File.ReadAllLines(again));
-        var printed = CliRunner.Run("forecast", "--model", Path.Combine(outDir, "model"), "--data", CliRunner.Sample("AirPassengers.csv"));
-        Assert.Contains("q0.9", printed.Out);
 
         var export = CliRunner.Run("export", "--model", Path.Combine(outDir, "model"), "--out", Path.Combine(dir, "model.pt"));
         Assert.Equal(2, export.ExitCode);
