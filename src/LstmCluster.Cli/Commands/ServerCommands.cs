@@ -59,8 +59,6 @@ public static class ServerCommands
             var fields = GivenFields(p, args.All.Append(workers).Append(priority).Concat(engine).Where(o => o != args.Data));
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
-            // Bad option values exit 2 here, without a round trip (the server checks them again).
-            args.Values(p).ToRunOptions().Validate();
             using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
             string id = await client.SubmitAsync(data.FullName, fields, ct);
             Console.WriteLine(id);
