@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Issue 13's measurement: `train` with default options (--normalize auto, --epochs auto) on real series for
 several seeds; per run every normalization candidate's validation and test MASE, the one chosen on validation,
-its test MASE against the best baseline and how training stopped.
+its test MASE against the best baseline and how training stopped. With --quantiles among the extra flags
+(e.g. --quantiles 0.1,0.5,0.9), also the test-split coverage of each central interval (q0.1-q0.9: nominal 80 %)
+and its summary per case.
 
 Usage: python3 scripts/normalize_matrix.py [--data-dir samples] [--seeds 0,1,2,3,4] [--only nottem]
            [--json out.json] [extra train flags...]
-Needs a Release build. Prints one line per run and a summary per case (mean and range over seeds).
+Needs a Release build (or LSTMCLUSTER_CLI=path of the lstmcluster executable). Prints one line per run and a summary per case (mean and range over seeds).
 """
 import json, os, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLI = os.path.join(ROOT, "src/LstmCluster.Cli/bin/Release/net10.0/lstmcluster")
+CLI = os.environ.get("LSTMCLUSTER_CLI") or os.path.join(ROOT, "src/LstmCluster.Cli/bin/Release/net10.0/lstmcluster")
 
 # (label, file, train flags)
 CASES = [
@@ -54,11 +56,15 @@ def main():
                      for c in norm.get("candidates", [])}
             row = {"case": label, "seed": seed, "chosen": norm.get("chosen"), "model": m["model"]["mase"],
                    "best_baseline": best, "best_baseline_mase": b[best], "naive": b["naive"], "candidates": cands,
-                   "stop": m["training"].get("stop_reason")}
+                   "stop": m["training"].get("stop_reason"),
+                   "coverage": {f"{i['lower']:g}-{i['upper']:g}": (i["nominal_coverage"], i["coverage"], raw["coverage"])
+                                for i, raw in zip((m.get("quantiles") or {}).get("intervals", []),
+                                                  ((m.get("quantiles") or {}).get("uncalibrated") or m.get("quantiles") or {}).get("intervals", []))}}
             results.append(row)
             cs = "  ".join(f"{k}: val {v[0]:.3f} test {v[1]:.3f} ({v[2]}/{v[3]} ep)" for k, v in cands.items())
             print(f"{label:18} seed {seed}  chosen {row['chosen']:15} test {row['model']:.3f}  {best} {b[best]:.3f}  "
-                  f"ratio {row['model'] / b[best]:.3f}  [{cs}]", flush=True)
+                  f"ratio {row['model'] / b[best]:.3f}  [{cs}]"
+                  + "".join(f"  cover {k}: {v[1] * 100:.1f} % (uncalibrated {v[2] * 100:.1f} %, nominal {v[0] * 100:.0f} %)" for k, v in row["coverage"].items()), flush=True)
     print()
     print(f"{'case':18} {'chosen (seeds)':34} {'test MASE mean [min, max]':28} {'best baseline':22} {'ratio max':>9}")
     for label, _, _ in CASES:
@@ -69,6 +75,17 @@ def main():
         for r in rows: chosen[r["chosen"]] = chosen.get(r["chosen"], 0) + 1
         print(f"{label:18} {', '.join(f'{k} {v}' for k, v in chosen.items()):34} "
               f"{sum(ms) / len(ms):.3f} [{min(ms):.3f}, {max(ms):.3f}]{'':8} {rows[0]['best_baseline']} {rows[0]['best_baseline_mase']:.3f}{'':4} {max(ratios):9.3f}")
+    if any(r["coverage"] for r in results):
+        print()
+        print(f"{'case':18} {'interval':10} {'nominal':>7}  {'test coverage mean [min, max] (per seed)':52} uncalibrated mean [min, max]")
+        for label, _, _ in CASES:
+            rows = [r for r in results if r["case"] == label and r["coverage"]]
+            for key in (rows[0]["coverage"] if rows else {}):
+                cov = [r["coverage"][key][1] * 100 for r in rows]
+                raw = [r["coverage"][key][2] * 100 for r in rows]
+                print(f"{label:18} {key:10} {rows[0]['coverage'][key][0] * 100:6.0f} %  "
+                      f"{sum(cov) / len(cov):5.1f} % [{min(cov):.1f}, {max(cov):.1f}] ({', '.join(f'{c:.1f}' for c in cov)})  "
+                      f"{sum(raw) / len(raw):5.1f} % [{min(raw):.1f}, {max(raw):.1f}]")
     if out_json:
         json.dump(results, open(out_json, "w"), indent=1)
 

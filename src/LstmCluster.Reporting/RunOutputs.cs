@@ -6,6 +6,7 @@ using LstmCluster.Core.Data;
 using LstmCluster.Reporting.Rendering;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Model;
 using LstmCluster.Core.Persistence;
 
 namespace LstmCluster.Reporting;
@@ -59,7 +60,7 @@ public static class RunOutputs
             data.Series.Target, data.Split.TrainEnd, data.Split.ValidationEnd,
             result.TestPredictions.Origins.Select(o => o + 1).ToArray(),
             result.TestPredictions.Values.Select(v => v[0]).ToArray(),
-            result.Forecast.Select(f => f.Value).ToArray(), ZoomPoints(options));
+            result.Forecast.Select(f => f.Value).ToArray(), ZoomPoints(options), ForecastBand(result));
         written.Add("forecast.png");
 
         if (options.Preprocessing.Horizon > 1 && StepReports(result, options) is { } steps)
@@ -77,6 +78,24 @@ public static class RunOutputs
         return written;
     }
 
+    /// <summary>
+    /// The interval the plot shades: the outermost levels of a quantile head, for the forecast and for the one-step test
+    /// predictions; null for a point head.
+    /// </summary>
+    public static IntervalBand? ForecastBand(RunResult result)
+    {
+        if (result.Forecast.Count == 0 || result.Forecast[0].Quantiles.Count < 2) return null;
+        var levels = result.Forecast[0].Quantiles;
+        double low = levels[0].Level, high = levels[^1].Level;
+        var test = result.TestPredictions.Quantiles;
+        return new IntervalBand(
+            $"{QuantileLevels.ColumnName(low)}–{QuantileLevels.ColumnName(high)} ({(high - low) * 100:0.#} % interval)",
+            result.Forecast.Select(f => f.Quantiles[0].Value).ToArray(),
+            result.Forecast.Select(f => f.Quantiles[^1].Value).ToArray(),
+            test?.Select(w => w[0][0]).ToArray() ?? [],
+            test?.Select(w => w[^1][0]).ToArray() ?? []);
+    }
+
     /// <summary>The zoomed panel's span: three seasons, five horizons, or 30 observations, whichever is longest.</summary>
     public static int ZoomPoints(RunOptions options) =>
         Math.Max(30, Math.Max(3 * options.Season, 5 * options.Preprocessing.Horizon));
@@ -91,12 +110,22 @@ public static class RunOutputs
         return HoldoutEvaluation.EvaluateByStep(data.Series.Target, p.Origins, p.Values, data.Preprocessor.Horizon, options.Season, scale);
     }
 
-    /// <summary>forecast.csv (through a temporary file and a rename: a reader never sees half of it).</summary>
+    /// <summary>
+    /// forecast.csv (through a temporary file and a rename: a reader never sees half of it): step, time, forecast and, for a
+    /// quantile head, one column per level (<c>q0.1</c>, <c>q0.5</c>, ...; the forecast is the q0.5 column).
+    /// </summary>
     public static void WriteForecastCsv(string path, IReadOnlyList<ForecastPoint> forecast)
     {
-        var sb = new StringBuilder("step,time,forecast\n");
+        var levels = forecast.Count > 0 ? forecast[0].Quantiles.Select(q => q.Level).ToArray() : [];
+        var sb = new StringBuilder("step,time,forecast");
+        foreach (var level in levels) sb.Append(',').Append(QuantileLevels.ColumnName(level));
+        sb.Append('\n');
         foreach (var f in forecast)
-            sb.Append(CultureInfo.InvariantCulture, $"{f.Step},{f.Time},{f.Value:R}\n");
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{f.Step},{f.Time},{f.Value:R}");
+            foreach (var q in f.Quantiles) sb.Append(CultureInfo.InvariantCulture, $",{q.Value:R}");
+            sb.Append('\n');
+        }
         OutputPaths.WriteFile(path, temp => File.WriteAllText(temp, sb.ToString()));
     }
 
@@ -104,14 +133,19 @@ public static class RunOutputs
     {
         var series = result.Data.Series;
         int h = result.Data.Preprocessor.Horizon;
-        var sb = new StringBuilder("origin_time,step,time,actual,predicted\n");
         var p = result.TestPredictions;
+        var sb = new StringBuilder("origin_time,step,time,actual,predicted");
+        foreach (var level in p.Levels ?? []) sb.Append(',').Append(QuantileLevels.ColumnName(level));
+        sb.Append('\n');
         for (int w = 0; w < p.Origins.Length; w++)
             for (int k = 0; k < h; k++)
             {
                 int t = p.Origins[w] + 1 + k;
                 sb.Append(CultureInfo.InvariantCulture,
-                    $"{series.Time.Label(p.Origins[w])},{k + 1},{series.Time.Label(t)},{series.Target[t]:R},{p.Values[w][k]:R}\n");
+                    $"{series.Time.Label(p.Origins[w])},{k + 1},{series.Time.Label(t)},{series.Target[t]:R},{p.Values[w][k]:R}");
+                if (p.Quantiles is { } q)
+                    foreach (var level in q[w]) sb.Append(CultureInfo.InvariantCulture, $",{level[k]:R}");
+                sb.Append('\n');
             }
         File.WriteAllText(path, sb.ToString());
     }
@@ -137,8 +171,35 @@ public static class RunOutputs
             ["beats_naive"] = r.Beats("naive"),
             ["points"] = r.Points,
             ["origins"] = r.Origins,
+            ["quantiles"] = r.Quantiles is { } q ? QuantilesJson(q) : null,
         };
     }
+
+    /// <summary>
+    /// A quantile head on a split: each level's mean pinball loss (original units) and the share of actual values at or
+    /// below it, each central interval's nominal and empirical coverage and mean width, and the same before calibration.
+    /// </summary>
+    public static JsonObject QuantilesJson(QuantileReport q) => new()
+    {
+        ["mean_pinball_loss"] = Num(q.MeanPinball),
+        ["levels"] = new JsonArray(q.Levels.Select(l => (JsonNode)new JsonObject
+        {
+            ["level"] = l.Level,
+            ["pinball_loss"] = Num(l.Pinball),
+            ["fraction_below"] = Num(l.BelowFraction),
+        }).ToArray()),
+        ["intervals"] = new JsonArray(q.Intervals.Select(i => (JsonNode)new JsonObject
+        {
+            ["lower"] = i.Lower,
+            ["upper"] = i.Upper,
+            ["nominal_coverage"] = i.Nominal,
+            ["coverage"] = Num(i.Coverage),
+            ["mean_width"] = Num(i.MeanWidth),
+        }).ToArray()),
+        ["points"] = q.Points,
+        // The head's raw levels on the same split, before the validation calibration widened or narrowed the intervals.
+        ["uncalibrated"] = q.Uncalibrated is { } raw ? QuantilesJson(raw) : null,
+    };
 
     private static JsonObject MetricsJson(RunResult r, RunOptions o, string engine, JsonObject? extra)
     {
@@ -152,6 +213,8 @@ public static class RunOutputs
             ["beats_naive"] = new JsonObject { ["validation"] = r.Validation.Beats("naive"), ["test"] = r.Test.Beats("naive") },
             ["validation"] = Report(r.Validation),
             ["test"] = test,
+            // A quantile head's test-split pinball loss per level and coverage per central interval (null for a point head).
+            ["quantiles"] = test["quantiles"]?.DeepClone(),
             // MASE per forecast step on the test split: element k is step k + 1.
             ["test_by_step"] = StepReports(r, o) is { } steps ? new JsonArray(steps.Select((e, k) => (JsonNode)new JsonObject
             {
@@ -186,6 +249,7 @@ public static class RunOutputs
                 ["hidden"] = o.Hidden,
                 ["layers"] = o.Layers,
                 ["dropout"] = o.Dropout,
+                ["quantiles"] = r.Model.Spec.Quantiles is { } levels ? new JsonArray(levels.Select(l => (JsonNode)l).ToArray()) : null,
                 ["training"] = JsonNode.Parse(JsonSerializer.Serialize(o.Training, ModelStore.Json)),
             },
             ["training"] = new JsonObject
@@ -218,6 +282,9 @@ public static class RunOutputs
                 ["step"] = f.Step,
                 ["time"] = f.Time,
                 ["value"] = f.Value,
+                ["quantiles"] = f.Quantiles.Count > 0
+                    ? new JsonObject(f.Quantiles.Select(q => KeyValuePair.Create(QuantileLevels.ColumnName(q.Level), (JsonNode?)JsonValue.Create(q.Value))))
+                    : null,
             }).ToArray()),
         };
         if (extra is not null)

@@ -12,6 +12,61 @@ public sealed class TrainCommandTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     [Fact]
+    public void Train_with_quantiles_writes_interval_columns_coverage_and_pinball_loss_and_the_saved_model_forecasts_the_intervals()
+    {
+        var outDir = Path.Combine(dir, "quantiles");
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value", "--season", "12", "--lookback", "12",
+            "--horizon", "2", "--epochs", "3", "--hidden", "16", "--normalize", "window", "--quantiles", "0.1,0.9", "--workers", "2", "--out", outDir);
+        Assert.True(r.ExitCode == 0, r.Error + r.Out);
+
+        // 0.5 was added: the forecast is the median.
+        var forecast = File.ReadAllLines(Path.Combine(outDir, "forecast.csv"));
+        Assert.Equal("step,time,forecast,q0.1,q0.5,q0.9", forecast[0]);
+        Assert.Equal(3, forecast.Length);
+        foreach (var line in forecast.Skip(1))
+        {
+            var cells = line.Split(',');
+            double point = double.Parse(cells[2], CultureInfo.InvariantCulture), low = double.Parse(cells[3], CultureInfo.InvariantCulture),
+                median = double.Parse(cells[4], CultureInfo.InvariantCulture), high = double.Parse(cells[5], CultureInfo.InvariantCulture);
+            Assert.Equal(point, median);
+            Assert.True(low <= median && median <= high, line);
+        }
+        Assert.EndsWith(",predicted,q0.1,q0.5,q0.9", File.ReadLines(Path.Combine(outDir, "test_predictions.csv")).First());
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        var q = metrics.RootElement.GetProperty("quantiles");
+        var interval = Assert.Single(q.GetProperty("intervals").EnumerateArray());
+        Assert.Equal(0.8, interval.GetProperty("nominal_coverage").GetDouble());
+        Assert.InRange(interval.GetProperty("coverage").GetDouble(), 0, 1);
+        Assert.Equal(3, q.GetProperty("levels").GetArrayLength());
+        Assert.True(q.GetProperty("levels")[1].GetProperty("pinball_loss").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.Object, q.GetProperty("uncalibrated").ValueKind);
+        Assert.Equal(3, metrics.RootElement.GetProperty("forecast")[0].GetProperty("quantiles").EnumerateObject().Count());
+
+        var again = Path.Combine(dir, "again.csv");
+        var f = CliRunner.Run("forecast", "--model", Path.Combine(outDir, "model"), "--data", CliRunner.Sample("AirPassengers.csv"), "--out", again);
+        Assert.True(f.ExitCode == 0, f.Error);
+        Assert.Equal(forecast, File.ReadAllLines(again));
+
+        var export = CliRunner.Run("export", "--model", Path.Combine(outDir, "model"), "--out", Path.Combine(dir, "model.pt"));
+        Assert.Equal(2, export.ExitCode);
+        Assert.Contains("a quantile model (levels 0.1, 0.5, 0.9) cannot be exported", export.Error);
+    }
+
+    [Theory]
+    [InlineData("0.9,0.1", "quantiles must be in increasing order (0.9 comes before 0.1)")]
+    [InlineData("0.1,1", "quantiles must each lie strictly between 0 and 1 (got 1)")]
+    [InlineData("0.2,0.2", "quantiles must not repeat a level (0.2 is given twice)")]
+    [InlineData("", "quantiles must list levels in (0, 1) separated by commas, such as 0.1,0.5,0.9 (got an empty list)")]
+    public void Bad_quantiles_exit_2_with_one_line(string quantiles, string message)
+    {
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value", "--quantiles", quantiles, "--out", Path.Combine(dir, "bad"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {message}", r.Error.TrimEnd('\n'));
+        Assert.False(Directory.Exists(Path.Combine(dir, "bad")));
+    }
+
+    [Fact]
     public void Train_writes_model_forecast_metrics_and_plots_and_forecast_reproduces_it_from_the_saved_model()
     {
         var outDir = Path.Combine(dir, "run");

@@ -345,9 +345,15 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     private static void WriteSpec(BinaryWriter w, ModelSpec s)
     {
         w.Write(s.InputSize); w.Write(s.HiddenSize); w.Write(s.NumLayers); w.Write(s.Horizon); w.Write(s.Dropout);
+        // A quantile head's levels: the workers' loss (pinball) and the head's width follow from them.
+        WriteNullable(w, s.Quantiles);
     }
 
-    private static ModelSpec ReadSpec(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble());
+    private static ModelSpec ReadSpec(BinaryReader r)
+    {
+        var spec = new ModelSpec(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadDouble());
+        return ReadNullableDoubles(r) is { } quantiles ? spec with { Quantiles = quantiles } : spec;
+    }
 
     private static void WritePlan(BinaryWriter w, PlanSpec p)
     {

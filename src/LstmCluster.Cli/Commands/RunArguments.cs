@@ -41,6 +41,7 @@ public sealed class RunArguments
     public Option<string> Normalize { get; }
     public Option<string> Scaler { get; }
     public Option<long> Seed { get; }
+    public Option<string?> Quantiles { get; }
 
     public RunArguments(Defaults d)
     {
@@ -69,12 +70,18 @@ public sealed class RunArguments
         Normalize = Choice("--normalize", "auto (train window-seasonal when --season > 1, window and global; keep the lowest validation error), window (each window relative to its last value), window-seasonal (targets relative to the seasonal-naive value), window-scaled (also divided by its own mean step) or global (one scaler)", v.Normalize, RunOptionValues.NormalizeChoices);
         Scaler = Choice("--scaler", "with --normalize global: standard or minmax", v.Scaler, RunOptionValues.ScalerChoices);
         Seed = new Option<long>("--seed") { Description = "random seed (same seed, same machine: identical run)", DefaultValueFactory = _ => v.Seed };
+        Quantiles = new Option<string?>("--quantiles")
+        {
+            Description = "train a quantile head on the pinball loss for these levels, increasing, in (0, 1), comma separated (0.1,0.5,0.9: an 80 % interval); " +
+                "0.5 is added when missing and is the point forecast; none: a point head",
+            DefaultValueFactory = _ => v.Quantiles,
+        };
     }
 
     public IEnumerable<Option> All =>
     [
         Data, Target, Features, Symbol, DateColumn, DateFormat, Missing, OnDuplicate, Sort, Lookback, Horizon, Hidden, Layers, Dropout, Epochs, MaxEpochs, MaxTime,
-        BatchSize, Lr, Optimizer, LrSchedule, ClipNorm, Patience, MinDelta, LrPlateau, Season, Transform, Normalize, Scaler, Seed,
+        BatchSize, Lr, Optimizer, LrSchedule, ClipNorm, Patience, MinDelta, LrPlateau, Season, Transform, Normalize, Scaler, Seed, Quantiles,
     ];
 
     public void AddTo(Command command)
@@ -117,6 +124,7 @@ public sealed class RunArguments
         Normalize = p.GetValue(Normalize)!,
         Scaler = p.GetValue(Scaler)!,
         Seed = p.GetValue(Seed),
+        Quantiles = p.GetValue(Quantiles),
     };
 
     private static Option<int> Int(string name, string description, int fallback) =>

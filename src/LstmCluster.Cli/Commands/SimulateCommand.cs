@@ -51,6 +51,8 @@ public static class SimulateCommand
             if (threads is < 1 or > 256) throw new CliUsageException($"--torch-threads must be between 1 and 256 (got {threads})");
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
+            // Bad option values (quantiles out of order, ...) exit 2 here, before any node starts.
+            args.Values(p).ToRunOptions().Validate();
             // What the user gave; everything else takes the node's defaults, which are the same config file's.
             var fields = ServerCommands.GivenFields(p, args.All.Concat(engine).Where(o => o != args.Data));
             fields["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -75,6 +75,7 @@ public static class TrainCommand
         }
 
         AnsiConsole.Write(Report.MetricsTable($"Test split ({result.Test.Origins} windows, h = {options.Preprocessing.Horizon}, original units)", result.Test));
+        if (result.Test.Quantiles is { } quantiles) AnsiConsole.Write(Report.QuantilesTable("Prediction intervals, test split", quantiles));
         Report.Verdict(result);
         if (requireBeatNaive && !result.Validation.Beats("naive"))
         {

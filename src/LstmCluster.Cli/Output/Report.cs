@@ -3,6 +3,7 @@ using LstmCluster.Cli.Rendering;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
 using LstmCluster.Reporting;
 using Spectre.Console;
@@ -82,13 +83,36 @@ public static class Report
 
     public static void Forecast(IReadOnlyList<ForecastPoint> forecast, string target) => AnsiConsole.Write(ForecastTable(forecast, target));
 
+    /// <summary>The forecast per step, with a quantile head's levels as further columns (q0.1, q0.5, ...).</summary>
     public static Table ForecastTable(IReadOnlyList<ForecastPoint> forecast, string target)
     {
         var table = new Table().Title($"Forecast of {Markup.Escape(target)}").AddColumn("step").AddColumn("time").AddColumn(new TableColumn("forecast").RightAligned());
+        var levels = forecast.Count > 0 ? forecast[0].Quantiles.Select(q => q.Level).ToArray() : [];
+        foreach (var level in levels) table.AddColumn(new TableColumn(QuantileLevels.ColumnName(level)).RightAligned());
         foreach (var f in forecast)
-            table.AddRow(f.Step.ToString(CultureInfo.InvariantCulture), Markup.Escape(f.Time), f.Value.ToString("G6", CultureInfo.InvariantCulture));
+            table.AddRow([f.Step.ToString(CultureInfo.InvariantCulture), Markup.Escape(f.Time), f.Value.ToString("G6", CultureInfo.InvariantCulture),
+                .. f.Quantiles.Select(q => q.Value.ToString("G6", CultureInfo.InvariantCulture))]);
         return table;
     }
+
+    /// <summary>
+    /// A quantile head on the test split: each central interval's empirical coverage next to its nominal one, and each
+    /// level's pinball loss with the share of actual values at or below it (which should be near the level).
+    /// </summary>
+    public static Table QuantilesTable(string title, QuantileReport q)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape(title))
+            .AddColumn("quantiles").AddColumn(new TableColumn("nominal").RightAligned()).AddColumn(new TableColumn("coverage (test)").RightAligned())
+            .AddColumn(new TableColumn("mean width").RightAligned()).AddColumn(new TableColumn("pinball loss").RightAligned());
+        foreach (var i in q.Intervals)
+            table.AddRow($"{QuantileLevels.ColumnName(i.Lower)}–{QuantileLevels.ColumnName(i.Upper)}", Percent(i.Nominal), Percent(i.Coverage),
+                Tables.FormatNumber(i.MeanWidth), "");
+        foreach (var l in q.Levels)
+            table.AddRow(QuantileLevels.ColumnName(l.Level), Percent(l.Level), $"{Percent(l.BelowFraction)} below", "", Tables.FormatNumber(l.Pinball));
+        return table.Caption(Markup.Escape($"mean pinball loss {Tables.FormatNumber(q.MeanPinball)} over {q.Points} points; coverage: share of actual values inside the interval (bounds included)"));
+    }
+
+    private static string Percent(double v) => double.IsFinite(v) ? (v * 100).ToString("0.#", CultureInfo.InvariantCulture) + " %" : "—";
 
     public static void Written(IEnumerable<string> paths)
     {

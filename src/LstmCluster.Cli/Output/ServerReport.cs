@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using LstmCluster.Cli.Rendering;
+using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Hosting.Api;
 using Spectre.Console;
@@ -121,6 +122,21 @@ public static class ServerReport
         var rows = new List<(string, double, double, double, double, double)> { Row("LSTM model", model) };
         rows.AddRange(baselines.EnumerateObject().Select(b => Row(b.Name, b.Value)));
         Out.Write(Tables.Metrics($"{s.Id}: test split (original units)", rows));
+        if (metrics.TryGetProperty("quantiles", out var q) && q.ValueKind == JsonValueKind.Object)
+            Out.Write(Report.QuantilesTable($"{s.Id}: prediction intervals, test split", ReadQuantiles(q)));
+    }
+
+    /// <summary>metrics.json's <c>quantiles</c> node back as a report, for the table train prints.</summary>
+    private static QuantileReport ReadQuantiles(JsonElement q)
+    {
+        static double Get(JsonElement m, string key) =>
+            m.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+        static IEnumerable<JsonElement> Items(JsonElement m, string key) =>
+            m.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : [];
+        var levels = Items(q, "levels").Select(l => new QuantileScore(Get(l, "level"), Get(l, "pinball_loss"), Get(l, "fraction_below"))).ToArray();
+        var intervals = Items(q, "intervals").Select(i => new IntervalCoverage(Get(i, "lower"), Get(i, "upper"), Get(i, "nominal_coverage"),
+            Get(i, "coverage"), Get(i, "mean_width"))).ToArray();
+        return new QuantileReport(levels, intervals, Get(q, "mean_pinball_loss"), q.TryGetProperty("points", out var p) && p.TryGetInt32(out int n) ? n : 0);
     }
 
     public static void Forecast(ForecastView f) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
 
 namespace LstmCluster.Core.Configuration;
@@ -58,6 +59,11 @@ public sealed record RunOptionValues
     public string Normalize { get; init; } = "auto";
     public string Scaler { get; init; } = "standard";
     public long Seed { get; init; } = 42;
+    /// <summary>
+    /// Quantile levels of a quantile head, comma separated (<c>0.1,0.5,0.9</c>); null or <c>none</c> for a point head.
+    /// Checked by <see cref="QuantileLevels.Parse"/>.
+    /// </summary>
+    public string? Quantiles { get; init; }
 
     /// <summary>The built-in defaults overridden by the config file's <c>train</c> section.</summary>
     public static RunOptionValues FromDefaults(Defaults d)
@@ -89,6 +95,7 @@ public sealed record RunOptionValues
             Normalize = d.String("normalize", b.Normalize),
             Scaler = d.String("scaler", b.Scaler),
             Seed = d.Long("seed", b.Seed),
+            Quantiles = ConfigQuantiles(d, b.Quantiles),
         };
     }
 
@@ -132,6 +139,7 @@ public sealed record RunOptionValues
             "normalize" => this with { Normalize = Choice(key, text, NormalizeChoices) },
             "scaler" => this with { Scaler = Choice(key, text, ScalerChoices) },
             "seed" => this with { Seed = Long(key, text) },
+            "quantiles" => this with { Quantiles = QuantilesText(text) },
             _ => throw new ArgumentException($"unknown option '{name}'"),
         };
     }
@@ -158,7 +166,7 @@ public sealed record RunOptionValues
     public static readonly IReadOnlySet<string> Names = new HashSet<string>(
     [
         "target", "features", "symbol", "date-column", "date-format", "missing", "on-duplicate", "sort", "lookback", "horizon", "hidden", "layers", "dropout", "epochs",
-        "max-epochs", "max-time", "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "min-delta", "lr-plateau", "season", "transform", "normalize", "scaler", "seed",
+        "max-epochs", "max-time", "batch-size", "lr", "optimizer", "lr-schedule", "clip-norm", "patience", "min-delta", "lr-plateau", "season", "transform", "normalize", "scaler", "seed", "quantiles",
     ]);
 
     /// <summary>The run these values describe; a value outside its choices is an <see cref="ArgumentException"/>.</summary>
@@ -177,6 +185,7 @@ public sealed record RunOptionValues
         if (autoEpochs && MaxEpochs is < 1 or > TrainingOptions.MaxEpochs)
             throw new ArgumentException($"max-epochs must be between 1 and {TrainingOptions.MaxEpochs} (got {MaxEpochs})");
         var features = (Features ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        double[]? quantiles = Quantiles is { } q && QuantilesText(q) is { } levels ? QuantileLevels.Parse(levels) : null;
         return new RunOptions
         {
             Data = new CsvSeriesOptions
@@ -208,6 +217,7 @@ public sealed record RunOptionValues
                 Scaler = scaler == "minmax" ? ScalerKind.MinMax : ScalerKind.Standard,
             },
             AutoNormalize = normalize == "auto",
+            Quantiles = quantiles,
             Hidden = Hidden,
             Layers = Layers,
             Dropout = Dropout,
@@ -233,6 +243,29 @@ public sealed record RunOptionValues
                 Seed = Seed,
             },
         };
+    }
+
+    /// <summary>The config file's <c>quantiles</c> (a string such as "0.1,0.5,0.9", "none" or null), checked.</summary>
+    private static string? ConfigQuantiles(Defaults d, string? fallback)
+    {
+        string? text = d.Get<string?>("quantiles", e => e.ValueKind == System.Text.Json.JsonValueKind.Null ? null : e.GetString(), fallback);
+        try
+        {
+            return text is null ? null : QuantilesText(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"config key train.quantiles: {e.Message}");
+        }
+    }
+
+    /// <summary>Quantile levels as given (checked), or null for <c>none</c> / <c>off</c>: the way to turn off a config file's levels.</summary>
+    private static string? QuantilesText(string text)
+    {
+        text = text.Trim();
+        if (text.ToLowerInvariant() is "none" or "off") return null;
+        QuantileLevels.Parse(text);
+        return text;
     }
 
     /// <summary><c>auto</c> or a whole number of epochs, as given.</summary>

@@ -100,6 +100,11 @@ public sealed record Preprocessor
     public int Season { get; init; } = 1;
     /// <summary>Window-seasonal: per target step, true when it is measured from the seasonal-naive value.</summary>
     public bool[] SeasonalSteps { get; init; } = [];
+    /// <summary>
+    /// A quantile head's calibration: per level, per step, a value added to the head's output (model space) before
+    /// decoding (<see cref="Forecasting.QuantileCalibration"/>); empty for a point head or an uncalibrated one.
+    /// </summary>
+    public double[][] QuantileOffsets { get; init; } = [];
     /// <summary>Per column, in transformed space: subtracted before scaling (global) — unused for window.</summary>
     public required double[] Center { get; init; }
     /// <summary>Per column: divisor (global: std or range; window: std of first differences).</summary>

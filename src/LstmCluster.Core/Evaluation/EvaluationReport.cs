@@ -7,6 +7,9 @@ namespace LstmCluster.Core.Evaluation;
 public sealed record EvaluationReport(
     ErrorMetrics Model, IReadOnlyDictionary<string, ErrorMetrics> Baselines, int Points, int Origins)
 {
+    /// <summary>A quantile head's pinball losses and interval coverage on the same points (the model's point forecast is its median); null for a point head.</summary>
+    public QuantileReport? Quantiles { get; init; }
+
     /// <summary>
     /// The baseline with the lowest MASE. Ties, and reports whose MASE is NaN (zero scale), are settled by MAE
     /// (the same order, since every entry shares one scale), then by the order of <see cref="Evaluation.Baselines.All"/>.

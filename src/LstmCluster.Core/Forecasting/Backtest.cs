@@ -86,7 +86,7 @@ public static class Backtest
                     model = null;
                     model = ForecastModel.Create(spec, options.Training.Seed);
                     training = engine(model, data, options.Training, progress, cancel);
-                    preprocessor = data.Preprocessor;
+                    preprocessor = QuantileCalibration.Calibrate(model, data);
                 }
 
                 var report = Evaluate(model, preprocessor!, series, fold, h, options.Season, out var predictions);
@@ -131,13 +131,9 @@ public static class Backtest
         // The model's own preprocessor, which may be an earlier fold's: the model only understands that scaling.
         var origins = fold.TestOrigins(horizon);
         var windows = preprocessor.Windows(series.Columns, origins);
-        var outputs = Gradients.Predict(model, windows);
-        var values = new double[origins.Length][];
-        for (int w = 0; w < origins.Length; w++)
-            values[w] = preprocessor.Decode(series.Columns, origins[w], outputs.AsSpan(w * horizon, horizon));
-        predictions = new SplitPredictions(origins, values);
+        predictions = ForecastRun.Predict(model, preprocessor, series.Columns, windows);
         double scale = Metrics.MaseScale(series.Target.AsSpan(0, fold.TrainEnd), season);
-        return HoldoutEvaluation.Evaluate(series.Target, origins, values, horizon, season, scale);
+        return ForecastRun.Score(series.Target, predictions, model.Spec, season, scale);
     }
 
     /// <summary>Mean of each metric over the reports; a NaN in any fold (an undefined metric) stays NaN.</summary>

@@ -26,8 +26,13 @@ public sealed record RunOptions
     /// trains one model alone (a cluster job, a backtest) uses.
     /// </summary>
     public bool AutoNormalize { get; init; }
+    /// <summary>
+    /// <c>--quantiles</c>: the levels of a quantile head trained on the pinball loss (0.5 among them, the point forecast), or
+    /// null for a point head trained on the mean squared error.
+    /// </summary>
+    public double[]? Quantiles { get; init; }
 
-    public ModelSpec Spec(int inputSize) => new(inputSize, Hidden, Layers, Preprocessing.Horizon, Dropout);
+    public ModelSpec Spec(int inputSize) => new(inputSize, Hidden, Layers, Preprocessing.Horizon, Dropout, Quantiles is { Length: > 0 } q ? q : null);
 
     /// <summary>Checks every option for an absurd value; throws <see cref="ArgumentException"/> naming it.</summary>
     public void Validate()
@@ -35,15 +40,31 @@ public sealed record RunOptions
         if (Preprocessing.Lookback is < 1 or > 10_000) throw new ArgumentException($"lookback must be between 1 and 10000 (got {Preprocessing.Lookback})");
         if (Season is < 1 or > 10_000) throw new ArgumentException($"season must be between 1 and 10000 (got {Season})");
         Spec(1 + Data.Features.Count).Validate();
+        // A step-k price compounds k one-step returns; the quantile of their sum is not the sum of their quantiles.
+        if (Quantiles is { Length: > 0 } && Preprocessing.Transform == TargetTransform.LogReturn && Preprocessing.Horizon > 1)
+            throw new ArgumentException($"quantiles with transform log-return need horizon 1 (got {Preprocessing.Horizon}): a multi-step interval is not the compounding of one-step quantiles");
         Training.Validate();
     }
 }
 
 /// <summary>One forecast step after the last observation, in original units.</summary>
-public sealed record ForecastPoint(int Step, string Time, double Position, double Value);
+public sealed record ForecastPoint(int Step, string Time, double Position, double Value)
+{
+    /// <summary>A quantile head's value at each level, levels increasing and values never decreasing; empty for a point head.</summary>
+    public IReadOnlyList<QuantileValue> Quantiles { get; init; } = [];
+}
+
+/// <summary>A forecast's value at one quantile level.</summary>
+public readonly record struct QuantileValue(double Level, double Value);
 
 /// <summary>The model's predictions on a split, in original units: per window origin, H values.</summary>
-public sealed record SplitPredictions(int[] Origins, double[][] Values);
+public sealed record SplitPredictions(int[] Origins, double[][] Values)
+{
+    /// <summary>A quantile head's predictions: per window, per level (<see cref="Levels"/>), H values, sorted across levels at each step; null for a point head.</summary>
+    public double[][][]? Quantiles { get; init; }
+    /// <summary>The levels of <see cref="Quantiles"/>.</summary>
+    public double[]? Levels { get; init; }
+}
 
 /// <summary>The outcome of a training job.</summary>
 public sealed record RunResult(
@@ -164,24 +185,102 @@ public static class ForecastRun
         var spec = options.Spec(data.Series.Columns.Length);
         using var model = ForecastModel.Create(spec, options.Training.Seed);
         var training = engine(model, data, options.Training, progress, cancel);
-        var stored = new StoredModel(spec, data.Preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
-        var validation = Evaluate(model, data, data.Validation, options.Season, out _);
-        var test = Evaluate(model, data, data.Test, options.Season, out var testPredictions);
-        var forecast = Forecast(model, data.Preprocessor, data.Series);
+        // A quantile head's intervals are calibrated on validation; the test split is scored with and without it.
+        var preprocessor = QuantileCalibration.Calibrate(model, data);
+        var stored = new StoredModel(spec, preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
+        var validation = Evaluate(model, data, preprocessor, data.Validation, options.Season, out _);
+        var test = Evaluate(model, data, preprocessor, data.Test, options.Season, out var testPredictions);
+        if (test.Quantiles is { } calibrated && !ReferenceEquals(preprocessor, data.Preprocessor))
+            test = test with { Quantiles = calibrated with { Uncalibrated = Evaluate(model, data, data.Test, options.Season, out _).Quantiles } };
+        var forecast = Forecast(model, preprocessor, data.Series);
         return new RunResult(data, stored, training, validation, test, testPredictions, forecast);
     }
 
     /// <summary>Model and baselines on a split's windows, in original units.</summary>
     public static EvaluationReport Evaluate(ForecastModel model, PreparedData data, WindowSet windows, int season,
+        out SplitPredictions predictions) => Evaluate(model, data, data.Preprocessor, windows, season, out predictions);
+
+    /// <summary>As <see cref="Evaluate(ForecastModel, PreparedData, WindowSet, int, out SplitPredictions)"/> through <paramref name="preprocessor"/> (a calibrated copy of the data's).</summary>
+    public static EvaluationReport Evaluate(ForecastModel model, PreparedData data, Preprocessor preprocessor, WindowSet windows, int season,
         out SplitPredictions predictions)
     {
+        predictions = Predict(model, preprocessor, data.Series.Columns, windows);
+        double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
+        return Score(data.Series.Target, predictions, model.Spec, season, scale);
+    }
+
+    /// <summary>
+    /// <paramref name="predictions"/> against the truth next to every baseline; for a quantile head also the pinball loss of
+    /// each level and the coverage of each central interval.
+    /// </summary>
+    public static EvaluationReport Score(double[] target, SplitPredictions predictions, ModelSpec spec, int season, double maseScale)
+    {
+        var report = HoldoutEvaluation.Evaluate(target, predictions.Origins, predictions.Values, spec.Horizon, season, maseScale);
+        return predictions.Quantiles is { } q && predictions.Levels is { } levels
+            ? report with { Quantiles = QuantileEvaluation.Evaluate(target, predictions.Origins, q, levels, spec.Horizon) }
+            : report;
+    }
+
+    /// <summary>
+    /// The model's forecasts from each window of <paramref name="windows"/>, in original units: the point values and, for a
+    /// quantile head, every level's (see <see cref="DecodeQuantiles"/>).
+    /// </summary>
+    public static SplitPredictions Predict(ForecastModel model, Preprocessor preprocessor, double[][] columns, WindowSet windows)
+    {
+        var spec = model.Spec;
         var outputs = Gradients.Predict(model, windows);
         var values = new double[windows.Count][];
+        var quantiles = spec.IsQuantile ? new double[windows.Count][][] : null;
         for (int w = 0; w < windows.Count; w++)
-            values[w] = data.Preprocessor.Decode(data.Series.Columns, windows.Origins[w], outputs.AsSpan(w * windows.Horizon, windows.Horizon));
-        predictions = new SplitPredictions(windows.Origins, values);
-        double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
-        return HoldoutEvaluation.Evaluate(data.Series.Target, windows.Origins, values, windows.Horizon, season, scale);
+        {
+            var output = outputs.AsSpan(w * spec.Outputs, spec.Outputs);
+            if (quantiles is null)
+            {
+                values[w] = preprocessor.Decode(columns, windows.Origins[w], output);
+                continue;
+            }
+            quantiles[w] = DecodeQuantiles(spec, preprocessor, columns, windows.Origins[w], output);
+            values[w] = quantiles[w][spec.MedianIndex];
+        }
+        return new SplitPredictions(windows.Origins, values) { Quantiles = quantiles, Levels = spec.Quantiles };
+    }
+
+    /// <summary>
+    /// A quantile head's outputs for one window in original units, [level][step]. Each level's block is shifted by the
+    /// calibration's offsets (<see cref="Preprocessor.QuantileOffsets"/>) and decoded as a point
+    /// forecast would be: every normalization maps back through an increasing affine map (its scale is positive: a fitted
+    /// standard deviation, range or mean step, never zero or negative), and a one-step log return through exp, so the
+    /// order of the levels survives decoding. The values are then sorted across levels at each step: a head trained on
+    /// the pinball loss can still cross (q0.9 below q0.1 on an unusual window), and a sorted set is never an inverted
+    /// interval while each sorted value keeps its pinball-optimal role (sorting never raises the pinball loss summed over levels).
+    /// </summary>
+    public static double[][] DecodeQuantiles(ModelSpec spec, Preprocessor preprocessor, double[][] columns, int origin, ReadOnlySpan<float> output)
+    {
+        int levels = spec.QuantileCount, h = spec.Horizon;
+        var result = new double[levels][];
+        var offsets = preprocessor.QuantileOffsets;
+        var shifted = new float[h];
+        for (int q = 0; q < levels; q++)
+        {
+            // The calibration's offsets (model space) first: they widen an interval before it is mapped back.
+            for (int k = 0; k < h; k++) shifted[k] = output[q * h + k] + (q < offsets.Length && k < offsets[q].Length ? (float)offsets[q][k] : 0f);
+            result[q] = preprocessor.Decode(columns, origin, shifted);
+        }
+        SortAcrossLevels(result);
+        return result;
+    }
+
+    /// <summary>Sorts <paramref name="values"/>[level][step] across levels at each step, so the values never decrease with the level.</summary>
+    public static void SortAcrossLevels(double[][] values)
+    {
+        if (values.Length < 2) return;
+        var column = new double[values.Length];
+        for (int k = 0; k < values[0].Length; k++)
+        {
+            for (int q = 0; q < values.Length; q++) column[q] = values[q][k];
+            Array.Sort(column);
+            for (int q = 0; q < values.Length; q++) values[q][k] = column[q];
+        }
     }
 
     /// <summary>The next H values after the last observation of <paramref name="series"/>.</summary>
@@ -191,9 +290,12 @@ public static class ForecastRun
             throw new DataException(series.Source, null,
                 $"too short to forecast: {series.Length} rows, the model needs at least {preprocessor.FirstOrigin + 1} (its lookback)");
         var window = preprocessor.Windows(series.Columns, [series.Length - 1], withTargets: false);
-        var output = Gradients.Predict(model, window);
-        var values = preprocessor.Decode(series.Columns, series.Length - 1, output);
-        return values.Select((v, k) => new ForecastPoint(k + 1, series.Time.FutureLabel(k + 1), series.Time.FuturePosition(k + 1), v)).ToArray();
+        var predicted = Predict(model, preprocessor, series.Columns, window);
+        var values = predicted.Values[0];
+        return values.Select((v, k) => new ForecastPoint(k + 1, series.Time.FutureLabel(k + 1), series.Time.FuturePosition(k + 1), v)
+        {
+            Quantiles = predicted.Quantiles is { } q ? [.. predicted.Levels!.Select((level, i) => new QuantileValue(level, q[0][i][k]))] : [],
+        }).ToArray();
     }
 
     private static ModelMetadata Metadata(RunOptions options, PreparedData data, TrainingResult training) => new()

@@ -6,7 +6,8 @@ namespace LstmCluster.Core.Model;
 
 /// <summary>
 /// PyTorch's <c>nn.LSTM(batch_first=True)</c> followed by a linear head on the last time step's
-/// hidden state that emits <see cref="ModelSpec.Horizon"/> values at once (direct multi-step).
+/// hidden state that emits <see cref="ModelSpec.Horizon"/> values at once (direct multi-step), or with
+/// <see cref="ModelSpec.Quantiles"/> Horizon values per quantile level.
 /// Submodule names (<c>lstm</c>, <c>head</c>) make the parameter names match a PyTorch
 /// <c>state_dict</c> (<c>lstm.weight_ih_l0</c>, ..., <c>head.bias</c>).
 /// </summary>
@@ -21,7 +22,7 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
         spec.Validate();
         Spec = spec;
         lstm = nn.LSTM(spec.InputSize, spec.HiddenSize, spec.NumLayers, batchFirst: true, dropout: spec.Dropout);
-        head = nn.Linear(spec.HiddenSize, spec.Horizon);
+        head = nn.Linear(spec.HiddenSize, spec.Outputs);
         RegisterComponents();
     }
 
@@ -54,7 +55,7 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
     private static readonly object InitLock = new();
 
     /// <param name="x">Inputs [batch, sequence, inputSize].</param>
-    /// <returns>Forecasts [batch, horizon].</returns>
+    /// <returns>Forecasts [batch, <see cref="ModelSpec.Outputs"/>]: [batch, horizon], or with quantiles each level's horizon values one block after another.</returns>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();

@@ -155,6 +155,9 @@ public static class ModelStore
         if (pre.Center is null || pre.Scale is null || pre.Center.Length != pre.Features || pre.Scale.Length != pre.Features
             || pre.Scale.Any(s => !(s > 0) || !double.IsFinite(s)) || pre.Center.Any(c => !double.IsFinite(c)))
             return $"{preName}: scaler has the wrong number of columns or a non-positive scale";
+        var offsets = pre.QuantileOffsets ?? [];
+        if (offsets.Length > 0 && (offsets.Length != spec.QuantileCount || offsets.Any(o => o is null || o.Length != spec.Horizon || o.Any(v => !double.IsFinite(v)))))
+            return $"{preName}: quantile_offsets must hold {spec.QuantileCount} rows of {spec.Horizon} finite values (one per level and step of {specName})";
         return null;
     }
 

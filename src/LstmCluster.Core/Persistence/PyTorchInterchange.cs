@@ -49,6 +49,8 @@ public static class PyTorchInterchange
 {
     public static PyTorchModelFile Describe(StoredModel stored)
     {
+        if (stored.Spec.IsQuantile)
+            throw new InterchangeException("model", QuantileRefusal(stored.Spec, "exported"));
         using var model = stored.Build();
         return new PyTorchModelFile
         {
@@ -93,6 +95,8 @@ public static class PyTorchInterchange
             throw new InterchangeException(path, $"format '{file.Format}' is not supported (this build reads '{PyTorchModelFile.CurrentFormat}')");
         if (file.Model is null || file.Preprocessing is null || file.Data is null)
             throw new InterchangeException(path, "needs 'model', 'data' and 'preprocessing'");
+        if (file.Model.IsQuantile)
+            throw new InterchangeException(path, QuantileRefusal(file.Model, "imported"));
         if (ModelStore.Mismatch(file.Model, file.Preprocessing, "model", "preprocessing") is { } problem)
             throw new InterchangeException(path, problem);
         if (string.IsNullOrWhiteSpace(file.Data.Target))
@@ -217,6 +221,13 @@ public static class PyTorchInterchange
         }
         return tensors;
     }
+
+    /// <summary>
+    /// Why a quantile head does not cross: <c>model.json</c> and <c>scripts/pytorch_forecast.py</c> describe a point head
+    /// (horizon outputs), and a PyTorch reader would take the first horizon outputs (the lowest level) for the forecast.
+    /// </summary>
+    private static string QuantileRefusal(ModelSpec spec, string verb) =>
+        $"a quantile model (levels {string.Join(", ", spec.Quantiles!.Select(QuantileLevels.Format))}) cannot be {verb}: the PyTorch interchange carries point models only (train without --quantiles to export)";
 
     private static string Describe(ModelSpec spec) => string.Create(CultureInfo.InvariantCulture,
         $"input_size {spec.InputSize}, hidden_size {spec.HiddenSize}, num_layers {spec.NumLayers}, horizon {spec.Horizon}");

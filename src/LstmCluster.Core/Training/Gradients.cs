@@ -9,12 +9,13 @@ namespace LstmCluster.Core.Training;
 /// <summary>A mini-batch gradient as it travels: flat, with the sample count that weights it and the batch loss.</summary>
 public sealed record BatchGradient(float[] Values, double Loss, int Samples);
 
-/// <summary>Forward, MSE loss and backward of a batch; what a worker does each round.</summary>
+/// <summary>Forward, loss and backward of a batch; what a worker does each round.</summary>
 public static class Gradients
 {
     /// <summary>
-    /// The gradient of the mean squared error over the windows at <paramref name="indices"/>, at
-    /// the model's current weights. The model is left in training mode with its gradients set.
+    /// The gradient of the model's loss (<see cref="LossOf"/>: mean squared error, or the mean pinball loss of a quantile
+    /// head) over the windows at <paramref name="indices"/>, at the model's current weights. The model is left in training
+    /// mode with its gradients set.
     /// </summary>
     public static BatchGradient Compute(ForecastModel model, WindowSet windows, IReadOnlyList<int> indices)
     {
@@ -22,9 +23,41 @@ public static class Gradients
         model.train();
         model.zero_grad();
         var (x, y) = windows.Batch(indices);
-        var loss = nn.functional.mse_loss(model.forward(x), y);
+        var loss = LossOf(model.Spec, model.forward(x), y);
         loss.backward();
         return new BatchGradient(ParameterVector.FlattenGradients(model), loss.item<float>(), indices.Count);
+    }
+
+    /// <summary>
+    /// The training loss of <paramref name="spec"/>'s head: the mean squared error of a point head, or the mean pinball loss
+    /// over every window, step and level of a quantile head (<see cref="PinballLoss"/>).
+    /// </summary>
+    /// <param name="output">[batch, spec.Outputs].</param>
+    /// <param name="target">[batch, horizon].</param>
+    public static Tensor LossOf(ModelSpec spec, Tensor output, Tensor target, nn.Reduction reduction = nn.Reduction.Mean) =>
+        spec.IsQuantile ? PinballLoss(output, target, spec.Quantiles!, reduction) : nn.functional.mse_loss(output, target, reduction);
+
+    /// <summary>
+    /// Pinball (quantile) loss: for level q and error e = y − ŷ_q, max(q·e, (q − 1)·e), so under-forecasting costs q per
+    /// unit and over-forecasting 1 − q; its minimiser is the q-quantile. Averaged (or summed) over batch, levels and steps.
+    /// </summary>
+    /// <param name="output">[batch, levels × horizon], level by level.</param>
+    /// <param name="target">[batch, horizon].</param>
+    public static Tensor PinballLoss(Tensor output, Tensor target, IReadOnlyList<double> levels, nn.Reduction reduction = nn.Reduction.Mean)
+    {
+        using var scope = torch.NewDisposeScope();
+        long batch = target.shape[0], horizon = target.shape[1];
+        var predicted = output.view(batch, levels.Count, horizon);
+        var error = target.unsqueeze(1) - predicted;
+        var q = torch.tensor(levels.Select(l => (float)l).ToArray(), [1, levels.Count, 1], dtype: output.dtype);
+        var loss = torch.maximum(q * error, (q - 1) * error);
+        var reduced = reduction switch
+        {
+            nn.Reduction.Sum => loss.sum(),
+            nn.Reduction.None => loss,
+            _ => loss.mean(),
+        };
+        return reduced.MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -57,7 +90,7 @@ public static class Gradients
         return result;
     }
 
-    /// <summary>Mean squared error of the model on every window (evaluation mode, no autograd).</summary>
+    /// <summary>The model's loss (<see cref="LossOf"/>) on every window, per window, step and level (evaluation mode, no autograd).</summary>
     public static double Loss(ForecastModel model, WindowSet windows, int batchSize = 1024)
     {
         if (windows.Count == 0) return double.NaN;
@@ -69,15 +102,16 @@ public static class Gradients
             using var scope = torch.NewDisposeScope();
             var idx = Enumerable.Range(start, Math.Min(batchSize, windows.Count - start)).ToArray();
             var (x, y) = windows.Batch(idx);
-            sum += nn.functional.mse_loss(model.forward(x), y, nn.Reduction.Sum).item<float>();
+            sum += LossOf(model.Spec, model.forward(x), y, nn.Reduction.Sum).item<float>();
         }
-        return sum / ((double)windows.Count * windows.Horizon);
+        return sum / ((double)windows.Count * model.Spec.Outputs);
     }
 
-    /// <summary>Model outputs [count × horizon] in model space, row-major.</summary>
+    /// <summary>Model outputs [count × <see cref="ModelSpec.Outputs"/>] in model space, row-major.</summary>
     public static float[] Predict(ForecastModel model, WindowSet windows, int batchSize = 1024)
     {
-        var result = new float[windows.Count * windows.Horizon];
+        int width = model.Spec.Outputs;
+        var result = new float[windows.Count * width];
         using var noGrad = torch.no_grad();
         model.eval();
         for (int start = 0; start < windows.Count; start += batchSize)
@@ -85,7 +119,7 @@ public static class Gradients
             using var scope = torch.NewDisposeScope();
             int n = Math.Min(batchSize, windows.Count - start);
             var x = windows.Select(Enumerable.Range(start, n).ToArray()).InputTensor();
-            ParameterVector.CopyTo(model.forward(x), result.AsSpan(start * windows.Horizon, n * windows.Horizon));
+            ParameterVector.CopyTo(model.forward(x), result.AsSpan(start * width, n * width));
         }
         return result;
     }

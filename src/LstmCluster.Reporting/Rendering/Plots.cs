@@ -4,6 +4,13 @@ using ScottPlot;
 
 namespace LstmCluster.Reporting.Rendering;
 
+/// <summary>
+/// A prediction interval to shade on the forecast plot: its lower and upper values for each forecast step and for each
+/// one-step test prediction (same order as the predictions; empty for none).
+/// </summary>
+public sealed record IntervalBand(string Label, IReadOnlyList<double> ForecastLower, IReadOnlyList<double> ForecastUpper,
+    IReadOnlyList<double> TestLower, IReadOnlyList<double> TestUpper);
+
 /// <summary>PNG charts of training, forecasts and backtests (ScottPlot, rendered off-screen by SkiaSharp).</summary>
 public static class Plots
 {
@@ -79,10 +86,11 @@ public static class Plots
     /// Two panels: the target's whole history with the validation and test regions shaded, one-step-ahead test
     /// predictions, and the forecast after the last observation joined to the last observed point; below it the same
     /// zoomed on the last <paramref name="zoomPoints"/> observations and the forecast, where a short forecast can be read.
+    /// A <paramref name="band"/> (a quantile head's interval) is shaded around the forecast and the test predictions in both.
     /// </summary>
     public static void WriteForecast(string path, string title, string targetName, TimeAxis time, IReadOnlyList<double> history,
         int validationStart, int testStart, IReadOnlyList<int> testPredictionIndices, IReadOnlyList<double> testPredictions,
-        IReadOnlyList<double> forecast, int zoomPoints = 0)
+        IReadOnlyList<double> forecast, int zoomPoints = 0, IntervalBand? band = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(history);
@@ -93,9 +101,12 @@ public static class Plots
             throw new ArgumentException($"The time axis has {time.Length} points but the history has {history.Count}.", nameof(time));
         if (testPredictionIndices.Count != testPredictions.Count)
             throw new ArgumentException("Each test prediction needs exactly one index.", nameof(testPredictions));
+        if (band is not null && (band.ForecastLower.Count != forecast.Count || band.ForecastUpper.Count != forecast.Count
+            || (band.TestLower.Count > 0 && band.TestLower.Count != testPredictions.Count) || band.TestLower.Count != band.TestUpper.Count))
+            throw new ArgumentException("The interval needs one lower and one upper value per forecast step and per test prediction.", nameof(band));
 
         using var full = NewPlot(title);
-        DrawForecast(full, targetName, time, history, validationStart, testStart, testPredictionIndices, testPredictions, forecast);
+        DrawForecast(full, targetName, time, history, validationStart, testStart, testPredictionIndices, testPredictions, forecast, band);
         int n = history.Count;
         if (zoomPoints <= 0 || zoomPoints >= n || forecast.Count == 0)
         {
@@ -105,12 +116,16 @@ public static class Plots
 
         int from = n - zoomPoints;
         using var zoom = NewPlot($"last {zoomPoints.ToString(CultureInfo.InvariantCulture)} observations and the forecast");
-        DrawForecast(zoom, targetName, time, history, validationStart, testStart, testPredictionIndices, testPredictions, forecast);
+        DrawForecast(zoom, targetName, time, history, validationStart, testStart, testPredictionIndices, testPredictions, forecast, band);
         zoom.HideLegend();
         double left = time.Position(from), right = time.FuturePosition(forecast.Count);
         var visible = history.Skip(from)
             .Concat(testPredictionIndices.Select((index, i) => (index, i)).Where(p => p.index >= from).Select(p => testPredictions[p.i]))
-            .Concat(forecast).Where(double.IsFinite).ToArray();
+            .Concat(forecast)
+            .Concat(band is null ? [] : band.ForecastLower.Concat(band.ForecastUpper)
+                .Concat(testPredictionIndices.Select((index, i) => (index, i)).Where(p => p.index >= from && p.i < band.TestLower.Count)
+                    .SelectMany(p => new[] { band.TestLower[p.i], band.TestUpper[p.i] })))
+            .Where(double.IsFinite).ToArray();
         double pad = (right - left) * 0.02;
         zoom.Axes.SetLimitsX(left - pad, right + pad);
         if (visible.Length > 0)
@@ -131,7 +146,7 @@ public static class Plots
 
     private static void DrawForecast(Plot plot, string targetName, TimeAxis time, IReadOnlyList<double> history,
         int validationStart, int testStart, IReadOnlyList<int> testPredictionIndices, IReadOnlyList<double> testPredictions,
-        IReadOnlyList<double> forecast)
+        IReadOnlyList<double> forecast, IntervalBand? band)
     {
         int n = history.Count;
         // Spans are added first so that every line is drawn over the shading.
@@ -143,6 +158,8 @@ public static class Plots
             if (test > val) AddSplit(plot, time.Position(val), test < n ? time.Position(test) : end, ValidationShade, "validation");
             if (test < n) AddSplit(plot, time.Position(test), end, TestShade, "test");
         }
+
+        if (band is not null && n > 0) AddBand(plot, time, history, testPredictionIndices, forecast, band);
 
         var xs = Enumerable.Range(0, n).Select(time.Position).ToArray();
         var historyLine = plot.Add.ScatterLine(xs, history.ToArray(), HistoryColor);
@@ -201,6 +218,47 @@ public static class Plots
         // Outside the data area: a series can sit anywhere, so no inside corner is reliably empty.
         plot.ShowLegend(Edge.Bottom);
         plot.Axes.Margins(horizontal: 0.02, vertical: 0.08);
+    }
+
+    /// <summary>
+    /// The interval, shaded under the lines: around the one-step test predictions (lighter) and around the forecast, which
+    /// starts from the last observation (zero width there) so the band opens out of the history.
+    /// </summary>
+    private static void AddBand(Plot plot, TimeAxis time, IReadOnlyList<double> history, IReadOnlyList<int> testPredictionIndices,
+        IReadOnlyList<double> forecast, IntervalBand band)
+    {
+        int n = history.Count;
+        if (band.TestLower.Count > 1)
+        {
+            var order = Enumerable.Range(0, band.TestLower.Count).Where(i => (uint)testPredictionIndices[i] < (uint)n)
+                .OrderBy(i => testPredictionIndices[i]).ToArray();
+            if (order.Length > 1)
+            {
+                var test = plot.Add.FillY(order.Select(i => time.Position(testPredictionIndices[i])).ToArray(),
+                    order.Select(i => band.TestLower[i]).ToArray(), order.Select(i => band.TestUpper[i]).ToArray());
+                test.FillColor = PredictionColor.WithAlpha(0.18);
+                test.LineWidth = 0;
+                test.LegendText = $"test {band.Label}";
+            }
+        }
+        if (forecast.Count > 0)
+        {
+            var fx = new double[forecast.Count + 1];
+            var low = new double[forecast.Count + 1];
+            var high = new double[forecast.Count + 1];
+            fx[0] = time.Position(n - 1);
+            low[0] = high[0] = history[n - 1];
+            for (int k = 1; k <= forecast.Count; k++)
+            {
+                fx[k] = time.FuturePosition(k);
+                low[k] = band.ForecastLower[k - 1];
+                high[k] = band.ForecastUpper[k - 1];
+            }
+            var future = plot.Add.FillY(fx, low, high);
+            future.FillColor = ForecastColor.WithAlpha(0.22);
+            future.LineWidth = 0;
+            future.LegendText = $"forecast {band.Label}";
+        }
     }
 
     /// <summary>

@@ -73,6 +73,32 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task A_quantile_job_trains_its_quantile_head_on_two_workers_and_is_evaluated_with_intervals()
+    {
+        Core.Forecasting.RunResult? result = null;
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 2 },
+            Artifacts = (_, r, _) =>
+            {
+                result = r;
+                return new Dictionary<string, byte[]>();
+            },
+        }));
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(2) with { Quantiles = [0.1, 0.5, 0.9] }, Csv, Workers: 2));
+        var job = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        var final = await Final();
+        Assert.Equal((job, JobState.Succeeded), (final.Job, final.State));
+        Assert.NotNull(result);
+        // The parameter server and both workers trained a head of horizon × 3 outputs; the forecast is its median.
+        Assert.Equal([0.1, 0.5, 0.9], result!.Model.Spec.Quantiles!);
+        Assert.Equal(result.Model.Spec.ParameterCount, result.Model.Weights.Length);
+        Assert.Equal(0.8, Assert.Single(result.Test.Quantiles!.Intervals).Nominal);
+        Assert.All(result.Forecast, f => Assert.Equal(f.Quantiles[1].Value, f.Value));
+        Assert.Equal(result.Forecast.Select(f => f.Value), final.Forecast!);
+    }
+
+    [Fact]
     public async Task Two_jobs_submitted_together_both_complete()
     {
         var coordinator = Coordinator(2, 2);

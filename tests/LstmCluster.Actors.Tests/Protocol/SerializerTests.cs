@@ -29,6 +29,10 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
         {
             new AssignShard("job-1", 1, TestSupport.TinySpec with { Dropout = 0.25, NumLayers = 2 }, new PlanSpec(100, 4, 32, 42), Windows, Options),
             new AssignShard("job-1", 3, TestSupport.TinySpec, new PlanSpec(100, 2, 32, 42, BatchSampling.Global), Windows, Options, Shard: 1, StartEpoch: 4, StartStep: 2),
+            // A quantile head: the workers' loss and the head's width follow from the levels the spec carries.
+            new AssignShard("job-1", 2, TestSupport.TinySpec with { Quantiles = [0.1, 0.5, 0.9] }, new PlanSpec(100, 4, 32, 42), Windows, Options),
+            new SubmitTraining(setup with { Spec = TestSupport.TinySpec with { Horizon = 2, Quantiles = [0.25, 0.5, 0.75] } }, ActorRefs.Nobody),
+            new SubmitJob(TestSupport.SineRun() with { Quantiles = [0.05, 0.5, 0.95] }),
             new ReleaseShard("job-1"),
             new Weights("job-1", 17, Vector),
             new Gradient("job-1", 17, 3, Vector, 16, 0.125),

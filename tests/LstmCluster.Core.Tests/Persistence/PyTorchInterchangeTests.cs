@@ -55,8 +55,9 @@ public sealed class PyTorchInterchangeTests : IDisposable
         Assert.Equal(stored.Weights, imported.Weights);
         Assert.Equal(stored.Preprocessor.Scale, imported.Preprocessor.Scale);
         Assert.Equal(stored.Preprocessor.SeasonalSteps, imported.Preprocessor.SeasonalSteps);
-        Assert.Equal(stored.Preprocessor with { Center = [], Scale = [], SeasonalSteps = [] },
-            imported.Preprocessor with { Center = [], Scale = [], SeasonalSteps = [] });
+        Assert.Equal(stored.Preprocessor.QuantileOffsets, imported.Preprocessor.QuantileOffsets);
+        Assert.Equal(stored.Preprocessor with { Center = [], Scale = [], SeasonalSteps = [], QuantileOffsets = [] },
+            imported.Preprocessor with { Center = [], Scale = [], SeasonalSteps = [], QuantileOffsets = [] });
         Assert.Equal(stored.Metadata.Data with { Features = [] }, imported.Metadata.Data with { Features = [] });
         Assert.Equal(stored.Metadata.Data.Features, imported.Metadata.Data.Features);
 
