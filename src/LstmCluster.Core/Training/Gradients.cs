@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Tensor = TorchSharp.torch.Tensor;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Model;
 using TorchSharp;
