@@ -1,3 +1,4 @@
+using LstmCluster.Hosting.Tests;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -30,7 +31,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposabl
     public async Task Dashboard_submits_a_job_through_the_form_and_shows_its_progress_loss_curve_forecast_the_cluster_and_cancels_a_running_job()
     {
         var (chromium, chromedriver) = Browser.Locate();
-        int port = FreePort();
+        int port = TestNodes.FreePort();
         var app = NodeHost.Build(new NodeOptions
         {
             Host = "127.0.0.1", Port = 0, HttpPort = port, TorchThreads = 1, StateDir = state, ApiToken = Token,
@@ -40,7 +41,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposabl
         try
         {
             string root = $"http://127.0.0.1:{port}";
-            await WaitReady(root);
+            using (var http = new HttpClient { BaseAddress = new Uri(root + "/"), Timeout = TimeSpan.FromSeconds(10) })
+                await TestNodes.WaitReady(http);
             using var driver = Browser.Start(chromium, chromedriver);
             try
             {
@@ -226,42 +228,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
-    private static async Task WaitReady(string root)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(root), Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var ready = await http.GetAsync("/ready");
-                if (ready.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the node did not become ready within 60 s");
-            await Task.Delay(100);
-        }
-    }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open by a stopping node: the temp folder keeps it.
-        }
-    }
+    public void Dispose() => TestNodes.DeleteState(state);
 }

@@ -20,7 +20,7 @@ public sealed class NodeHealthTests : IDisposable
     [Fact]
     public async Task Ready_waits_for_the_expected_workers_and_lists_the_members_by_role()
     {
-        int http = FreePort();
+        int http = TestNodes.FreePort();
         var founder = NodeHost.Build(new NodeOptions
         {
             Host = "127.0.0.1", Port = 0, HttpPort = http, TorchThreads = 1, StateDir = state, ExpectWorkers = 2,
@@ -108,22 +108,6 @@ public sealed class NodeHealthTests : IDisposable
         throw new TimeoutException($"/ready never reached the awaited state; last answer: {last}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open by a stopping node: the temp folder keeps it.
-        }
-    }
+    public void Dispose() => TestNodes.DeleteState(state);
 }

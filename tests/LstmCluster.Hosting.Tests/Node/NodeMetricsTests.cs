@@ -16,7 +16,7 @@ public sealed class NodeMetricsTests : IDisposable
     [Fact]
     public async Task Metrics_show_the_rounds_jobs_members_and_runtime_of_a_node_that_trained_a_job_without_a_token()
     {
-        int http = FreePort();
+        int http = TestNodes.FreePort();
         var app = NodeHost.Build(new NodeOptions
         {
             Host = "127.0.0.1", Port = 0, HttpPort = http, TorchThreads = 1, StateDir = state, ApiToken = "a-token-of-at-least-16-chars",
@@ -27,7 +27,7 @@ public sealed class NodeMetricsTests : IDisposable
             using var http1 = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}/"), Timeout = TimeSpan.FromSeconds(60) };
             http1.DefaultRequestHeaders.Authorization = new("Bearer", "a-token-of-at-least-16-chars");
             using var client = new JobApiClient(http1);
-            await WaitReady(http1);
+            await TestNodes.WaitReady(http1);
             string id = await client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob(epochs: 3));
             var done = await ApiHost.WaitFor(client, id, s => s.Ended);
             Assert.Equal("Succeeded", done.State);
@@ -121,41 +121,7 @@ public sealed class NodeMetricsTests : IDisposable
         throw new Xunit.Sdk.XunitException($"no sample {name}{{{string.Join(",", labels)}}} in /metrics:\n{text}");
     }
 
-    private static async Task WaitReady(HttpClient http)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var ready = await http.GetAsync("ready");
-                if (ready.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the node did not become ready within 60 s");
-            await Task.Delay(100);
-        }
-    }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (Directory.Exists(state)) Directory.Delete(state, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open by a stopping node: the temp folder keeps it.
-        }
-    }
+    public void Dispose() => TestNodes.DeleteState(state);
 }
