@@ -124,7 +124,8 @@ internal static class ClusterBench
         return serializer.ToBinary(message).Length;
     }
 
-    private static string Executable()
+    /// <summary>The built `lstmcluster` executable of this configuration (the suite bench starts it too).</summary>
+    internal static string Executable()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;

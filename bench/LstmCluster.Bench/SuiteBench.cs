@@ -34,7 +34,7 @@ internal static class SuiteBench
     public static async Task Run(string[] args)
     {
         var s = Parse(args);
-        string exe = Executable();
+        string exe = ClusterBench.Executable();
         string dir = Path.Combine(Path.GetTempPath(), $"lstmcluster-suite-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         string csv = Path.Combine(dir, "sine.csv");
@@ -229,14 +229,5 @@ internal static class SuiteBench
         using var system = ActorSystem.Create("bench", EmbeddedEngine.Configuration());
         long Size(object m) => system.Serialization.FindSerializerFor(m).ToBinary(m).Length;
         return (Size(new Weights("job-1", 1, new float[spec.ParameterCount])), Size(new Gradient("job-1", 1, 0, new float[spec.ParameterCount], 32, 0.5)));
-    }
-
-    private static string Executable()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;
-        string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        string exe = Path.Combine(dir?.FullName ?? ".", "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
-        return File.Exists(exe) ? exe : throw new FileNotFoundException($"{exe} is not built (dotnet build -c {configuration})");
     }
 }
