@@ -100,7 +100,6 @@ public sealed class ServedModel : IDisposable
     private readonly object gate = new();
     private readonly Stack<ForecastModel> idle = new();
     private readonly SemaphoreSlim slots;
-    private int built;
     private bool disposed;
 
     public ServedModel(string id, StoredModel stored, int replicas = 0)
@@ -111,7 +110,6 @@ public sealed class ServedModel : IDisposable
         slots = new SemaphoreSlim(Replicas, Replicas);
         // The first network now: a model whose files cannot be built fails its load, not its first request.
         idle.Push(stored.Build());
-        built = 1;
     }
 
     public string Id { get; }
@@ -134,11 +132,7 @@ public sealed class ServedModel : IDisposable
             lock (gate)
             {
                 if (disposed) return null;
-                if (!idle.TryPop(out network))
-                {
-                    network = Stored.Build();
-                    built++;
-                }
+                if (!idle.TryPop(out network)) network = Stored.Build();
             }
             return ForecastRun.Forecast(network, Stored.Preprocessor, series);
         }
