@@ -57,11 +57,15 @@ public static class RemoteConfig
         }
         """;
 
-    /// <summary><see cref="Hocon"/> with both serializers bound, as a <see cref="Config"/>.</summary>
+    /// <summary>
+    /// <see cref="Hocon"/> with the project's serializers bound and Akka's JSON fallback restricted to known types
+    /// (<see cref="AllowListJsonSerializer"/>: a peer must not name any .NET type for the node to build), as a <see cref="Config"/>.
+    /// </summary>
     public static Config Config(string hostname = "127.0.0.1", int port = 0, string provider = "remote", string? publicHostname = null) =>
         ConfigurationFactory.ParseString(Hocon(hostname, port, provider, publicHostname))
             .WithFallback(ConfigurationFactory.ParseString(ChunkSerializer.Hocon))
-            .WithFallback(ConfigurationFactory.ParseString(LstmClusterSerializer.Hocon));
+            .WithFallback(ConfigurationFactory.ParseString(LstmClusterSerializer.Hocon))
+            .WithFallback(ConfigurationFactory.ParseString(AllowListJsonSerializer.Hocon));
 }
 
 /// <summary>Chunking figures, read from <c>lstmcluster.chunking</c> and the transport's frame size.</summary>
