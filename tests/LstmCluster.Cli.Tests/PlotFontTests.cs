@@ -4,7 +4,8 @@ using SkiaSharp;
 namespace LstmCluster.Cli.Tests;
 
 /// <summary>
-/// Column names in CJK or with emoji are drawn with an installed font that has them, not as boxes. Needs such fonts
+/// Column names in CJK or with emoji are drawn with installed fonts that have them, not as boxes: one font for the label
+/// when one has every character, else run by run. Needs such fonts
 /// installed (Debian's fonts-wqy-microhei and fonts-noto-color-emoji; .ci/run installs them); fails naming them otherwise.
 /// </summary>
 public sealed class PlotFontTests
@@ -13,20 +14,46 @@ public sealed class PlotFontTests
     [InlineData("销量 (件)")]
     [InlineData("売上高")]
     [InlineData("매출")]
-    [InlineData("🚀")]
-    public void Characters_the_embedded_font_lacks_get_an_installed_font_that_has_them(string label)
+    public void Cjk_labels_get_one_installed_font_that_has_all_their_characters(string label)
     {
-        string? family = PlotFonts.FallbackFor($"sales.csv: {label}");
+        string text = $"sales.csv: {label}";
+        string? family = PlotFonts.SingleFontFor(text);
         Assert.True(family is not null,
-            $"no installed font has the characters of '{label}': install Debian's fonts-wqy-microhei and fonts-noto-color-emoji (as .ci/run does)");
+            $"no installed font has the characters of '{text}': install Debian's fonts-wqy-microhei (as .ci/run does)");
         using var face = SKTypeface.FromFamilyName(family);
-        Assert.True(face.ContainsGlyphs(label.Replace(" ", "")), $"{family} was chosen for '{label}' but lacks some of its glyphs");
+        Assert.True(face.ContainsGlyphs(text.Replace(" ", "")), $"{family} was chosen for '{text}' but lacks some of its glyphs");
+    }
+
+    [Theory]
+    [InlineData("sales.csv: 🚀", 2)]
+    [InlineData("📈 sales", 2)]
+    [InlineData("销量🚀 (件)", 5)] // 销量 | 🚀 | ( | 件 | ): DejaVu keeps whatever it has, so Latin text looks the same in every label
+    public void A_label_no_single_font_draws_is_cut_into_runs_each_drawn_by_a_font_that_has_it(string label, int runs)
+    {
+        Assert.Null(PlotFonts.SingleFontFor(label));
+        var cut = PlotFonts.Runs(label);
+        Assert.Equal(label, string.Concat(cut.Select(r => r.Text)));
+        Assert.True(cut.Count == runs, $"runs of '{label}': {string.Join(" | ", cut.Select(r => $"{r.Text} ({r.Family})"))}");
+        Assert.True(cut.Select(r => r.Family).Distinct().Count() > 1,
+            $"'{label}' needs more than one font: install Debian's fonts-wqy-microhei and fonts-noto-color-emoji (as .ci/run does)");
+        foreach (var (text, family) in cut)
+        {
+            using var face = family == PlotFonts.Family ? null : SKTypeface.FromFamilyName(family);
+            var glyphs = text.Replace(" ", "");
+            Assert.True(face is null ? PlotFonts.Runs(glyphs).All(r => r.Family == PlotFonts.Family) : face.ContainsGlyphs(glyphs),
+                $"{family} draws '{text}' of '{label}' but lacks some of its glyphs");
+        }
+
+        using var image = PlotFonts.DrawRuns(label, 16, ScottPlot.Colors.Black, bold: true);
+        Assert.True(image.Width > 16 * cut.Count && image.Height >= 16, $"{image.Width}x{image.Height}");
     }
 
     [Fact]
     public void Text_the_embedded_font_draws_keeps_it()
     {
-        Assert.Null(PlotFonts.FallbackFor("AirPassengers.csv: value (h = 1) — ünïcödé"));
+        const string text = "AirPassengers.csv: value (h = 1) — ünïcödé";
+        Assert.Null(PlotFonts.SingleFontFor(text));
+        Assert.Equal([(text, PlotFonts.Family)], PlotFonts.Runs(text));
     }
 
     [Fact]

@@ -39,54 +39,135 @@ internal static class PlotFonts
         }
     }
 
-    private static readonly Dictionary<string, string?> Fallbacks = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, string?> SingleFonts = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, string?> ElementFonts = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The family to draw <paramref name="text"/> with when the embedded DejaVu Sans lacks some of its characters (CJK, emoji,
-    /// ...): the installed font that has the most of them (all, when one does); null when DejaVu has them all or no installed
-    /// font has any. SkiaSharp's fontconfig-less build cannot match a character to a font, so the installed families are
-    /// asked directly (once per text).
+    /// The one installed family that draws all of <paramref name="text"/> when the embedded DejaVu Sans lacks some of its
+    /// characters (CJK, emoji, ...); null when DejaVu draws it all, or when no single font does (a label mixing CJK and
+    /// emoji, or emoji and Latin letters, which an emoji font lacks: see <see cref="Runs"/>). SkiaSharp's fontconfig-less
+    /// build cannot match a character to a font, so the installed families are asked directly (once per text).
     /// </summary>
-    public static string? FallbackFor(string text)
+    public static string? SingleFontFor(string text)
     {
         EnsureInstalled();
         lock (Gate)
         {
-            if (Fallbacks.TryGetValue(text, out var known)) return known;
+            if (SingleFonts.TryGetValue(text, out var known)) return known;
             string? found = null;
-            var missing = Missing(Fonts.GetTypeface(Family, bold: false, italic: false), text);
-            if (missing.Count > 0)
+            var elements = Elements(text);
+            if (Missing(Embedded(), elements).Count > 0)
             {
-                int best = 0;
                 foreach (var family in SKFontManager.Default.FontFamilies.Order(StringComparer.Ordinal))
                 {
                     using var face = SKTypeface.FromFamilyName(family);
-                    if (face is null) continue;
-                    int covered = missing.Count - Missing(face, missing).Count;
-                    if (covered > best)
+                    if (face is not null && face.FamilyName == family && Missing(face, elements).Count == 0)
                     {
-                        best = covered;
                         found = family;
-                        if (covered == missing.Count) break;
+                        break;
                     }
                 }
             }
-            Fallbacks[text] = found;
+            SingleFonts[text] = found;
             return found;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> cut into runs that one font draws each: DejaVu Sans wherever it has the character, otherwise
+    /// the first installed family that has it (a character no font has stays with DejaVu, drawn as its box).
+    /// </summary>
+    public static IReadOnlyList<(string Text, string Family)> Runs(string text)
+    {
+        EnsureInstalled();
+        var runs = new List<(string Text, string Family)>();
+        var embedded = Embedded();
+        foreach (var element in Elements(text))
+        {
+            string family = string.IsNullOrWhiteSpace(element) || embedded.ContainsGlyphs(element) ? Family : FamilyFor(element) ?? Family;
+            // Spaces are DejaVu's (an emoji font's space is as wide as an emoji), so "📈 sales" is two runs: "📈" and " sales".
+            if (runs.Count > 0 && runs[^1].Family == family)
+                runs[^1] = (runs[^1].Text + element, runs[^1].Family);
+            else
+                runs.Add((element, family));
+        }
+        return runs;
+    }
+
+    private static string? FamilyFor(string element)
+    {
+        lock (Gate)
+        {
+            if (ElementFonts.TryGetValue(element, out var known)) return known;
+            string? found = null;
+            foreach (var family in SKFontManager.Default.FontFamilies.Order(StringComparer.Ordinal))
+            {
+                using var face = SKTypeface.FromFamilyName(family);
+                if (face is not null && face.FamilyName == family && face.ContainsGlyphs(element))
+                {
+                    found = family;
+                    break;
+                }
+            }
+            ElementFonts[element] = found;
+            return found;
+        }
+    }
+
+    /// <summary>
+    /// Draws <paramref name="text"/> run by run (<see cref="Runs"/>) on a transparent image of its own size: how a label that
+    /// no single font covers still shows every character. ScottPlot draws a label with one typeface, but draws a label's image.
+    /// </summary>
+    public static ScottPlot.Image DrawRuns(string text, float size, ScottPlot.Color color, bool bold)
+    {
+        var pieces = new List<(string Text, SKFont Font, float Width)>();
+        try
+        {
+            float width = 0, ascent = 0, descent = 0;
+            foreach (var (run, family) in Runs(text))
+            {
+                var face = family == Family ? Fonts.GetTypeface(Family, bold, italic: false) : SKTypeface.FromFamilyName(family, bold ? SKFontStyle.Bold : SKFontStyle.Normal);
+                var font = new SKFont(face, size) { Subpixel = true, Edging = SKFontEdging.Antialias };
+                float w = font.MeasureText(run);
+                font.GetFontMetrics(out var metrics);
+                ascent = Math.Max(ascent, -metrics.Ascent);
+                descent = Math.Max(descent, metrics.Descent);
+                pieces.Add((run, font, w));
+                width += w;
+            }
+            var bitmap = new SKBitmap(Math.Max(1, (int)Math.Ceiling(width)), Math.Max(1, (int)Math.Ceiling(ascent + descent)), SKColorType.Rgba8888, SKAlphaType.Premul);
+            using (var canvas = new SKCanvas(bitmap))
+            using (var paint = new SKPaint { Color = new SKColor(color.R, color.G, color.B, color.A), IsAntialias = true })
+            {
+                canvas.Clear(SKColors.Transparent);
+                float x = 0;
+                foreach (var (run, font, w) in pieces)
+                {
+                    canvas.DrawText(run, x, ascent, SKTextAlign.Left, font, paint);
+                    x += w;
+                }
+            }
+            return new ScottPlot.Image(bitmap);
+        }
+        finally
+        {
+            foreach (var piece in pieces) piece.Font.Dispose();
+        }
+    }
+
+    private static SKTypeface Embedded() => Fonts.GetTypeface(Family, bold: false, italic: false);
+
+    private static List<string> Elements(string text)
+    {
+        var elements = new List<string>();
+        var e = System.Globalization.StringInfo.GetTextElementEnumerator(text);
+        while (e.MoveNext()) elements.Add(e.GetTextElement());
+        return elements;
     }
 
     /// <summary>The characters (text elements: an emoji with its modifiers is one) of <paramref name="text"/> that <paramref name="face"/> has no glyph for.</summary>
     private static List<string> Missing(SKTypeface face, IEnumerable<string> elements) =>
         [.. elements.Distinct().Where(e => !string.IsNullOrWhiteSpace(e) && !face.ContainsGlyphs(e))];
-
-    private static List<string> Missing(SKTypeface face, string text)
-    {
-        var elements = new List<string>();
-        var e = System.Globalization.StringInfo.GetTextElementEnumerator(text);
-        while (e.MoveNext()) elements.Add(e.GetTextElement());
-        return Missing(face, elements);
-    }
 
     private static SKData? Load(string resource)
     {

@@ -402,13 +402,25 @@ public static class Plots
         : d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Labels the user named (the file, the target column) may hold characters the embedded font lacks (CJK, emoji): the
-    /// plot's labels then use an installed font that has them, rather than boxes. With none installed they stay as they are.
+    /// Labels the user named (the file, the target column) may hold characters the embedded font lacks (CJK, emoji): such a
+    /// label is drawn with an installed font that has all of them, or, when none has (emoji with Latin letters), as an image
+    /// drawn run by run with a font for each (<see cref="PlotFonts.DrawRuns"/>). Every other label keeps DejaVu Sans.
     /// </summary>
     private static void UseFontFor(Plot plot)
     {
-        string text = string.Concat(plot.Axes.Title.Label.Text, plot.Axes.Left.Label.Text, plot.Axes.Bottom.Label.Text);
-        if (PlotFonts.FallbackFor(text) is { } family) plot.Font.Set(family);
+        foreach (var label in new[] { plot.Axes.Title.Label, plot.Axes.Left.Label, plot.Axes.Bottom.Label })
+        {
+            if (string.IsNullOrEmpty(label.Text) || PlotFonts.Runs(label.Text).All(r => r.Family == PlotFonts.Family)) continue;
+            if (PlotFonts.SingleFontFor(label.Text) is { } family)
+            {
+                label.FontName = family;
+            }
+            else
+            {
+                label.Image = PlotFonts.DrawRuns(label.Text, label.FontSize, label.ForeColor, label.Bold);
+                label.Text = "\u200B"; // not blank (a zero-width space): ScottPlot draws no title for blank text, image or not
+            }
+        }
     }
 
     private static void Save(Plot plot, string path, int width, int height)
