@@ -34,6 +34,7 @@ public static class CliApp
                 ExportCommand.Create(),
                 ImportCommand.Create(),
                 BacktestCommand.Create(defaults),
+                SweepCommand.Create(defaults),
                 NodeCommand.Create(),
                 SimulateCommand.Create(defaults),
                 ServerCommands.Submit(defaults),

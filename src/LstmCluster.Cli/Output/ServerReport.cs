@@ -13,7 +13,7 @@ public static class ServerReport
 {
     // Bound to whatever Console.Out is now (AnsiConsole keeps the writer it first saw), so redirected output gets the tables too.
     // Redirected output has no width; 80 columns would fold the job table.
-    private static IAnsiConsole Out
+    internal static IAnsiConsole Out
     {
         get
         {

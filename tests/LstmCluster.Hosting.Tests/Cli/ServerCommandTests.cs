@@ -56,6 +56,30 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sweep_on_a_server_runs_each_trial_as_a_job_and_keeps_the_best_jobs_model()
+    {
+        var outDir = CliRunner.TempDir();
+        var sweep = await Task.Run(() => CliRunner.Run("sweep", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
+            "--layers", "1", "--lookback", "12", "--season", "12", "--grid", "hidden=4,8", "--max-epochs", "3", "--eta", "2", "--out", outDir));
+        Assert.True(sweep.ExitCode == 0, sweep.Error + sweep.Out);
+        Assert.Contains("each trial a job", sweep.Out);
+
+        using var result = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "sweep.json")));
+        string best = result.RootElement.GetProperty("best").GetProperty("job").GetString()!;
+        var jobs = result.RootElement.GetProperty("leaderboard").EnumerateArray().Select(e => e.GetProperty("job").GetString()!).ToList();
+        Assert.Equal(2, jobs.Count);
+        Assert.Equal(best, jobs[0]);
+        // Each trial ran on the server with the trial's options and its round's epochs: round 1 trains 2 epochs, round 2 (the best) 3.
+        var bestStatus = await host.Client.StatusAsync(best);
+        Assert.Equal(("Succeeded", 3), (bestStatus.State, bestStatus.Epochs));
+        var other = await host.Client.StatusAsync(jobs[1]);
+        Assert.Equal(("Succeeded", 2), (other.State, other.Epochs));
+        Assert.Contains($"/models/{best}/forecast", sweep.Out);
+        Assert.Equal(await host.Client.ArtifactAsync(best, "forecast.csv"), File.ReadAllBytes(Path.Combine(outDir, "forecast.csv")));
+        Assert.True(new FileInfo(Path.Combine(outDir, "model.zip")).Length > 0);
+    }
+
+    [Fact]
     public async Task A_rejected_submission_exits_2_with_the_servers_reason_and_an_absent_server_exits_1()
     {
         var bad = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value", "--epochs", "0"));

@@ -1,0 +1,270 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LstmCluster.Actors.Embedded;
+using LstmCluster.Actors.Protocol;
+using LstmCluster.Cli.Output;
+using LstmCluster.Core.Configuration;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Sweeps;
+using LstmCluster.Hosting.Client;
+using LstmCluster.Reporting;
+using Spectre.Console;
+
+namespace LstmCluster.Cli.Commands;
+
+/// <summary>
+/// <c>lstmcluster sweep --data F --target C --grid hidden=32,64 lr=1e-3,3e-3 [--server URL]</c>: trains every combination of the
+/// grid with successive halving (<see cref="SuccessiveHalving"/>) and ranks them by validation MASE; the best trial's model is
+/// the sweep's. In process by default; with <c>--server</c> every trial is a job of that cluster, a round's trials submitted at
+/// once so the coordinator runs them side by side on its free workers.
+/// </summary>
+public static class SweepCommand
+{
+    public static Command Create(Defaults defaults)
+    {
+        var args = new RunArguments(defaults);
+        var engine = new EngineArguments(defaults);
+        var grid = new Option<string[]>("--grid")
+        {
+            Description = "the options to sweep and their values: name=v1,v2 ... (e.g. hidden=32,64 lookback=24,48 lr=1e-3,3e-3); " +
+                $"sweepable: {string.Join(", ", SweepGrid.Sweepable)}",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var eta = new Option<int>("--eta") { Description = "successive halving: keep the best 1/eta of the trials after each round, which then train eta times longer (2-10)", DefaultValueFactory = _ => 3 };
+        var minEpochs = new Option<int>("--min-epochs") { Description = "the fewest epochs of a round", DefaultValueFactory = _ => 2 };
+        var maxTrials = new Option<int>("--max-trials") { Description = $"refuse a grid with more combinations than this (at most {SweepGrid.MaxTrialsLimit})", DefaultValueFactory = _ => SweepGrid.DefaultMaxTrials };
+        var parallel = new Option<int?>("--parallel") { Description = "trials trained at once (default: 1 in process; with --server every trial of a round, the coordinator queues what its workers cannot run yet)" };
+        var server = ServerCommands.ServerOption(required: false);
+        server.Description = "run every trial as a job on this job API (e.g. http://127.0.0.1:5080) instead of in process";
+        var token = ServerCommands.TokenOption();
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory: leaderboard.csv, sweep.json and the best trial's model and outputs", DefaultValueFactory = _ => new DirectoryInfo("runs/sweep") };
+
+        var command = new Command("sweep", "Train every combination of a grid of options with successive halving and rank them by validation MASE; keep the best model");
+        args.AddTo(command);
+        engine.AddTo(command);
+        foreach (var option in new Option[] { grid, eta, minEpochs, maxTrials, parallel, server, token, outDir }) command.Options.Add(option);
+        command.SetAction((p, ct) =>
+        {
+            if (p.GetResult(args.Epochs) is { Implicit: false })
+                throw new CliUsageException("sweep: --epochs is the sweep's to set (each round trains longer); --max-epochs is the last round's epochs");
+            var values = args.Values(p);
+            // --max-epochs is the last round's epochs here; its `train` default (a budget for --epochs auto) is far too long for that.
+            int finalEpochs = p.GetResult(args.MaxEpochs) is { Implicit: false } ? values.MaxEpochs : 50;
+            var plan = new SuccessiveHalving(p.GetValue(eta), finalEpochs, p.GetValue(minEpochs));
+            plan.Validate();
+            var sweepGrid = SweepGrid.Parse(p.GetValue(grid) ?? [], values, p.GetValue(maxTrials));
+            string output = p.GetValue(outDir)!.FullName;
+            OutputPaths.CheckDirectory(output);
+            var data = p.GetValue(args.Data)!;
+            if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
+            var run = new SweepRun(sweepGrid, plan, output);
+            return p.GetValue(server) is { } url
+                ? ServerCommands.Guard(() => run.OnServerAsync(url, ServerCommands.Token(p, token), data.FullName,
+                    ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs)), p.GetValue(parallel), ct))
+                : run.InProcessAsync(values, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(parallel) ?? 1, ct);
+        });
+        return command;
+    }
+
+    private sealed class SweepRun(SweepGrid grid, SuccessiveHalving plan, string output)
+    {
+        private readonly Lock gate = new();
+        private readonly IReadOnlyList<SweepTrial> trials = grid.Trials();
+
+        public async Task<int> InProcessAsync(RunOptionValues values, EngineOptions? engine, int bareThreads, int parallel, CancellationToken ct)
+        {
+            Describe(engine is null ? $"in process, single-process trainer, {bareThreads} torch thread(s)"
+                : $"in process, {engine.Workers} worker(s) each, {parallel} trial(s) at once");
+            var trainer = engine is null ? ForecastRun.ReferenceEngineWith(bareThreads) : EmbeddedEngine.Trainer(engine);
+            TrialRunner runner = (trial, round, cancel) => Task.Run(() =>
+            {
+                var options = trial.Apply(values).With("epochs", round.Epochs.ToString(CultureInfo.InvariantCulture)).ToRunOptions();
+                var result = ForecastRun.Execute(options, ForecastRun.Prepare(options), trainer, null, cancel);
+                return new TrialOutcome(result.Validation.Model.Mase, result.Test.Model.Mase, result.Training.Epochs.Count, result.Training.BestEpoch)
+                {
+                    NaiveValidationMase = result.Validation.Baselines.TryGetValue("naive", out var naive) ? naive.Mase : double.NaN,
+                    Handle = (result, options),
+                };
+            }, cancel);
+            var result = await Sweep.RunAsync(trials, plan, runner, parallel, Progress, ct);
+            if (Winner(result) is not { } best) return CliApp.ExitFailure;
+            var (bestRun, bestOptions) = ((RunResult, RunOptions))best.Outcome.Handle!;
+            var written = RunOutputs.Write(output, bestRun, bestOptions, engine is null ? "reference" : "embedded-actors", writeModel: true,
+                extra: new JsonObject { ["sweep"] = new JsonObject { ["trial"] = best.Trial.Number, ["parameters"] = best.Trial.Label } });
+            Finish(result, written, $"the best trial's model and outputs are in {output}");
+            return 0;
+        }
+
+        public async Task<int> OnServerAsync(string url, string? token, string dataPath, Dictionary<string, string> given, int? parallel, CancellationToken ct)
+        {
+            using var client = new JobApiClient(JobApiClient.ParseServer(url), token: token);
+            Describe($"on {client.Server.ToString().TrimEnd('/')}, each trial a job");
+            TrialRunner runner = async (trial, round, cancel) =>
+            {
+                var fields = new Dictionary<string, string>(given);
+                foreach (var (name, value) in trial.Parameters) fields[name] = value;
+                fields["epochs"] = round.Epochs.ToString(CultureInfo.InvariantCulture);
+                string id = await client.SubmitAsync(dataPath, fields, cancel);
+                try
+                {
+                    var status = await client.StatusAsync(id, cancel);
+                    while (status.State is "Queued" or "Running")
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), cancel);
+                        status = await client.StatusAsync(id, cancel);
+                    }
+                    if (status.State != "Succeeded") return TrialOutcome.Failed($"{id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}") with { Handle = id };
+                    using var metrics = JsonDocument.Parse(await client.ArtifactAsync(id, "metrics.json", cancel));
+                    var m = metrics.RootElement;
+                    return new TrialOutcome(Mase(m, "validation", "model"), Mase(m, "test", "model"), Training(m, "epochs_run"), Training(m, "best_epoch"))
+                    {
+                        NaiveValidationMase = Mase(m, "validation", "naive"),
+                        Handle = id,
+                    };
+                }
+                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+                {
+                    // The sweep was stopped: its jobs stop too (best effort; the server may already be gone).
+                    try { await client.CancelAsync(id, CancellationToken.None); } catch (Exception) { }
+                    throw;
+                }
+            };
+            var result = await Sweep.RunAsync(trials, plan, runner, parallel ?? trials.Count, Progress, ct);
+            if (Winner(result) is not { } best) return CliApp.ExitFailure;
+            string job = (string)best.Outcome.Handle!;
+            Directory.CreateDirectory(output);
+            var written = new List<string>();
+            foreach (var name in new[] { "metrics.json", "forecast.csv", "forecast.png" })
+            {
+                var bytes = await client.ArtifactAsync(job, name, ct);
+                string path = Path.Combine(output, name);
+                OutputPaths.WriteFile(path, temp => File.WriteAllBytes(temp, bytes));
+                written.Add(path);
+            }
+            var zip = await client.ModelZipAsync(job, ct);
+            string zipPath = Path.Combine(output, "model.zip");
+            OutputPaths.WriteFile(zipPath, temp => File.WriteAllBytes(temp, zip));
+            written.Add(zipPath);
+            Finish(result, written, $"the best model is job {job}'s: it serves forecasts at POST {client.Server.ToString().TrimEnd('/')}/models/{job}/forecast");
+            return 0;
+        }
+
+        private void Describe(string where)
+        {
+            var rounds = plan.Rounds(trials.Count);
+            Console.WriteLine($"sweep: {trials.Count} trial(s) ({string.Join(" × ", grid.Parameters.Select(p => $"{p.Name} {p.Values.Count}"))}), {where}");
+            Console.WriteLine($"rounds: {string.Join(", ", rounds.Select(r => $"{r.Trials} × {r.Epochs} epochs"))} (keep the best 1/{plan.Eta} by validation MASE each round)");
+        }
+
+        private void Progress(SweepRound round, SweepTrial trial, TrialOutcome outcome)
+        {
+            string how = outcome.Error is { } error ? $"failed: {error}"
+                : $"validation MASE {outcome.ValidationMase:0.####} ({outcome.EpochsRun} epochs, best {outcome.BestEpoch})";
+            lock (gate) Console.WriteLine($"round {round.Number}, trial {trial.Number}/{trials.Count} [{trial.Label}]: {how}");
+        }
+
+        private static LeaderboardEntry? Winner(SweepResult result)
+        {
+            if (result.Best.Outcome.Error is null && double.IsFinite(result.Best.Outcome.ValidationMase)) return result.Best;
+            Console.Error.WriteLine($"error: every trial failed; the first: {result.Best.Outcome.Error ?? "no finite validation MASE"}");
+            return null;
+        }
+
+        private void Finish(SweepResult result, IReadOnlyList<string> written, string kept)
+        {
+            ServerReport.Out.Write(Leaderboard(result));
+            var files = new List<string>(written);
+            string csv = Path.Combine(output, "leaderboard.csv");
+            OutputPaths.WriteFile(csv, temp => File.WriteAllText(temp, LeaderboardCsv(result)));
+            files.Add(csv);
+            string json = Path.Combine(output, "sweep.json");
+            OutputPaths.WriteFile(json, temp => File.WriteAllText(temp, SweepJson(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
+            files.Add(json);
+            var best = result.Best;
+            Console.WriteLine($"best: trial {best.Trial.Number} [{best.Trial.Label}], validation MASE {best.Outcome.ValidationMase:0.####}, test MASE {best.Outcome.TestMase:0.####}; {kept}");
+            Report.Written(files);
+        }
+
+        private Table Leaderboard(SweepResult result)
+        {
+            var table = new Table().Title($"Leaderboard: {trials.Count} trials ranked by validation MASE (test MASE shown, never used to rank)");
+            table.AddColumn(new TableColumn("rank").RightAligned());
+            table.AddColumn(new TableColumn("trial").RightAligned());
+            foreach (var parameter in grid.Parameters) table.AddColumn(new TableColumn(Markup.Escape(parameter.Name)).RightAligned());
+            foreach (var column in new[] { "round", "epochs", "val MASE", "÷ naive", "test MASE" }) table.AddColumn(new TableColumn(column).RightAligned());
+            table.AddColumn(new TableColumn("status"));
+            int lastRound = result.Rounds[^1].Number;
+            foreach (var e in result.Leaderboard)
+            {
+                var o = e.Outcome;
+                var cells = new List<string> { e.Rank.ToString(CultureInfo.InvariantCulture), e.Trial.Number.ToString(CultureInfo.InvariantCulture) };
+                cells.AddRange(e.Trial.Parameters.Select(p => Markup.Escape(p.Value)));
+                cells.Add($"{e.Round.Number}/{lastRound}");
+                cells.Add(o.EpochsRun.ToString(CultureInfo.InvariantCulture));
+                cells.Add(Num(o.ValidationMase));
+                cells.Add(double.IsFinite(o.NaiveValidationMase) && o.NaiveValidationMase > 0 && double.IsFinite(o.ValidationMase) ? $"{o.ValidationMase / o.NaiveValidationMase:0.###}" : "");
+                cells.Add(Num(o.TestMase));
+                cells.Add(Markup.Escape(Status(e, lastRound)));
+                table.AddRow([.. cells]);
+            }
+            return table;
+        }
+
+        private static string Status(LeaderboardEntry e, int lastRound) =>
+            e.Outcome.Error is { } error ? $"failed: {(error.Length > 80 ? error[..80] + "..." : error)}"
+            : e.Rank == 1 ? "best"
+            : e.Round.Number == lastRound ? "last round"
+            : $"out in round {e.Round.Number}";
+
+        private string LeaderboardCsv(SweepResult result)
+        {
+            var sb = new StringBuilder("rank,trial," + string.Join(",", grid.Parameters.Select(p => p.Name)) + ",round,epochs_planned,epochs_run,best_epoch,validation_mase,naive_validation_mase,test_mase,status\n");
+            int lastRound = result.Rounds[^1].Number;
+            foreach (var e in result.Leaderboard)
+            {
+                var o = e.Outcome;
+                sb.Append(CultureInfo.InvariantCulture, $"{e.Rank},{e.Trial.Number},{string.Join(",", e.Trial.Parameters.Select(p => Csv(p.Value)))},");
+                sb.Append(CultureInfo.InvariantCulture, $"{e.Round.Number},{e.Round.Epochs},{o.EpochsRun},{o.BestEpoch},{CsvNum(o.ValidationMase)},{CsvNum(o.NaiveValidationMase)},{CsvNum(o.TestMase)},{Csv(Status(e, lastRound))}\n");
+            }
+            return sb.ToString();
+        }
+
+        private JsonObject SweepJson(SweepResult result) => new()
+        {
+            ["grid"] = new JsonObject(grid.Parameters.Select(p => KeyValuePair.Create(p.Name, (JsonNode?)new JsonArray([.. p.Values.Select(v => JsonValue.Create(v))])))),
+            ["eta"] = plan.Eta,
+            ["rounds"] = new JsonArray([.. result.Rounds.Select(r => new JsonObject { ["round"] = r.Number, ["trials"] = r.Trials, ["epochs"] = r.Epochs })]),
+            ["ranked_by"] = "validation MASE (the test split is never used to choose)",
+            ["best"] = new JsonObject { ["trial"] = result.Best.Trial.Number, ["parameters"] = result.Best.Trial.Label, ["job"] = result.Best.Outcome.Handle as string },
+            ["leaderboard"] = new JsonArray([.. result.Leaderboard.Select(e => new JsonObject
+            {
+                ["rank"] = e.Rank,
+                ["trial"] = e.Trial.Number,
+                ["parameters"] = new JsonObject(e.Trial.Parameters.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))),
+                ["round"] = e.Round.Number,
+                ["epochs_run"] = e.Outcome.EpochsRun,
+                ["validation_mase"] = JsonNum(e.Outcome.ValidationMase),
+                ["test_mase"] = JsonNum(e.Outcome.TestMase),
+                ["job"] = e.Outcome.Handle as string,
+                ["error"] = e.Outcome.Error,
+            })]),
+        };
+    }
+
+    private static double Mase(JsonElement metrics, string split, string model) =>
+        metrics.TryGetProperty(split, out var s) && s.TryGetProperty(model, out var m) && m.TryGetProperty("mase", out var v) && v.ValueKind == JsonValueKind.Number
+            ? v.GetDouble() : double.NaN;
+
+    private static int Training(JsonElement metrics, string name) =>
+        metrics.TryGetProperty("training", out var t) && t.TryGetProperty(name, out var b) && b.ValueKind == JsonValueKind.Number ? b.GetInt32() : 0;
+
+    private static string Num(double v) => double.IsFinite(v) ? v.ToString("0.####", CultureInfo.InvariantCulture) : "";
+    private static string CsvNum(double v) => double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+    private static JsonNode? JsonNum(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+    private static string Csv(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+}
