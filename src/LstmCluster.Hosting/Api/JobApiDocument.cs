@@ -4,6 +4,7 @@ using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Training;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
@@ -83,19 +84,27 @@ internal static class JobApiDocument
             ? []
             : [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, context.Document)] = [Highest(roles)] }];
 
+        // A response declared with a content type and no body type (files, plots, CSV) gets no content from ASP.NET Core, and of
+        // two declarations for one status only the last is kept: the content types are added here, as bytes (a generated
+        // client then hands out a stream, NSwag's FileResponse) or, for metrics.json, as a free-form object.
+        foreach (var produces in metadata.OfType<IProducesResponseTypeMetadata>().Where(p => p.Type is null || p.Type == typeof(void)))
+        {
+            if (operation.Responses?.TryGetValue(produces.StatusCode.ToString(CultureInfo.InvariantCulture), out var declared) != true
+                || declared is not OpenApiResponse response) continue;
+            response.Content ??= new Dictionary<string, OpenApiMediaType>();
+            foreach (var media in produces.ContentTypes.Where(m => !response.Content.ContainsKey(m)))
+                response.Content[media] = new OpenApiMediaType
+                {
+                    Schema = media == "application/json"
+                        ? new OpenApiSchema { Type = JsonSchemaType.Object, Description = "the job's metrics.json, as train writes it" }
+                        : new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" },
+                };
+        }
         foreach (var (status, response) in operation.Responses ?? [])
         {
-            if (response is not OpenApiResponse r) continue;
-            if (ErrorMeaning(status) is { } meaning) r.Description = meaning;
-            foreach (var (media, content) in r.Content ?? new Dictionary<string, OpenApiMediaType>())
-            {
-                // Files and CSV come as bytes: a generated client gets a stream (NSwag's FileResponse) rather than nothing.
-                if (content.Schema is null && media != "application/json")
-                    content.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" };
-                else if (content.Schema is null)
-                    content.Schema = new OpenApiSchema { Type = JsonSchemaType.Object, Description = "the job's metrics.json, as train writes it" };
-                if (media == "application/json" && ErrorExample(status) is { } example && IsErrorView(content.Schema)) content.Example = example;
-            }
+            if (response is not OpenApiResponse r || ErrorMeaning(status) is not { } meaning) continue;
+            r.Description = meaning;
+            if (r.Content?.TryGetValue("application/json", out var json) == true && IsErrorView(json.Schema)) json.Example = ErrorExample(status);
         }
         return Task.CompletedTask;
     }
@@ -203,6 +212,10 @@ internal static class JobApiDocument
             ["staleness"] = Int("mode=async: how many versions behind a gradient may be and still be applied; default: the node's.", 0, 1_000_000, null),
             ["sync-period"] = Int("mode=local-sgd: local steps between averaging; default: the node's.", 1, 1_000_000, null),
         };
+        // Every field but target may be left out (the server's default applies): typed as also null, so that a generated client
+        // (NSwag) leaves out a field it was given no value for, where it would refuse a null for a field that cannot be null.
+        foreach (var (name, field) in fields)
+            if (name != "target" && field is OpenApiSchema schema) schema.Type |= JsonSchemaType.Null;
         var form = new OpenApiSchema
         {
             Type = JsonSchemaType.Object,

@@ -32,7 +32,7 @@ public static partial class JobApiExtensions
             .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests),
                 Answers(StatusCodes.Status503ServiceUnavailable))
             .MapPost("/{id}/forecast", ServeForecast).DisableAntiforgery().LimitedAsServing()
-            .Produces<ForecastView>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv").Produces<ForecastView>()
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status404NotFound)
             .Produces<ErrorView>(StatusCodes.Status409Conflict)
