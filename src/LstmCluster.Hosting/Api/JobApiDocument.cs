@@ -100,6 +100,10 @@ internal static class JobApiDocument
                         : new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" },
                 };
         }
+        if (operation.OperationId is { } id && SuccessExample(id) is { } success
+            && operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse okResponse
+            && okResponse.Content?.TryGetValue("application/json", out var okJson) == true)
+            okJson.Example = success;
         foreach (var (status, response) in operation.Responses ?? [])
         {
             if (response is not OpenApiResponse r || ErrorMeaning(status) is not { } meaning) continue;
@@ -126,6 +130,58 @@ internal static class JobApiDocument
         "429" => "Too many requests for this token, or the job queue is full: retry after the Retry-After header's seconds",
         "503" => "The coordinator did not answer in time, or the node is not ready",
         _ => null,
+    };
+
+    /// <summary>A succeeded job (AirPassengers, 3 epochs) as the API shows it, for the operations that answer one.</summary>
+    private static JsonNode? SuccessExample(string operationId) => operationId switch
+    {
+        "GetJob" or "CancelJob" => JobExample(),
+        "ListJobs" => new JsonObject { ["jobs"] = new JsonArray(JobExample()) },
+        "GetJobForecast" or "ForecastWithModel" => new JsonObject
+        {
+            ["job"] = "job-1",
+            ["target"] = "value",
+            ["points"] = new JsonArray(
+                new JsonObject { ["step"] = 1, ["time"] = "1961-01", ["value"] = 446.2 },
+                new JsonObject { ["step"] = 2, ["time"] = "1961-02", ["value"] = 431.8 }),
+        },
+        "GetJobHistory" => new JsonObject
+        {
+            ["id"] = "job-1",
+            ["state"] = "Succeeded",
+            ["epochs"] = new JsonArray(
+                new JsonObject { ["epoch"] = 1, ["train_loss"] = 0.91, ["validation_loss"] = 1.12 },
+                new JsonObject { ["epoch"] = 2, ["train_loss"] = 0.47, ["validation_loss"] = 0.63 }),
+            ["source"] = "coordinator",
+        },
+        _ => null,
+    };
+
+    private static JsonObject JobExample() => new()
+    {
+        ["id"] = "job-1",
+        ["state"] = "Succeeded",
+        ["epoch"] = 3,
+        ["epochs"] = 3,
+        ["round"] = 6,
+        ["train_loss"] = 0.21,
+        ["validation_loss"] = 0.34,
+        ["samples_per_second"] = 1850.5,
+        ["workers"] = 1,
+        ["data"] = "AirPassengers.csv",
+        ["target"] = "value",
+        ["reason"] = null,
+        ["submitted"] = "2026-11-30T06:00:00+00:00",
+        ["started"] = "2026-11-30T06:00:01+00:00",
+        ["finished"] = "2026-11-30T06:00:03+00:00",
+        ["forecast"] = new JsonArray(446.2),
+        ["forecast_times"] = new JsonArray("1961-01"),
+        ["test_mase"] = 0.82,
+        ["best_baseline"] = "seasonal_naive",
+        ["best_baseline_mase"] = 1.0,
+        ["attempts"] = 1,
+        ["resumed_from"] = 0,
+        ["owner"] = "ci",
     };
 
     private static JsonNode? ErrorExample(string status) => status switch
