@@ -29,14 +29,17 @@ public static partial class JobApiExtensions
     private static void MapServing(WebApplication app)
     {
         app.MapGroup("/models").AddEndpointFilter(CoordinatorFailures).RequireAuthorization(ApiRoles.Read)
-            .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests))
+            .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests),
+                Answers(StatusCodes.Status503ServiceUnavailable))
             .MapPost("/{id}/forecast", ServeForecast).DisableAntiforgery().LimitedAsServing()
-            .Produces<ForecastView>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv").Produces<ForecastView>()
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status404NotFound)
             .Produces<ErrorView>(StatusCodes.Status409Conflict)
             .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
             .Produces<ErrorView>(StatusCodes.Status415UnsupportedMediaType)
+            .AddOpenApiOperationTransformer(JobApiDocument.DescribeServingBody)
+            .WithName("ForecastWithModel").WithTags(JobApiDocument.ServingTag)
             .WithSummary("Forecast the next values after the recent rows in the body (text/csv with the training file's columns, "
                 + "or JSON {\"rows\": [{column: value, ...}, ...]}), with the model job 'id' trained; ?format=csv for CSV");
     }

@@ -30,8 +30,13 @@ public static partial class JobApiExtensions
         services.AddApiSecurity(options);
         services.AddSingleton(_ => new ModelCache(options.ServedModels));
         // The OpenAPI schemas follow the host's JSON options: make them say what the endpoints write (JobApiJson).
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JobApiJson.Options.PropertyNamingPolicy);
-        services.AddOpenApi();
+        // Numbers as numbers: the web defaults also read numbers from strings, which the schemas would show as ["integer", "string"].
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JobApiJson.Options.PropertyNamingPolicy;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        services.AddJobApiDocument();
         return services;
     }
 
@@ -47,26 +52,53 @@ public static partial class JobApiExtensions
         app.MapDashboard();
 
         var jobs = app.MapGroup("/jobs").AddEndpointFilter(CoordinatorFailures).RequireAuthorization(ApiRoles.Read)
-            .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests));
+            .WithMetadata(Answers(StatusCodes.Status401Unauthorized), Answers(StatusCodes.Status403Forbidden), Answers(StatusCodes.Status429TooManyRequests),
+                Answers(StatusCodes.Status503ServiceUnavailable));
         jobs.MapPost("/", Submit).DisableAntiforgery().RequireAuthorization(ApiRoles.Submit).LimitedAsSubmission()
             // No Accepts<>(): its content-type check would answer other bodies with a bare 415; the handler gives the reason.
+            // The form's fields are described by JobApiDocument (JobForm reads them by hand).
+            .AddOpenApiOperationTransformer(JobApiDocument.DescribeJobForm)
             .Produces<SubmittedView>(StatusCodes.Status202Accepted)
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
             .Produces<ErrorView>(StatusCodes.Status415UnsupportedMediaType)
+            .WithName("SubmitJob").WithTags(JobApiDocument.JobsTag)
             .WithSummary("Submit a training job: the CSV as file field 'data' (or a server-side 'path'), train's options as form fields");
-        jobs.MapGet("/", List).Produces<JobListView>();
-        jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
-        jobs.MapDelete("/{id}", Cancel).RequireAuthorization(ApiRoles.Submit).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound);
+        jobs.MapGet("/", List).Produces<JobListView>().WithName("ListJobs").WithTags(JobApiDocument.JobsTag)
+            .WithSummary("Every job the coordinator knows, queued, running and finished");
+        jobs.MapGet("/{id}", Status).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .WithName("GetJob").WithTags(JobApiDocument.JobsTag)
+            .WithSummary("One job: its state (Queued, Running, Succeeded, Failed, Cancelled), progress, losses, forecast and test MASE");
+        jobs.MapDelete("/{id}", Cancel).RequireAuthorization(ApiRoles.Submit).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .WithName("CancelJob").WithTags(JobApiDocument.JobsTag)
+            .WithSummary("Cancel a queued or running job (answers its status), or delete a finished one with its files (answers its id and state Deleted)")
+            .WithDescription("With role submit, only the jobs the token submitted; another's job needs role admin.");
         jobs.MapGet("/{id}/history", History).Produces<HistoryView>().Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .WithName("GetJobHistory").WithTags(JobApiDocument.JobsTag)
             .WithSummary("Train and validation loss per epoch: live while the job trains, from its metrics.json once it succeeded");
         jobs.MapGet("/{id}/metrics", Metrics).Produces(StatusCodes.Status200OK, contentType: "application/json")
-            .Produces<ErrorView>(StatusCodes.Status409Conflict);
-        jobs.MapGet("/{id}/forecast", Forecast).Produces<ForecastView>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
-            .Produces<ErrorView>(StatusCodes.Status409Conflict);
-        jobs.MapGet("/{id}/plot", Plot).Produces(StatusCodes.Status200OK, contentType: "image/png");
-        jobs.MapGet("/{id}/model", Model).Produces(StatusCodes.Status200OK, contentType: "application/zip");
-        jobs.MapGet("/{id}/files/{**name}", FileByName).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
+            .Produces<ErrorView>(StatusCodes.Status404NotFound).Produces<ErrorView>(StatusCodes.Status409Conflict)
+            .WithName("GetJobMetrics").WithTags(JobApiDocument.ResultsTag)
+            .WithSummary("The job's metrics.json: test-split errors against the baselines, training figures");
+        // The CSV first: of two declarations for one status the document keeps the last (JobApiDocument adds the CSV back).
+        jobs.MapGet("/{id}/forecast", Forecast).Produces(StatusCodes.Status200OK, contentType: "text/csv").Produces<ForecastView>()
+            .Produces<ErrorView>(StatusCodes.Status400BadRequest).Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .Produces<ErrorView>(StatusCodes.Status409Conflict)
+            .WithName("GetJobForecast").WithTags(JobApiDocument.ResultsTag)
+            .WithSummary("The job's forecast after the data's last row: JSON, or forecast.csv with ?format=csv or Accept: text/csv");
+        jobs.MapGet("/{id}/plot", Plot).Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .Produces<ErrorView>(StatusCodes.Status400BadRequest).Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .Produces<ErrorView>(StatusCodes.Status409Conflict)
+            .WithName("GetJobPlot").WithTags(JobApiDocument.ResultsTag)
+            .WithSummary("A plot as PNG: kind forecast (default), loss or errors (errors by step, horizon above 1)");
+        jobs.MapGet("/{id}/model", Model).Produces(StatusCodes.Status200OK, contentType: "application/zip")
+            .Produces<ErrorView>(StatusCodes.Status404NotFound).Produces<ErrorView>(StatusCodes.Status409Conflict)
+            .WithName("GetJobModel").WithTags(JobApiDocument.ResultsTag)
+            .WithSummary("The job's model/ folder as a zip (what lstmcluster forecast and import read)");
+        jobs.MapGet("/{id}/files/{**name}", FileByName).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .Produces<ErrorView>(StatusCodes.Status404NotFound).Produces<ErrorView>(StatusCodes.Status409Conflict)
+            .WithName("GetJobFile").WithTags(JobApiDocument.ResultsTag)
+            .WithSummary("Any file train writes, by its name under --out: forecast.csv, test_predictions.csv, metrics.json, model/spec.json, ...");
         MapServing(app);
         return app;
     }
