@@ -1,3 +1,4 @@
+using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

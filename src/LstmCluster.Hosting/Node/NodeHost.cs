@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
+using LstmCluster.Contracts;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Hosting.Api;
 using Microsoft.AspNetCore.Builder;
@@ -25,7 +26,7 @@ public static class NodeHost
     {
         ArtifactWriter artifacts = JobArtifactFiles.Write;
         options.Validate();
-        bool api = options.Has("coordinator") && options.HttpPort > 0;
+        bool api = options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0;
         var tokens = ApiTokensOf(options);
         if (api && tokens.IsEmpty && !options.InsecureApi && !options.ApiOnLoopback) throw new UnprotectedApiException(options);
         // Before anything binds: Akka.Remote's transport would share a taken port without a word (and join as a second
@@ -35,7 +36,7 @@ public static class NodeHost
         // Unusable certificates, password or CA: refuse to start, naming the file, before the transport would fail on its own.
         var tls = NodeTls.Load(options);
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
-        if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
+        if (options.Has(Vocabulary.Roles.Coordinator) && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (options.LogFormat == NodeOptions.JsonLogFormat)
@@ -155,7 +156,7 @@ public static class NodeHost
             + (options.Tls ? ", TLS between nodes (mutual authentication)" : "")
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
             + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
-        if (options.Has("coordinator") && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
+        if (options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
             && options.ApiToken is null && options.ApiTokensFile is null)
             output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} takes no token (--insecure-api): anyone who reaches the port can submit and delete jobs");
         cluster.RegisterOnMemberUp(() => output.WriteLine($"node {cluster.SelfAddress} is Up in the cluster"));
