@@ -33,7 +33,7 @@ public static class NodeConfig
         // No seeds: this node founds the cluster; NodeActors.Start joins it to itself once its port is known (port 0 too).
         var seeds = options.Seeds;
         // Threads for torch actors: this node's worker plus a parameter server per concurrent job.
-        int torchActors = (options.Has("worker") ? 1 : 0) + (options.Has("parameter-server") ? options.MaxConcurrentJobs : 0);
+        int torchActors = (options.Has(Vocabulary.Roles.Worker) ? 1 : 0) + (options.Has(Vocabulary.Roles.ParameterServer) ? options.MaxConcurrentJobs : 0);
         string node = $$"""
             akka.cluster {
               roles = [{{roles}}]

@@ -15,7 +15,7 @@ public sealed record NodeOptions
 {
     public const string SystemName = "lstm";
 
-    public static readonly string[] KnownRoles = ["coordinator", "parameter-server", "worker"];
+    public static readonly string[] KnownRoles = [.. Vocabulary.Roles.All];
 
     /// <summary>Roles of this node: any of coordinator, parameter-server, worker.</summary>
     public string[] Roles { get; init; } = [.. KnownRoles];
