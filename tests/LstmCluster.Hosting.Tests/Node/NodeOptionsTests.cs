@@ -103,6 +103,43 @@ public sealed class NodeOptionsTests : IDisposable
     }
 
     [Fact]
+    public void The_layers_are_one_configuration_whose_keys_are_the_files_spelling()
+    {
+        File.WriteAllText(config, """
+            { "node": { "http-port": 6000, "max_upload_mb": 8, "insecure_api": true, "cors_origins": ["https://a.example", "https://b.example"] } }
+            """);
+        var layers = NodeOptions.Layers(Flags(("port", "5002")), config, Env(("LSTMCLUSTER_MAX_UPLOAD_MB", "9")));
+        Assert.Equal("5002", layers["port"]);
+        Assert.Equal("9", layers["MAX_UPLOAD_MB"]);   // keys compare without case: the environment's and the file's are one
+        Assert.Equal("6000", layers["http-port"]);
+
+        var o = NodeOptions.Resolve(Flags(), Env(("LSTMCLUSTER_MAX_UPLOAD_MB", "9")), config);
+        Assert.Equal(6000, o.HttpPort);   // a name with dashes in the file, as the flag spells it
+        Assert.Equal(9L * 1024 * 1024, o.MaxUploadBytes);
+        Assert.True(o.InsecureApi);
+        Assert.Equal(["https://a.example", "https://b.example"], o.CorsOrigins);
+        // A flag's value may start with a dash and is still the flag's.
+        Assert.Equal("-Dsomething", NodeOptions.Layers(Flags(("hocon", "-Dsomething")), null, Env())["hocon"]);
+    }
+
+    [Fact]
+    public void A_config_file_that_is_not_json_is_refused_naming_it()
+    {
+        File.WriteAllText(config, """{ "node": { "port": """);
+        var e = Assert.ThrowsAny<ArgumentException>(() => NodeOptions.Resolve(Flags(), Env(), config));
+        Assert.StartsWith($"{config}: not valid JSON", e.Message);
+    }
+
+    [Fact]
+    public void Every_option_has_its_environment_variable()
+    {
+        Assert.Equal("LSTMCLUSTER_HTTP_PORT", NodeOptions.EnvironmentNames["http-port"]);
+        Assert.Equal("LSTMCLUSTER_TLS_CA", NodeOptions.EnvironmentNames["tls-ca"]);
+        Assert.Equal(32, NodeOptions.EnvironmentNames.Count);
+        Assert.All(NodeOptions.EnvironmentNames, e => Assert.Equal("LSTMCLUSTER_" + e.Key.Replace('-', '_').ToUpperInvariant(), e.Value));
+    }
+
+    [Fact]
     public void Unknown_options_in_the_file_are_refused()
     {
         File.WriteAllText(config, """{ "node": { "rolez": "worker" } }""");
