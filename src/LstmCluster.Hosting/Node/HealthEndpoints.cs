@@ -1,4 +1,3 @@
-using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

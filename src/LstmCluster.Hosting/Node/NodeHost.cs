@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
-using LstmCluster.Contracts;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Hosting.Api;
 using Microsoft.AspNetCore.Builder;
@@ -14,9 +13,10 @@ using Microsoft.Extensions.Logging;
 namespace LstmCluster.Hosting.Node;
 
 /// <summary>
-/// A cluster node process: the <c>lstm</c> ActorSystem wired through Akka.Hosting (configuration from
-/// <see cref="NodeConfig"/>, actors from <see cref="NodeActors"/>, the coordinator proxy in the actor
-/// registry as <see cref="CoordinatorKey"/>), and an HTTP server: /health and /ready on every node, the
+/// A cluster node process: the <c>lstm</c> ActorSystem wired through Akka.Hosting (<c>WithRemoting</c>,
+/// <c>WithClustering</c> and the rest of the configuration from <see cref="NodeConfig"/>; actors, the coordinator singleton
+/// and its proxy in the actor registry as <see cref="CoordinatorKey"/> from <see cref="NodeActors"/>; liveness and
+/// readiness checks), and an HTTP server: /health and /ready on every node, the
 /// job API on coordinator nodes.
 /// </summary>
 public static class NodeHost
@@ -69,8 +69,8 @@ public static class NodeHost
 
         builder.Services.AddAkka(NodeOptions.SystemName, (akka, services) =>
         {
-            akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
-            if (tls is not null) akka.AddSetup(tls.Setup());
+            // Remoting, clustering and TLS through Akka.Hosting's builders; the rest of the configuration as HOCON (NodeConfig).
+            NodeConfig.Configure(akka, options, tls);
             // Akka's log through Microsoft.Extensions.Logging (NodeLogger): one format (--log-format) and the filters above for the whole node.
             akka.AddSetup(new NodeLoggingSetup(services.GetRequiredService<ILoggerFactory>(), options.Roles));
             akka.ConfigureLoggers(loggers =>
@@ -82,11 +82,8 @@ public static class NodeHost
             // Akka.Hosting's own checks behind /health and /ready (HealthEndpoints): the actor system runs; this node joined.
             akka.WithActorSystemLivenessCheck(tags: [HealthEndpoints.LiveTag]);
             akka.WithAkkaClusterReadinessCheck(tags: [HealthEndpoints.ReadyTag]);
-            akka.WithActors((system, registry) =>
-            {
-                var actors = NodeActors.Start(system, options, artifacts);
-                registry.Register<CoordinatorKey>(actors.Coordinator);
-            });
+            // The node's actors for its roles; the coordinator singleton and its proxy under CoordinatorKey.
+            NodeActors.Configure(akka, options, artifacts);
         });
         builder.Services.AddHealthChecks();
         builder.Services.AddNodeTelemetry();

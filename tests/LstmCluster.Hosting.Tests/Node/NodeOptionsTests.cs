@@ -157,10 +157,29 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal(["akka.tcp://lstm@seed:4053"], c.GetStringList("akka.cluster.seed-nodes"));
         // A majority over all members: no single loss in a cluster of 3 or more downs the survivors (NodeLossTests).
         Assert.Equal("keep-majority", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
-        Assert.Equal("", c.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
+        Assert.True(string.IsNullOrEmpty(c.GetString("akka.cluster.split-brain-resolver.keep-majority.role")));
+        Assert.StartsWith("Akka.Cluster.SBR.SplitBrainResolverProvider", c.GetString("akka.cluster.downing-provider-class"));
+        Assert.Equal(TimeSpan.FromSeconds(7), c.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(TimeSpan.FromSeconds(10), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(4 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
         Assert.Equal(4100, c.GetInt("akka.remote.dot-netty.tcp.port"));
+    }
+
+    [Fact]
+    public void The_operators_hocon_wins_over_the_builders_and_the_nodes_own()
+    {
+        var o = NodeOptions.Resolve(Flags(("hocon", """
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            akka.remote.dot-netty.tcp.maximum-frame-size = 8MiB
+            akka.cluster.split-brain-resolver.stable-after = 2s
+            """)), Env(), null);
+        var c = NodeConfig.Build(o);
+        Assert.Equal(TimeSpan.FromSeconds(3), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(8 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
+        Assert.Equal(TimeSpan.FromSeconds(2), c.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        // What the builders do not cover is still there, once: chunking, the serializers, the dispatcher.
+        Assert.Equal(1024 * 1024, c.GetByteSize("lstmcluster.chunking.chunk-size"));
+        Assert.False(c.GetBoolean("akka.remote.dot-netty.tcp.batching.enabled"));
     }
 
     [Fact]
