@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
+using LstmCluster.Contracts;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Remoting;
@@ -8,7 +9,7 @@ using LstmCluster.Core.Data;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Simulation;
 
 /// <summary>

@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
+using LstmCluster.Contracts;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Hosting.Api;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Simulation;
 
 /// <summary>

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Node;
 
 // Live serving benchmark (issue #14): a real node in this process on 127.0.0.1 (every role, an API token), a job that trains

@@ -1,13 +1,16 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Hosting;
 using LstmCluster.Hosting.Node;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace LstmCluster.Cluster.Tests;
 
 /// <summary>
 /// Several ActorSystems in this process forming one Akka.Cluster on 127.0.0.1 (port 0 each), each
-/// configured and started exactly as a `lstmcluster node` process is (<see cref="NodeConfig"/>,
-/// <see cref="NodeActors"/>), with shorter failure-detection timings.
+/// configured and started exactly as a `lstmcluster node` process is (Akka.Hosting with <see cref="NodeConfig.Configure"/>
+/// and <see cref="NodeActors.Configure"/>, without the HTTP side), with shorter failure-detection timings.
 /// </summary>
 public sealed class InProcessCluster : IAsyncDisposable
 {
@@ -18,9 +21,26 @@ public sealed class InProcessCluster : IAsyncDisposable
         akka.cluster.run-coordinated-shutdown-when-down = off
         """;
 
-    private readonly List<(ActorSystem System, NodeActors Actors, string[] Roles)> nodes = [];
+    private readonly List<(ActorSystem System, NodeRefs Actors, string[] Roles)> nodes = [];
 
-    public IReadOnlyList<(ActorSystem System, NodeActors Actors, string[] Roles)> Nodes => nodes;
+    public IReadOnlyList<(ActorSystem System, NodeRefs Actors, string[] Roles)> Nodes => nodes;
+
+    /// <summary>A node's host, and its proxy to the coordinator singleton (the registry's <see cref="CoordinatorKey"/>).</summary>
+    public sealed record NodeRefs(IHost Host, IActorRef Coordinator);
+
+    private static async Task<(ActorSystem, NodeRefs)> StartNode(NodeOptions options)
+    {
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka(NodeOptions.SystemName, (akka, _) =>
+            {
+                NodeConfig.Configure(akka, options, tls: null);
+                NodeActors.Configure(akka, options, artifacts: null);
+            }))
+            .Build();
+        await host.StartAsync();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        return (system, new NodeRefs(host, await ActorRegistry.For(system).GetAsync<CoordinatorKey>()));
+    }
 
     /// <summary>Starts the first node as its own seed, then the others joining it; waits until every member is Up.</summary>
     public static Task<InProcessCluster> Start(params string[][] roles) => Start(FastTimings, roles);
@@ -33,8 +53,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         foreach (var r in roles)
         {
             var options = new NodeOptions { Roles = r, Host = "127.0.0.1", Port = 0, Seeds = seed is null ? [] : [seed], Hocon = hocon, TorchThreads = 1 };
-            var system = ActorSystem.Create(NodeOptions.SystemName, NodeConfig.Build(options));
-            var actors = NodeActors.Start(system, options, artifacts: null);
+            var (system, actors) = await StartNode(options);
             cluster.nodes.Add((system, actors, r));
             seed ??= Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
         }
@@ -56,8 +75,8 @@ public sealed class InProcessCluster : IAsyncDisposable
     {
         string seed = Akka.Cluster.Cluster.Get(nodes[0].System).SelfAddress.ToString();
         var options = new NodeOptions { Roles = roles, Host = "127.0.0.1", Port = 0, Seeds = [seed], Hocon = FastTimings, TorchThreads = 1 };
-        var system = ActorSystem.Create(NodeOptions.SystemName, NodeConfig.Build(options));
-        nodes.Add((system, NodeActors.Start(system, options, artifacts: null), roles));
+        var (system, actors) = await StartNode(options);
+        nodes.Add((system, actors, roles));
         int expected = nodes.Count;
         await WaitUntil(() => Akka.Cluster.Cluster.Get(nodes[0].System).State.Members.Count(m => m.Status == MemberStatus.Up) == expected,
             TimeSpan.FromSeconds(60), "the new node Up");
@@ -75,9 +94,10 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var (system, _, _) in Enumerable.Reverse(nodes))
+        foreach (var (system, actors, _) in Enumerable.Reverse(nodes))
         {
             await system.Terminate().WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            actors.Host.Dispose();
         }
     }
 }

@@ -1,10 +1,11 @@
 using Akka.Actor;
 using Akka.Hosting;
+using LstmCluster.Contracts;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Hosting.Api;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Node;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Event;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Training;
+using LstmCluster.Contracts;
 
 namespace LstmCluster.Actors.Cluster;
 
@@ -16,9 +17,9 @@ namespace LstmCluster.Actors.Cluster;
 /// </summary>
 public sealed class ClusterDiscovery : ReceiveActor, IWithTimers
 {
-    public const string WorkerRole = "worker";
-    public const string ParameterServerRole = "parameter-server";
-    public const string CoordinatorRole = "coordinator";
+    public const string WorkerRole = Vocabulary.Roles.Worker;
+    public const string ParameterServerRole = Vocabulary.Roles.ParameterServer;
+    public const string CoordinatorRole = Vocabulary.Roles.Coordinator;
 
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
     private const int MaxAttempts = 120;

@@ -1,3 +1,4 @@
+using LstmCluster.Contracts;
 using LstmCluster.Core.Training;
 
 namespace LstmCluster.Actors.Protocol;
@@ -62,10 +63,19 @@ public sealed record EngineOptions
     /// <summary>The command-line spelling of a mode: <c>sync</c>, <c>async</c> or <c>local-sgd</c>.</summary>
     public static TrainingMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
     {
-        "sync" => TrainingMode.Sync,
-        "async" => TrainingMode.Async,
-        "local-sgd" or "localsgd" => TrainingMode.LocalSgd,
-        _ => throw new ArgumentException($"mode must be sync, async or local-sgd (got '{text}')"),
+        Vocabulary.Modes.Sync => TrainingMode.Sync,
+        Vocabulary.Modes.Async => TrainingMode.Async,
+        Vocabulary.Modes.LocalSgd or Vocabulary.Modes.LocalSgdAlias => TrainingMode.LocalSgd,
+        _ => throw new ArgumentException($"mode must be {string.Join(", ", Vocabulary.Modes.All.SkipLast(1))} or {Vocabulary.Modes.All[^1]} (got '{text}')"),
+    };
+
+    /// <summary>The command-line spelling of <paramref name="mode"/> (what <see cref="ParseMode"/> reads back).</summary>
+    public static string ModeName(TrainingMode mode) => mode switch
+    {
+        TrainingMode.Sync => Vocabulary.Modes.Sync,
+        TrainingMode.Async => Vocabulary.Modes.Async,
+        TrainingMode.LocalSgd => Vocabulary.Modes.LocalSgd,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
     };
 
     /// <summary>The command-line spelling of a sampling: <c>global</c> or <c>shard-local</c>.</summary>

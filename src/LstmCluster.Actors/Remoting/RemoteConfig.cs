@@ -45,6 +45,14 @@ public static class RemoteConfig
           send-buffer-size = {{MaximumFrameSize}}b
           receive-buffer-size = {{MaximumFrameSize}}b
         }
+        {{ChunkingHocon}}
+        """;
+
+    /// <summary>
+    /// How large messages are split (<see cref="ChunkingOptions"/>): the part of <see cref="Hocon"/> that is not the transport's,
+    /// which a node wired through Akka.Hosting's <c>WithRemoting</c> takes on its own.
+    /// </summary>
+    public static string ChunkingHocon { get; } = $$"""
         lstmcluster.chunking {
           # on: a message that fits one frame goes straight to its recipient (one serialization, no hop through the
           # assembler; see the Actors README, "Performance"); off: everything through the assembler, as before.

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using LstmCluster.Actors.Embedded;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Contracts;
 using LstmCluster.Core.Configuration;
 
 namespace LstmCluster.Cli.Commands;
@@ -27,8 +28,8 @@ public sealed class EngineArguments
         {
             if (OptionValues.TryGet<int>(r, out int v) && v is < 0 or > 256) r.AddError("--workers must be between 0 and 256");
         });
-        Mode = new Option<string>("--mode") { Description = "sync (exactly one large batch), async (bounded staleness) or local-sgd (periodic averaging)", DefaultValueFactory = _ => d.String("mode", "sync") };
-        Mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
+        Mode = new Option<string>("--mode") { Description = "sync (exactly one large batch), async (bounded staleness) or local-sgd (periodic averaging)", DefaultValueFactory = _ => d.String("mode", Vocabulary.Modes.Sync) };
+        Mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
         Staleness = new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old", DefaultValueFactory = _ => d.Int("staleness", 2) };
         SyncPeriod = new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds", DefaultValueFactory = _ => d.Int("sync_period", 4) };
         Sampling = new Option<string>("--sampling") { Description = "sync mode: global (each batch drawn from the seed alone: the same model for any --workers, equal to --workers 0) or shard-local (each worker draws B/K from its own shard: the model depends on K)", DefaultValueFactory = _ => d.String("sampling", "global") };

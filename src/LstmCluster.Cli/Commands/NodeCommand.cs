@@ -7,7 +7,7 @@ namespace LstmCluster.Cli.Commands;
 /// <summary>
 /// <c>lstmcluster node</c>: runs one cluster node until Ctrl+C / SIGTERM. Every option also comes from
 /// an environment variable (<see cref="NodeOptions.EnvironmentNames"/>) or the <c>node</c> section of the
-/// config file; a flag wins over the environment, the environment over the file.
+/// config file; <see cref="NodeOptions.Layers"/> puts them together (a flag wins over the environment, the environment over the file).
 /// </summary>
 public static class NodeCommand
 {
@@ -63,7 +63,7 @@ public static class NodeCommand
             var flags = options.ToDictionary(o => o.Key, o => p.GetValue(o.Value));
             // Given: on; not given: whatever the environment or the config file say.
             flags["insecure-api"] = p.GetValue(insecure) ? "true" : null;
-            var node = NodeOptions.Resolve(flags, Environment.GetEnvironmentVariable, Defaults.ConfigPath);
+            var node = NodeOptions.Resolve(flags, Defaults.ConfigPath);
             await using var app = NodeHost.Build(node);
             return await NodeHost.RunAsync(app, node, Console.Out, cancel);
         });

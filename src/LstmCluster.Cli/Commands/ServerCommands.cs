@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
 using LstmCluster.Cli.Output;
+using LstmCluster.Client;
+using LstmCluster.Contracts;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
-using LstmCluster.Hosting.Api;
-using LstmCluster.Hosting.Client;
 using LstmCluster.Reporting;
 
 namespace LstmCluster.Cli.Commands;
@@ -87,7 +87,7 @@ public static class ServerCommands
     internal static Option[] EngineFields()
     {
         var mode = new Option<string>("--mode") { Description = "sync (default), async or local-sgd" };
-        mode.AcceptOnlyFromAmong("sync", "async", "local-sgd");
+        mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
         return
         [
             mode,
@@ -110,7 +110,7 @@ public static class ServerCommands
             {
                 var status = await client.StatusAsync(job, ct);
                 ServerReport.Detail(status);
-                if (status.State == "Succeeded") await PrintResults(client, status, ct);
+                if (status.State == Vocabulary.JobStates.Succeeded) await PrintResults(client, status, ct);
             }
             else
             {
@@ -186,7 +186,7 @@ public static class ServerCommands
             Console.CancelKeyPress -= stop;
         }
         ServerReport.Detail(status);
-        if (status.State != "Succeeded")
+        if (status.State != Vocabulary.JobStates.Succeeded)
         {
             Console.Error.WriteLine($"error: job {id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}");
             return CliApp.ExitFailure;

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.IO.Compression;
 using LstmCluster.Cli.Output;
+using LstmCluster.Client;
+using LstmCluster.Contracts;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
-using LstmCluster.Hosting.Api;
-using LstmCluster.Hosting.Client;
 using LstmCluster.Hosting.Simulation;
 
 namespace LstmCluster.Cli.Commands;
@@ -90,7 +90,7 @@ public static class SimulateCommand
             Console.WriteLine($"job {id} submitted to {cluster.Url}");
             var status = await ServerReport.Follow(id, token => client.StatusAsync(id, token), TimeSpan.FromSeconds(1), stop.Token);
             ServerReport.Detail(status);
-            if (status.State != "Succeeded")
+            if (status.State != Vocabulary.JobStates.Succeeded)
             {
                 Console.Error.WriteLine($"error: job {id} {status.State}{(status.Reason is { } r ? $": {r}" : "")} (node logs in {logs})");
                 return status.Reason is { } reason && reason.Contains("rejected", StringComparison.OrdinalIgnoreCase) ? CliApp.ExitBadInput : CliApp.ExitFailure;

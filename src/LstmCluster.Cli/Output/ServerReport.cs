@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using LstmCluster.Cli.Rendering;
+using LstmCluster.Contracts;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
-using LstmCluster.Hosting.Api;
 using Spectre.Console;
 
 namespace LstmCluster.Cli.Output;
@@ -58,16 +58,16 @@ public static class ServerReport
                     await Task.Delay(interval, ct);
                     status = await poll(ct);
                 }
-                if (status.State == "Succeeded") task.Value = task.MaxValue;
+                if (status.State == Vocabulary.JobStates.Succeeded) task.Value = task.MaxValue;
             });
         return status;
     }
 
     public static string Line(JobView s) => s.State switch
     {
-        "Queued" => $"{s.Id}: queued",
-        "Running" when s.Epoch == 0 => $"{s.Id}: running on {s.Workers} worker(s), first epoch",
-        "Running" => string.Create(CultureInfo.InvariantCulture,
+        Vocabulary.JobStates.Queued => $"{s.Id}: queued",
+        Vocabulary.JobStates.Running when s.Epoch == 0 => $"{s.Id}: running on {s.Workers} worker(s), first epoch",
+        Vocabulary.JobStates.Running => string.Create(CultureInfo.InvariantCulture,
             $"{s.Id}: epoch {s.Epoch,3}/{s.Epochs}  train {Num(s.TrainLoss)}  val {Num(s.ValidationLoss)}  round {s.Round}  {s.SamplesPerSecond ?? 0:0} samples/s  {s.Workers} worker(s)"),
         _ => $"{s.Id}: {s.State}{(s.Reason is { } r ? $" ({r})" : "")}",
     };

@@ -18,9 +18,6 @@ public sealed class CoordinatorKey;
 public sealed record NodeReadiness(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged = false,
     IReadOnlyList<MemberState>? Members = null);
 
-/// <summary>A cluster member as <c>/ready</c> lists it.</summary>
-public sealed record MemberState(string Address, IReadOnlyList<string> Roles, string Status, bool Reachable);
-
 /// <summary>Readiness of the node the API runs on (cluster up, the roles a job needs present).</summary>
 public interface INodeReadiness
 {

@@ -45,7 +45,7 @@ public static class CoordinatorDelivery
         if (oldest is null || oldest.Address.Equals(cluster.SelfAddress)) return proxy;
         try
         {
-            return await system.ActorSelection(new RootActorPath(oldest.Address) / "user" / NodeActors.SingletonManagerName / "singleton")
+            return await system.ActorSelection(new RootActorPath(oldest.Address) / "user" / NodeActors.SingletonManagerName / NodeActors.SingletonName)
                 .ResolveOne(timeout, ct);
         }
         catch (ActorNotFoundException)

@@ -1,5 +1,6 @@
 using Akka.Actor;
-using Akka.Cluster.Tools.Singleton;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
 using LstmCluster.Actors.Cluster;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Actors.Protocol;
@@ -8,68 +9,84 @@ using LstmCluster.Actors.Training;
 
 namespace LstmCluster.Hosting.Node;
 
-/// <summary>The actors a node starts for its roles, and how the rest of the node reaches the coordinator.</summary>
-/// <param name="Coordinator">The coordinator singleton's proxy (every node has one).</param>
-public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActorRef? ParameterServers)
+/// <summary>
+/// The actors a node starts for its roles, registered with Akka.Hosting: <see cref="CoordinatorKey"/> (the coordinator
+/// singleton's proxy, on every node), <see cref="WorkerKey"/> and <see cref="ParameterServersKey"/> on nodes with those roles.
+/// </summary>
+public static class NodeActors
 {
+    /// <summary>The singleton manager's name: <c>/user/coordinator</c> on coordinator-role nodes.</summary>
     public const string SingletonManagerName = "coordinator";
-    public const string ProxyName = "coordinator-proxy";
+
+    /// <summary>The coordinator's own name under its manager: <c>/user/coordinator/coordinator</c>.</summary>
+    public const string SingletonName = "coordinator";
 
     /// <summary>How long a sync round on a cluster waits for its last gradients before it closes with a majority.</summary>
     public static readonly TimeSpan StragglerTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Starts, on a system configured by <see cref="NodeConfig.Build"/>: the chunk assembler (every node: large
+    /// Starts, on a system configured by <see cref="NodeConfig.Configure"/>: the chunk assembler (every node: large
     /// messages arrive through it), <c>/user/worker</c> on worker nodes, <c>/user/parameter-servers</c> on
-    /// parameter-server nodes, the coordinator as a cluster singleton on the coordinator role (it finds workers
-    /// and parameter servers through <see cref="ClusterDiscovery"/>), and a proxy to it.
+    /// parameter-server nodes, the coordinator as a cluster singleton on the coordinator role (<c>WithSingleton</c>; it
+    /// finds workers and parameter servers through <see cref="ClusterDiscovery"/>), and on every node a proxy to it
+    /// (<c>WithSingletonProxy</c>, or the one <c>WithSingleton</c> makes).
     /// </summary>
-    public static NodeActors Start(ActorSystem system, NodeOptions options, ArtifactWriter? artifacts)
+    public static AkkaConfigurationBuilder Configure(AkkaConfigurationBuilder akka, NodeOptions options, ArtifactWriter? artifacts)
     {
-        if (options.Seeds.Length == 0)
+        akka.WithActors((system, registry) =>
         {
-            var cluster = Akka.Cluster.Cluster.Get(system);
-            cluster.Join(cluster.SelfAddress);
-        }
-        system.StartChunkAssembler();
-        IActorRef? worker = options.Has(ClusterDiscovery.WorkerRole)
-            ? system.ActorOf(WorkerActor.Props(options.TorchThreads), WorkerActor.Name)
-            : null;
-        IActorRef? servers = options.Has(ClusterDiscovery.ParameterServerRole)
-            ? system.ActorOf(ParameterServerHost.Props(), ParameterServerHost.Name)
-            : null;
-        if (options.Has(ClusterDiscovery.CoordinatorRole))
-        {
-            var settings = new CoordinatorSettings
+            if (options.Seeds.Length == 0)
             {
-                Engine = new EngineOptions
-                {
-                    Workers = 1, MaxConcurrentJobs = options.MaxConcurrentJobs, TorchThreads = options.TorchThreads, WorkerPool = 1,
-                    // A worker that stops answering but is not downed (hung, not dead) must not stall a sync job for ever:
-                    // after a minute the round closes with a majority and the late gradient is counted and dropped.
-                    StragglerTimeout = StragglerTimeout,
-                    CheckpointEvery = options.CheckpointEvery,
-                },
-                LocalWorkers = 0,
-                LocalParameterServers = false,
-                Discovery = ClusterDiscovery.Props(),
-                Artifacts = artifacts,
-                EngineLabel = "cluster",
-                Store = options.StateDir is { } state ? new JobStore(state) : null,
-                JournalName = NodeConfig.JournalName(options),
-                // A node whose journal cannot be read must not go on without a coordinator: it exits 2 with the reason.
-                JournalUnreadable = reason => CoordinatedShutdown.Get(system).Run(new JournalUnreadableReason(reason)),
-                History = options.KeepJobs,
-                Budget = options.Budget,
-                KeepFor = options.KeepDays is { } days ? TimeSpan.FromDays(days) : null,
-            };
-            // The SQL journal's defaults (table layout, plugin classes) must be in the config before the coordinator recovers.
-            if (options.StateDir is not null) Akka.Persistence.Sql.SqlPersistence.Get(system);
-            system.ActorOf(ClusterSingletonManager.Props(CoordinatorActor.Props(settings), PoisonPill.Instance,
-                ClusterSingletonManagerSettings.Create(system).WithRole(ClusterDiscovery.CoordinatorRole)), SingletonManagerName);
-        }
-        var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{SingletonManagerName}",
-            ClusterSingletonProxySettings.Create(system).WithRole(ClusterDiscovery.CoordinatorRole)), ProxyName);
-        return new NodeActors(proxy, worker, servers);
+                // No seeds: this node founds the cluster, at the address its transport took (port 0 included).
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            }
+            system.StartChunkAssembler();
+            if (options.Has(Vocabulary.Roles.Worker))
+                registry.Register<WorkerKey>(system.ActorOf(WorkerActor.Props(options.TorchThreads), WorkerActor.Name));
+            if (options.Has(Vocabulary.Roles.ParameterServer))
+                registry.Register<ParameterServersKey>(system.ActorOf(ParameterServerHost.Props(), ParameterServerHost.Name));
+        });
+        if (options.Has(Vocabulary.Roles.Coordinator))
+            akka.WithSingleton<CoordinatorKey>(SingletonManagerName, SingletonName,
+                (system, _, _) => CoordinatorActor.Props(Settings(system, options, artifacts)), NodeConfig.CoordinatorSingleton, createProxyToo: true);
+        else
+            akka.WithSingletonProxy<CoordinatorKey>(SingletonManagerName, SingletonName, NodeConfig.CoordinatorSingleton);
+        return akka;
+    }
+
+    private static CoordinatorSettings Settings(ActorSystem system, NodeOptions options, ArtifactWriter? artifacts)
+    {
+        // The SQL journal's defaults (table layout, plugin classes) must be in the config before the coordinator recovers.
+        if (options.StateDir is not null) Akka.Persistence.Sql.SqlPersistence.Get(system);
+        return new CoordinatorSettings
+        {
+            Engine = new EngineOptions
+            {
+                Workers = 1, MaxConcurrentJobs = options.MaxConcurrentJobs, TorchThreads = options.TorchThreads, WorkerPool = 1,
+                // A worker that stops answering but is not downed (hung, not dead) must not stall a sync job for ever:
+                // after a minute the round closes with a majority and the late gradient is counted and dropped.
+                StragglerTimeout = StragglerTimeout,
+                CheckpointEvery = options.CheckpointEvery,
+            },
+            LocalWorkers = 0,
+            LocalParameterServers = false,
+            Discovery = ClusterDiscovery.Props(),
+            Artifacts = artifacts,
+            EngineLabel = "cluster",
+            Store = options.StateDir is { } state ? new JobStore(state) : null,
+            JournalName = NodeConfig.JournalName(options),
+            // A node whose journal cannot be read must not go on without a coordinator: it exits 2 with the reason.
+            JournalUnreadable = reason => CoordinatedShutdown.Get(system).Run(new JournalUnreadableReason(reason)),
+            History = options.KeepJobs,
+            Budget = options.Budget,
+            KeepFor = options.KeepDays is { } days ? TimeSpan.FromDays(days) : null,
+        };
     }
 }
+
+/// <summary>Akka.Hosting registry key of this node's worker (<c>/user/worker</c>), on worker-role nodes.</summary>
+public sealed class WorkerKey;
+
+/// <summary>Akka.Hosting registry key of this node's parameter-server host (<c>/user/parameter-servers</c>), on parameter-server nodes.</summary>
+public sealed class ParameterServersKey;

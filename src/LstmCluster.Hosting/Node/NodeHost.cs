@@ -13,9 +13,10 @@ using Microsoft.Extensions.Logging;
 namespace LstmCluster.Hosting.Node;
 
 /// <summary>
-/// A cluster node process: the <c>lstm</c> ActorSystem wired through Akka.Hosting (configuration from
-/// <see cref="NodeConfig"/>, actors from <see cref="NodeActors"/>, the coordinator proxy in the actor
-/// registry as <see cref="CoordinatorKey"/>), and an HTTP server: /health and /ready on every node, the
+/// A cluster node process: the <c>lstm</c> ActorSystem wired through Akka.Hosting (<c>WithRemoting</c>,
+/// <c>WithClustering</c> and the rest of the configuration from <see cref="NodeConfig"/>; actors, the coordinator singleton
+/// and its proxy in the actor registry as <see cref="CoordinatorKey"/> from <see cref="NodeActors"/>; liveness and
+/// readiness checks), and an HTTP server: /health and /ready on every node, the
 /// job API on coordinator nodes.
 /// </summary>
 public static class NodeHost
@@ -25,7 +26,7 @@ public static class NodeHost
     {
         ArtifactWriter artifacts = JobArtifactFiles.Write;
         options.Validate();
-        bool api = options.Has("coordinator") && options.HttpPort > 0;
+        bool api = options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0;
         var tokens = ApiTokensOf(options);
         if (api && tokens.IsEmpty && !options.InsecureApi && !options.ApiOnLoopback) throw new UnprotectedApiException(options);
         // Before anything binds: Akka.Remote's transport would share a taken port without a word (and join as a second
@@ -35,7 +36,7 @@ public static class NodeHost
         // Unusable certificates, password or CA: refuse to start, naming the file, before the transport would fail on its own.
         var tls = NodeTls.Load(options);
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
-        if (options.Has("coordinator") && options.StateDir is { } state) _ = new JobStore(state);
+        if (options.Has(Vocabulary.Roles.Coordinator) && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (options.LogFormat == NodeOptions.JsonLogFormat)
@@ -68,8 +69,8 @@ public static class NodeHost
 
         builder.Services.AddAkka(NodeOptions.SystemName, (akka, services) =>
         {
-            akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
-            if (tls is not null) akka.AddSetup(tls.Setup());
+            // Remoting, clustering and TLS through Akka.Hosting's builders; the rest of the configuration as HOCON (NodeConfig).
+            NodeConfig.Configure(akka, options, tls);
             // Akka's log through Microsoft.Extensions.Logging (NodeLogger): one format (--log-format) and the filters above for the whole node.
             akka.AddSetup(new NodeLoggingSetup(services.GetRequiredService<ILoggerFactory>(), options.Roles));
             akka.ConfigureLoggers(loggers =>
@@ -81,11 +82,8 @@ public static class NodeHost
             // Akka.Hosting's own checks behind /health and /ready (HealthEndpoints): the actor system runs; this node joined.
             akka.WithActorSystemLivenessCheck(tags: [HealthEndpoints.LiveTag]);
             akka.WithAkkaClusterReadinessCheck(tags: [HealthEndpoints.ReadyTag]);
-            akka.WithActors((system, registry) =>
-            {
-                var actors = NodeActors.Start(system, options, artifacts);
-                registry.Register<CoordinatorKey>(actors.Coordinator);
-            });
+            // The node's actors for its roles; the coordinator singleton and its proxy under CoordinatorKey.
+            NodeActors.Configure(akka, options, artifacts);
         });
         builder.Services.AddHealthChecks();
         builder.Services.AddNodeTelemetry();
@@ -155,7 +153,7 @@ public static class NodeHost
             + (options.Tls ? ", TLS between nodes (mutual authentication)" : "")
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
             + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
-        if (options.Has("coordinator") && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
+        if (options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
             && options.ApiToken is null && options.ApiTokensFile is null)
             output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} takes no token (--insecure-api): anyone who reaches the port can submit and delete jobs");
         cluster.RegisterOnMemberUp(() => output.WriteLine($"node {cluster.SelfAddress} is Up in the cluster"));

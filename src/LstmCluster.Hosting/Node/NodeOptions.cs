@@ -1,21 +1,22 @@
 using System.Net;
-using System.Text.Json;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Jobs;
+using Microsoft.Extensions.Configuration;
 
 namespace LstmCluster.Hosting.Node;
 
 /// <summary>
-/// Everything a cluster node process needs. Resolved in layers, later wins: built-in defaults, the
-/// <c>node</c> section of <c>config/lstmcluster.json</c>, environment variables
+/// Everything a cluster node process needs. Resolved through Microsoft.Extensions.Configuration (<see cref="Layers"/>), later
+/// wins: built-in defaults, the <c>node</c> section of <c>config/lstmcluster.json</c>, environment variables
 /// (<c>LSTMCLUSTER_ROLES</c>, <c>LSTMCLUSTER_HOST</c>, ...: see <see cref="EnvironmentNames"/>), the
-/// command line. Containers set the environment; a person types flags.
+/// command line; then validated (<see cref="Validate"/>) before the node starts anything. Containers set the
+/// environment; a person types flags.
 /// </summary>
 public sealed record NodeOptions
 {
     public const string SystemName = "lstm";
 
-    public static readonly string[] KnownRoles = ["coordinator", "parameter-server", "worker"];
+    public static readonly string[] KnownRoles = [.. Vocabulary.Roles.All];
 
     /// <summary>Roles of this node: any of coordinator, parameter-server, worker.</summary>
     public string[] Roles { get; init; } = [.. KnownRoles];
@@ -143,75 +144,108 @@ public sealed record NodeOptions
     public string AdvertisedHost => PublicHost is { Length: > 0 } p ? p
         : Host is "0.0.0.0" or "::" or "*" or "" ? Dns.GetHostName() : Host;
 
-    /// <summary>Option name → environment variable.</summary>
-    public static IReadOnlyDictionary<string, string> EnvironmentNames { get; } = new Dictionary<string, string>
-    {
-        ["roles"] = "LSTMCLUSTER_ROLES",
-        ["expect-workers"] = "LSTMCLUSTER_EXPECT_WORKERS",
-        ["log-format"] = "LSTMCLUSTER_LOG_FORMAT",
-        ["host"] = "LSTMCLUSTER_HOST",
-        ["public-host"] = "LSTMCLUSTER_PUBLIC_HOST",
-        ["port"] = "LSTMCLUSTER_PORT",
-        ["seeds"] = "LSTMCLUSTER_SEEDS",
-        ["http-port"] = "LSTMCLUSTER_HTTP_PORT",
-        ["torch-threads"] = "LSTMCLUSTER_TORCH_THREADS",
-        ["max-concurrent-jobs"] = "LSTMCLUSTER_MAX_CONCURRENT_JOBS",
-        ["data-root"] = "LSTMCLUSTER_DATA_ROOT",
-        ["max-upload-mb"] = "LSTMCLUSTER_MAX_UPLOAD_MB",
-        ["hocon"] = "LSTMCLUSTER_HOCON",
-        ["state-dir"] = "LSTMCLUSTER_STATE_DIR",
-        ["journal-connection"] = "LSTMCLUSTER_JOURNAL_CONNECTION",
-        ["journal-provider"] = "LSTMCLUSTER_JOURNAL_PROVIDER",
-        ["keep-jobs"] = "LSTMCLUSTER_KEEP_JOBS",
-        ["keep-days"] = "LSTMCLUSTER_KEEP_DAYS",
-        ["checkpoint-every"] = "LSTMCLUSTER_CHECKPOINT_EVERY",
-        ["max-queued-jobs"] = "LSTMCLUSTER_MAX_QUEUED_JOBS",
-        ["max-job-parameters"] = "LSTMCLUSTER_MAX_JOB_PARAMETERS",
-        ["max-job-work"] = "LSTMCLUSTER_MAX_JOB_WORK",
-        ["api-token"] = "LSTMCLUSTER_API_TOKEN",
-        ["api-tokens"] = "LSTMCLUSTER_API_TOKENS",
-        ["insecure-api"] = "LSTMCLUSTER_INSECURE_API",
-        ["allowed-hosts"] = "LSTMCLUSTER_ALLOWED_HOSTS",
-        ["cors-origins"] = "LSTMCLUSTER_CORS_ORIGINS",
-        ["rate-limit"] = "LSTMCLUSTER_RATE_LIMIT",
-        ["submit-rate-limit"] = "LSTMCLUSTER_SUBMIT_RATE_LIMIT",
-        ["tls-certificate"] = "LSTMCLUSTER_TLS_CERTIFICATE",
-        ["tls-password"] = "LSTMCLUSTER_TLS_PASSWORD",
-        ["tls-ca"] = "LSTMCLUSTER_TLS_CA",
-    };
+    /// <summary>Every option's name, as the command line spells it (<c>--http-port</c>).</summary>
+    public static IReadOnlyList<string> OptionNames { get; } =
+    [
+        "roles", "expect-workers", "log-format", "host", "public-host", "port", "seeds", "http-port", "torch-threads",
+        "max-concurrent-jobs", "data-root", "max-upload-mb", "hocon", "state-dir", "journal-connection", "journal-provider",
+        "keep-jobs", "keep-days", "checkpoint-every", "max-queued-jobs", "max-job-parameters", "max-job-work", "api-token",
+        "api-tokens", "insecure-api", "allowed-hosts", "cors-origins", "rate-limit", "submit-rate-limit", "tls-certificate",
+        "tls-password", "tls-ca",
+    ];
+
+    /// <summary>The prefix of the node's environment variables: <c>LSTMCLUSTER_HTTP_PORT</c> sets <c>http-port</c>.</summary>
+    public const string EnvironmentPrefix = "LSTMCLUSTER_";
+
+    /// <summary>Option name → environment variable (<see cref="EnvironmentPrefix"/> and the name in capitals, <c>_</c> for <c>-</c>).</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentNames { get; } =
+        OptionNames.ToDictionary(n => n, n => EnvironmentPrefix + Key(n).ToUpperInvariant(), StringComparer.Ordinal);
 
     /// <summary>
-    /// Layers defaults, the config file's <c>node</c> section (<paramref name="configPath"/>, skipped when missing),
-    /// the environment and <paramref name="flags"/> (option name → value; null values are ignored), and validates.
+    /// An option's configuration key: the config file's spelling (<c>http_port</c>), which is also what the
+    /// environment variable provider leaves of <c>LSTMCLUSTER_HTTP_PORT</c> (keys compare without case).
     /// </summary>
-    public static NodeOptions Resolve(IReadOnlyDictionary<string, string?> flags, Func<string, string?> environment, string? configPath)
+    private static string Key(string option) => option.Replace('-', '_');
+
+    /// <summary>
+    /// Resolves the options of a node process: <paramref name="flags"/> (option name → value; null values are not given) over
+    /// the process's <c>LSTMCLUSTER_*</c> environment over the config file's <c>node</c> section (<paramref name="configPath"/>,
+    /// skipped when missing) over the defaults; see <see cref="Layers"/>. Validated: a bad value is an <see cref="ArgumentException"/>
+    /// naming it, which the CLI prints as one line before it exits 2.
+    /// </summary>
+    public static NodeOptions Resolve(IReadOnlyDictionary<string, string?> flags, string? configPath) =>
+        From(Layers(flags, configPath, environment: null));
+
+    /// <summary><see cref="Resolve(IReadOnlyDictionary{string, string?}, string?)"/> with the environment read from <paramref name="environment"/> instead of the process (tests).</summary>
+    public static NodeOptions Resolve(IReadOnlyDictionary<string, string?> flags, Func<string, string?> environment, string? configPath) =>
+        From(Layers(flags, configPath, environment));
+
+    /// <summary>
+    /// The node's settings as one <see cref="IConfiguration"/> (Microsoft.Extensions.Configuration), later sources winning: the
+    /// config file's <c>node</c> section (JSON), the <c>LSTMCLUSTER_</c> environment variables, the command line. Keys are
+    /// <see cref="Key"/>s; a list is a comma-separated value or, in the file, a JSON array.
+    /// </summary>
+    /// <param name="environment">Null: the process environment (the environment variables provider); else these variables, mapped the same way.</param>
+    public static IConfiguration Layers(IReadOnlyDictionary<string, string?> flags, string? configPath, Func<string, string?>? environment)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["state-dir"] = DefaultStateDir };
-        if (configPath is not null && File.Exists(configPath))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(configPath), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
-            if (doc.RootElement.TryGetProperty("node", out var node) && node.ValueKind == JsonValueKind.Object)
-                foreach (var p in node.EnumerateObject())
-                {
-                    if (p.Name.StartsWith("//", StringComparison.Ordinal)) continue;   // comments
-                    string key = p.Name.Replace('_', '-');
-                    if (!EnvironmentNames.ContainsKey(key)) throw new ArgumentException($"{configPath}: unknown node option '{p.Name}'");
-                    values[key] = p.Value.ValueKind switch
-                    {
-                        JsonValueKind.Array => string.Join(",", p.Value.EnumerateArray().Select(e => e.ToString())),
-                        JsonValueKind.Null => "",
-                        _ => p.Value.ToString(),
-                    };
-                }
-        }
-        foreach (var (key, variable) in EnvironmentNames)
-            if (environment(variable) is { } value) values[key] = value;
-        foreach (var (key, value) in flags)
-        {
+        foreach (var key in flags.Keys)
             if (!EnvironmentNames.ContainsKey(key)) throw new ArgumentException($"unknown node option '{key}'");
-            if (value is not null) values[key] = value;
+        var builder = new ConfigurationBuilder();
+        builder.AddInMemoryCollection(new Dictionary<string, string?> { [Key("state-dir")] = DefaultStateDir });
+        if (configPath is not null && File.Exists(configPath)) builder.AddConfiguration(FileSection(configPath));
+        if (environment is null) builder.AddEnvironmentVariables(EnvironmentPrefix);
+        else
+            builder.AddInMemoryCollection(EnvironmentNames
+                .Select(e => (Key: e.Value[EnvironmentPrefix.Length..], Value: environment(e.Value)))
+                .Where(e => e.Value is not null)
+                .ToDictionary(e => e.Key, e => e.Value));
+        // --name=value (not "--name value"): a value may start with a dash and still be the flag's.
+        builder.AddCommandLine(
+            [.. flags.Where(f => f.Value is not null).Select(f => $"--{f.Key}={f.Value}")],
+            OptionNames.ToDictionary(n => "--" + n, Key));
+        return builder.Build();
+    }
+
+    /// <summary>The file's <c>node</c> section, its names checked (<c>//</c> keys are comments; <c>http-port</c> is taken as <c>http_port</c>).</summary>
+    private static IConfigurationSection FileSection(string path)
+    {
+        IConfigurationRoot file;
+        try
+        {
+            file = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(path), optional: true, reloadOnChange: false).Build();
         }
-        return From(values);
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException($"{path}: not valid JSON ({e.InnerException?.Message ?? e.Message})");
+        }
+        var node = file.GetSection("node");
+        foreach (var option in node.GetChildren())
+        {
+            if (option.Key.StartsWith("//", StringComparison.Ordinal)) continue;
+            string name = option.Key.Replace('_', '-').ToLowerInvariant();
+            if (!EnvironmentNames.ContainsKey(name)) throw new ArgumentException($"{path}: unknown node option '{option.Key}'");
+        }
+        return node;
+    }
+
+    /// <summary>An option's value: the configuration's, a file's JSON array joined with commas; null when not set anywhere.</summary>
+    private static string? Value(IConfiguration c, string option)
+    {
+        var section = c.GetSection(Key(option));
+        if (section.Value is { } value) return value;
+        // The file may spell a name with dashes, as the flag does.
+        var dashed = c.GetSection(option);
+        if (dashed.Value is { } d) return d;
+        var items = (section.GetChildren().Any() ? section : dashed).GetChildren().Select(i => i.Value ?? "").ToList();
+        return items.Count > 0 ? string.Join(",", items) : null;
+    }
+
+    private static NodeOptions From(IConfiguration c)
+    {
+        var v = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var option in OptionNames)
+            if (Value(c, option) is { } value) v[option] = value;
+        return From(v);
     }
 
     private static NodeOptions From(Dictionary<string, string> v)

@@ -116,7 +116,7 @@ public sealed class LocalCluster : IAsyncDisposable
     public int HttpPort { get; }
     public Uri Url => new($"http://127.0.0.1:{HttpPort}/");
     public IReadOnlyList<NodeProcess> Nodes => nodes;
-    public IEnumerable<NodeProcess> Workers => nodes.Where(n => n.Roles == "worker");
+    public IEnumerable<NodeProcess> Workers => nodes.Where(n => n.Roles == Vocabulary.Roles.Worker);
 
     public static async Task<LocalCluster> Start(LocalClusterOptions options, Action<string>? progress = null, CancellationToken cancel = default)
     {
@@ -154,16 +154,16 @@ public sealed class LocalCluster : IAsyncDisposable
             // With TLS a node takes an akka.tcp:// seed as akka.ssl.tcp:// (NodeOptions), so one seed address serves both.
             string seed = $"akka.tcp://lstm@127.0.0.1:{ports[0]}";
             cluster.seed = seed;
-            cluster.Launch(options, "coordinator", "coordinator", ports[0], [], cluster.HttpPort);
+            cluster.Launch(options, "coordinator", Vocabulary.Roles.Coordinator, ports[0], [], cluster.HttpPort);
             for (int c = 1; c < options.Coordinators; c++)
             {
                 int at = 2 + options.Workers + 2 * (c - 1);
-                cluster.Launch(options, $"coordinator-{c + 1}", "coordinator", ports[at], [seed], ports[at + 1]);
+                cluster.Launch(options, $"coordinator-{c + 1}", Vocabulary.Roles.Coordinator, ports[at], [seed], ports[at + 1]);
             }
-            cluster.Launch(options, "parameter-server", "parameter-server", ports[1], [seed], 0);
+            cluster.Launch(options, "parameter-server", Vocabulary.Roles.ParameterServer, ports[1], [seed], 0);
             for (int p = 1; p < options.ParameterServers; p++)
-                cluster.Launch(options, $"parameter-server-{p + 1}", "parameter-server", ports[2 + options.Workers + 2 * (options.Coordinators - 1) + (p - 1)], [seed], 0);
-            for (int k = 0; k < options.Workers; k++) cluster.Launch(options, $"worker-{k + 1}", "worker", ports[2 + k], [seed], 0);
+                cluster.Launch(options, $"parameter-server-{p + 1}", Vocabulary.Roles.ParameterServer, ports[2 + options.Workers + 2 * (options.Coordinators - 1) + (p - 1)], [seed], 0);
+            for (int k = 0; k < options.Workers; k++) cluster.Launch(options, $"worker-{k + 1}", Vocabulary.Roles.Worker, ports[2 + k], [seed], 0);
             string coordinators = options.Coordinators == 1 ? "coordinator" : $"{options.Coordinators} coordinators";
             string servers = options.ParameterServers == 1 ? "parameter server" : $"{options.ParameterServers} parameter servers";
             progress?.Invoke($"started {cluster.nodes.Count} node processes ({coordinators}, {servers}, {options.Workers} worker(s)); logs in {options.LogDirectory}");
@@ -214,7 +214,7 @@ public sealed class LocalCluster : IAsyncDisposable
             // OpenMP's pool is sized when libtorch loads: keep K + 2 processes on a small machine from oversubscribing it.
             start.Environment["OMP_NUM_THREADS"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        if (roles.Contains("coordinator", StringComparison.Ordinal))
+        if (roles.Contains(Vocabulary.Roles.Coordinator, StringComparison.Ordinal))
         {
             start.ArgumentList.Add("--state-dir");
             start.ArgumentList.Add(StateDirectory);
@@ -279,8 +279,8 @@ public sealed class LocalCluster : IAsyncDisposable
                 using var response = await http.GetAsync(new Uri(Url, "ready"), cancel);
                 using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancel));
                 var roles = doc.RootElement.GetProperty("roles");
-                int up = roles.GetProperty("worker").GetInt32(), coordinatorsUp = roles.GetProperty("coordinator").GetInt32();
-                int serversUp = roles.TryGetProperty("parameter-server", out var ps) ? ps.GetInt32() : 0;
+                int up = roles.GetProperty(Vocabulary.Roles.Worker).GetInt32(), coordinatorsUp = roles.GetProperty(Vocabulary.Roles.Coordinator).GetInt32();
+                int serversUp = roles.TryGetProperty(Vocabulary.Roles.ParameterServer, out var ps) ? ps.GetInt32() : 0;
                 // Converged, not just ready: the coordinator moves the others to Up in its own view first, and a node lost
                 // before that view has reached them leaves survivors still Joining, which the split-brain resolver
                 // does not count, so they down themselves (see ClusterReadiness).

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using LstmCluster.Client;
+using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
 
 namespace LstmCluster.Hosting.Tests.Api;
@@ -193,7 +195,7 @@ public sealed class ApiSecurityTests : IAsyncLifetime
 
     private async Task<JobView> WaitForEnd(string id)
     {
-        using var reader = new Hosting.Client.JobApiClient(host.Http, token: ReadToken);
+        using var reader = new JobApiClient(host.Http, token: ReadToken);
         return await ApiHost.WaitFor(reader, id, s => s.Ended);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Node;
 using Xunit.Abstractions;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LstmCluster.Contracts;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Hosting.Api;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
 
 namespace LstmCluster.Hosting.Tests.Api;

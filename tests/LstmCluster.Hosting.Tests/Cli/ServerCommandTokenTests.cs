@@ -1,3 +1,4 @@
+using LstmCluster.Contracts;
 using LstmCluster.Cli.Tests;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Tests.Api;

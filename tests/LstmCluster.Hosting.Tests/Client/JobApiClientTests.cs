@@ -1,5 +1,6 @@
 using System.Net;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Contracts;
+using LstmCluster.Client;
 
 namespace LstmCluster.Hosting.Tests.Client;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Dashboard;
 

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using LstmCluster.Contracts;
 using LstmCluster.Actors.Serialization;
 using LstmCluster.Hosting.Api;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Node;
 using Microsoft.AspNetCore.Builder;
 

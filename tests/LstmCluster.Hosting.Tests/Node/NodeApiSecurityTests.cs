@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using LstmCluster.Contracts;
 using LstmCluster.Cli.Tests;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Node;

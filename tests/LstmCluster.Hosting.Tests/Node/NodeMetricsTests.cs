@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Contracts;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Node;
 
 namespace LstmCluster.Hosting.Tests.Node;

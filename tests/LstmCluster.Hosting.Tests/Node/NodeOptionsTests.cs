@@ -103,6 +103,43 @@ public sealed class NodeOptionsTests : IDisposable
     }
 
     [Fact]
+    public void The_layers_are_one_configuration_whose_keys_are_the_files_spelling()
+    {
+        File.WriteAllText(config, """
+            { "node": { "http-port": 6000, "max_upload_mb": 8, "insecure_api": true, "cors_origins": ["https://a.example", "https://b.example"] } }
+            """);
+        var layers = NodeOptions.Layers(Flags(("port", "5002")), config, Env(("LSTMCLUSTER_MAX_UPLOAD_MB", "9")));
+        Assert.Equal("5002", layers["port"]);
+        Assert.Equal("9", layers["MAX_UPLOAD_MB"]);   // keys compare without case: the environment's and the file's are one
+        Assert.Equal("6000", layers["http-port"]);
+
+        var o = NodeOptions.Resolve(Flags(), Env(("LSTMCLUSTER_MAX_UPLOAD_MB", "9")), config);
+        Assert.Equal(6000, o.HttpPort);   // a name with dashes in the file, as the flag spells it
+        Assert.Equal(9L * 1024 * 1024, o.MaxUploadBytes);
+        Assert.True(o.InsecureApi);
+        Assert.Equal(["https://a.example", "https://b.example"], o.CorsOrigins);
+        // A flag's value may start with a dash and is still the flag's.
+        Assert.Equal("-Dsomething", NodeOptions.Layers(Flags(("hocon", "-Dsomething")), null, Env())["hocon"]);
+    }
+
+    [Fact]
+    public void A_config_file_that_is_not_json_is_refused_naming_it()
+    {
+        File.WriteAllText(config, """{ "node": { "port": """);
+        var e = Assert.ThrowsAny<ArgumentException>(() => NodeOptions.Resolve(Flags(), Env(), config));
+        Assert.StartsWith($"{config}: not valid JSON", e.Message);
+    }
+
+    [Fact]
+    public void Every_option_has_its_environment_variable()
+    {
+        Assert.Equal("LSTMCLUSTER_HTTP_PORT", NodeOptions.EnvironmentNames["http-port"]);
+        Assert.Equal("LSTMCLUSTER_TLS_CA", NodeOptions.EnvironmentNames["tls-ca"]);
+        Assert.Equal(32, NodeOptions.EnvironmentNames.Count);
+        Assert.All(NodeOptions.EnvironmentNames, e => Assert.Equal("LSTMCLUSTER_" + e.Key.Replace('-', '_').ToUpperInvariant(), e.Value));
+    }
+
+    [Fact]
     public void Unknown_options_in_the_file_are_refused()
     {
         File.WriteAllText(config, """{ "node": { "rolez": "worker" } }""");
@@ -120,10 +157,29 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal(["akka.tcp://lstm@seed:4053"], c.GetStringList("akka.cluster.seed-nodes"));
         // A majority over all members: no single loss in a cluster of 3 or more downs the survivors (NodeLossTests).
         Assert.Equal("keep-majority", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
-        Assert.Equal("", c.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
+        Assert.True(string.IsNullOrEmpty(c.GetString("akka.cluster.split-brain-resolver.keep-majority.role")));
+        Assert.StartsWith("Akka.Cluster.SBR.SplitBrainResolverProvider", c.GetString("akka.cluster.downing-provider-class"));
+        Assert.Equal(TimeSpan.FromSeconds(7), c.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(TimeSpan.FromSeconds(10), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(4 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
         Assert.Equal(4100, c.GetInt("akka.remote.dot-netty.tcp.port"));
+    }
+
+    [Fact]
+    public void The_operators_hocon_wins_over_the_builders_and_the_nodes_own()
+    {
+        var o = NodeOptions.Resolve(Flags(("hocon", """
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            akka.remote.dot-netty.tcp.maximum-frame-size = 8MiB
+            akka.cluster.split-brain-resolver.stable-after = 2s
+            """)), Env(), null);
+        var c = NodeConfig.Build(o);
+        Assert.Equal(TimeSpan.FromSeconds(3), c.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(8 * 1024 * 1024, c.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
+        Assert.Equal(TimeSpan.FromSeconds(2), c.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        // What the builders do not cover is still there, once: chunking, the serializers, the dispatcher.
+        Assert.Equal(1024 * 1024, c.GetByteSize("lstmcluster.chunking.chunk-size"));
+        Assert.False(c.GetBoolean("akka.remote.dot-netty.tcp.batching.enabled"));
     }
 
     [Fact]

@@ -3,9 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
-using LstmCluster.Hosting.Api;
+using LstmCluster.Contracts;
 
-namespace LstmCluster.Hosting.Client;
+namespace LstmCluster.Client;
 
 /// <summary>The server answered with an error: its status code and its reason (the body's <c>error</c>).</summary>
 public sealed class JobApiException(HttpStatusCode status, string reason, string url)
@@ -30,7 +30,7 @@ public sealed class JobApiUnreachableException(string url, Exception inner)
 }
 
 /// <summary>
-/// A thin client of the HTTP job API (<see cref="JobApiExtensions.MapJobApi"/>): submit, status, list,
+/// A thin client of the HTTP job API (served by LstmCluster.Hosting's <c>MapJobApi</c>): submit, status, list,
 /// forecast, files, cancel. Errors are <see cref="JobApiException"/> (with the server's reason) or
 /// <see cref="JobApiUnreachableException"/> (naming the URL). With a token every request carries
 /// <c>Authorization: Bearer TOKEN</c>.

@@ -1,9 +1,8 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LstmCluster.Actors.Protocol;
 
-namespace LstmCluster.Hosting.Api;
+namespace LstmCluster.Contracts;
 
 /// <summary>
 /// A job as the API shows it; losses and MASE that do not exist yet (NaN) are null. <paramref name="Owner"/> is the name of
@@ -34,17 +33,9 @@ public sealed record JobView(
     int ResumedFrom = 0,
     string? Owner = null)
 {
-    public static JobView From(JobStatus s) => new(
-        s.Job, s.State.ToString(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
-        s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
-        s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
-        Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner);
-
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]
-    public bool Ended => State is "Succeeded" or "Failed" or "Cancelled";
-
-    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+    public bool Ended => Vocabulary.JobStates.IsEnded(State);
 }
 
 /// <summary>One epoch's losses (null when not finite).</summary>
@@ -66,9 +57,12 @@ public sealed record ForecastView(string Job, string? Target, IReadOnlyList<Fore
 /// <summary><c>/health</c>: alive or unhealthy, and each liveness check's status.</summary>
 public sealed record HealthView(string Status, IReadOnlyDictionary<string, string>? Checks = null);
 
+/// <summary>A cluster member as <c>/ready</c> lists it.</summary>
+public sealed record MemberState(string Address, IReadOnlyList<string> Roles, string Status, bool Reachable);
+
 /// <summary><c>/ready</c>: whether a job could run, why not, Up members per role, the members, and each readiness check's status.</summary>
 public sealed record ReadyView(bool Ready, string Detail, IReadOnlyDictionary<string, int> Roles, bool Converged,
-    IReadOnlyList<Node.MemberState> Members, IReadOnlyDictionary<string, string> Checks);
+    IReadOnlyList<MemberState> Members, IReadOnlyDictionary<string, string> Checks);
 
 /// <summary>The API's JSON: snake_case names (as metrics.json), states as in the protocol (Queued, Running, Succeeded, Failed, Cancelled).</summary>
 public static class JobApiJson
