@@ -10,7 +10,8 @@ using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Sweeps;
-using LstmCluster.Hosting.Client;
+using LstmCluster.Client;
+using LstmCluster.Contracts;
 using LstmCluster.Reporting;
 using Spectre.Console;
 
@@ -113,12 +114,12 @@ public static class SweepCommand
                 try
                 {
                     var status = await client.StatusAsync(id, cancel);
-                    while (status.State is "Queued" or "Running")
+                    while (status.State is Vocabulary.JobStates.Queued or Vocabulary.JobStates.Running)
                     {
                         await Task.Delay(TimeSpan.FromSeconds(1), cancel);
                         status = await client.StatusAsync(id, cancel);
                     }
-                    if (status.State != "Succeeded") return TrialOutcome.Failed($"{id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}") with { Handle = id };
+                    if (status.State != Vocabulary.JobStates.Succeeded) return TrialOutcome.Failed($"{id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}") with { Handle = id };
                     using var metrics = JsonDocument.Parse(await client.ArtifactAsync(id, "metrics.json", cancel));
                     var m = metrics.RootElement;
                     return new TrialOutcome(Mase(m, "validation", "model"), Mase(m, "test", "model"), Training(m, "epochs_run"), Training(m, "best_epoch"))

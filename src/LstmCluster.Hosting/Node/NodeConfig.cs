@@ -144,6 +144,8 @@ public static class NodeConfig
             // Large messages in chunks, through the chunk assembler every node starts (RemoteConfig.ChunkingHocon).
             .WithFallback(ConfigurationFactory.ParseString(RemoteConfig.ChunkingHocon))
             .WithFallback(ConfigurationFactory.ParseString(ChunkSerializer.Hocon))
+            // Akka's JSON fallback, which a peer can name by its id, restricted to known types (AllowListJsonSerializer says why).
+            .WithFallback(ConfigurationFactory.ParseString(AllowListJsonSerializer.Hocon))
             // The project's serializers, the torch dispatcher (EmbeddedEngine.Configuration says why each).
             .WithFallback(EmbeddedEngine.Configuration(null, torchActors));
     }

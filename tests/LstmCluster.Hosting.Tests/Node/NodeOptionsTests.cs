@@ -180,6 +180,8 @@ public sealed class NodeOptionsTests : IDisposable
         // What the builders do not cover is still there, once: chunking, the serializers, the dispatcher.
         Assert.Equal(1024 * 1024, c.GetByteSize("lstmcluster.chunking.chunk-size"));
         Assert.False(c.GetBoolean("akka.remote.dot-netty.tcp.batching.enabled"));
+        // A peer names the serializer of what it sends: Akka's JSON one (id 1) builds only allowed types on a node.
+        Assert.StartsWith(typeof(LstmCluster.Actors.Serialization.AllowListJsonSerializer).FullName!, c.GetString("akka.actor.serializers.json"));
     }
 
     [Fact]
