@@ -26,7 +26,8 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
     /// </summary>
     public static NodeActors Start(ActorSystem system, NodeOptions options, ArtifactWriter? artifacts)
     {
-        if (options.Seeds.Length == 0)
+        // No seeds and no discovery: a cluster of one to start. With discovery, Cluster Bootstrap joins (NodeDiscovery).
+        if (options.Seeds.Length == 0 && !options.Discovery.Bootstraps)
         {
             var cluster = Akka.Cluster.Cluster.Get(system);
             cluster.Join(cluster.SelfAddress);

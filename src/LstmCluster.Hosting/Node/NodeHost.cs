@@ -32,6 +32,7 @@ public static class NodeHost
         // node at the same address), and Kestrel would fail only after the actor system had started.
         CheckPortFree(options.Host, options.Port, "Akka.Remote, --port");
         CheckPortFree(options.Host, options.HttpPort, "HTTP, --http-port");
+        NodeDiscovery.CheckPorts(options);
         // Unusable certificates, password or CA: refuse to start, naming the file, before the transport would fail on its own.
         var tls = NodeTls.Load(options);
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
@@ -70,6 +71,7 @@ public static class NodeHost
         {
             akka.AddHocon(NodeConfig.Build(options), HoconAddMode.Prepend);
             if (tls is not null) akka.AddSetup(tls.Setup());
+            akka.WithNodeDiscovery(options);   // --discovery config|kubernetes: Akka.Management's Cluster Bootstrap (NodeDiscovery.cs)
             // Akka's log through Microsoft.Extensions.Logging (NodeLogger): one format (--log-format) and the filters above for the whole node.
             akka.AddSetup(new NodeLoggingSetup(services.GetRequiredService<ILoggerFactory>(), options.Roles));
             akka.ConfigureLoggers(loggers =>
@@ -154,7 +156,9 @@ public static class NodeHost
         output.WriteLine($"node {cluster.SelfAddress} roles [{string.Join(", ", options.Roles)}]"
             + (options.Tls ? ", TLS between nodes (mutual authentication)" : "")
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
-            + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
+            + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}"
+                : options.Discovery.Bootstraps ? $", finding the cluster through {options.Discovery.Method} discovery (management port {options.Discovery.ManagementPort})"
+                : ", founding a new cluster"));
         if (options.Has("coordinator") && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
             && options.ApiToken is null && options.ApiTokensFile is null)
             output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} takes no token (--insecure-api): anyone who reaches the port can submit and delete jobs");

@@ -134,6 +134,9 @@ public sealed record NodeOptions
     /// <summary>The protocol of this node's address and of its seeds': <c>akka.ssl.tcp</c> with TLS, else <c>akka.tcp</c>.</summary>
     public string Protocol => Tls ? "akka.ssl.tcp" : "akka.tcp";
 
+    /// <summary>How this node finds the cluster: static seeds (default) or Cluster Bootstrap (<see cref="NodeDiscoveryOptions"/>).</summary>
+    public NodeDiscoveryOptions Discovery { get; init; } = new();
+
     /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
     public string? Hocon { get; init; }
 
@@ -144,7 +147,7 @@ public sealed record NodeOptions
         : Host is "0.0.0.0" or "::" or "*" or "" ? Dns.GetHostName() : Host;
 
     /// <summary>Option name → environment variable.</summary>
-    public static IReadOnlyDictionary<string, string> EnvironmentNames { get; } = new Dictionary<string, string>
+    public static IReadOnlyDictionary<string, string> EnvironmentNames { get; } = new Dictionary<string, string>(NodeDiscoveryOptions.EnvironmentNames)
     {
         ["roles"] = "LSTMCLUSTER_ROLES",
         ["expect-workers"] = "LSTMCLUSTER_EXPECT_WORKERS",
@@ -255,6 +258,7 @@ public sealed record NodeOptions
         // With TLS every node's address is akka.ssl.tcp://: seeds written as akka.tcp:// (the compose file's, an operator's
         // habit) name the same nodes, so they are taken as such rather than refused.
         if (o.Tls) o = o with { Seeds = [.. o.Seeds.Select(s => s.StartsWith("akka.tcp://", StringComparison.Ordinal) ? "akka.ssl.tcp://" + s["akka.tcp://".Length..] : s)] };
+        o = o with { Discovery = NodeDiscoveryOptions.From(v) };
         o.Validate();
         return o;
     }
@@ -312,6 +316,7 @@ public sealed record NodeOptions
                     ? $"seed '{seed}' is a plaintext address: with --tls-certificate seeds are {Protocol}://{SystemName}@host:port"
                     : $"seed '{seed}' is a TLS address: give this node --tls-certificate (and the cluster's CA) to join it");
         }
+        Discovery.Validate(Seeds);
         if (!Tls && TlsCa is not null) throw new ArgumentException("--tls-ca needs --tls-certificate (this node's own certificate and key)");
         if (!Tls && TlsPassword is { Length: > 0 }) throw new ArgumentException("--tls-password needs --tls-certificate (the file it opens)");
     }
