@@ -5,7 +5,9 @@ using Akka.Actor;
 using Akka.Cluster;
 using LstmCluster.Hosting.Node;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace LstmCluster.Cluster.Tests;
 
@@ -139,6 +141,64 @@ public sealed class DiscoveryClusterTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.Contains("worker", member.Roles);
     }
 
+    [Fact]
+    public async Task Nodes_with_kubernetes_discovery_form_one_cluster_from_the_pod_list_of_the_api_server()
+    {
+        // A stand-in for the Kubernetes API server on 127.0.0.1 (HTTPS, as the discovery always calls it): it lists three
+        // running pods whose container port named "management" is each node's management port, and records what it was asked.
+        string dir = Directory.CreateTempSubdirectory("lstmcluster-k8s-").FullName;
+        string[][] roles = [["coordinator"], ["parameter-server"], ["worker"]];
+        int[] management = [.. roles.Select(_ => FreePort())];
+        var asked = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var api = await FakeKubernetesApi.Start(management, asked);
+        string token = Path.Combine(dir, "token");
+        File.WriteAllText(token, "service-account-token");
+        // The API server's certificate is checked against the ServiceAccount's CA file: here the fake server's own.
+        string ca = Path.Combine(dir, "ca.crt");
+        File.WriteAllText(ca, api.CertificatePem);
+        var saved = new[] { "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT" }.ToDictionary(v => v, Environment.GetEnvironmentVariable);
+        Environment.SetEnvironmentVariable("KUBERNETES_SERVICE_HOST", "127.0.0.1");
+        Environment.SetEnvironmentVariable("KUBERNETES_SERVICE_PORT", api.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            int http = FreePort();
+            var up = new List<Task>();
+            for (int i = 0; i < roles.Length; i++)
+            {
+                var options = new NodeOptions
+                {
+                    Roles = roles[i], Host = "127.0.0.1", Port = 0, TorchThreads = 1, StateDir = i == 0 ? state : null, HttpPort = i == 0 ? http : 0,
+                    Hocon = ProcessClusterTests.FastTimings + $$"""
+
+                        akka.discovery.lstmcluster-kubernetes.api-token-path = "{{token}}"
+                        akka.discovery.lstmcluster-kubernetes.api-ca-path = "{{ca}}"
+                        akka.discovery.lstmcluster-kubernetes.pod-namespace = "lstm-test"
+                        """,
+                    Discovery = new NodeDiscoveryOptions { Method = NodeDiscoveryOptions.Kubernetes, ManagementPort = management[i], RequiredContactPoints = 3 },
+                };
+                var app = NodeHost.Build(options);
+                apps.Add(app);
+                await app.StartAsync();
+                var memberUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Akka.Cluster.Cluster.Get(app.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(() => memberUp.TrySetResult());
+                up.Add(memberUp.Task);
+            }
+            await Task.WhenAll(up).WaitAsync(Patience);
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}/"), Timeout = TimeSpan.FromSeconds(30) };
+            await WaitConverged(client);
+            foreach (var app in apps)
+                Assert.Equal(3, Akka.Cluster.Cluster.Get(app.Services.GetRequiredService<ActorSystem>()).State.Members.Count(m => m.Status == MemberStatus.Up));
+            output.WriteLine($"the API server was asked: {asked.First()}");
+            // Every node listed the pods of its namespace by the deployment's label, with the ServiceAccount's token.
+            Assert.All(asked, a => Assert.Equal("GET /api/v1/namespaces/lstm-test/pods?labelSelector=app.kubernetes.io/part-of=lstmcluster Bearer service-account-token", a));
+        }
+        finally
+        {
+            foreach (var (name, value) in saved) Environment.SetEnvironmentVariable(name, value);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>GET /ready until the coordinator sees every role Up and the membership converged.</summary>
     private static async Task WaitConverged(HttpClient client)
     {
@@ -166,5 +226,70 @@ public sealed class DiscoveryClusterTests(Xunit.Abstractions.ITestOutputHelper o
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id}: {status}");
             await Task.Delay(250);
         }
+    }
+}
+
+/// <summary>
+/// Answers <c>GET /api/v1/namespaces/{ns}/pods</c> like the Kubernetes API server with a list of running pods on 127.0.0.1,
+/// one per management port, and records each request as "METHOD path?query authorization".
+/// </summary>
+internal sealed class FakeKubernetesApi : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private FakeKubernetesApi(WebApplication app, int port, string pem)
+    {
+        this.app = app;
+        Port = port;
+        CertificatePem = pem;
+    }
+
+    public int Port { get; }
+
+    /// <summary>The server's self-signed certificate (for 127.0.0.1), PEM: the CA a client must trust.</summary>
+    public string CertificatePem { get; }
+
+    public static async Task<FakeKubernetesApi> Start(int[] managementPorts, System.Collections.Concurrent.ConcurrentQueue<string> asked)
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=fake-kubernetes-api", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        // Kestrel needs the key in a usable form: a PKCS#12 round trip.
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(created.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx), null);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate)));
+        var app = builder.Build();
+        string pods = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            apiVersion = "v1",
+            kind = "PodList",
+            metadata = new { },
+            items = managementPorts.Select((port, i) => new
+            {
+                metadata = new { name = $"lstmcluster-{i}", @namespace = "lstm-test", labels = new Dictionary<string, string> { ["app.kubernetes.io/part-of"] = "lstmcluster" } },
+                spec = new { containers = new[] { new { name = "node", ports = new[] { new { name = "management", containerPort = port } } } } },
+                status = new { phase = "Running", podIP = "127.0.0.1" },
+            }),
+        });
+        app.MapGet("/api/v1/namespaces/{ns}/pods", (Microsoft.AspNetCore.Http.HttpContext context) =>
+        {
+            asked.Enqueue($"GET {context.Request.Path}{Uri.UnescapeDataString(context.Request.QueryString.Value ?? "")} {context.Request.Headers.Authorization}");
+            return Microsoft.AspNetCore.Http.Results.Text(pods, "application/json");
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        return new FakeKubernetesApi(app, new Uri(address).Port, created.ExportCertificatePem());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
     }
 }

@@ -3,7 +3,6 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Discovery.Config.Hosting;
-using Akka.Discovery.KubernetesApi;
 using Akka.Hosting;
 using Akka.Management;
 using Akka.Management.Cluster.Bootstrap;
@@ -210,7 +209,12 @@ public static class NodeDiscovery
             }
         }, autoStart: false);
         if (d.Method == NodeDiscoveryOptions.Kubernetes)
-            akka.WithKubernetesDiscovery(new KubernetesDiscoveryOptions { PodLabelSelector = d.PodLabelSelector });
+        {
+            // The method and the selector over anything else; the defaults (the pod's ServiceAccount files) under --hocon.
+            akka.AddHocon($"akka.discovery.method = {KubernetesPodDiscovery.Method}\n"
+                + $"akka.discovery.{KubernetesPodDiscovery.Method}.pod-label-selector = {JsonConvert.ToString(d.PodLabelSelector)}", HoconAddMode.Prepend);
+            akka.AddHocon(KubernetesPodDiscovery.DefaultHocon, HoconAddMode.Append);
+        }
         else
             akka.WithConfigDiscovery(new ConfigServiceDiscoveryOptions
             {

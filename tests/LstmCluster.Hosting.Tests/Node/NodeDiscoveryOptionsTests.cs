@@ -91,3 +91,32 @@ public sealed class NodeDiscoveryOptionsTests : IDisposable
         Assert.Equal(NodeDiscoveryOptions.EnvironmentNames.Keys.Order(), NodeDiscoveryOptions.Flags.Select(f => f.Name).Order());
     }
 }
+
+/// <summary>Which pods of the Kubernetes API's answer become contact points.</summary>
+public sealed class KubernetesPodDiscoveryTests
+{
+    [Fact]
+    public void Only_running_pods_with_an_ip_that_are_not_being_deleted_count_with_their_port_of_the_asked_name()
+    {
+        const string pods = """
+            { "kind": "PodList", "items": [
+              { "metadata": { "name": "a" }, "status": { "phase": "Running", "podIP": "10.0.0.1" },
+                "spec": { "containers": [ { "name": "node", "ports": [ { "name": "remoting", "containerPort": 4053 }, { "name": "management", "containerPort": 8558 } ] } ] } },
+              { "metadata": { "name": "pending" }, "status": { "phase": "Pending", "podIP": "10.0.0.2" },
+                "spec": { "containers": [ { "name": "node", "ports": [ { "name": "management", "containerPort": 8558 } ] } ] } },
+              { "metadata": { "name": "leaving", "deletionTimestamp": "2026-01-01T00:00:00Z" }, "status": { "phase": "Running", "podIP": "10.0.0.3" },
+                "spec": { "containers": [ { "name": "node", "ports": [ { "name": "management", "containerPort": 8558 } ] } ] } },
+              { "metadata": { "name": "no-ip" }, "status": { "phase": "Running" },
+                "spec": { "containers": [ { "name": "node", "ports": [ { "name": "management", "containerPort": 8558 } ] } ] } },
+              { "metadata": { "name": "sidecar-first" }, "status": { "phase": "Running", "podIP": "10.0.0.5" },
+                "spec": { "containers": [ { "name": "proxy" }, { "name": "node", "ports": [ { "name": "management", "containerPort": 9000 } ] } ] } },
+              { "metadata": { "name": "no-management" }, "status": { "phase": "Running", "podIP": "10.0.0.6" },
+                "spec": { "containers": [ { "name": "node", "ports": [ { "name": "http", "containerPort": 5080 } ] } ] } }
+            ] }
+            """;
+        var targets = KubernetesPodDiscovery.Targets(pods, "management");
+        Assert.Equal([("10.0.0.1", (int?)8558), ("10.0.0.5", 9000)], targets.Select(t => (t.Host, t.Port)));
+        // Without a port name every running pod counts, with no port.
+        Assert.Equal(["10.0.0.1", "10.0.0.5", "10.0.0.6"], KubernetesPodDiscovery.Targets(pods, null).Select(t => t.Host));
+    }
+}
