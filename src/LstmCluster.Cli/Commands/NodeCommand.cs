@@ -27,6 +27,7 @@ public static class NodeCommand
         Add("public-host", "address other nodes reach this one at (default: --host, or the host name when binding 0.0.0.0)");
         Add("port", "Akka.Remote port (default 4053; 0 = any free port)");
         Add("seeds", "seed nodes, comma separated: akka.tcp://lstm@host:4053 (akka.ssl.tcp:// with TLS; none: found a new cluster)");
+        foreach (var (name, description) in NodeDiscoveryOptions.Flags) Add(name, description);
         Add("http-port", "HTTP port for the job API (coordinator) and /health, /ready (default 5080; 0 = none)");
         Add("torch-threads", "libtorch threads for this node's computations (default: libtorch's choice)");
         Add("log-format", "log lines as text (default) or json, one object a line");

@@ -35,9 +35,10 @@ public static class NodeActors
     {
         akka.WithActors((system, registry) =>
         {
-            if (options.Seeds.Length == 0)
+            if (options.Seeds.Length == 0 && !options.Discovery.Bootstraps)
             {
-                // No seeds: this node founds the cluster, at the address its transport took (port 0 included).
+                // No seeds and no discovery: this node founds the cluster, at the address its transport took (port 0
+                // included). With discovery, Cluster Bootstrap joins (NodeDiscovery).
                 var cluster = Akka.Cluster.Cluster.Get(system);
                 cluster.Join(cluster.SelfAddress);
             }

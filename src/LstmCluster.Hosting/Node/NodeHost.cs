@@ -33,6 +33,7 @@ public static class NodeHost
         // node at the same address), and Kestrel would fail only after the actor system had started.
         CheckPortFree(options.Host, options.Port, "Akka.Remote, --port");
         CheckPortFree(options.Host, options.HttpPort, "HTTP, --http-port");
+        NodeDiscovery.CheckPorts(options);
         // Unusable certificates, password or CA: refuse to start, naming the file, before the transport would fail on its own.
         var tls = NodeTls.Load(options);
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
@@ -71,6 +72,7 @@ public static class NodeHost
         {
             // Remoting, clustering and TLS through Akka.Hosting's builders; the rest of the configuration as HOCON (NodeConfig).
             NodeConfig.Configure(akka, options, tls);
+            akka.WithNodeDiscovery(options);   // --discovery config|kubernetes: Akka.Management's Cluster Bootstrap (NodeDiscovery.cs)
             // Akka's log through Microsoft.Extensions.Logging (NodeLogger): one format (--log-format) and the filters above for the whole node.
             akka.AddSetup(new NodeLoggingSetup(services.GetRequiredService<ILoggerFactory>(), options.Roles));
             akka.ConfigureLoggers(loggers =>
@@ -152,7 +154,9 @@ public static class NodeHost
         output.WriteLine($"node {cluster.SelfAddress} roles [{string.Join(", ", options.Roles)}]"
             + (options.Tls ? ", TLS between nodes (mutual authentication)" : "")
             + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
-            + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}" : ", founding a new cluster"));
+            + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}"
+                : options.Discovery.Bootstraps ? $", finding the cluster through {options.Discovery.Method} discovery (management port {options.Discovery.ManagementPort})"
+                : ", founding a new cluster"));
         if (options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
             && options.ApiToken is null && options.ApiTokensFile is null)
             output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} takes no token (--insecure-api): anyone who reaches the port can submit and delete jobs");

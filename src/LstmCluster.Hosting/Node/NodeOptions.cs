@@ -135,6 +135,9 @@ public sealed record NodeOptions
     /// <summary>The protocol of this node's address and of its seeds': <c>akka.ssl.tcp</c> with TLS, else <c>akka.tcp</c>.</summary>
     public string Protocol => Tls ? "akka.ssl.tcp" : "akka.tcp";
 
+    /// <summary>How this node finds the cluster: static seeds (default) or Cluster Bootstrap (<see cref="NodeDiscoveryOptions"/>).</summary>
+    public NodeDiscoveryOptions Discovery { get; init; } = new();
+
     /// <summary>Extra HOCON placed before the node's own (failure-detector timings in tests, ...).</summary>
     public string? Hocon { get; init; }
 
@@ -152,6 +155,8 @@ public sealed record NodeOptions
         "keep-jobs", "keep-days", "checkpoint-every", "max-queued-jobs", "max-job-parameters", "max-job-work", "api-token",
         "api-tokens", "insecure-api", "allowed-hosts", "cors-origins", "rate-limit", "submit-rate-limit", "tls-certificate",
         "tls-password", "tls-ca",
+        // How the node finds the cluster (--discovery and its settings: NodeDiscoveryOptions).
+        .. NodeDiscoveryOptions.EnvironmentNames.Keys,
     ];
 
     /// <summary>The prefix of the node's environment variables: <c>LSTMCLUSTER_HTTP_PORT</c> sets <c>http-port</c>.</summary>
@@ -289,6 +294,7 @@ public sealed record NodeOptions
         // With TLS every node's address is akka.ssl.tcp://: seeds written as akka.tcp:// (the compose file's, an operator's
         // habit) name the same nodes, so they are taken as such rather than refused.
         if (o.Tls) o = o with { Seeds = [.. o.Seeds.Select(s => s.StartsWith("akka.tcp://", StringComparison.Ordinal) ? "akka.ssl.tcp://" + s["akka.tcp://".Length..] : s)] };
+        o = o with { Discovery = NodeDiscoveryOptions.From(v) };
         o.Validate();
         return o;
     }
@@ -346,6 +352,7 @@ public sealed record NodeOptions
                     ? $"seed '{seed}' is a plaintext address: with --tls-certificate seeds are {Protocol}://{SystemName}@host:port"
                     : $"seed '{seed}' is a TLS address: give this node --tls-certificate (and the cluster's CA) to join it");
         }
+        Discovery.Validate(Seeds);
         if (!Tls && TlsCa is not null) throw new ArgumentException("--tls-ca needs --tls-certificate (this node's own certificate and key)");
         if (!Tls && TlsPassword is { Length: > 0 }) throw new ArgumentException("--tls-password needs --tls-certificate (the file it opens)");
     }
