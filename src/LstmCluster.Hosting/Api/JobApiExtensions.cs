@@ -68,6 +68,7 @@ public static partial class JobApiExtensions
         jobs.MapGet("/{id}/model", Model).Produces(StatusCodes.Status200OK, contentType: "application/zip");
         jobs.MapGet("/{id}/files/{**name}", FileByName).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream");
         MapServing(app);
+        MapGroups(app);
         return app;
     }
 
@@ -87,7 +88,7 @@ public static partial class JobApiExtensions
         return reply switch
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
-                .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
+                .WithLocation($"/{(a.Job.StartsWith("group-", StringComparison.Ordinal) ? "groups" : "jobs")}/{Uri.EscapeDataString(a.Job)}"),
             JobRejected { Busy: true } r => Busy(context, r.Reason),
             JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutServerPaths(r.Reason, options)),
             _ => Unexpected(reply),
@@ -112,6 +113,7 @@ public static partial class JobApiExtensions
         await Ask(coordinator, new GetJobStatus(id), options.AskTimeout, ct) switch
         {
             JobStatus s => Json(View(s, options)),
+            GroupStatus g => Json(GroupView.From(g)),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
         };
@@ -134,6 +136,10 @@ public static partial class JobApiExtensions
                     return ApiSecurity.Forbidden(context, $"job '{s.Job}' was submitted {(s.Owner is null ? "without a token" : $"by token '{s.Owner}'")}: cancelling or deleting another's job needs role admin");
                 case JobStatus:
                     break;
+                case GroupStatus g when g.Owner is null || g.Owner != context.User.Identity?.Name:
+                    return ApiSecurity.Forbidden(context, $"group '{g.Group}' was submitted {(g.Owner is null ? "without a token" : $"by token '{g.Owner}'")}: cancelling or deleting another's group needs role admin");
+                case GroupStatus:
+                    break;
                 case var other:
                     return Unexpected(other);
             }
@@ -141,6 +147,7 @@ public static partial class JobApiExtensions
         return await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
         {
             JobStatus s => Json(View(s, options)),
+            GroupStatus g => Json(GroupView.From(g)),
             JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),

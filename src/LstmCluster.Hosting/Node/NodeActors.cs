@@ -54,6 +54,7 @@ public sealed record NodeActors(IActorRef Coordinator, IActorRef? Worker, IActor
                 LocalParameterServers = false,
                 Discovery = ClusterDiscovery.Props(),
                 Artifacts = artifacts,
+                GroupFiles = Api.GroupArtifactFiles.Write,
                 EngineLabel = "cluster",
                 Store = options.StateDir is { } state ? new JobStore(state) : null,
                 JournalName = NodeConfig.JournalName(options),
