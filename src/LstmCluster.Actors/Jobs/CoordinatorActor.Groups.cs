@@ -365,10 +365,25 @@ internal static class GroupReport
         try
         {
             var files = store.ReadFiles(job.Id);
+            var history = m.Options is { } options ? CsvSeriesLoader.Load(options.Data).Target : [];
+            if (!files.ContainsKey("metrics.json"))
+            {
+                // A coordinator without an artifact writer keeps no files: the job's record has the model's MASE and forecast
+                // (naive's is not known there, so such a series never counts as beating naive).
+                var times = job.ForecastTimes ?? [];
+                return new SeriesOutcome(m.Symbol)
+                {
+                    Rows = history.Length,
+                    ModelMase = job.TestMase,
+                    BestBaseline = job.BestBaseline,
+                    BestBaselineMase = job.BestBaselineMase,
+                    Forecast = [.. (job.Forecast ?? []).Select((v, i) => new ForecastPoint(i + 1, i < times.Length ? times[i] : $"{i + 1}", i + 1, v))],
+                    History = history,
+                };
+            }
             var metrics = JsonNode.Parse(files["metrics.json"])!;
             var test = metrics["test"]!;
             var split = metrics["data"]!["split_rows"]!;
-            var history = m.Options is { } options ? CsvSeriesLoader.Load(options.Data).Target : [];
             return new SeriesOutcome(m.Symbol)
             {
                 Rows = (int)metrics["data"]!["rows"]!,
