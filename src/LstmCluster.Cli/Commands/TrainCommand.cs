@@ -30,7 +30,7 @@ public static class TrainCommand
         var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory (created; files of an earlier run in it are replaced, each only once the new run is complete); checked before training: a file, or a path under a file, is refused", DefaultValueFactory = _ => new DirectoryInfo(defaults.String("out", "runs/latest")) };
         var requireBeat = new Option<bool>("--require-beat-naive") { Description = $"exit {ExitModelLosesToNaive} without writing a model when the model does not beat the naive forecast on validation" };
         var engine = new EngineArguments(defaults);
-        var strategy = new Option<string>("--strategy") { Description = "with --symbol all or a list: per-series (one model per series, trained one after the other here; a cluster job runs them at once on free workers)", DefaultValueFactory = _ => "per-series" };
+        var strategy = new Option<string>("--strategy") { Description = "with --symbol all or a list: per-series (one model per series, trained one after the other here; a cluster job runs them at once on free workers) or global (one model over every series, each normalized on its own training split)", DefaultValueFactory = _ => "per-series" };
         var command = new Command("train", "Train an LSTM forecaster on a CSV time series, evaluate it against naive baselines and forecast the next values");
         args.AddTo(command);
         engine.AddTo(command);
@@ -82,6 +82,7 @@ public static class TrainCommand
         OutputPaths.CheckDirectory(outDir);
         var available = CsvSeriesLoader.Symbols(options.Data);
         var symbols = SeriesSelection.Resolve(options.Data.Symbol!, available, options.Data.Path);
+        if (strategy == SeriesStrategy.Global) return RunGlobal(options, symbols, available, engine, bareThreads, outDir);
         Console.WriteLine($"{symbols.Count} series of {Path.GetFileName(options.Data.Path)}, strategy {SeriesSelection.Name(strategy)}: one model per series");
         var outcomes = new List<SeriesOutcome>();
         for (int i = 0; i < symbols.Count; i++)
@@ -110,6 +111,55 @@ public static class TrainCommand
         if (summary.Trained.Count == 0)
             throw new DataException(options.Data.Path, null, $"none of the {symbols.Count} series could be trained: {string.Join("; ", summary.Skipped.Select(s => $"{s.Symbol}: {s.Skipped}"))}");
         var written = GroupOutputs.Write(outDir, summary, SeriesSelection.Name(strategy));
+        AnsiConsole.Write(Report.GroupTable(summary));
+        Report.Written([.. written.Select(name => Path.Combine(outDir, name))]);
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>--strategy global</c>: every usable series prepared alone (a series too short is skipped with a warning), one model
+    /// trained on all their windows, then each series evaluated, forecast and written as in per-series.
+    /// </summary>
+    private static int RunGlobal(RunOptions options, IReadOnlyList<string> symbols, IReadOnlyList<SymbolRows> available, EngineOptions? engine,
+        int bareThreads, string outDir)
+    {
+        var outcomes = new Dictionary<string, SeriesOutcome>();
+        var members = new List<GlobalMember>();
+        foreach (string symbol in symbols)
+        {
+            var member = options with { Data = options.Data with { Symbol = symbol } };
+            try
+            {
+                members.Add(new GlobalMember(symbol, member, ForecastRun.Prepare(member)));
+            }
+            catch (DataException e)
+            {
+                Console.Error.WriteLine($"warning: series '{symbol}' skipped: {e.Problem}");
+                outcomes[symbol] = new SeriesOutcome(symbol) { Rows = available.First(a => a.Symbol == symbol).Rows, Skipped = e.Problem };
+            }
+        }
+        if (members.Count == 0)
+            throw new DataException(options.Data.Path, null, $"no series is usable for the global model: {string.Join("; ", outcomes.Values.Select(s => $"{s.Symbol}: {s.Skipped}"))}");
+        var prep = members[0].Data.Preprocessor;
+        Console.WriteLine($"{members.Count} series of {Path.GetFileName(options.Data.Path)}, strategy global: one model over {members.Sum(m => m.Data.Train.Count)} training windows " +
+            $"(lookback {prep.Lookback}, {Report.Name(prep.Normalize)} normalization fitted on each series' own training split{(options.AutoNormalize ? "; --normalize auto takes its first candidate here" : "")})");
+        Console.WriteLine(engine is null
+            ? $"engine: single-process reference trainer (--workers 0), {bareThreads} torch thread(s)"
+            : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize}");
+        EngineStats? stats = null;
+        var trainer = engine is null ? ForecastRun.ReferenceEngineWith(bareThreads) : EmbeddedEngine.Trainer(engine, s => stats = s);
+        var global = TrainingProgress.Run("training (global)", options.Training.Epochs,
+            progress => GlobalRun.Execute(options with { AutoNormalize = false }, members, trainer, progress, CancellationToken.None));
+        Report.TrainingSummary(global.Training, options.Training);
+        if (stats is not null) Report.EngineSummary(stats);
+        foreach (var (symbol, result) in global.Series)
+        {
+            var member = members.First(m => m.Symbol == symbol).Options;
+            Write(Path.Combine(outDir, GroupOutputs.SeriesFolder(symbol)), result, member, engine, bareThreads, stats);
+            outcomes[symbol] = SeriesOutcome.From(symbol, result);
+        }
+        var summary = new GroupSummary([.. symbols.Select(s => outcomes[s])]);
+        var written = GroupOutputs.Write(outDir, summary, SeriesSelection.Name(SeriesStrategy.Global));
         AnsiConsole.Write(Report.GroupTable(summary));
         Report.Written([.. written.Select(name => Path.Combine(outDir, name))]);
         return 0;

@@ -8,6 +8,12 @@ public enum SeriesStrategy
 {
     /// <summary>One model per series, each an ordinary training of that series alone.</summary>
     PerSeries,
+
+    /// <summary>
+    /// One model over every series: each series is split, normalized (on its own training split) and windowed alone, the
+    /// windows of all are trained on together, and each series is evaluated and forecast by the shared model.
+    /// </summary>
+    Global,
 }
 
 /// <summary>
@@ -28,6 +34,7 @@ public static class SeriesSelection
     public static string Name(SeriesStrategy strategy) => strategy switch
     {
         SeriesStrategy.PerSeries => "per-series",
+        SeriesStrategy.Global => "global",
         _ => throw new ArgumentOutOfRangeException(nameof(strategy)),
     };
 
@@ -35,7 +42,8 @@ public static class SeriesSelection
     public static SeriesStrategy ParseStrategy(string text) => text.Trim().ToLowerInvariant() switch
     {
         "per-series" or "perseries" => SeriesStrategy.PerSeries,
-        _ => throw new ArgumentException($"strategy must be per-series (got '{text}')"),
+        "global" => SeriesStrategy.Global,
+        _ => throw new ArgumentException($"strategy must be per-series or global (got '{text}')"),
     };
 
     /// <summary>

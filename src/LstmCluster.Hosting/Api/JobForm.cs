@@ -92,7 +92,7 @@ internal static class JobForm
                         syncPeriod = Int(key, text);
                         break;
                     case "strategy":
-                        // with symbol=all or a list: per-series is the one strategy there is (checked, nothing else to carry)
+                        // with symbol=all or a list: a group trains per-series (global is refused below, with the reason)
                         strategy = SeriesSelection.ParseStrategy(text);
                         break;
                     default:
@@ -146,6 +146,8 @@ internal static class JobForm
             run.Validate();
             if (strategy is not null && !SeriesSelection.IsMany(run.Data.Symbol))
                 throw new ArgumentException("strategy applies to several series: give symbol=all or a list (symbol=A,B,C)");
+            if (strategy == SeriesStrategy.Global)
+                throw new ArgumentException("strategy global is trained by `lstmcluster train` only; a cluster job group trains per-series");
             if (workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {workers})");
             var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod);
             job.Apply(new EngineOptions()).Validate();
