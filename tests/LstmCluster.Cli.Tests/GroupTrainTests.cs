@@ -65,6 +65,29 @@ public sealed class GroupTrainTests : IDisposable
     }
 
     [Fact]
+    public void Train_symbol_all_global_trains_one_model_over_the_usable_series_and_writes_the_same_group_files()
+    {
+        var outDir = Path.Combine(dir, "global");
+        var r = CliRunner.Run(Train(SmallLongFile(), outDir, "all", "--strategy", "global"));
+        Assert.True(r.ExitCode == 0, r.Error + r.Out);
+        Assert.Contains("warning: series 'TINY' skipped", r.Error);
+        Assert.Contains("strategy global: one model over", r.Out);
+
+        // Both series' model directories hold the one set of weights, each with its own preprocessing.
+        var weights = new[] { "MSFT", "IBM" }.Select(s => File.ReadAllBytes(Path.Combine(outDir, "series", s, "model", "weights.bin"))).ToArray();
+        Assert.Equal(weights[0], weights[1]);
+        Assert.NotEqual(File.ReadAllText(Path.Combine(outDir, "series", "MSFT", "model", "preprocessing.json")),
+            File.ReadAllText(Path.Combine(outDir, "series", "IBM", "model", "preprocessing.json")));
+
+        var forecast = File.ReadAllLines(Path.Combine(outDir, "forecast.csv"));
+        Assert.Equal("symbol,step,time,forecast", forecast[0]);
+        Assert.Equal(["MSFT", "IBM"], forecast.Skip(1).Select(l => l.Split(',')[0]));
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
+        Assert.Equal(("global", 2), (summary.RootElement.GetProperty("strategy").GetString(), summary.RootElement.GetProperty("trained").GetInt32()));
+        Assert.True(File.Exists(Path.Combine(outDir, "grid.png")));
+    }
+
+    [Fact]
     public void An_unknown_symbol_in_the_list_exits_2_naming_it_before_anything_trains()
     {
         var outDir = Path.Combine(dir, "bad");
