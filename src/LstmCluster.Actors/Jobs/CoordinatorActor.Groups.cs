@@ -158,7 +158,13 @@ public sealed partial class CoordinatorActor
         Persist(new GroupSubmitted(group), _ =>
         {
             pending.Sender.Tell(new JobAccepted(group.Id));
-            foreach (var job in members) Prepare(job);
+            // In the queue at once, in series order: a member whose data is still loading holds the ones behind it, so the
+            // series start in the group's order whichever loads first.
+            foreach (var job in members)
+            {
+                queue.Add(job);
+                Prepare(job);
+            }
             AfterPersist();
         });
     }

@@ -310,8 +310,13 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private void Rejected(RegisteredJob job, string reason)
     {
         jobs.Remove(job.Id);
+        queue.Remove(job);
         DeleteFiles(job.Id);
-        if (job.Record.Group is not null) SkipMember(job, reason);
+        if (job.Record.Group is not null)
+        {
+            SkipMember(job, reason);
+            Schedule();
+        }
         else job.Submitter.Tell(new JobRejected(JobBudget.Bounded(reason)));
     }
 
@@ -352,7 +357,8 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         {
             job.Recorded = true;
             job.Submitter.Tell(new JobAccepted(job.Id));
-            queue.Add(job);
+            // A group's member is in the queue already (see OnGroupResolved).
+            if (!queue.Contains(job)) queue.Add(job);
             Schedule();
         }
         if (!job.Durable)

@@ -7,7 +7,7 @@ namespace LstmCluster.Hosting.Api;
 
 /// <summary>
 /// A job as the API shows it; losses and MASE that do not exist yet (NaN) are null. <paramref name="Owner"/> is the name of
-/// the token that submitted it (null on an open API).
+/// the token that submitted it (null on an open API); <paramref name="Group"/> the job group it trains one series of (null for a job of its own).
 /// </summary>
 public sealed record JobView(
     string Id,
@@ -32,13 +32,14 @@ public sealed record JobView(
     double? BestBaselineMase,
     int Attempts = 0,
     int ResumedFrom = 0,
-    string? Owner = null)
+    string? Owner = null,
+    string? Group = null)
 {
     public static JobView From(JobStatus s) => new(
         s.Job, s.State.ToString(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
         s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
         s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
-        Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner);
+        Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner, s.Group);
 
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]
