@@ -105,6 +105,17 @@ public sealed class JobApiClient : IDisposable
             Content = new StringContent(csvText, System.Text.Encoding.UTF8, "text/csv"),
         }, ct);
 
+    /// <summary>A job group (<c>group-N</c>, from a submission with symbol=all or a list): its state and every member.</summary>
+    public Task<GroupView> GroupStatusAsync(string id, CancellationToken ct = default) =>
+        Send<GroupView>(() => new HttpRequestMessage(HttpMethod.Get, $"groups/{Uri.EscapeDataString(id)}"), ct);
+
+    /// <summary>One of a finished group's files: summary.json, series.csv, forecast.csv, grid.png.</summary>
+    public async Task<byte[]> GroupFileAsync(string id, string name, CancellationToken ct = default)
+    {
+        using var response = await SendRaw(new HttpRequestMessage(HttpMethod.Get, $"groups/{Uri.EscapeDataString(id)}/files/{Uri.EscapeDataString(name)}"), ct);
+        return await response.Content.ReadAsByteArrayAsync(ct);
+    }
+
     public Task<JobView> CancelAsync(string id, CancellationToken ct = default) =>
         Send<JobView>(() => new HttpRequestMessage(HttpMethod.Delete, $"jobs/{Uri.EscapeDataString(id)}"), ct);
 

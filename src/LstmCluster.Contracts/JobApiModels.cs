@@ -6,7 +6,7 @@ namespace LstmCluster.Contracts;
 
 /// <summary>
 /// A job as the API shows it; losses and MASE that do not exist yet (NaN) are null. <paramref name="Owner"/> is the name of
-/// the token that submitted it (null on an open API).
+/// the token that submitted it (null on an open API); <paramref name="Group"/> the job group it trains one series of (null for a job of its own).
 /// </summary>
 public sealed record JobView(
     string Id,
@@ -31,7 +31,8 @@ public sealed record JobView(
     double? BestBaselineMase,
     int Attempts = 0,
     int ResumedFrom = 0,
-    string? Owner = null)
+    string? Owner = null,
+    string? Group = null)
 {
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]

@@ -8,3 +8,6 @@ namespace LstmCluster.Actors.Jobs;
 /// it (rendering lives above the actors). Without one, a job's artifacts are empty.
 /// </summary>
 public delegate IReadOnlyDictionary<string, byte[]> ArtifactWriter(RunOptions options, RunResult result, string engine);
+
+/// <summary>Turns a finished job group's summary into its files by relative name (summary.json, series.csv, forecast.csv, grid.png); supplied by the hosting layer.</summary>
+public delegate IReadOnlyDictionary<string, byte[]> GroupWriter(GroupSummary summary, string strategy);

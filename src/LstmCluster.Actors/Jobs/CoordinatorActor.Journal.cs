@@ -22,6 +22,7 @@ public sealed partial class CoordinatorActor
             if (!IsTemporary(job.Submitter) && !job.Submitter.IsNobody()) job.Submitter.Tell(status);
             if (job.Listener is not null && !job.Listener.Equals(job.Submitter)) job.Listener.Tell(status);
             after?.Invoke();
+            if (job.Record.Group is { } group) CheckGroup(group);
             Retain();
         });
     }
@@ -53,7 +54,7 @@ public sealed partial class CoordinatorActor
     private void AfterPersist()
     {
         if (settings.SnapshotEvery > 0 && LastSequenceNr % settings.SnapshotEvery == 0)
-            SaveSnapshot(new RegistrySnapshot(sequence, [.. jobs.Values.Where(j => j.Durable && j.Recorded).Select(j => j.Record)]));
+            SaveSnapshot(new RegistrySnapshot(sequence, [.. jobs.Values.Where(j => j.Durable && j.Recorded).Select(j => j.Record)]) { Groups = [.. groups.Values] });
     }
 
     private static string? JobOf(IJobEvent e) => e switch
@@ -75,7 +76,7 @@ public sealed partial class CoordinatorActor
     /// <summary>Keeps the history bounded by count and age: the oldest finished jobs are deleted with their files.</summary>
     private void Retain()
     {
-        var ended = jobs.Values.Where(j => j.Record.Ended).OrderBy(j => j.Record.Sequence).ToList();
+        var ended = jobs.Values.Where(j => j.Record.Ended && !InOpenGroup(j)).OrderBy(j => j.Record.Sequence).ToList();
         int excess = jobs.Count - settings.History;
         var cutoff = settings.KeepFor is { } keep ? DateTimeOffset.UtcNow - keep : DateTimeOffset.MinValue;
         foreach (var old in ended.Where((j, i) => i < excess || j.Record.Finished < cutoff).ToList()) Remove(old);
@@ -116,6 +117,7 @@ public sealed partial class CoordinatorActor
 
     private void OnGetJobStatus(GetJobStatus m)
     {
+        if (TryGroupStatus(m.Job)) return;
         if (jobs.TryGetValue(m.Job, out var job)) Sender.Tell(job.Status());
         else Sender.Tell(new UnknownJob(m.Job));
     }
@@ -128,6 +130,7 @@ public sealed partial class CoordinatorActor
 
     private void OnCancelJob(string id)
     {
+        if (TryCancelGroup(id)) return;
         if (!jobs.TryGetValue(id, out var job))
         {
             Sender.Tell(new UnknownJob(id));
@@ -154,6 +157,7 @@ public sealed partial class CoordinatorActor
     /// <summary>A queued or running job is cancelled; a finished one is deleted with its files.</summary>
     private void OnDeleteJob(DeleteJob m)
     {
+        if (TryDeleteGroup(m.Job)) return;
         if (!jobs.TryGetValue(m.Job, out var job))
         {
             Sender.Tell(new UnknownJob(m.Job));
@@ -170,6 +174,7 @@ public sealed partial class CoordinatorActor
 
     private void OnGetJobArtifacts(GetJobArtifacts m)
     {
+        if (TryGroupArtifacts(m.Job)) return;
         if (!jobs.TryGetValue(m.Job, out var job))
         {
             Sender.Tell(new UnknownJob(m.Job));

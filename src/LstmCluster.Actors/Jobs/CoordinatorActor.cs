@@ -56,6 +56,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Recover<SnapshotOffer>(OnSnapshotOffer);
         Recover<JobSubmitted>(e => Restore(e.Job));
         Recover<JobDeleted>(e => jobs.Remove(e.Job));
+        RecoverGroups();
         Recover<IJobEvent>(e =>
         {
             if (JobOf(e) is { } id && jobs.TryGetValue(id, out var job)) job.Record = JobEvents.Apply(job.Record, e);
@@ -68,6 +69,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<JobPreparation.Prepared>(OnPrepared);
         Command<JobPreparation.PrepareFailed>(OnPrepareFailed);
         CommandRuns();
+        CommandGroups();
         Command<GetJobStatus>(OnGetJobStatus);
         Command<CancelJob>(m => OnCancelJob(m.Job));
         Command<DeleteJob>(OnDeleteJob);
@@ -123,8 +125,10 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     {
         if (offer.Snapshot is not RegistrySnapshot snapshot) return;
         jobs.Clear();
+        groups.Clear();
         sequence = snapshot.Sequence;
         foreach (var record in snapshot.Jobs) Restore(record);
+        foreach (var group in snapshot.Groups ?? []) groups[group.Id] = group;
     }
 
     private void Restore(JobRecord record)
@@ -170,6 +174,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
             queue.Add(job);
             Prepare(job);
         }
+        ResumeGroups();
     }
 
     // --- membership ---
@@ -213,6 +218,11 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         {
             // Nothing is kept of it, not even an id: the client tries again later (429 with Retry-After).
             Sender.Tell(new JobRejected($"{waiting} jobs are waiting, this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later", Busy: true));
+            return;
+        }
+        if (SeriesSelection.IsMany(m.Options.Data.Symbol))
+        {
+            SubmitGroup(m, label);
             return;
         }
         var job = NewJob(new JobRecord
@@ -300,8 +310,14 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private void Rejected(RegisteredJob job, string reason)
     {
         jobs.Remove(job.Id);
+        queue.Remove(job);
         DeleteFiles(job.Id);
-        job.Submitter.Tell(new JobRejected(JobBudget.Bounded(reason)));
+        if (job.Record.Group is not null)
+        {
+            SkipMember(job, reason);
+            Schedule();
+        }
+        else job.Submitter.Tell(new JobRejected(JobBudget.Bounded(reason)));
     }
 
     private void OnPrepared(JobPreparation.Prepared m)
@@ -341,7 +357,8 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         {
             job.Recorded = true;
             job.Submitter.Tell(new JobAccepted(job.Id));
-            queue.Add(job);
+            // A group's member is in the queue already (see OnGroupResolved).
+            if (!queue.Contains(job)) queue.Add(job);
             Schedule();
         }
         if (!job.Durable)

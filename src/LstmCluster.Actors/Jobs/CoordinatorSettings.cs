@@ -25,6 +25,9 @@ public sealed record CoordinatorSettings
     /// <summary>Renders a finished job's files (<see cref="GetJobArtifacts"/>); null keeps none.</summary>
     public ArtifactWriter? Artifacts { get; init; }
 
+    /// <summary>Writes a finished job group's files (summary, per-series table, forecast with a symbol column, grid plot); without one a group has no files.</summary>
+    public GroupWriter? GroupFiles { get; init; }
+
     /// <summary>Written into metrics.json as the engine that trained.</summary>
     public string EngineLabel { get; init; } = "embedded-actors";
 

@@ -13,6 +13,8 @@ public sealed record JobRecord
     /// <summary>Order of submission; ids are <c>job-{Sequence}</c> and never reused on the same journal.</summary>
     public required long Sequence { get; init; }
     public int Priority { get; init; }
+    /// <summary>The job group it is a member of (<c>group-N</c>), training one series of it; null for a job of its own.</summary>
+    public string? Group { get; init; }
     /// <summary>Who submitted the job (<see cref="SubmitJob.Owner"/>); null in journals written before owners were kept.</summary>
     public string? Owner { get; init; }
     /// <summary>Workers the job asked for (0: every free worker when it starts).</summary>
@@ -90,7 +92,11 @@ public sealed record JobCancelled(string Job, DateTimeOffset At, string Reason) 
 public sealed record JobDeleted(string Job) : IJobEvent;
 
 /// <summary>The whole registry, so recovery reads one snapshot and the events after it.</summary>
-public sealed record RegistrySnapshot(long Sequence, JobRecord[] Jobs) : IJobEvent;
+public sealed record RegistrySnapshot(long Sequence, JobRecord[] Jobs) : IJobEvent
+{
+    /// <summary>The job groups (null in snapshots written before groups existed).</summary>
+    public GroupRecord[]? Groups { get; init; }
+}
 
 /// <summary>Applies events to records: the one place that says what each event means, for live updates and recovery alike.</summary>
 public static class JobEvents

@@ -30,7 +30,7 @@ internal static class JobPreparation
         var options = OptionsOf(record, store);
         int workers = Math.Max(1, record.Workers);
         string id = record.Id;
-        string? upload = record.Upload is { } u ? store.UploadPath(id, u) : null;
+        string? upload = record.Upload is { } u ? store.UploadPath(record.Group ?? id, u) : null;
         string label = record.Data ?? "data";
         Task.Run(() =>
         {
@@ -54,7 +54,8 @@ internal static class JobPreparation
     public static RunOptions OptionsOf(JobRecord record, JobStore store)
     {
         var options = record.Options ?? throw new InvalidOperationException($"job {record.Id} has no options");
-        return record.Upload is { } name ? options with { Data = options.Data with { Path = store.UploadPath(record.Id, name) } } : options;
+        // A group's members share the upload stored once in the group's folder.
+        return record.Upload is { } name ? options with { Data = options.Data with { Path = store.UploadPath(record.Group ?? record.Id, name) } } : options;
     }
 
     /// <summary>The reason to show a user: data errors name the file as the client sent it, never the server's copy.</summary>

@@ -93,6 +93,7 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
             Attempts = r.Attempts,
             Owner = r.Owner,
             ResumedFrom = r.ResumedFrom,
+            Group = r.Group,
         };
     }
 }

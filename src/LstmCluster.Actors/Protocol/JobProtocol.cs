@@ -110,6 +110,9 @@ public sealed record JobStatus(
 
     /// <summary>Who submitted the job (<see cref="SubmitJob.Owner"/>); null when nobody was named.</summary>
     public string? Owner { get; init; }
+
+    /// <summary>The job group it trains one series of (<see cref="GroupStatus"/>); null for a job of its own.</summary>
+    public string? Group { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

@@ -17,7 +17,8 @@ public sealed class JobEventSerializer(ExtendedActorSystem system) : SerializerW
 
     // Manifests are stored with every event: short, stable, never reused for another type.
     private const string Submitted = "js", Started = "jst", Progressed = "jp", Requeued = "jr", Succeeded = "jok", Failed = "jf",
-        Cancelled = "jc", Deleted = "jd", Snapshot = "rs", Checkpointed = "jck";
+        Cancelled = "jc", Deleted = "jd", Snapshot = "rs", Checkpointed = "jck", GroupSubmitted = "gs", GroupSkipped = "gsk",
+        GroupCancel = "gc", GroupFinished = "gf", GroupDeleted = "gd";
 
     private static readonly Dictionary<Type, string> Manifests = new()
     {
@@ -25,6 +26,8 @@ public sealed class JobEventSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(JobRequeued)] = Requeued, [typeof(JobSucceeded)] = Succeeded, [typeof(JobFailed)] = Failed,
         [typeof(JobCancelled)] = Cancelled, [typeof(JobDeleted)] = Deleted, [typeof(RegistrySnapshot)] = Snapshot,
         [typeof(JobCheckpointed)] = Checkpointed,
+        [typeof(Jobs.GroupSubmitted)] = GroupSubmitted, [typeof(GroupMemberSkipped)] = GroupSkipped, [typeof(GroupCancelRequested)] = GroupCancel,
+        [typeof(Jobs.GroupFinished)] = GroupFinished, [typeof(Jobs.GroupDeleted)] = GroupDeleted,
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

@@ -25,13 +25,16 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
 
     private static readonly JsonSerializerOptions Json = new() { IncludeFields = false };
 
+    // A group's members carry NaN MASE until they succeed.
+    private static readonly JsonSerializerOptions GroupJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public override int Identifier => SerializerId;
 
     /// <summary>Every manifest <see cref="FromBinary"/> reads: what a remote transfer may carry (see <c>ChunkAssembler</c>).</summary>
     public static IReadOnlySet<string> KnownManifests { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "as", "rs", "w", "g", "lr", "lw", "wf", "ep", "tf", "tx", "gss", "ss", "sj", "st", "ja", "jr", "gjs", "cj", "dj", "jrm", "uj", "js",
-        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh",
+        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh", "grs",
     };
 
     /// <summary>The manifests of weights and gradients, whose size the model bounds.</summary>
@@ -86,6 +89,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         CheckpointTaken => "ck",
         GetJobHistory => "gjh",
         JobHistory => "jh",
+        GroupStatus => "grs",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -161,6 +165,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "jw" => new JoinWorker(r.ReadString(), ReadRef(r)),
             "ck" => new CheckpointTaken(r.ReadString(), CheckpointCodec.Read(r)),
             "gjh" => new GetJobHistory(r.ReadString()),
+            "grs" => JsonSerializer.Deserialize<GroupStatus>(r.ReadString(), GroupJson) ?? throw new SerializationException("empty GroupStatus"),
             "jh" => new JobHistory(r.ReadString(), (JobState)r.ReadInt32(), ReadArray(r, x => x.ReadInt32()), ReadArray(r, x => x.ReadDouble()),
                 ReadArray(r, x => x.ReadDouble())),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
@@ -217,6 +222,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case JobList m: WriteArray(w, m.Jobs, WriteStatus); break;
             case GetJobArtifacts m: w.Write(m.Job); break;
             case GetJobHistory m: w.Write(m.Job); break;
+            case GroupStatus m: w.Write(JsonSerializer.Serialize(m, GroupJson)); break;
             case JobHistory m:
                 w.Write(m.Job); w.Write((int)m.State);
                 WriteArray(w, m.Epochs, (x, v) => x.Write(v)); WriteArray(w, m.TrainLoss, (x, v) => x.Write(v)); WriteArray(w, m.ValidationLoss, (x, v) => x.Write(v));
@@ -414,6 +420,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         w.Write(m.Attempts);
         w.Write(m.ResumedFrom);
         WriteNullable(w, m.Owner);
+        WriteNullable(w, m.Group);
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -432,6 +439,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             Attempts = r.ReadInt32(),
             ResumedFrom = r.ReadInt32(),
             Owner = ReadNullableString(r),
+            Group = ReadNullableString(r),
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

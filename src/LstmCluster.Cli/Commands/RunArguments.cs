@@ -14,7 +14,7 @@ public sealed class RunArguments
     public Option<FileInfo> Data { get; } = new("--data") { Description = "CSV file with a header row", Required = true };
     public Option<string> Target { get; } = new("--target") { Description = "column to forecast", Required = true };
     public Option<string?> Features { get; } = new("--features") { Description = "extra input columns, comma separated (e.g. Open,High,Low,Volume)" };
-    public Option<string?> Symbol { get; } = new("--symbol") { Description = "long format (symbol,date,price): the symbol to use" };
+    public Option<string?> Symbol { get; } = new("--symbol") { Description = "long format (symbol,date,price): the symbol to use; `train` also takes `all` or a list (A,B,C): one model per series, see --strategy" };
     public Option<string?> DateColumn { get; } = new("--date-column") { Description = "date/time column (default: a column named date, time or timestamp)" };
     public Option<string?> DateFormat { get; } = new("--date-format") { Description = "how the dates are written, in .NET notation (dd/MM/yyyy, MM/dd/yyyy HH:mm; MM is the month, mm the minutes); default: detected from every value, and a column that reads both day-first and month-first is refused" };
     public Option<string> Missing { get; }

@@ -44,6 +44,8 @@ public static class ServerCommands
         var priority = new Option<int>("--priority") { Description = "higher runs first (default 0)" };
         var engine = EngineFields();
         var wait = new Option<bool>("--wait") { Description = "follow the job's progress until it ends and print its results (Ctrl+C stops following, not the job)" };
+        var strategy = new Option<string>("--strategy") { Description = "with --symbol all or a list: per-series (a job group: one job per series, run at once on free workers; prints the group id)" };
+        strategy.AcceptOnlyFromAmong("per-series");
         var token = TokenOption();
         var command = new Command("submit", "Submit a training job to a job API server; prints the job id");
         command.Options.Add(server);
@@ -53,17 +55,18 @@ public static class ServerCommands
         command.Options.Add(priority);
         foreach (var option in engine) command.Options.Add(option);
         command.Options.Add(wait);
+        command.Options.Add(strategy);
         command.SetAction((p, ct) => Guard(async () =>
         {
             // Only what was given on the command line: everything else takes the server's defaults.
-            var fields = GivenFields(p, args.All.Append(workers).Append(priority).Concat(engine).Where(o => o != args.Data));
+            var fields = GivenFields(p, args.All.Append(workers).Append(priority).Append(strategy).Concat(engine).Where(o => o != args.Data));
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
             string id = await client.SubmitAsync(data.FullName, fields, ct);
             Console.WriteLine(id);
             if (!p.GetValue(wait)) return 0;
-            return await Follow(client, id, ct);
+            return IsGroup(id) ? await FollowGroup(client, id, ct) : await Follow(client, id, ct);
         }));
         return command;
     }
@@ -106,7 +109,13 @@ public static class ServerCommands
         command.SetAction((p, ct) => Guard(async () =>
         {
             using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
-            if (p.GetValue(id) is { } job)
+            if (p.GetValue(id) is { } group && IsGroup(group))
+            {
+                var status = await client.GroupStatusAsync(group, ct);
+                ServerReport.Group(status);
+                await PrintGroupSummary(client, status, ct);
+            }
+            else if (p.GetValue(id) is { } job)
             {
                 var status = await client.StatusAsync(job, ct);
                 ServerReport.Detail(status);
@@ -193,6 +202,63 @@ public static class ServerCommands
         }
         await PrintResults(client, status, ct);
         return 0;
+    }
+
+    /// <summary>Group ids are the coordinator's <c>group-N</c>.</summary>
+    private static bool IsGroup(string id) => id.StartsWith("group-", StringComparison.Ordinal);
+
+    /// <summary>Polls the group about once a second, a line whenever its counts change, until every member ended; then its table and summary.</summary>
+    private static async Task<int> FollowGroup(JobApiClient client, string id, CancellationToken ct)
+    {
+        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ConsoleCancelEventHandler stop = (_, e) =>
+        {
+            e.Cancel = true;
+            follow.Cancel();
+        };
+        Console.CancelKeyPress += stop;
+        GroupView status;
+        try
+        {
+            string? last = null;
+            while (true)
+            {
+                status = await client.GroupStatusAsync(id, follow.Token);
+                string line = ServerReport.GroupLine(status);
+                if (line != last) Console.WriteLine(line);
+                last = line;
+                if (status.State is "Succeeded" or "Failed" or "Cancelled") break;
+                await Task.Delay(TimeSpan.FromSeconds(1), follow.Token);
+            }
+        }
+        catch (OperationCanceledException) when (follow.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"stopped following {id}; it keeps running (lstmcluster status --server {client.Server.ToString().TrimEnd('/')} {id})");
+            return CliApp.ExitCancelled;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= stop;
+        }
+        ServerReport.Group(status);
+        await PrintGroupSummary(client, status, ct);
+        if (status.State == "Succeeded") return 0;
+        Console.Error.WriteLine($"error: group {id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}");
+        return CliApp.ExitFailure;
+    }
+
+    private static async Task PrintGroupSummary(JobApiClient client, GroupView status, CancellationToken ct)
+    {
+        if (status.State is "Queued" or "Running") return;
+        try
+        {
+            using var summary = JsonDocument.Parse(await client.GroupFileAsync(status.Id, "summary.json", ct));
+            ServerReport.GroupSummary(summary.RootElement);
+        }
+        catch (JobApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // No series trained (or the coordinator keeps no files): the table above says why.
+        }
     }
 
     internal static async Task PrintResults(JobApiClient client, JobView status, CancellationToken ct)

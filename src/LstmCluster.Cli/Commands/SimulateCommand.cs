@@ -52,7 +52,10 @@ public static class SimulateCommand
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             // Bad option values (quantiles out of order, ...) exit 2 here, before any node starts.
-            args.Values(p).ToRunOptions().Validate();
+            var run = args.Values(p).ToRunOptions();
+            run.Validate();
+            if (LstmCluster.Core.Data.SeriesSelection.IsMany(run.Data.Symbol))
+                throw new CliUsageException($"simulate trains one series (--symbol {run.Data.Symbol} names several): use train --symbol ..., or submit it to a node");
             // What the user gave; everything else takes the node's defaults, which are the same config file's.
             var fields = ServerCommands.GivenFields(p, args.All.Concat(engine).Where(o => o != args.Data));
             fields["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -61,6 +61,30 @@ public static class Report
         return Tables.Metrics(title, rows);
     }
 
+    /// <summary>A job over several series: each series' test MASE against naive (or why it was skipped), then the medians and the count beating naive.</summary>
+    public static Table GroupTable(GroupSummary g)
+    {
+        var table = new Table().Title(Invariant($"Per series, test split: {g.BeatNaive} of {g.Trained.Count} trained series beat naive"));
+        table.AddColumn("series");
+        table.AddColumn(new TableColumn("model MASE").RightAligned());
+        table.AddColumn(new TableColumn("naive MASE").RightAligned());
+        table.AddColumn(new TableColumn("model / naive").RightAligned());
+        table.AddColumn("best baseline");
+        foreach (var s in g.Series)
+        {
+            if (!s.Trained)
+            {
+                table.AddRow(Markup.Escape(s.Symbol), "", "", "", Markup.Escape($"{(s.Skipped is null ? "failed" : "skipped")}: {s.Skipped ?? s.Failed}"));
+                continue;
+            }
+            string ratio = Invariant($"{s.ModelMase / s.NaiveMase:0.###}");
+            table.AddRow(Markup.Escape(s.Symbol), Invariant($"{s.ModelMase:0.###}"), Invariant($"{s.NaiveMase:0.###}"),
+                s.BeatsNaive ? $"[green]{ratio}[/]" : ratio, Markup.Escape(Invariant($"{s.BestBaseline} {s.BestBaselineMase:0.###}")));
+        }
+        table.AddRow("[bold]median[/]", Invariant($"{g.MedianModelMase:0.###}"), Invariant($"{g.MedianNaiveMase:0.###}"), Invariant($"{g.MedianRatioToNaive:0.###}"), "");
+        return table;
+    }
+
     public static string StopText(StopReason reason) => reason switch
     {
         StopReason.EarlyStop => "early stop",

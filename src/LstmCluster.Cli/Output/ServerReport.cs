@@ -88,6 +88,30 @@ public static class ServerReport
         Out.Write(table);
     }
 
+    public static string GroupLine(GroupView g) => string.Create(CultureInfo.InvariantCulture,
+        $"{g.Id}: {g.State.ToLowerInvariant()}, {g.Series} series: {g.Succeeded} succeeded, {g.Running} running, {g.Queued} queued, {g.Failed} failed or skipped, {g.Cancelled} cancelled ({g.Progress:P0})");
+
+    /// <summary>A job group: its line, then a row per member (series, job, state, epoch, test MASE, reason).</summary>
+    public static void Group(GroupView g)
+    {
+        Console.WriteLine(GroupLine(g));
+        if (g.Reason is { } reason) Console.WriteLine($"reason: {reason}");
+        var table = new Table().AddColumn("series").AddColumn("job").AddColumn("state").AddColumn(new TableColumn("epoch").RightAligned())
+            .AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn("reason");
+        foreach (var m in g.Members)
+            table.AddRow(Markup.Escape(m.Symbol), Markup.Escape(m.Job ?? ""), m.State, m.Job is null ? "" : $"{m.Epoch}/{m.Epochs}",
+                Num(m.TestMase, "0.###"), Markup.Escape(m.Reason ?? ""));
+        Out.Write(table);
+    }
+
+    /// <summary>A finished group's summary.json: the medians and how many series beat naive.</summary>
+    public static void GroupSummary(JsonElement summary)
+    {
+        double? Get(string name) => summary.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"summary: {summary.GetProperty("beat_naive").GetInt32()} of {summary.GetProperty("trained").GetInt32()} trained series beat naive; median test MASE {Num(Get("median_model_mase"), "0.###")} (naive {Num(Get("median_naive_mase"), "0.###")}, median ratio {Num(Get("median_ratio_to_naive"), "0.###")})"));
+    }
+
     public static void Detail(JobView s)
     {
         var grid = new Grid().AddColumn().AddColumn();

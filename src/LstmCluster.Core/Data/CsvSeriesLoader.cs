@@ -60,6 +60,9 @@ public static class CsvSeriesLoader
             Features = [.. options.Features.Where(f => !string.IsNullOrWhiteSpace(f))],
         };
         string file = options.Path;
+        // "all" or a list is a job over several series: each of its members loads one symbol.
+        if (SeriesSelection.IsMany(options.Symbol))
+            throw new DataException(file, null, $"--symbol {options.Symbol} names several series: one series is loaded at a time here (train several with `train --symbol ...`)");
         if (text is null) CheckFile(file);
         if (options.DateFormat is { } format && DateReading.Problem(format) is { } problem) throw new DataException(file, null, problem);
 
@@ -101,6 +104,61 @@ public static class CsvSeriesLoader
         }
 
         return Finish(table, options);
+    }
+
+    /// <summary>
+    /// The symbols of a long-format file in the order they first appear, each with its row count (rows whose symbol cell
+    /// is blank are not counted). The file is checked as <see cref="Load(CsvSeriesOptions)"/> checks it; a file without the
+    /// symbol column <see cref="CsvSeriesOptions.SymbolColumn"/> is refused naming its columns.
+    /// </summary>
+    public static IReadOnlyList<SymbolRows> Symbols(CsvSeriesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string file = options.Path;
+        CheckFile(file);
+        var readerOptions = new CsvReaderOptions
+        {
+            Separator = ',',
+            HasHeader = true,
+            TrackLineNumbers = true,
+            AllowLineBreaksInQuotes = true,
+            SkipEmptyLines = true,
+            DetectSeparatorHint = false,
+            FormatProvider = CultureInfo.InvariantCulture,
+            MalformedData = CsvMalformedDataHandling.Skip,
+        };
+        var counts = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var order = new List<string>();
+        try
+        {
+            using var reader = CsvReader.FromFile(file, readerOptions);
+            var header = reader.Headers.Select(h => h.Trim()).ToArray();
+            int column = Find(header, options.SymbolColumn, file);
+            if (column < 0)
+                throw new DataException(file, null, $"no symbol column '{options.SymbolColumn}' (needed for several symbols); columns are: {ListColumns(header)}");
+            while (reader.Read())
+            {
+                if (reader.FieldCount <= column) continue;
+                string symbol = reader.GetString(column).Trim();
+                if (symbol.Length == 0) continue;
+                if (counts.TryGetValue(symbol, out int n)) counts[symbol] = n + 1;
+                else
+                {
+                    counts[symbol] = 1;
+                    order.Add(symbol);
+                }
+            }
+        }
+        catch (CsvFormatException e)
+        {
+            throw new DataException(file, e.LineNumber > 0 ? (int)e.LineNumber : null, $"cannot read the file as CSV: {e.Message.Split('\n')[0].Trim()}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException(file, null, $"cannot read the file: {e.Message}");
+        }
+        if (order.Count == 0) throw new DataException(file, null, $"no symbols in column '{options.SymbolColumn}'");
+        return [.. order.Select(s => new SymbolRows(s, counts[s]))];
     }
 
     private static void CheckFile(string file)

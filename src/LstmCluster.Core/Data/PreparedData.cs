@@ -56,6 +56,12 @@ public sealed class PreparedData
         return new PreparedData(series, split, preprocessor, train, validation, test);
     }
 
+    /// <summary>
+    /// The same series, split and preprocessor with other training and validation windows: what one model over several
+    /// series trains on (every series' windows joined, see <see cref="WindowSet.Concat"/>); the test windows stay this series'.
+    /// </summary>
+    public PreparedData WithTraining(WindowSet train, WindowSet validation) => new(Series, Split, Preprocessor, train, validation, Test);
+
     /// <summary>The window ending at the last observation, for forecasting the future.</summary>
     public WindowSet ForecastWindow() => Preprocessor.Windows(Series.Columns, [Series.Length - 1], withTargets: false);
 

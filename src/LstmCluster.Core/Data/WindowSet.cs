@@ -51,6 +51,21 @@ public sealed class WindowSet
         return new WindowSet(x, y, o, Lookback, Features, Horizon);
     }
 
+    /// <summary>
+    /// The windows of every set, one set after the other: each window stays as its own set built it (from one series, with
+    /// that series' normalization), so no window spans two series. <see cref="Origins"/> are each window's own series' rows.
+    /// </summary>
+    public static WindowSet Concat(IReadOnlyList<WindowSet> sets)
+    {
+        ArgumentNullException.ThrowIfNull(sets);
+        if (sets.Count == 0) throw new ArgumentException("no window sets to join", nameof(sets));
+        var first = sets[0];
+        if (sets.Any(s => s.Lookback != first.Lookback || s.Features != first.Features || s.Horizon != first.Horizon))
+            throw new ArgumentException("window sets of different shapes cannot be joined", nameof(sets));
+        return new WindowSet([.. sets.SelectMany(s => s.Inputs)], [.. sets.SelectMany(s => s.Targets)], [.. sets.SelectMany(s => s.Origins)],
+            first.Lookback, first.Features, first.Horizon);
+    }
+
     /// <summary>Input tensor [count, lookback, features] (caller disposes, or a dispose scope does).</summary>
     public Tensor InputTensor() => torch.tensor(Inputs, [Count, Lookback, Features]);
 

@@ -298,7 +298,7 @@ public static class ForecastRun
         }).ToArray();
     }
 
-    private static ModelMetadata Metadata(RunOptions options, PreparedData data, TrainingResult training) => new()
+    internal static ModelMetadata Metadata(RunOptions options, PreparedData data, TrainingResult training) => new()
     {
         ProductVersion = typeof(ForecastRun).Assembly.GetName().Version?.ToString() ?? "0",
         TorchSharpVersion = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?",

@@ -100,6 +100,7 @@ public static partial class JobApiExtensions
             .WithName("GetJobFile").WithTags(JobApiDocument.ResultsTag)
             .WithSummary("Any file train writes, by its name under --out: forecast.csv, test_predictions.csv, metrics.json, model/spec.json, ...");
         MapServing(app);
+        MapGroups(app);
         return app;
     }
 
@@ -119,7 +120,7 @@ public static partial class JobApiExtensions
         return reply switch
         {
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
-                .WithLocation($"/jobs/{Uri.EscapeDataString(a.Job)}"),
+                .WithLocation($"/{(a.Job.StartsWith("group-", StringComparison.Ordinal) ? "groups" : "jobs")}/{Uri.EscapeDataString(a.Job)}"),
             JobRejected { Busy: true } r => Busy(context, r.Reason),
             JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutServerPaths(r.Reason, options)),
             _ => Unexpected(reply),
@@ -144,6 +145,7 @@ public static partial class JobApiExtensions
         await Ask(coordinator, new GetJobStatus(id), options.AskTimeout, ct) switch
         {
             JobStatus s => Json(View(s, options)),
+            GroupStatus g => Json(GroupView.From(g)),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
         };
@@ -166,6 +168,10 @@ public static partial class JobApiExtensions
                     return ApiSecurity.Forbidden(context, $"job '{s.Job}' was submitted {(s.Owner is null ? "without a token" : $"by token '{s.Owner}'")}: cancelling or deleting another's job needs role admin");
                 case JobStatus:
                     break;
+                case GroupStatus g when g.Owner is null || g.Owner != context.User.Identity?.Name:
+                    return ApiSecurity.Forbidden(context, $"group '{g.Group}' was submitted {(g.Owner is null ? "without a token" : $"by token '{g.Owner}'")}: cancelling or deleting another's group needs role admin");
+                case GroupStatus:
+                    break;
                 case var other:
                     return Unexpected(other);
             }
@@ -173,6 +179,7 @@ public static partial class JobApiExtensions
         return await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
         {
             JobStatus s => Json(View(s, options)),
+            GroupStatus g => Json(GroupView.From(g)),
             JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),

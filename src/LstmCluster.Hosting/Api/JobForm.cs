@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Core.Configuration;
+using LstmCluster.Core.Data;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -60,6 +61,7 @@ internal static class JobForm
         int? workers = null, staleness = null, syncPeriod = null;
         TrainingMode? mode = null;
         string? path = null;
+        SeriesStrategy? strategy = null;
         try
         {
             foreach (var (key, value) in form)
@@ -89,9 +91,13 @@ internal static class JobForm
                     case "sync-period":
                         syncPeriod = Int(key, text);
                         break;
+                    case "strategy":
+                        // with symbol=all or a list: a group trains per-series (global is refused below, with the reason)
+                        strategy = SeriesSelection.ParseStrategy(text);
+                        break;
                     default:
                         if (!RunOptionValues.IsOption(name))
-                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, {string.Join(", ", RunOptionValues.Names)})");
+                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, strategy, {string.Join(", ", RunOptionValues.Names)})");
                         values = values.With(name, text);
                         break;
                 }
@@ -138,6 +144,10 @@ internal static class JobForm
             var run = (values with { Data = label }).ToRunOptions();
             // The coordinator checks again (and loads the data); checking here answers the common mistakes without a round trip.
             run.Validate();
+            if (strategy is not null && !SeriesSelection.IsMany(run.Data.Symbol))
+                throw new ArgumentException("strategy applies to several series: give symbol=all or a list (symbol=A,B,C)");
+            if (strategy == SeriesStrategy.Global)
+                throw new ArgumentException("strategy global is trained by `lstmcluster train` only; a cluster job group trains per-series");
             if (workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {workers})");
             var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod);
             job.Apply(new EngineOptions()).Validate();

@@ -15,7 +15,16 @@ public static class JobViews
             s.Job, s.State.ToString(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
             s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
             s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
-            Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner);
+            Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner, s.Group);
+    }
+
+    extension(GroupView)
+    {
+        public static GroupView From(GroupStatus g) => new(g.Group, g.State.ToString(), g.Strategy, g.Reason, g.Data, g.Target, g.Owner,
+            g.Submitted, g.Finished, g.Members.Length, g.Count(JobState.Queued), g.Count(JobState.Running), g.Count(JobState.Succeeded),
+            g.Count(JobState.Failed), g.Count(JobState.Cancelled), g.Progress,
+            [.. g.Members.Select(m => new GroupMemberView(m.Symbol, m.Job, m.State.ToString(), m.Epoch, m.Epochs,
+                double.IsFinite(m.TestMase) ? m.TestMase : null, m.Reason))]);
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;

@@ -74,6 +74,7 @@ public static class NodeActors
             LocalParameterServers = false,
             Discovery = ClusterDiscovery.Props(),
             Artifacts = artifacts,
+            GroupFiles = Api.GroupArtifactFiles.Write,
             EngineLabel = "cluster",
             Store = options.StateDir is { } state ? new JobStore(state) : null,
             JournalName = NodeConfig.JournalName(options),

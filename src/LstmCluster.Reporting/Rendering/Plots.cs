@@ -354,6 +354,56 @@ public static class Plots
         Save(plot, path, 1000, 500);
     }
 
+    /// <summary>
+    /// One small panel per series of a group, in a near-square grid: the series' history (the test span shaded), the
+    /// forecast after it, and in the panel's title the symbol with its test MASE against naive's.
+    /// </summary>
+    public static void WriteGrid(string path, IReadOnlyList<LstmCluster.Core.Forecasting.SeriesOutcome> series)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (series.Count == 0) throw new ArgumentException("A grid needs at least one series.", nameof(series));
+        int columns = (int)Math.Ceiling(Math.Sqrt(series.Count));
+        int rows = (int)Math.Ceiling(series.Count / (double)columns);
+        var multiplot = new Multiplot();
+        var plots = new List<Plot>();
+        try
+        {
+            for (int i = 0; i < series.Count; i++)
+            {
+                var s = series[i];
+                string verdict = s.BeatsNaive ? "beats naive" : s.ModelMase == s.NaiveMase ? "ties naive" : "naive wins";
+                var plot = NewPlot(string.Create(CultureInfo.InvariantCulture, $"{s.Symbol}: MASE {s.ModelMase:0.###} vs naive {s.NaiveMase:0.###} ({verdict})"));
+                plot.Axes.Title.Label.FontSize = 12;
+                int n = s.History.Count;
+                if (s.TestStart > 0 && s.TestStart < n) AddSplit(plot, s.TestStart, n - 1, TestShade, "test");
+                var history = plot.Add.Scatter(Enumerable.Range(0, n).Select(x => (double)x).ToArray(), s.History.ToArray(), HistoryColor);
+                history.MarkerSize = 0;
+                history.LineWidth = 1.5f;
+                if (s.Forecast.Count > 0 && n > 0)
+                {
+                    var xs = Enumerable.Range(n - 1, s.Forecast.Count + 1).Select(x => (double)x).ToArray();
+                    var ys = new[] { s.History[n - 1] }.Concat(s.Forecast.Select(f => f.Value)).ToArray();
+                    var forecast = plot.Add.Scatter(xs, ys, ForecastColor);
+                    forecast.LineWidth = 2;
+                    forecast.MarkerSize = 4;
+                }
+                plot.HideLegend();
+                UseFontFor(plot);
+                plots.Add(plot);
+                if (i == 0) multiplot.Reset(plot);
+                else multiplot.AddPlot(plot);
+            }
+            multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+            multiplot.SavePng(path, 420 * columns, 300 * rows);
+        }
+        finally
+        {
+            foreach (var plot in plots) plot.Dispose();
+        }
+    }
+
     private static Plot NewPlot(string title)
     {
         PlotFonts.EnsureInstalled();

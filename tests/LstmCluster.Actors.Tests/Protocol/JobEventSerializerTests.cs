@@ -31,6 +31,17 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         new JobFailed("job-7", At, "the parameter server stopped before the job ended"),
         new JobCancelled("job-7", At, "cancelled on request"),
         new JobDeleted("job-7"),
+        new JobSubmitted(Record with { Group = "group-6", Options = TestSupport.SineRun(3) with { Data = TestSupport.SineRun().Data with { Symbol = "MSFT" } } }),
+        new GroupSubmitted(new GroupRecord
+        {
+            Id = "group-6", Sequence = 6, Owner = "alice", Data = "vega.csv", Target = "price", Upload = "vega.csv", Submitted = At,
+            Members = [new GroupMember("MSFT", "job-7"), new GroupMember("GOOG", "job-8")],
+        }),
+        new GroupMemberSkipped("group-6", "GOOG", "too short"),
+        new GroupCancelRequested("group-6"),
+        new GroupFinished("group-6", At, JobState.Succeeded, null),
+        new GroupDeleted("group-6"),
+        new RegistrySnapshot(9, [Record]) { Groups = [new GroupRecord { Id = "group-6", Sequence = 6, Members = [new GroupMember("A", null, "too short")] }] },
         new RegistrySnapshot(9, [Record, Record with { Id = "job-8", Sequence = 8, State = JobState.Succeeded, Forecast = [2.0] },
             Record with { Id = "job-9", Sequence = 9, State = JobState.Running, Checkpoint = new CheckpointRef(2, 0, 20, "ab", At), ResumedFrom = 1 }]),
     };

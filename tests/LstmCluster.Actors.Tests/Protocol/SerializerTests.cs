@@ -79,6 +79,12 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new GetJobHistory("job-1"),
             new JobHistory("job-1", JobState.Running, [1, 2, 3], [0.5, 0.25, 0.125], [0.75, 0.5, 0.4]),
             new JobHistory("job-1", JobState.Queued, [], [], []),
+            new JobStatus("job-4", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN) { Group = "group-3" },
+            new GroupStatus("group-3", JobState.Running, "per-series", null,
+            [
+                new GroupMemberStatus("MSFT", "job-4", JobState.Succeeded, 5, 5, 0.9, null),
+                new GroupMemberStatus("GOOG", null, JobState.Failed, 0, 0, double.NaN, "skipped: too short"),
+            ]) { Data = "vega.csv", Target = "price", Owner = "alice", Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero) },
             new StartTraining(setup, [ActorRefs.Nobody, ActorRefs.Nobody], ActorRefs.Nobody),
             new TrainingStarted("job-1", ActorRefs.Nobody),
             new StopTraining("job-1"),

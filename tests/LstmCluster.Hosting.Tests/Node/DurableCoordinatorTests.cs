@@ -99,6 +99,44 @@ public sealed class DurableCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_job_group_survives_a_restart_its_cut_off_member_resumes_the_other_stays_queued_and_cancel_ends_both()
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["target"] = "price", ["symbol"] = "MSFT,IBM", ["lookback"] = "12", ["hidden"] = "8", ["layers"] = "1", ["patience"] = "0",
+            ["normalize"] = "window", ["epochs"] = LstmCluster.Core.Training.TrainingOptions.MaxEpochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        string group, msft;
+        await using (var node = await RunningNode.Start(state))
+        {
+            group = await node.Client.SubmitAsync(Path.Combine(ApiHost.Samples, "vega_stocks.csv"), fields);
+            // One worker: MSFT trains (held open), IBM waits behind it.
+            msft = (await node.Client.GroupStatusAsync(group)).Members[0].Job!;
+            await node.WaitFor(msft, s => s is { State: "Running", Epoch: >= 2 });
+            Assert.Equal(["Running", "Queued"], (await node.Client.GroupStatusAsync(group)).Members.Select(m => m.State));
+        }
+
+        await using (var node = await RunningNode.Start(state))
+        {
+            var resumed = await node.WaitFor(msft, s => s is { State: "Running", Attempts: >= 2 } || s.Ended);
+            Assert.Equal(("Running", group), (resumed.State, resumed.Group));
+            var status = await node.Client.GroupStatusAsync(group);
+            Assert.Equal((group, "Running"), (status.Id, status.State));
+            Assert.Equal([("MSFT", "Running"), ("IBM", "Queued")], status.Members.Select(m => (m.Symbol, m.State)));
+
+            using var cancel = await node.Http.DeleteAsync($"groups/{group}");
+            Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while ((status = await node.Client.GroupStatusAsync(group)).State != "Cancelled")
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the group is {status.State} after the wait");
+                await Task.Delay(100);
+            }
+            Assert.Equal(2, status.Cancelled);
+        }
+    }
+
+    [Fact]
     public async Task A_node_whose_journal_cannot_be_read_exits_2_naming_it_and_leaves_it_untouched()
     {
         Directory.CreateDirectory(state);

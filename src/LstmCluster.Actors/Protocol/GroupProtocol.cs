@@ -1,0 +1,38 @@
+namespace LstmCluster.Actors.Protocol;
+
+/// <summary>One member of a job group: the series it trains and where its job stands.</summary>
+public sealed record GroupMemberStatus(string Symbol, string? Job, JobState State, int Epoch, int Epochs, double TestMase, string? Reason);
+
+/// <summary>
+/// Where a job group stands (the answer to <see cref="GetJobStatus"/>, <see cref="CancelJob"/> and <see cref="DeleteJob"/>
+/// for a group's id, <c>group-N</c>): its state (the aggregate of its members: running while any runs or waits, then
+/// succeeded when at least one series trained, failed when none did, cancelled on request), every member, the series
+/// skipped before training with the reason, and the counts. Its files (summary.json, series.csv, forecast.csv, grid.png)
+/// come with <see cref="GetJobArtifacts"/> once it succeeded.
+/// </summary>
+public sealed record GroupStatus(string Group, JobState State, string Strategy, string? Reason, GroupMemberStatus[] Members) : IJobMessage
+{
+    public string? Data { get; init; }
+
+    public string? Target { get; init; }
+
+    public string? Owner { get; init; }
+
+    public DateTimeOffset? Submitted { get; init; }
+
+    public DateTimeOffset? Finished { get; init; }
+
+    /// <summary>Members in <paramref name="state"/> (skipped series count as failed: they never trained).</summary>
+    public int Count(JobState state) => Members.Count(m => m.State == state);
+
+    /// <summary>Epochs done over epochs planned, over every member that trains or trained (0 to 1).</summary>
+    public double Progress
+    {
+        get
+        {
+            var training = Members.Where(m => m.Job is not null && m.Epochs > 0).ToList();
+            if (training.Count == 0) return State is JobState.Succeeded ? 1 : 0;
+            return training.Sum(m => m.State is JobState.Succeeded ? 1.0 : Math.Min(1.0, m.Epoch / (double)m.Epochs)) / training.Count;
+        }
+    }
+}
