@@ -110,6 +110,12 @@ public sealed record JobStatus(
 
     /// <summary>Who submitted the job (<see cref="SubmitJob.Owner"/>); null when nobody was named.</summary>
     public string? Owner { get; init; }
+
+    /// <summary>
+    /// <c>--normalize auto</c>: the candidate kept (the lowest validation error) and every candidate's validation and test
+    /// MASE; null for a job that trained one normalization, or before it succeeded.
+    /// </summary>
+    public string? Normalization { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

@@ -414,6 +414,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         w.Write(m.Attempts);
         w.Write(m.ResumedFrom);
         WriteNullable(w, m.Owner);
+        WriteNullable(w, m.Normalization);
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -432,6 +433,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             Attempts = r.ReadInt32(),
             ResumedFrom = r.ReadInt32(),
             Owner = ReadNullableString(r),
+            Normalization = ReadNullableString(r),
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

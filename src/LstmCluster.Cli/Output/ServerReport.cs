@@ -105,6 +105,7 @@ public static class ServerReport
         if (s.Workers > 0) Row("workers", s.Workers.ToString(CultureInfo.InvariantCulture));
         if (s.TestMase is { } mase)
             Row("test MASE", $"{Num(mase, "0.###")}{(s.BestBaseline is { } b ? $" (best baseline {b} {Num(s.BestBaselineMase, "0.###")})" : "")}");
+        Row("normalization", s.Normalization);
         Row("submitted", Time(s.Submitted));
         Row("started", Time(s.Started));
         Row("finished", Time(s.Finished));

@@ -32,13 +32,14 @@ public sealed record JobView(
     double? BestBaselineMase,
     int Attempts = 0,
     int ResumedFrom = 0,
-    string? Owner = null)
+    string? Owner = null,
+    string? Normalization = null)
 {
     public static JobView From(JobStatus s) => new(
         s.Job, s.State.ToString(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
         s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
         s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
-        Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner);
+        Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner, s.Normalization);
 
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]
