@@ -257,7 +257,13 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         {
             string? baseline = r.Test.Baselines.Count > 0 ? r.Test.BestBaseline : null;
             Report(new RunSucceeded(plan.Job, plan.Run, [.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)],
-                r.Test.Model.Mase, baseline, baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase, ChoiceText(r.Candidates)));
+                r.Test.Model.Mase, baseline, baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase, ChoiceText(r.Candidates))
+            {
+                ForecastLevels = r.Forecast is [{ Quantiles.Count: > 0 } f0, ..] ? [.. f0.Quantiles.Select(q => q.Level)] : null,
+                ForecastQuantiles = r.Forecast is [{ Quantiles.Count: > 0 } f1, ..]
+                    ? [.. f1.Quantiles.Select((_, level) => r.Forecast.Select(p => p.Quantiles[level].Value).ToArray())]
+                    : null,
+            });
         }
         else
         {

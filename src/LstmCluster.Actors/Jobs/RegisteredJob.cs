@@ -97,6 +97,8 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
             Owner = r.Owner,
             ResumedFrom = r.ResumedFrom,
             Normalization = r.Normalization,
+            ForecastLevels = r.ForecastLevels,
+            ForecastQuantiles = r.ForecastQuantiles,
         };
     }
 }

@@ -104,8 +104,11 @@ internal sealed record RunTrained(string Job, string Run, TrainingFinished Finis
 
 /// <summary>The job's files are in the store; the figures a status shows.</summary>
 /// <param name="Normalization">With <c>--normalize auto</c>: the candidates' validation errors and which one was kept.</param>
+/// <param name="ForecastLevels">A quantile head's levels; null for a point head.</param>
+/// <param name="ForecastQuantiles">Per level of <paramref name="ForecastLevels"/>, the forecast's values (calibrated) step by step.</param>
 internal sealed record RunSucceeded(string Job, string Run, double[] Forecast, string[] ForecastTimes, double TestMase,
-    string? BestBaseline, double BestBaselineMase, string? Normalization = null) : RunReport(Job, Run);
+    string? BestBaseline, double BestBaselineMase, string? Normalization = null, double[]? ForecastLevels = null,
+    double[][]? ForecastQuantiles = null) : RunReport(Job, Run);
 
 /// <summary>Training or evaluation failed.</summary>
 internal sealed record RunFailed(string Job, string Run, string Reason) : RunReport(Job, Run);

@@ -116,6 +116,12 @@ public sealed record JobStatus(
     /// MASE; null for a job that trained one normalization, or before it succeeded.
     /// </summary>
     public string? Normalization { get; init; }
+
+    /// <summary>A quantile head's levels (increasing); null for a point head or before the job succeeded.</summary>
+    public double[]? ForecastLevels { get; init; }
+
+    /// <summary>Per level of <see cref="ForecastLevels"/>, the forecast's values (calibrated intervals) step by step.</summary>
+    public double[][]? ForecastQuantiles { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

@@ -60,7 +60,19 @@ public sealed record SubmittedView(string Id);
 
 public sealed record ErrorView(string Error);
 
-public sealed record ForecastPointView(int Step, string Time, double? Value);
+public sealed record ForecastPointView(int Step, string Time, double? Value)
+{
+    /// <summary>A quantile head's value at each level (<c>q0.1</c>, <c>q0.5</c>, ...), the intervals calibrated; absent for a point head.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double?>? Quantiles { get; init; }
+
+    /// <summary>The <see cref="Quantiles"/> of step <paramref name="step"/> (0-based): levels and, per level, values step by step.</summary>
+    public static IReadOnlyDictionary<string, double?>? QuantilesAt(IReadOnlyList<double>? levels, IReadOnlyList<double[]>? values, int step) =>
+        levels is { Count: > 0 } && values is not null && values.Count == levels.Count && values.All(v => step < v.Length)
+            ? levels.Select((level, i) => KeyValuePair.Create(LstmCluster.Core.Model.QuantileLevels.ColumnName(level),
+                double.IsFinite(values[i][step]) ? values[i][step] : (double?)null)).ToDictionary()
+            : null;
+}
 
 public sealed record ForecastView(string Job, string? Target, IReadOnlyList<ForecastPointView> Points);
 

@@ -96,6 +96,10 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         Assert.Equal(0.8, Assert.Single(result.Test.Quantiles!.Intervals).Nominal);
         Assert.All(result.Forecast, f => Assert.Equal(f.Quantiles[1].Value, f.Value));
         Assert.Equal(result.Forecast.Select(f => f.Value), final.Forecast!);
+        // The status carries the levels (the API's JSON forecast shows them).
+        Assert.Equal([0.1, 0.5, 0.9], final.ForecastLevels!);
+        Assert.Equal(result.Forecast.Select(f => f.Quantiles[0].Value), final.ForecastQuantiles![0]);
+        Assert.Equal(result.Forecast.Select(f => f.Quantiles[2].Value), final.ForecastQuantiles[2]);
     }
 
     /// <summary>The sine series with a weekly season, three candidates under auto; <paramref name="testSplitScale"/> scales the test split's values.</summary>
