@@ -46,11 +46,13 @@ internal sealed record RunPlan(
 
     /// <summary>
     /// Splits <paramref name="workers"/> among <paramref name="candidates"/> candidates: disjoint groups (dealt round-robin)
-    /// when there is a worker for each, so they train at the same time; else every candidate gets them all, in turn.
+    /// when each gets at least two, so they train at the same time; else every candidate gets them all, in turn. Two per
+    /// group because a candidate's server fails when its last worker is gone: with two, losing any one worker node still
+    /// leaves every candidate a worker to take over its shard, as for a job of one run.
     /// </summary>
     public static (IActorRef[][] Groups, bool Concurrent) Split(IReadOnlyList<IActorRef> workers, int candidates)
     {
-        if (candidates < 2 || workers.Count < candidates) return ([.. Enumerable.Repeat(workers.ToArray(), Math.Max(1, candidates))], false);
+        if (candidates < 2 || workers.Count < 2 * candidates) return ([.. Enumerable.Repeat(workers.ToArray(), Math.Max(1, candidates))], false);
         return ([.. Enumerable.Range(0, candidates).Select(c => workers.Where((_, i) => i % candidates == c).ToArray())], true);
     }
 }
