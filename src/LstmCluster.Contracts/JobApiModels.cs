@@ -32,7 +32,8 @@ public sealed record JobView(
     int Attempts = 0,
     int ResumedFrom = 0,
     string? Owner = null,
-    string? Group = null)
+    string? Group = null,
+    string? Normalization = null)
 {
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]
@@ -51,7 +52,12 @@ public sealed record SubmittedView(string Id);
 
 public sealed record ErrorView(string Error);
 
-public sealed record ForecastPointView(int Step, string Time, double? Value);
+public sealed record ForecastPointView(int Step, string Time, double? Value)
+{
+    /// <summary>A quantile head's value at each level (<c>q0.1</c>, <c>q0.5</c>, ...), the intervals calibrated; absent for a point head.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double?>? Quantiles { get; init; }
+}
 
 public sealed record ForecastView(string Job, string? Target, IReadOnlyList<ForecastPointView> Points);
 

@@ -116,6 +116,8 @@ public sealed class ApiHost : IAsyncDisposable
         ["lookback"] = "12",
         ["season"] = "12",
         ["patience"] = "0",
+        // One model per job (auto trains a candidate per normalization and never checkpoints): the resume tests need checkpoints.
+        ["normalize"] = "window-seasonal",
     };
 }
 

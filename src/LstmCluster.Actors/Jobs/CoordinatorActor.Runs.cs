@@ -55,7 +55,9 @@ public sealed partial class CoordinatorActor
         var placement = pool.Place(job.Id, run, count);
         job.RunId = run;
         runs[run] = job;
-        var resume = job.Resume;
+        // --normalize auto: a sub-run per candidate, each with its own parameter server; never checkpointed or resumed.
+        bool candidates = job.Candidates is { Count: > 1 } && job.Listener is null;
+        var resume = candidates ? null : job.Resume;
         Record(job, new JobStarted(job.Id, attempt, DateTimeOffset.UtcNow, placement.Workers.Count, resume is null ? 0 : resume.Epoch - 1, resume?.Version ?? 0));
         // Only journaled jobs are resumed, so only they pay for checkpoints.
         var checkpoints = job.Durable ? setup.Engine.CheckpointEvery : null;
@@ -65,9 +67,28 @@ public sealed partial class CoordinatorActor
             ? new RunEvaluation(JobPreparation.OptionsOf(job.Record, store), job.Record.Options!, job.Prepared!, settings.Artifacts, settings.EngineLabel)
             : null;
         var plan = new RunPlan(job.Id, run, runSetup, placement.Host, [.. placement.Workers], job.Durable, evaluation, store);
+        if (candidates) plan = CandidatePlan(plan, job.Candidates!);
         job.Runner = Context.Watch(Context.ActorOf(JobRunner.Props(plan), $"run-{run}"));
         log.Info("job {0} running on {1} workers, parameter server on {2} (attempt {3}{4})", job.Id, placement.Workers.Count,
             placement.Host.Path.Address, attempt, resume is null ? "" : $", resumed at epoch {resume.Epoch} step {resume.Step}");
+    }
+
+    /// <summary>
+    /// <paramref name="plan"/> as one sub-run per candidate: each its own windows and its share of the workers
+    /// (<see cref="RunPlan.Split"/>), no checkpoints.
+    /// </summary>
+    private static RunPlan CandidatePlan(RunPlan plan, IReadOnlyList<(Core.Forecasting.RunOptions Options, Core.Data.PreparedData Data)> candidates)
+    {
+        var (groups, concurrent) = RunPlan.Split(plan.Workers, candidates.Count);
+        var runs = candidates.Select((c, i) => new CandidateRun(plan.Setup with
+        {
+            Job = RunPlan.SubRun(plan.Run, c.Data.Preprocessor.Normalize),
+            Train = c.Data.Train,
+            Validation = c.Data.Validation,
+            Engine = plan.Setup.Engine with { Workers = groups[i].Length, CheckpointEvery = null },
+            Resume = null,
+        }, groups[i], c.Options, c.Data)).ToArray();
+        return plan with { Candidates = runs, Concurrent = concurrent, StoreCheckpoints = false };
     }
 
     /// <summary>
@@ -110,6 +131,8 @@ public sealed partial class CoordinatorActor
     /// </summary>
     private bool ToRunner(string run, object message)
     {
+        // A candidate's sub-run (auto) goes to its attempt's runner.
+        run = RunPlan.RunOf(run);
         if (runs.GetValueOrDefault(run)?.Runner is { } runner)
         {
             runner.Forward(message);
@@ -136,7 +159,7 @@ public sealed partial class CoordinatorActor
     {
         if (Training(m) is not { } job) return;
         // Only a job that takes every free worker grows, and not in async mode.
-        var joiners = job.Record.Workers == 0 && job.Setup?.Engine.Mode is not TrainingMode.Async
+        var joiners = job.Record.Workers == 0 && job.Setup?.Engine.Mode is not TrainingMode.Async && job.Candidates is not { Count: > 1 }
             ? new WorkerPool.Joiners(Sender, job.Record.Priority, job.Record.Sequence)
             : null;
         pool.ServerStarted(m.Run, joiners);
@@ -201,7 +224,7 @@ public sealed partial class CoordinatorActor
     {
         if (Running(m) is not { } job) return;
         Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Progress(), m.Forecast, m.ForecastTimes, m.TestMase,
-            m.BestBaseline, m.BestBaselineMase));
+            m.BestBaseline, m.BestBaselineMase, m.Normalization) { ForecastLevels = m.ForecastLevels, ForecastQuantiles = m.ForecastQuantiles });
     }
 
     private void OnRunFailed(RunFailed m)

@@ -324,6 +324,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     {
         if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
         job.Prepared = m.Data;
+        job.Candidates = m.Candidates;
         if (m.Checkpoint is not null) job.Resume = m.Checkpoint;
         if (m.CheckpointProblem is { } problem) log.Warning("job {0}: {1}; it trains from the start", job.Id, problem);
         job.Setup = JobPreparation.Setup(job.Record, store, m.Data, engine);

@@ -49,6 +49,11 @@ public sealed record JobRecord
     public double BestBaselineMase { get; init; } = double.NaN;
     /// <summary>Epochs the current attempt took over from a checkpoint (0: from the start).</summary>
     public int ResumedFrom { get; init; }
+    /// <summary><c>--normalize auto</c>'s choice on validation and every candidate's errors, once the job succeeded.</summary>
+    public string? Normalization { get; init; }
+    /// <summary>A quantile head's levels and, per level, the forecast step by step; null for a point head.</summary>
+    public double[]? ForecastLevels { get; init; }
+    public double[][]? ForecastQuantiles { get; init; }
     /// <summary>The job's last parameter-server checkpoint (in the store as <c>jobs/{id}/checkpoint.bin</c>) while it is not finished.</summary>
     public CheckpointRef? Checkpoint { get; init; }
 
@@ -81,8 +86,16 @@ public sealed record JobProgressed(string Job, int Epoch, int Epochs, double Tra
 public sealed record JobRequeued(string Job, string Reason) : IJobEvent;
 
 /// <summary>The job succeeded; its files are in the store. Carries the figures a status query shows.</summary>
+/// <param name="Normalization">With <c>--normalize auto</c>: which candidate was kept and each one's errors (absent in older journals).</param>
 public sealed record JobSucceeded(string Job, DateTimeOffset At, JobProgressed Last, double[] Forecast, string[] ForecastTimes,
-    double TestMase, string? BestBaseline, double BestBaselineMase) : IJobEvent;
+    double TestMase, string? BestBaseline, double BestBaselineMase, string? Normalization = null) : IJobEvent
+{
+    /// <summary>A quantile head's levels (absent for a point head and in older journals).</summary>
+    public double[]? ForecastLevels { get; init; }
+
+    /// <summary>Per level of <see cref="ForecastLevels"/>, the forecast's values step by step.</summary>
+    public double[][]? ForecastQuantiles { get; init; }
+}
 
 public sealed record JobFailed(string Job, DateTimeOffset At, string Reason) : IJobEvent;
 
@@ -118,6 +131,7 @@ public static class JobEvents
         {
             State = JobState.Succeeded, Finished = s.At, Reason = null, Forecast = s.Forecast, ForecastTimes = s.ForecastTimes,
             TestMase = s.TestMase, BestBaseline = s.BestBaseline, BestBaselineMase = s.BestBaselineMase, Checkpoint = null,
+            Normalization = s.Normalization, ForecastLevels = s.ForecastLevels, ForecastQuantiles = s.ForecastQuantiles,
         },
         JobFailed f => job with { State = JobState.Failed, Finished = f.At, Reason = f.Reason, Checkpoint = null },
         JobCancelled c => job with { State = JobState.Cancelled, Finished = c.At, Reason = c.Reason, Checkpoint = null },

@@ -18,9 +18,13 @@ namespace LstmCluster.Actors.Jobs;
 /// </remarks>
 internal static class JobPreparation
 {
-    /// <summary>The job's data, ready to train; for a recovered job also its stored checkpoint, or why that cannot be used.</summary>
-    public sealed record Prepared(string Job, PreparedData Data, TrainingCheckpoint? Checkpoint, string? CheckpointProblem)
-        : INoSerializationVerificationNeeded;
+    /// <summary>
+    /// The job's data, ready to train; for a recovered job also its stored checkpoint, or why that cannot be used. For
+    /// <c>--normalize auto</c> with more than one candidate, <paramref name="Candidates"/> holds each candidate's options
+    /// and windows (<see cref="ForecastRun.Candidates"/>), <paramref name="Data"/> being the first's.
+    /// </summary>
+    public sealed record Prepared(string Job, PreparedData Data, TrainingCheckpoint? Checkpoint, string? CheckpointProblem,
+        IReadOnlyList<(RunOptions Options, PreparedData Data)>? Candidates = null) : INoSerializationVerificationNeeded;
 
     public sealed record PrepareFailed(string Job, string Reason) : INoSerializationVerificationNeeded;
 
@@ -36,8 +40,12 @@ internal static class JobPreparation
         {
             var data = ForecastRun.Prepare(options);
             _ = new BatchPlan(data.Train.Count, workers, options.Training.BatchSize, options.Training.Seed);
-            var (checkpoint, problem) = loadCheckpoint ? LoadCheckpoint(store, id) : (null, null);
-            return new Prepared(id, data, checkpoint, problem);
+            // An auto job trains every candidate and never checkpoints (a lost server starts it over): no checkpoint to read.
+            var candidates = options.AutoNormalize && ForecastRun.NormalizationCandidates(options.Preprocessing).Count > 1
+                ? ForecastRun.Candidates(options, data)
+                : null;
+            var (checkpoint, problem) = loadCheckpoint && candidates is null ? LoadCheckpoint(store, id) : (null, null);
+            return new Prepared(id, data, checkpoint, problem, candidates);
         }).PipeTo(replyTo, failure: e => new PrepareFailed(id, ReasonFor(e, upload, label)));
     }
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Serialization;
+using LstmCluster.Core.Data;
 using LstmCluster.Core.Forecasting;
 using LstmCluster.Core.Model;
 
@@ -20,6 +21,13 @@ namespace LstmCluster.Actors.Jobs;
 /// coordinator is gone (it watches <c>ReportTo</c>). The coordinator passes on the loss of the server's host the same way,
 /// so this runner sees it after everything the server sent before it, and reports in that order.
 /// </para>
+/// <para>
+/// A <c>--normalize auto</c> job (<see cref="RunPlan.Candidates"/>) trains one sub-run per candidate normalization, each
+/// with its own parameter server on the same host: all at once on disjoint workers when there is a worker for each, else
+/// one after the other on all of them. The attempt is over when every candidate has trained; one that fails or loses its
+/// server ends the attempt (the others are stopped), as a cancel does. The candidates are then evaluated and the one with
+/// the lowest validation error kept by <see cref="ForecastRun.Choose"/>, the selection embedded runs use.
+/// </para>
 /// </summary>
 internal sealed class JobRunner : ReceiveActor, IWithTimers
 {
@@ -29,7 +37,15 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly RunPlan plan;
     private readonly Remoting.ChunkedSender wire;
-    private IActorRef? server;
+    /// <summary>What trains: the job's one run, or one sub-run per candidate normalization.</summary>
+    private readonly (string Run, TrainingSetup Setup, IActorRef[] Workers)[] legs;
+    /// <summary>Servers up and training, by (sub-)run id.</summary>
+    private readonly Dictionary<string, IActorRef> servers = [];
+    /// <summary>Legs done training, by (sub-)run id.</summary>
+    private readonly Dictionary<string, TrainingFinished> finished = [];
+    /// <summary>Legs started so far (in order).</summary>
+    private int started;
+    private bool serverReported;
     /// <summary>The newest checkpoint not yet handed to a write: checkpoints that arrive during a write are coalesced.</summary>
     private TrainingCheckpoint? unwritten;
     private bool writing;
@@ -41,6 +57,9 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     {
         this.plan = plan;
         wire = new Remoting.ChunkedSender(Context.System);
+        legs = plan.Candidates is { Count: > 0 } candidates
+            ? [.. candidates.Select(c => (c.Run, c.Setup, c.Workers))]
+            : [(plan.Run, plan.Setup, plan.Workers)];
         Training();
     }
 
@@ -50,31 +69,64 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        // On the coordinator's behalf (see above): the host answers it with TrainingStarted, the server reports to it.
-        wire.Tell(plan.Host, new StartTraining(plan.Setup, plan.Workers, Context.Parent), Context.Parent);
+        StartLeg();
+        if (plan.Concurrent) while (started < legs.Length) StartLeg();
     }
+
+    private void StartLeg()
+    {
+        var (_, setup, workers) = legs[started++];
+        // On the coordinator's behalf (see above): the host answers it with TrainingStarted, the server reports to it.
+        wire.Tell(plan.Host, new StartTraining(setup, workers, Context.Parent), Context.Parent);
+    }
+
+    /// <summary>Stops every leg's server that may still run (one not up yet is stopped by the coordinator when it comes up).</summary>
+    private void StopServers()
+    {
+        foreach (var (run, _, _) in legs.Take(started))
+            if (!finished.ContainsKey(run)) plan.Host.Tell(new StopTraining(run));
+    }
+
+    /// <summary>The leg whose epochs the job's progress shows: the first one still training (the only one, sequentially).</summary>
+    private string? Leading => legs.Take(started).Select(l => l.Run).FirstOrDefault(r => !finished.ContainsKey(r));
 
     /// <summary>The server trains (or is being started).</summary>
     private void Training()
     {
         Receive<TrainingStarted>(OnTrainingStarted);
-        Receive<EpochProgress>(m => Report(new RunProgressed(plan.Job, plan.Run, m)));
+        Receive<EpochProgress>(m =>
+        {
+            if (m.Job == Leading) Report(new RunProgressed(plan.Job, plan.Run, m));
+        });
         Receive<CheckpointTaken>(OnCheckpointTaken);
         Receive<CheckpointWritten>(OnCheckpointWritten);
         Receive<TrainingFinished>(OnTrainingFinished);
-        Receive<TrainingFailed>(m => End(new RunFailed(plan.Job, plan.Run, m.Reason)));
+        Receive<TrainingFailed>(m =>
+        {
+            StopServers();
+            End(new RunFailed(plan.Job, plan.Run, legs.Length > 1 ? $"candidate {m.Job}: {m.Reason}" : m.Reason));
+        });
         Receive<JoinWorker>(m =>
         {
-            if (server is not null) wire.Tell(server, m, Self);
+            // Only a job of one run takes joining workers (the coordinator offers none to candidates).
+            if (legs.Length == 1 && servers.GetValueOrDefault(plan.Run) is { } server) wire.Tell(server, m, Self);
         });
         Receive<Terminated>(OnServerTerminated);
-        Receive<ServerGone>(_ => End(new RunServerLost(plan.Job, plan.Run, "the parameter server stopped")));
-        Receive<HostLeft>(_ => End(new RunServerLost(plan.Job, plan.Run, "the parameter-server node left")));
+        Receive<ServerGone>(m =>
+        {
+            StopServers();
+            End(new RunServerLost(plan.Job, plan.Run, legs.Length > 1 ? $"the parameter server of candidate {m.Run} stopped" : "the parameter server stopped"));
+        });
+        Receive<HostLeft>(_ =>
+        {
+            StopServers();
+            End(new RunServerLost(plan.Job, plan.Run, "the parameter-server node left"));
+        });
         Receive<CancelRun>(_ =>
         {
-            // Stopping the server releases its workers' shards (PostStop). A server not up yet is stopped by the
+            // Stopping a server releases its workers' shards (PostStop). A server not up yet is stopped by the
             // coordinator when its TrainingStarted arrives (the run is no longer known there).
-            plan.Host.Tell(new StopTraining(plan.Run));
+            StopServers();
             End(null);
         });
     }
@@ -93,6 +145,9 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     private void Ending()
     {
         Receive<CheckpointWritten>(OnCheckpointWritten);
+        // A candidate's server that comes up after the attempt ended (another candidate failed meanwhile): its host
+        // stops it, as the coordinator stops one whose run it no longer knows.
+        Receive<TrainingStarted>(m => Sender.Tell(new StopTraining(m.Job)));
         Receive<Evaluated>(_ =>
         {
             evaluating = false;
@@ -103,8 +158,11 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
 
     private void OnTrainingStarted(TrainingStarted m)
     {
-        server = m.Server;
-        Context.Watch(server);
+        if (finished.ContainsKey(m.Job) || !legs.Any(l => l.Run == m.Job)) return;
+        servers[m.Job] = m.Server;
+        Context.Watch(m.Server);
+        if (serverReported) return;
+        serverReported = true;
         Report(new RunServerStarted(plan.Job, plan.Run));
     }
 
@@ -112,8 +170,11 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     {
         // A server stops right after its last report, and across nodes the death notice can overtake that report
         // (it is reassembled from chunks): give the report time to arrive before calling the server lost.
-        if (m.ActorRef.Equals(server)) Timers.StartSingleTimer(nameof(ServerGone), ServerGone.Instance, ServerGoneGrace);
+        foreach (var (run, _) in servers.Where(s => s.Value.Equals(m.ActorRef)))
+            Timers.StartSingleTimer(GoneTimer(run), new ServerGone(run), ServerGoneGrace);
     }
+
+    private static string GoneTimer(string run) => $"{nameof(ServerGone)}-{run}";
 
     /// <summary>
     /// The coordinator hears of each checkpoint at once (the next attempt resumes from it), and then once it is stored
@@ -154,8 +215,16 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
 
     private void OnTrainingFinished(TrainingFinished m)
     {
+        if (!servers.Remove(m.Job, out var server)) return;
+        Context.Unwatch(server);
+        Timers.Cancel(GoneTimer(m.Job));
+        finished[m.Job] = m;
+        if (finished.Count < legs.Length)
+        {
+            if (!plan.Concurrent) StartLeg();
+            return;
+        }
         training = false;
-        Timers.Cancel(nameof(ServerGone));
         Report(new RunTrained(plan.Job, plan.Run, m));
         if (plan.Evaluation is not { } evaluation)
         {
@@ -164,18 +233,16 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         }
         evaluating = true;
         Become(Evaluating);
-        // Evaluation and forecast with Core's pipeline: a trainer that hands back the finished result.
-        var result = m.ToResult();
+        // Evaluation and forecast with Core's pipeline, on each candidate's own windows; auto keeps the lowest validation error.
+        var candidates = plan.Candidates is { Count: > 0 } c
+            ? c.Select(x => (x.Options, x.Data, finished[x.Run].ToResult())).ToArray()
+            : [(evaluation.Options with { AutoNormalize = false }, evaluation.Data, m.ToResult())];
         string id = plan.Job;
         var store = plan.Store;
         Task.Run(() =>
             {
-                // The job trained one normalization (a cluster job does not yet train auto's candidates): evaluate that one.
-                var run = ForecastRun.Execute(evaluation.Options with { AutoNormalize = false }, evaluation.Data, (model, _, _, _, _) =>
-                {
-                    ParameterVector.Load(model, result.BestWeights);
-                    return result;
-                }, null, CancellationToken.None);
+                var runs = candidates.Select(x => ForecastRun.Evaluate(x.Item1, x.Item2, x.Item3)).ToArray();
+                var run = runs.Length > 1 ? ForecastRun.Choose(runs) : runs[0];
                 // Labelled with the name the user gave, not the stored upload's path; on disk before the success is journaled.
                 if (evaluation.Artifacts?.Invoke(evaluation.Submitted, run, evaluation.EngineLabel) is { } written) store.SaveFiles(id, written);
                 return new Evaluated(run, null);
@@ -190,13 +257,33 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         {
             string? baseline = r.Test.Baselines.Count > 0 ? r.Test.BestBaseline : null;
             Report(new RunSucceeded(plan.Job, plan.Run, [.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)],
-                r.Test.Model.Mase, baseline, baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase));
+                r.Test.Model.Mase, baseline, baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase, ChoiceText(r.Candidates))
+            {
+                ForecastLevels = r.Forecast is [{ Quantiles.Count: > 0 } f0, ..] ? [.. f0.Quantiles.Select(q => q.Level)] : null,
+                ForecastQuantiles = r.Forecast is [{ Quantiles.Count: > 0 } f1, ..]
+                    ? [.. f1.Quantiles.Select((_, level) => r.Forecast.Select(p => p.Quantiles[level].Value).ToArray())]
+                    : null,
+            });
         }
         else
         {
             Report(new RunFailed(plan.Job, plan.Run, m.Reason ?? "evaluation failed"));
         }
         End(null);
+    }
+
+    /// <summary>
+    /// A job's status line for auto's choice: the one kept, then every candidate's validation MASE (the basis of the
+    /// choice) and test MASE; null for a job that trained one normalization.
+    /// </summary>
+    public static string? ChoiceText(IReadOnlyList<NormalizationCandidate> candidates)
+    {
+        if (candidates.Count == 0) return null;
+        static string Name(Normalization n) => RunPlan.NormalizationName(n);
+        static string Num(double v) => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+        var chosen = candidates.First(c => c.Chosen);
+        return $"{Name(chosen.Normalize)}, the lowest validation error of " + string.Join("; ",
+            candidates.Select(c => $"{Name(c.Normalize)} validation MASE {Num(c.Validation.Model.Mase)}, test {Num(c.Test.Model.Mase)}"));
     }
 
     /// <summary>Ends the attempt, with a last report when the runner is the one who saw it end.</summary>
@@ -224,7 +311,7 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     protected override void PreRestart(Exception reason, object message)
     {
         log.Error(reason, "job {0}: the runner of {1} failed", plan.Job, plan.Run);
-        if (training) plan.Host.Tell(new StopTraining(plan.Run));
+        if (training) StopServers();
         Report(new RunFailed(plan.Job, plan.Run, $"its runner failed: {reason.Message}"));
     }
 
@@ -235,9 +322,5 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
 
     private sealed record Evaluated(RunResult? Result, string? Reason) : INoSerializationVerificationNeeded;
 
-    private sealed record ServerGone : INoSerializationVerificationNeeded
-    {
-        public static ServerGone Instance { get; } = new();
-        private ServerGone() { }
-    }
+    private sealed record ServerGone(string Run) : INoSerializationVerificationNeeded;
 }

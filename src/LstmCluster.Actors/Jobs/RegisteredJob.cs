@@ -27,6 +27,9 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
 
     public PreparedData? Prepared { get; set; }
 
+    /// <summary><c>--normalize auto</c>: each candidate's options and windows (see <see cref="JobPreparation.Prepared"/>); null for a job of one run.</summary>
+    public IReadOnlyList<(Core.Forecasting.RunOptions Options, PreparedData Data)>? Candidates { get; set; }
+
     /// <summary>What every attempt trains (the run id, workers and checkpoint are filled in per attempt); null while the data loads.</summary>
     public TrainingSetup? Setup { get; set; }
 
@@ -94,6 +97,9 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
             Owner = r.Owner,
             ResumedFrom = r.ResumedFrom,
             Group = r.Group,
+            Normalization = r.Normalization,
+            ForecastLevels = r.ForecastLevels,
+            ForecastQuantiles = r.ForecastQuantiles,
         };
     }
 }

@@ -14,6 +14,11 @@ namespace LstmCluster.Actors.Jobs;
 /// </summary>
 /// <param name="StoreCheckpoints">Journaled jobs only: nothing resumes an in-memory one.</param>
 /// <param name="Evaluation">Evaluate and write the job's files; null when the job's listener does that (the embedded engine).</param>
+/// <param name="Candidates">
+/// <c>--normalize auto</c>: one sub-run per candidate normalization, each with its own parameter server on
+/// <paramref name="Host"/>, instead of <paramref name="Setup"/>; null for a job that trains one model.
+/// </param>
+/// <param name="Concurrent">The candidates train at the same time, on disjoint workers; else one after the other on all of them.</param>
 internal sealed record RunPlan(
     string Job,
     string Run,
@@ -22,7 +27,44 @@ internal sealed record RunPlan(
     IActorRef[] Workers,
     bool StoreCheckpoints,
     RunEvaluation? Evaluation,
-    JobStore Store);
+    JobStore Store,
+    IReadOnlyList<CandidateRun>? Candidates = null,
+    bool Concurrent = false)
+{
+    /// <summary>
+    /// The sub-run id of a candidate: its attempt's run id, <c>~</c>, and the normalization. The coordinator routes a
+    /// sub-run's messages by the part before <c>~</c> (<see cref="RunOf"/>).
+    /// </summary>
+    public static string SubRun(string run, Normalization normalize) => $"{run}~{NormalizationName(normalize)}";
+
+    /// <summary>The attempt's run id of a (sub-)run id.</summary>
+    public static string RunOf(string run) => run.IndexOf('~') is var i and >= 0 ? run[..i] : run;
+
+    /// <summary>The command-line spelling of a normalization (<c>WindowSeasonal</c>: <c>window-seasonal</c>).</summary>
+    public static string NormalizationName(Normalization n) =>
+        string.Concat(n.ToString().Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    /// <summary>
+    /// Splits <paramref name="workers"/> among <paramref name="candidates"/> candidates: disjoint groups (dealt round-robin)
+    /// when each gets at least two, so they train at the same time; else every candidate gets them all, in turn. Two per
+    /// group because a candidate's server fails when its last worker is gone: with two, losing any one worker node still
+    /// leaves every candidate a worker to take over its shard, as for a job of one run.
+    /// </summary>
+    public static (IActorRef[][] Groups, bool Concurrent) Split(IReadOnlyList<IActorRef> workers, int candidates)
+    {
+        if (candidates < 2 || workers.Count < 2 * candidates) return ([.. Enumerable.Repeat(workers.ToArray(), Math.Max(1, candidates))], false);
+        return ([.. Enumerable.Range(0, candidates).Select(c => workers.Where((_, i) => i % candidates == c).ToArray())], true);
+    }
+}
+
+/// <summary>
+/// One candidate normalization of an auto job: the sub-run that trains it (<see cref="TrainingSetup.Job"/> is the
+/// sub-run id), its workers, and the options and data to evaluate it with.
+/// </summary>
+internal sealed record CandidateRun(TrainingSetup Setup, IActorRef[] Workers, RunOptions Options, PreparedData Data)
+{
+    public string Run => Setup.Job;
+}
 
 /// <summary>
 /// What evaluating a finished run takes: the options as trained (data at the stored upload), as submitted (the
@@ -63,8 +105,12 @@ internal sealed record RunCheckpointStored(string Job, string Run, CheckpointRef
 internal sealed record RunTrained(string Job, string Run, TrainingFinished Finished) : RunReport(Job, Run);
 
 /// <summary>The job's files are in the store; the figures a status shows.</summary>
+/// <param name="Normalization">With <c>--normalize auto</c>: the candidates' validation errors and which one was kept.</param>
+/// <param name="ForecastLevels">A quantile head's levels; null for a point head.</param>
+/// <param name="ForecastQuantiles">Per level of <paramref name="ForecastLevels"/>, the forecast's values (calibrated) step by step.</param>
 internal sealed record RunSucceeded(string Job, string Run, double[] Forecast, string[] ForecastTimes, double TestMase,
-    string? BestBaseline, double BestBaselineMase) : RunReport(Job, Run);
+    string? BestBaseline, double BestBaselineMase, string? Normalization = null, double[]? ForecastLevels = null,
+    double[][]? ForecastQuantiles = null) : RunReport(Job, Run);
 
 /// <summary>Training or evaluation failed.</summary>
 internal sealed record RunFailed(string Job, string Run, string Reason) : RunReport(Job, Run);

@@ -113,6 +113,18 @@ public sealed record JobStatus(
 
     /// <summary>The job group it trains one series of (<see cref="GroupStatus"/>); null for a job of its own.</summary>
     public string? Group { get; init; }
+
+    /// <summary>
+    /// <c>--normalize auto</c>: the candidate kept (the lowest validation error) and every candidate's validation and test
+    /// MASE; null for a job that trained one normalization, or before it succeeded.
+    /// </summary>
+    public string? Normalization { get; init; }
+
+    /// <summary>A quantile head's levels (increasing); null for a point head or before the job succeeded.</summary>
+    public double[]? ForecastLevels { get; init; }
+
+    /// <summary>Per level of <see cref="ForecastLevels"/>, the forecast's values (calibrated intervals) step by step.</summary>
+    public double[][]? ForecastQuantiles { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

@@ -421,6 +421,10 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         w.Write(m.ResumedFrom);
         WriteNullable(w, m.Owner);
         WriteNullable(w, m.Group);
+        WriteNullable(w, m.Normalization);
+        WriteNullable(w, m.ForecastLevels);
+        w.Write(m.ForecastQuantiles is not null);
+        if (m.ForecastQuantiles is not null) WriteArray(w, m.ForecastQuantiles, (w2, level) => WriteNullable(w2, level));
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -440,6 +444,9 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             ResumedFrom = r.ReadInt32(),
             Owner = ReadNullableString(r),
             Group = ReadNullableString(r),
+            Normalization = ReadNullableString(r),
+            ForecastLevels = ReadNullableDoubles(r),
+            ForecastQuantiles = r.ReadBoolean() ? ReadArray(r, r2 => ReadNullableDoubles(r2) ?? []) : null,
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

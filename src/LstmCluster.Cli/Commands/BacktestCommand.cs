@@ -57,6 +57,8 @@ public static class BacktestCommand
         AnsiConsole.Write(FoldTable(backtest, options));
         AnsiConsole.Write(Report.MetricsTable(
             $"Mean over {backtest.Folds.Count} folds (h = {options.Preprocessing.Horizon}, original units)", backtest.Mean));
+        if (backtest.Mean.Quantiles is { } meanQuantiles)
+            AnsiConsole.Write(Report.QuantilesTable($"Prediction intervals, mean over {backtest.Folds.Count} folds (calibrated on each training's validation rows)", meanQuantiles));
         var mean = backtest.Mean;
         int won = backtest.Folds.Count(f => f.Report.Beats(f.Report.BestBaseline));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -89,17 +91,28 @@ public static class BacktestCommand
             .AddColumn(new TableColumn("model").RightAligned())
             .AddColumn("best baseline")
             .AddColumn("winner");
+        // A quantile head: the coverage of its widest interval on each fold's test block.
+        var widest = first.Report.Quantiles?.Intervals.MaxBy(i => i.Nominal);
+        if (widest is not null)
+            table.AddColumn(new TableColumn(string.Create(CultureInfo.InvariantCulture, $"{widest.Nominal * 100:0.#} % cover")).RightAligned());
         foreach (var f in backtest.Folds)
         {
             var r = f.Report;
             var best = r.BestBaseline;
-            table.AddRow(
+            string[] cells =
+            [
                 f.Fold.Number.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(time.Label(f.Fold.TestStart)),
                 Markup.Escape(time.Label(f.Fold.TestEnd - 1)),
                 Tables.FormatNumber(r.Model.Mase),
                 Markup.Escape($"{best} {Tables.FormatNumber(r.Baselines[best].Mase)}"),
-                r.Beats(best) ? "[bold green]model[/]" : "baseline");
+                r.Beats(best) ? "[bold green]model[/]" : "baseline",
+            ];
+            if (widest is not null)
+                cells = [.. cells, r.Quantiles?.Intervals.FirstOrDefault(i => i.Nominal == widest.Nominal) is { } c
+                    ? string.Create(CultureInfo.InvariantCulture, $"{c.Coverage * 100:0.#} %")
+                    : "—"];
+            table.AddRow(cells);
         }
         return table;
     }

@@ -129,6 +129,7 @@ public static class ServerReport
         if (s.Workers > 0) Row("workers", s.Workers.ToString(CultureInfo.InvariantCulture));
         if (s.TestMase is { } mase)
             Row("test MASE", $"{Num(mase, "0.###")}{(s.BestBaseline is { } b ? $" (best baseline {b} {Num(s.BestBaselineMase, "0.###")})" : "")}");
+        Row("normalization", s.Normalization);
         Row("submitted", Time(s.Submitted));
         Row("started", Time(s.Started));
         Row("finished", Time(s.Finished));
@@ -146,8 +147,28 @@ public static class ServerReport
         var rows = new List<(string, double, double, double, double, double)> { Row("LSTM model", model) };
         rows.AddRange(baselines.EnumerateObject().Select(b => Row(b.Name, b.Value)));
         Out.Write(Tables.Metrics($"{s.Id}: test split (original units)", rows));
+        if (metrics.TryGetProperty("normalization", out var n) && n.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
+            Out.Write(CandidatesTable(s.Id, candidates));
         if (metrics.TryGetProperty("quantiles", out var q) && q.ValueKind == JsonValueKind.Object)
             Out.Write(Report.QuantilesTable($"{s.Id}: prediction intervals, test split", ReadQuantiles(q)));
+    }
+
+    /// <summary>metrics.json's <c>normalization.candidates</c>: auto's candidates as <c>train</c> prints them, the one kept marked.</summary>
+    private static Table CandidatesTable(string job, JsonElement candidates)
+    {
+        static double Mase(JsonElement c, string split) =>
+            c.TryGetProperty(split, out var m) && m.TryGetProperty("mase", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+        var table = new Table().Border(TableBorder.Rounded).Title($"{Markup.Escape(job)}: normalization candidates (chosen on validation)")
+            .AddColumn("normalization").AddColumn(new TableColumn("validation MASE").RightAligned())
+            .AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn(new TableColumn("best epoch").RightAligned());
+        foreach (var c in candidates.EnumerateArray())
+        {
+            bool chosen = c.TryGetProperty("chosen", out var ch) && ch.ValueKind == JsonValueKind.True;
+            string name = c.TryGetProperty("normalize", out var nm) ? nm.GetString() ?? "?" : "?";
+            string epochs = c.TryGetProperty("best_epoch", out var b) && c.TryGetProperty("epochs_run", out var r) ? $"{b} of {r}" : "";
+            table.AddRow(Markup.Escape((chosen ? "★ " : "  ") + name), Tables.FormatNumber(Mase(c, "validation")), Tables.FormatNumber(Mase(c, "test")), epochs);
+        }
+        return table.Caption("[dim]★ lowest validation MAE[/]");
     }
 
     /// <summary>metrics.json's <c>quantiles</c> node back as a report, for the table train prints.</summary>

@@ -142,7 +142,27 @@ public static class Backtest
         if (reports.Count == 0) throw new ArgumentException("no reports to average");
         var baselines = reports[0].Baselines.Keys.ToDictionary(k => k, k => MeanOf(reports.Select(r => r.Baselines[k])));
         return new EvaluationReport(MeanOf(reports.Select(r => r.Model)), baselines,
-            reports.Sum(r => r.Points), reports.Sum(r => r.Origins));
+            reports.Sum(r => r.Points), reports.Sum(r => r.Origins))
+        {
+            Quantiles = reports.All(r => r.Quantiles is not null) ? MeanOf(reports.Select(r => r.Quantiles!).ToArray()) : null,
+        };
+    }
+
+    /// <summary>
+    /// A quantile head's scores averaged over folds as the point metrics are (each fold weighs the same): each level's pinball
+    /// loss and share below, each interval's coverage and width; points summed. Calibrated and raw alike.
+    /// </summary>
+    private static QuantileReport MeanOf(IReadOnlyList<QuantileReport> reports)
+    {
+        var first = reports[0];
+        var mean = new QuantileReport(
+            [.. first.Levels.Select((l, i) => new QuantileScore(l.Level, reports.Average(r => r.Levels[i].Pinball), reports.Average(r => r.Levels[i].BelowFraction)))],
+            [.. first.Intervals.Select((c, i) => new IntervalCoverage(c.Lower, c.Upper, c.Nominal, reports.Average(r => r.Intervals[i].Coverage),
+                reports.Average(r => r.Intervals[i].MeanWidth)))],
+            reports.Average(r => r.MeanPinball), reports.Sum(r => r.Points));
+        return reports.All(r => r.Uncalibrated is not null)
+            ? mean with { Uncalibrated = MeanOf(reports.Select(r => r.Uncalibrated!).ToArray()) }
+            : mean;
     }
 
     private static ErrorMetrics MeanOf(IEnumerable<ErrorMetrics> metrics)

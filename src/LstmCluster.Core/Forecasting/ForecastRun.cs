@@ -142,17 +142,46 @@ public static class ForecastRun
     {
         if (!options.AutoNormalize) return ExecuteOne(options, data, engine, progress, cancel);
         var runs = new List<RunResult>();
-        foreach (var normalize in NormalizationCandidates(options.Preprocessing))
+        foreach (var (candidate, candidateData) in Candidates(options, data))
+            runs.Add(ExecuteOne(candidate, candidateData, engine, progress, cancel));
+        return Choose(runs);
+    }
+
+    /// <summary>
+    /// What <c>--normalize auto</c> trains: per candidate of <see cref="NormalizationCandidates"/>, the options with that
+    /// normalization fixed and the data windowed for it (on <paramref name="data"/>'s split; <paramref name="data"/> itself
+    /// for the normalization it was prepared with). A cluster job trains these as sub-runs.
+    /// </summary>
+    public static IReadOnlyList<(RunOptions Options, PreparedData Data)> Candidates(RunOptions options, PreparedData data) =>
+        [.. NormalizationCandidates(options.Preprocessing).Select(normalize =>
         {
             var candidate = options with { AutoNormalize = false, Preprocessing = options.Preprocessing with { Normalize = normalize } };
-            var candidateData = data.Preprocessor.Normalize == normalize ? data : PreparedData.Build(data.Series, candidate.Preprocessing, data.Split);
-            runs.Add(ExecuteOne(candidate, candidateData, engine, progress, cancel));
-        }
-        int chosen = ChooseOnValidation(runs.Select(r => r.Validation).ToArray());
+            return (candidate, data.Preprocessor.Normalize == normalize ? data : PreparedData.Build(data.Series, candidate.Preprocessing, data.Split));
+        })];
+
+    /// <summary>
+    /// The run of <paramref name="runs"/> (one per candidate, in <see cref="Candidates"/>' order) with the lowest validation
+    /// MAE (<see cref="ChooseOnValidation"/>), carrying every candidate's figures and which one was chosen.
+    /// </summary>
+    public static RunResult Choose(IReadOnlyList<RunResult> runs)
+    {
+        int chosen = ChooseOnValidation([.. runs.Select(r => r.Validation)]);
         var candidates = runs.Select((r, i) => new NormalizationCandidate(r.Data.Preprocessor.Normalize, r.Validation, r.Test,
             r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen)).ToArray();
         return runs[chosen] with { Candidates = candidates };
     }
+
+    /// <summary>
+    /// Evaluates a model trained elsewhere (a cluster job's parameter server): <paramref name="trained"/>'s best weights
+    /// loaded into a model of <paramref name="options"/>' spec, then evaluated and forecast as <see cref="Execute(RunOptions, PreparedData, Trainer, Action{EpochReport}?, CancellationToken)"/>
+    /// does after training (calibration included). <paramref name="options"/> names one normalization (not auto).
+    /// </summary>
+    public static RunResult Evaluate(RunOptions options, PreparedData data, TrainingResult trained) =>
+        ExecuteOne(options with { AutoNormalize = false }, data, (model, _, _, _, _) =>
+        {
+            ParameterVector.Load(model, trained.BestWeights);
+            return trained;
+        }, null, CancellationToken.None);
 
     /// <summary>
     /// What <c>--normalize auto</c> tries, the rule's old pick first (it wins ties): window-seasonal when a season is given,

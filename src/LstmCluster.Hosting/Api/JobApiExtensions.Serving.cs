@@ -93,7 +93,10 @@ public static partial class JobApiExtensions
             foreach (var f in forecast) sb.Append(CultureInfo.InvariantCulture, $"{f.Step},{f.Time},{f.Value:R}\n");
             return Results.Text(sb.ToString(), "text/csv", Encoding.UTF8);
         }
-        var points = forecast.Select(f => new ForecastPointView(f.Step, f.Time, double.IsFinite(f.Value) ? f.Value : null)).ToArray();
+        var points = forecast.Select(f => new ForecastPointView(f.Step, f.Time, double.IsFinite(f.Value) ? f.Value : null)
+        {
+            Quantiles = ForecastPointView.QuantilesAt([.. f.Quantiles.Select(q => q.Level)], [.. f.Quantiles.Select(q => new[] { q.Value })], 0),
+        }).ToArray();
         return Json(new ForecastView(id, model.Stored.Metadata.Data.Target, points));
     }
 

@@ -279,7 +279,10 @@ public static partial class JobApiExtensions
                 ? Results.Bytes(file, "text/csv")
                 : Results.Text(ForecastCsv(s), "text/csv", Encoding.UTF8);
         }
-        var points = s.Forecast.Select((v, i) => new ForecastPointView(i + 1, TimeOf(s, i), double.IsFinite(v) ? v : null)).ToArray();
+        var points = s.Forecast.Select((v, i) => new ForecastPointView(i + 1, TimeOf(s, i), double.IsFinite(v) ? v : null)
+        {
+            Quantiles = ForecastPointView.QuantilesAt(s.ForecastLevels, s.ForecastQuantiles, i),
+        }).ToArray();
         return Json(new ForecastView(s.Job, s.Target, points));
     }
 

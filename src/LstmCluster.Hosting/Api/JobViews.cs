@@ -15,7 +15,7 @@ public static class JobViews
             s.Job, s.State.ToString(), s.Epoch, s.Epochs, s.Round, Finite(s.TrainLoss), Finite(s.ValidationLoss),
             s.State == JobState.Queued ? null : Finite(s.SamplesPerSecond), s.Workers, s.Data, s.Target, s.Reason,
             s.Submitted, s.Started, s.Finished, s.Forecast?.Select(Finite).ToArray(), s.ForecastTimes,
-            Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner, s.Group);
+            Finite(s.TestMase), s.BestBaseline, Finite(s.BestBaselineMase), s.Attempts, s.ResumedFrom, s.Owner, s.Group, s.Normalization);
     }
 
     extension(GroupView)
@@ -25,6 +25,16 @@ public static class JobViews
             g.Count(JobState.Failed), g.Count(JobState.Cancelled), g.Progress,
             [.. g.Members.Select(m => new GroupMemberView(m.Symbol, m.Job, m.State.ToString(), m.Epoch, m.Epochs,
                 double.IsFinite(m.TestMase) ? m.TestMase : null, m.Reason))]);
+    }
+
+    extension(ForecastPointView)
+    {
+        /// <summary>The <see cref="Quantiles"/> of step <paramref name="step"/> (0-based): levels and, per level, values step by step.</summary>
+        public static IReadOnlyDictionary<string, double?>? QuantilesAt(IReadOnlyList<double>? levels, IReadOnlyList<double[]>? values, int step) =>
+            levels is { Count: > 0 } && values is not null && values.Count == levels.Count && values.All(v => step < v.Length)
+                ? levels.Select((level, i) => KeyValuePair.Create(Core.Model.QuantileLevels.ColumnName(level),
+                    double.IsFinite(values[i][step]) ? values[i][step] : (double?)null)).ToDictionary()
+                : null;
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;

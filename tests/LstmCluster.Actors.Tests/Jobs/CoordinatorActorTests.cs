@@ -96,6 +96,125 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         Assert.Equal(0.8, Assert.Single(result.Test.Quantiles!.Intervals).Nominal);
         Assert.All(result.Forecast, f => Assert.Equal(f.Quantiles[1].Value, f.Value));
         Assert.Equal(result.Forecast.Select(f => f.Value), final.Forecast!);
+        // The status carries the levels (the API's JSON forecast shows them).
+        Assert.Equal([0.1, 0.5, 0.9], final.ForecastLevels!);
+        Assert.Equal(result.Forecast.Select(f => f.Quantiles[0].Value), final.ForecastQuantiles![0]);
+        Assert.Equal(result.Forecast.Select(f => f.Quantiles[2].Value), final.ForecastQuantiles[2]);
+    }
+
+    /// <summary>The sine series with a weekly season, three candidates under auto; <paramref name="testSplitScale"/> scales the test split's values.</summary>
+    private static string SeasonalCsv(double testSplitScale = 1)
+    {
+        var lines = TestSupport.SineCsv().TrimEnd('\n').Split('\n');
+        // The last tenth of the rows: well inside the test split (the last 15 %).
+        int rows = lines.Length - 1, testFrom = rows - rows / 10;
+        return string.Join('\n', lines.Select((line, i) =>
+        {
+            if (i == 0 || i - 1 < testFrom || testSplitScale == 1) return line;
+            var cells = line.Split(',');
+            return $"{cells[0]},{(double.Parse(cells[1], System.Globalization.CultureInfo.InvariantCulture) * testSplitScale + 5).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
+        })) + "\n";
+    }
+
+    private static Core.Forecasting.RunOptions AutoRun(int epochs) => TestSupport.SineRun(epochs) with
+    {
+        AutoNormalize = true,
+        Season = 7,
+        Preprocessing = TestSupport.SineRun().Preprocessing with { Season = 7, Normalize = Core.Data.Normalization.WindowSeasonal },
+    };
+
+    [Fact]
+    public async Task An_auto_job_trains_every_candidate_keeps_the_lowest_validation_error_and_never_looks_at_the_test_split()
+    {
+        var results = new System.Collections.Concurrent.ConcurrentDictionary<string, Core.Forecasting.RunResult>();
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 6 },
+            Artifacts = (o, r, _) =>
+            {
+                results[o.Data.Path] = r;
+                return new Dictionary<string, byte[]>();
+            },
+        }));
+        // Six workers for three candidates: they train at once, two workers each. Then the same series with its test split
+        // changed, on one worker: the candidates train in turn, and the choice and validation errors must not move.
+        coordinator.Tell(new SubmitJob(AutoRun(2) with { Data = AutoRun(2).Data with { Path = "plain.csv" } }, SeasonalCsv(), Workers: 6));
+        var plain = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        var plainFinal = await Final();
+        coordinator.Tell(new SubmitJob(AutoRun(2) with { Data = AutoRun(2).Data with { Path = "shifted.csv" } }, SeasonalCsv(3), Workers: 1));
+        var shifted = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        var shiftedFinal = await Final();
+        Assert.Equal((plain, JobState.Succeeded, shifted, JobState.Succeeded), (plainFinal.Job, plainFinal.State, shiftedFinal.Job, shiftedFinal.State));
+
+        var a = results.Single(r => r.Key.EndsWith("plain.csv", StringComparison.Ordinal)).Value;
+        var b = results.Single(r => r.Key.EndsWith("shifted.csv", StringComparison.Ordinal)).Value;
+        Assert.Equal([Core.Data.Normalization.WindowSeasonal, Core.Data.Normalization.Window, Core.Data.Normalization.Global], a.Candidates.Select(c => c.Normalize));
+        // The one kept has the lowest validation MAE, and it is the model whose files and forecast the job reports.
+        var chosen = Assert.Single(a.Candidates, c => c.Chosen);
+        Assert.Equal(a.Candidates.Min(c => c.Validation.Model.Mae), chosen.Validation.Model.Mae);
+        Assert.Equal(chosen.Normalize, a.Data.Preprocessor.Normalize);
+        Assert.Equal(a.Forecast.Select(f => f.Value), plainFinal.Forecast!);
+        Assert.Equal(chosen.Test.Model.Mase, plainFinal.TestMase);
+        // The status names the choice and every candidate's errors.
+        Assert.StartsWith(LstmCluster.Actors.Jobs.RunPlan.NormalizationName(chosen.Normalize) + ",", plainFinal.Normalization);
+        Assert.All(a.Candidates, c => Assert.Contains(LstmCluster.Actors.Jobs.RunPlan.NormalizationName(c.Normalize) + " validation MASE", plainFinal.Normalization));
+        Assert.Equal(plainFinal.Normalization, (await Status(coordinator, plain)).Normalization);
+
+        // Another test split: other test errors, the same validation errors (one worker or two: sync training is the
+        // same), the same choice.
+        Assert.Equal(a.Candidates.Select(c => c.Normalize), b.Candidates.Select(c => c.Normalize));
+        Assert.All(a.Candidates.Zip(b.Candidates), p =>
+        {
+            Assert.Equal(p.First.Validation.Model.Mae, p.Second.Validation.Model.Mae, 1e-3 * p.First.Validation.Model.Mae);
+            Assert.NotEqual(p.First.Test.Model.Mae, p.Second.Test.Model.Mae);
+            Assert.Equal(p.First.Chosen, p.Second.Chosen);
+        });
+    }
+
+    [Fact]
+    public async Task Cancelling_an_auto_job_stops_every_candidates_parameter_server_and_frees_its_workers()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var real = Sys.ActorOf(LstmCluster.Actors.Training.ParameterServerHost.Props());
+        var host = Sys.ActorOf(Props.Create(() => new RecordingHost(real, seen)));
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 6 },
+            LocalParameterServers = false,
+        }));
+        coordinator.Tell(new ParameterServerHostAvailable(host));
+        coordinator.Tell(new SubmitJob(AutoRun(TrainingOptions.MaxEpochs), SeasonalCsv(), Workers: 6));
+        var job = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        await AwaitAssertAsync(async () => Assert.True((await Status(coordinator, job)).Epoch >= 1), Wait, TimeSpan.FromMilliseconds(50));
+        var starts = seen.Where(s => s.StartsWith("start ", StringComparison.Ordinal)).Select(s => s["start ".Length..]).ToList();
+        Assert.Equal(3, starts.Count);
+
+        coordinator.Tell(new CancelJob(job), CreateTestProbe());
+        Assert.Equal((job, JobState.Cancelled), ((await Final()).Job, (await Status(coordinator, job)).State));
+        // Every candidate's server was told to stop, and the three workers are free again.
+        Assert.All(starts, run => Assert.Contains($"stop {run}", seen));
+        var probe = CreateTestProbe();
+        await AwaitAssertAsync(async () =>
+        {
+            coordinator.Tell(GetCoordinatorState.Instance, probe);
+            Assert.Equal(new CoordinatorState(0, 0, 6, 6), await probe.ExpectMsgAsync<CoordinatorState>(Wait));
+        }, Wait, TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void Candidates_split_the_workers_into_disjoint_groups_only_when_each_gets_two()
+    {
+        var workers = Enumerable.Range(0, 7).Select(_ => CreateTestProbe().Ref).ToArray();
+        var (groups, concurrent) = LstmCluster.Actors.Jobs.RunPlan.Split(workers, 3);
+        Assert.True(concurrent);
+        Assert.Equal(workers.Order(), groups.SelectMany(g => g).Order());
+        Assert.All(groups, g => Assert.True(g.Length >= 2));
+        // Fewer than two each: one worker's loss would end a candidate, so they share all of them in turn.
+        var (shared, together) = LstmCluster.Actors.Jobs.RunPlan.Split(workers[..5], 3);
+        Assert.False(together);
+        Assert.All(shared, g => Assert.Equal(workers[..5], g));
+        Assert.Equal("job-1", LstmCluster.Actors.Jobs.RunPlan.RunOf(LstmCluster.Actors.Jobs.RunPlan.SubRun("job-1", Core.Data.Normalization.WindowSeasonal)));
+        Assert.Equal("job-1.2~window-seasonal", LstmCluster.Actors.Jobs.RunPlan.SubRun("job-1.2", Core.Data.Normalization.WindowSeasonal));
     }
 
     [Fact]

@@ -28,6 +28,8 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         new JobRequeued("job-7", "the coordinator restarted during attempt 1"),
         new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 1000, 4000, 2), [1.5, double.NaN], ["2020-01", "2020-02"],
             0.8, "seasonal_naive", 1.2),
+        new JobSucceeded("job-8", At, new JobProgressed("job-8", 5, 5, 0.1, 0.2, 100, 400, 3), [1.5], ["2020-01"],
+            0.8, "seasonal_naive", 1.2, "global, the lowest validation error of window validation MASE 0.9, test 1; global validation MASE 0.8, test 0.95"),
         new JobFailed("job-7", At, "the parameter server stopped before the job ended"),
         new JobCancelled("job-7", At, "cancelled on request"),
         new JobDeleted("job-7"),
@@ -67,8 +69,8 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
             job = JobEvents.Apply(job, e);
         // A new attempt trains from the start: its progress too.
         Assert.Equal((JobState.Running, 2, 0, 0L), (job.State, job.Attempts, job.Epoch, job.Round));
-        job = JobEvents.Apply(job, new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 500, 1000, 2), [4.0], ["t"], 0.7, "naive", 1.0));
-        Assert.Equal((JobState.Succeeded, 50, 500L, 0.7), (job.State, job.Epoch, job.Round, job.TestMase));
+        job = JobEvents.Apply(job, new JobSucceeded("job-7", At, new JobProgressed("job-7", 50, 50, 0.1, 0.2, 500, 1000, 2), [4.0], ["t"], 0.7, "naive", 1.0, "window, ..."));
+        Assert.Equal((JobState.Succeeded, 50, 500L, 0.7, "window, ..."), (job.State, job.Epoch, job.Round, job.TestMase, job.Normalization));
         Assert.True(job.Ended);
     }
 

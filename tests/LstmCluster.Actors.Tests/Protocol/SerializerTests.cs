@@ -68,7 +68,8 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             {
                 Round = 77, SamplesPerSecond = 1234.5, Workers = 2, Data = "co2.csv", Target = "value", ForecastTimes = ["2020-01", "2020-02"],
                 Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero), Started = new DateTimeOffset(2026, 11, 29, 3, 0, 1, TimeSpan.Zero),
-                Attempts = 2, ResumedFrom = 1, Owner = "alice",
+                Attempts = 2, ResumedFrom = 1, Owner = "alice", Normalization = "global, the lowest validation error of window validation MASE 0.9, test 1; global validation MASE 0.8, test 0.95",
+                ForecastLevels = [0.1, 0.5, 0.9], ForecastQuantiles = [[1.0, 2.0], [1.5, 2.5], [2.0, 3.0]],
             },
             ListJobs.Instance,
             new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN)]),

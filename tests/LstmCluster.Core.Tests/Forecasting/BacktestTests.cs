@@ -121,6 +121,27 @@ public sealed class BacktestTests : IDisposable
     }
 
     [Fact]
+    public void A_quantile_backtest_scores_each_folds_intervals_and_averages_them_over_the_folds()
+    {
+        var result = Backtest.Run(Options(SineCsv()) with { Quantiles = [0.1, 0.5, 0.9] }, folds: 2, retrain: false, ForecastRun.ReferenceEngine);
+
+        Assert.All(result.Folds, f =>
+        {
+            var interval = Assert.Single(f.Report.Quantiles!.Intervals);
+            Assert.Equal(0.8, interval.Nominal, 12);
+            Assert.InRange(interval.Coverage, 0, 1);
+            Assert.True(interval.MeanWidth > 0);
+            Assert.Equal(f.Report.Points, f.Report.Quantiles.Points);
+        });
+        var mean = result.Mean.Quantiles!;
+        Assert.Equal(result.Folds.Average(f => f.Report.Quantiles!.Intervals[0].Coverage), mean.Intervals[0].Coverage, 12);
+        Assert.Equal(result.Folds.Average(f => f.Report.Quantiles!.Levels[2].Pinball), mean.Levels[2].Pinball, 12);
+        Assert.Equal(result.Folds.Sum(f => f.Report.Points), mean.Points);
+        // A point head's backtest has none.
+        Assert.Null(Backtest.Run(Options(SineCsv()), folds: 2, retrain: false, ForecastRun.ReferenceEngine).Mean.Quantiles);
+    }
+
+    [Fact]
     public void Changing_a_folds_test_rows_changes_nothing_its_training_sees()
     {
         var series = CsvSeriesLoader.Load(new CsvSeriesOptions { Path = SineCsv(), Target = "value" });

@@ -83,6 +83,7 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(1, point.GetProperty("step").GetInt32());
             Assert.Equal(done.Forecast![0], point.GetProperty("value").GetDouble());
             Assert.False(string.IsNullOrEmpty(point.GetProperty("time").GetString()));
+            Assert.False(point.TryGetProperty("quantiles", out _), "a point head's forecast has no quantiles");
         }
 
         string csvByQuery = await host.Http.GetStringAsync($"jobs/{id}/forecast?format=csv");
@@ -110,6 +111,38 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         var list = await host.Client.ListAsync();
         Assert.Contains(list, j => j.Id == id && j.State == "Succeeded");
+    }
+
+    [Fact]
+    public async Task An_auto_quantile_job_reports_its_candidates_and_serves_its_intervals_in_the_json_forecast()
+    {
+        var fields = new Dictionary<string, string>(ApiHost.TinyJob()) { ["normalize"] = "auto", ["quantiles"] = "0.1,0.9", ["horizon"] = "2" };
+        string id = await Submit(fields);
+        var done = await host.WaitForEnd(id);
+        Assert.Equal("Succeeded", done.State);
+
+        // Every candidate trained, the one kept named in the status and in metrics.json.
+        var m = JsonDocument.Parse(await host.Client.ArtifactAsync(id, "metrics.json")).RootElement.GetProperty("normalization");
+        Assert.Equal("auto", m.GetProperty("mode").GetString());
+        var candidates = m.GetProperty("candidates").EnumerateArray().ToList();
+        Assert.Equal(["window-seasonal", "window", "global"], candidates.Select(c => c.GetProperty("normalize").GetString()));
+        string chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean()).GetProperty("normalize").GetString()!;
+        Assert.Equal(chosen, m.GetProperty("chosen").GetString());
+        Assert.StartsWith(chosen + ",", done.Normalization);
+
+        using var forecast = await host.Http.GetAsync($"jobs/{id}/forecast");
+        var points = (await Json(forecast)).GetProperty("points").EnumerateArray().ToList();
+        Assert.Equal(2, points.Count);
+        Assert.All(points, p =>
+        {
+            var q = p.GetProperty("quantiles");
+            double lo = q.GetProperty("q0.1").GetDouble(), median = q.GetProperty("q0.5").GetDouble(), hi = q.GetProperty("q0.9").GetDouble();
+            Assert.True(lo <= median && median <= hi, $"{lo} {median} {hi}");
+            Assert.Equal(p.GetProperty("value").GetDouble(), median);
+        });
+        // The same levels as the job's forecast.csv.
+        string csv = Encoding.UTF8.GetString(await host.Client.ArtifactAsync(id, "forecast.csv"));
+        Assert.Contains("q0.1", csv.Split('\n')[0]);
     }
 
     [Fact]
