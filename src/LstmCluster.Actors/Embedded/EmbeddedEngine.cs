@@ -18,6 +18,31 @@ public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyLi
 {
     public long Dropped => Workers.Sum(w => w.Dropped);
     public long Samples => Workers.Sum(w => w.Samples);
+
+    /// <summary>A finished job's figures, from its parameter server's <see cref="TrainingFinished"/>, on <paramref name="options"/>'s engine.</summary>
+    public static EngineStats Of(TrainingFinished finished, EngineOptions options) =>
+        new(options with { Workers = Math.Max(1, finished.Workers.Length) }, finished.Version, finished.Workers, finished.Elapsed, finished.ServerTime);
+
+    /// <summary>The <c>engine</c> object of metrics.json: mode, workers, rounds, samples, dropped gradients, times, and each worker's share.</summary>
+    public System.Text.Json.Nodes.JsonObject ToJson() => new()
+    {
+        ["mode"] = Options.Mode.ToString().ToLowerInvariant(),
+        ["workers"] = Options.Workers,
+        ["sampling"] = Options.RunSampling() == Core.Training.BatchSampling.Global ? "global" : "shard-local",
+        ["torch_threads"] = Options.TorchThreads,
+        ["rounds"] = Rounds,
+        ["samples"] = Samples,
+        ["dropped_gradients"] = Dropped,
+        ["seconds"] = Math.Round(Elapsed.TotalSeconds, 3),
+        ["server_seconds"] = Math.Round(ServerTime.TotalSeconds, 3),
+        ["per_worker"] = new System.Text.Json.Nodes.JsonArray([.. Workers.Select(w => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+        {
+            ["worker"] = w.Worker,
+            ["rounds"] = w.Rounds,
+            ["samples"] = w.Samples,
+            ["dropped_gradients"] = w.Dropped,
+        })]),
+    };
 }
 
 /// <summary>A training job failed (its reason, from the parameter server): the run's failure, not a fault of this code, so no stack trace is of use.</summary>

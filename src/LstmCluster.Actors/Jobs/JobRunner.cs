@@ -1,3 +1,4 @@
+using LstmCluster.Actors.Embedded;
 using Akka.Actor;
 using Akka.Event;
 using LstmCluster.Actors.Protocol;
@@ -235,16 +236,19 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         Become(Evaluating);
         // Evaluation and forecast with Core's pipeline, on each candidate's own windows; auto keeps the lowest validation error.
         var candidates = plan.Candidates is { Count: > 0 } c
-            ? c.Select(x => (x.Options, x.Data, finished[x.Run].ToResult())).ToArray()
-            : [(evaluation.Options with { AutoNormalize = false }, evaluation.Data, m.ToResult())];
+            ? c.Select(x => (x.Options, x.Data, finished[x.Run].ToResult(), Figures: EngineStats.Of(finished[x.Run], plan.Setup.Engine))).ToArray()
+            : [(evaluation.Options with { AutoNormalize = false }, evaluation.Data, m.ToResult(), Figures: EngineStats.Of(m, plan.Setup.Engine))];
         string id = plan.Job;
         var store = plan.Store;
         Task.Run(() =>
             {
                 var runs = candidates.Select(x => ForecastRun.Evaluate(x.Item1, x.Item2, x.Item3)).ToArray();
                 var run = runs.Length > 1 ? ForecastRun.Choose(runs) : runs[0];
+                // The engine's figures of the training kept (with auto, the chosen candidate's).
+                int kept = run.Candidates.Select((x, i) => x.Chosen ? i : -1).FirstOrDefault(i => i >= 0, 0);
+                var figures = candidates[kept].Figures;
                 // Labelled with the name the user gave, not the stored upload's path; on disk before the success is journaled.
-                if (evaluation.Artifacts?.Invoke(evaluation.Submitted, run, evaluation.EngineLabel) is { } written) store.SaveFiles(id, written);
+                if (evaluation.Artifacts?.Invoke(evaluation.Submitted, run, evaluation.EngineLabel, figures) is { } written) store.SaveFiles(id, written);
                 return new Evaluated(run, null);
             })
             .PipeTo(Self, failure: e => new Evaluated(null, JobPreparation.ReasonFor(e, null, null)));

@@ -87,23 +87,5 @@ public sealed class EngineArguments
         return options;
     }
 
-    public static JsonObject Json(EngineStats s) => new()
-    {
-        ["mode"] = s.Options.Mode.ToString().ToLowerInvariant(),
-        ["workers"] = s.Options.Workers,
-        ["sampling"] = s.Options.RunSampling() == Core.Training.BatchSampling.Global ? "global" : "shard-local",
-        ["torch_threads"] = s.Options.TorchThreads,
-        ["rounds"] = s.Rounds,
-        ["samples"] = s.Samples,
-        ["dropped_gradients"] = s.Dropped,
-        ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3),
-        ["server_seconds"] = Math.Round(s.ServerTime.TotalSeconds, 3),
-        ["per_worker"] = new JsonArray(s.Workers.Select(w => (JsonNode)new JsonObject
-        {
-            ["worker"] = w.Worker,
-            ["rounds"] = w.Rounds,
-            ["samples"] = w.Samples,
-            ["dropped_gradients"] = w.Dropped,
-        }).ToArray()),
-    };
+    public static JsonObject Json(EngineStats s) => s.ToJson();
 }

@@ -10,7 +10,7 @@ namespace LstmCluster.Hosting.Api;
 /// </summary>
 public static class JobArtifactFiles
 {
-    public static IReadOnlyDictionary<string, byte[]> Write(RunOptions options, RunResult result, string engine)
+    public static IReadOnlyDictionary<string, byte[]> Write(RunOptions options, RunResult result, string engine, Actors.Embedded.EngineStats? figures = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(result);
@@ -21,7 +21,8 @@ public static class JobArtifactFiles
         var dir = Directory.CreateTempSubdirectory("lstmcluster-artifacts-").FullName;
         try
         {
-            RunOutputs.Write(dir, result, labelled, engine, writeModel: true);
+            RunOutputs.Write(dir, result, labelled, engine, writeModel: true,
+                extra: figures is null ? null : new System.Text.Json.Nodes.JsonObject { ["engine"] = figures.ToJson() });
             var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
             foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
                 files[Path.GetRelativePath(dir, file).Replace(Path.DirectorySeparatorChar, '/')] = File.ReadAllBytes(file);

@@ -1,3 +1,4 @@
+using LstmCluster.Actors.Embedded;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using LstmCluster.Actors.Jobs;
@@ -76,12 +77,14 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     public async Task A_quantile_job_trains_its_quantile_head_on_two_workers_and_is_evaluated_with_intervals()
     {
         Core.Forecasting.RunResult? result = null;
+        EngineStats? figures = null;
         var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
         {
             Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 2 },
-            Artifacts = (_, r, _) =>
+            Artifacts = (_, r, _, f) =>
             {
                 result = r;
+                figures = f;
                 return new Dictionary<string, byte[]>();
             },
         }));
@@ -100,6 +103,13 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         Assert.Equal([0.1, 0.5, 0.9], final.ForecastLevels!);
         Assert.Equal(result.Forecast.Select(f => f.Quantiles[0].Value), final.ForecastQuantiles![0]);
         Assert.Equal(result.Forecast.Select(f => f.Quantiles[2].Value), final.ForecastQuantiles[2]);
+        // metrics.json's engine figures, as an embedded run has them: both workers' rounds and samples, the dropped count.
+        Assert.NotNull(figures);
+        Assert.Equal(2, figures!.Options.Workers);
+        Assert.Equal(2, figures.Workers.Count);
+        Assert.All(figures.Workers, w => Assert.True(w.Rounds > 0 && w.Samples > 0, $"worker {w.Worker}: {w.Rounds} rounds, {w.Samples} samples"));
+        Assert.Equal(figures.Workers.Sum(w => w.Samples), (long)figures.ToJson()["samples"]!);
+        Assert.Equal(2, figures.ToJson()["per_worker"]!.AsArray().Count);
     }
 
     /// <summary>The sine series with a weekly season, three candidates under auto; <paramref name="testSplitScale"/> scales the test split's values.</summary>
@@ -130,7 +140,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
         {
             Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 6 },
-            Artifacts = (o, r, _) =>
+            Artifacts = (o, r, _, _) =>
             {
                 results[o.Data.Path] = r;
                 return new Dictionary<string, byte[]>();
@@ -292,7 +302,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
         {
             Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
-            Artifacts = (_, _, _) =>
+            Artifacts = (_, _, _, _) =>
             {
                 evaluating.Set();
                 release.Wait(Wait);

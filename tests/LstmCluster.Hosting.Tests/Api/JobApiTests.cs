@@ -108,6 +108,13 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("PK"u8.ToArray(), model[..2]);
         var spec = JsonDocument.Parse(await host.Client.ArtifactAsync(id, "model/spec.json")).RootElement;
         Assert.Equal(8, spec.GetProperty("hidden_size").GetInt32());
+        // The engine's figures, as an embedded run writes them: rounds, samples, dropped gradients, each worker's share.
+        var engine = JsonDocument.Parse(await host.Client.ArtifactAsync(id, "metrics.json")).RootElement.GetProperty("engine");
+        var perWorker = engine.GetProperty("per_worker").EnumerateArray().ToList();
+        Assert.Equal(engine.GetProperty("workers").GetInt32(), perWorker.Count);
+        Assert.True(engine.GetProperty("rounds").GetInt64() > 0);
+        Assert.Equal(perWorker.Sum(w => w.GetProperty("samples").GetInt64()), engine.GetProperty("samples").GetInt64());
+        Assert.Equal(0, engine.GetProperty("dropped_gradients").GetInt64());
 
         var list = await host.Client.ListAsync();
         Assert.Contains(list, j => j.Id == id && j.State == "Succeeded");
