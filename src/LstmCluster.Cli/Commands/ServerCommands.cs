@@ -172,28 +172,8 @@ public static class ServerCommands
     /// <summary>Polls the job about once a second, showing its epochs, until it ends; then prints its results.</summary>
     private static async Task<int> Follow(JobApiClient client, string id, CancellationToken ct)
     {
-        // Ctrl+C ends the following only: the job is the server's, and `status` or another `--wait` picks it up again.
-        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        ConsoleCancelEventHandler stop = (_, e) =>
-        {
-            e.Cancel = true;
-            follow.Cancel();
-        };
-        Console.CancelKeyPress += stop;
-        JobView status;
-        try
-        {
-            status = await ServerReport.Follow(id, token => client.StatusAsync(id, token), TimeSpan.FromSeconds(1), follow.Token);
-        }
-        catch (OperationCanceledException) when (follow.IsCancellationRequested)
-        {
-            Console.Error.WriteLine($"stopped following {id}; it keeps running (lstmcluster status --server {client.Server.ToString().TrimEnd('/')} {id})");
+        if (await Following(client, id, token => ServerReport.Follow(id, t => client.StatusAsync(id, t), TimeSpan.FromSeconds(1), token), ct) is not { } status)
             return CliApp.ExitCancelled;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= stop;
-        }
         ServerReport.Detail(status);
         if (status.State != Vocabulary.JobStates.Succeeded)
         {
@@ -210,46 +190,58 @@ public static class ServerCommands
     /// <summary>Polls the group about once a second, a line whenever its counts change, until every member ended; then its table and summary.</summary>
     private static async Task<int> FollowGroup(JobApiClient client, string id, CancellationToken ct)
     {
-        using var follow = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        ConsoleCancelEventHandler stop = (_, e) =>
-        {
-            e.Cancel = true;
-            follow.Cancel();
-        };
-        Console.CancelKeyPress += stop;
-        GroupView status;
-        try
+        var followed = await Following(client, id, async token =>
         {
             string? last = null;
             while (true)
             {
-                status = await client.GroupStatusAsync(id, follow.Token);
+                var status = await client.GroupStatusAsync(id, token);
                 string line = ServerReport.GroupLine(status);
                 if (line != last) Console.WriteLine(line);
                 last = line;
-                if (status.State is "Succeeded" or "Failed" or "Cancelled") break;
-                await Task.Delay(TimeSpan.FromSeconds(1), follow.Token);
+                if (Vocabulary.JobStates.IsEnded(status.State)) return status;
+                await Task.Delay(TimeSpan.FromSeconds(1), token);
             }
+        }, ct);
+        if (followed is not { } ended) return CliApp.ExitCancelled;
+        ServerReport.Group(ended);
+        await PrintGroupSummary(client, ended, ct);
+        if (ended.State == Vocabulary.JobStates.Succeeded) return 0;
+        Console.Error.WriteLine($"error: group {id} {ended.State}{(ended.Reason is { } r ? $": {r}" : "")}");
+        return CliApp.ExitFailure;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="follow"/> until it returns; Ctrl+C ends the following only (the job is the server's, and
+    /// <c>status</c> or another <c>--wait</c> picks it up again): null then, after saying so.
+    /// </summary>
+    private static async Task<T?> Following<T>(JobApiClient client, string id, Func<CancellationToken, Task<T>> follow, CancellationToken ct) where T : class
+    {
+        using var following = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        ConsoleCancelEventHandler stop = (_, e) =>
+        {
+            e.Cancel = true;
+            following.Cancel();
+        };
+        Console.CancelKeyPress += stop;
+        try
+        {
+            return await follow(following.Token);
         }
-        catch (OperationCanceledException) when (follow.IsCancellationRequested)
+        catch (OperationCanceledException) when (following.IsCancellationRequested)
         {
             Console.Error.WriteLine($"stopped following {id}; it keeps running (lstmcluster status --server {client.Server.ToString().TrimEnd('/')} {id})");
-            return CliApp.ExitCancelled;
+            return null;
         }
         finally
         {
             Console.CancelKeyPress -= stop;
         }
-        ServerReport.Group(status);
-        await PrintGroupSummary(client, status, ct);
-        if (status.State == "Succeeded") return 0;
-        Console.Error.WriteLine($"error: group {id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}");
-        return CliApp.ExitFailure;
     }
 
     private static async Task PrintGroupSummary(JobApiClient client, GroupView status, CancellationToken ct)
     {
-        if (status.State is "Queued" or "Running") return;
+        if (!Vocabulary.JobStates.IsEnded(status.State)) return;
         try
         {
             using var summary = JsonDocument.Parse(await client.GroupFileAsync(status.Id, "summary.json", ct));

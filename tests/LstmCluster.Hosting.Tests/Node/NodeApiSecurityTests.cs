@@ -5,6 +5,7 @@ using LstmCluster.Contracts;
 using LstmCluster.Cli.Tests;
 using LstmCluster.Hosting.Api;
 using LstmCluster.Hosting.Node;
+using static LstmCluster.Hosting.Tests.Node.NodeOptionInput;
 
 namespace LstmCluster.Hosting.Tests.Node;
 
@@ -19,12 +20,6 @@ public sealed class NodeApiSecurityTests : IDisposable
     private readonly string dir = Directory.CreateTempSubdirectory("lstmcluster-auth-").FullName;
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    private static IReadOnlyDictionary<string, string?> Flags(params (string Key, string? Value)[] flags) =>
-        flags.ToDictionary(f => f.Key, f => f.Value);
-
-    private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
-        name => variables.FirstOrDefault(v => v.Name == name).Value;
 
     private static int FreePort()
     {

@@ -1,4 +1,5 @@
 using LstmCluster.Hosting.Node;
+using static LstmCluster.Hosting.Tests.Node.NodeOptionInput;
 
 namespace LstmCluster.Hosting.Tests.Node;
 
@@ -8,12 +9,6 @@ public sealed class NodeOptionsTests : IDisposable
     private readonly string config = Path.Combine(Path.GetTempPath(), $"lstmcluster-node-{Guid.NewGuid():N}.json");
 
     public void Dispose() => File.Delete(config);
-
-    private static IReadOnlyDictionary<string, string?> Flags(params (string Key, string? Value)[] flags) =>
-        flags.ToDictionary(f => f.Key, f => f.Value);
-
-    private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
-        name => variables.FirstOrDefault(v => v.Name == name).Value;
 
     [Fact]
     public void Defaults_make_a_single_node_cluster_with_every_role()

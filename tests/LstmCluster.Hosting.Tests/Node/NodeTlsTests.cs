@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Akka.Event;
 using LstmCluster.Cli.Tests;
 using LstmCluster.Hosting.Node;
+using static LstmCluster.Hosting.Tests.Node.NodeOptionInput;
 
 namespace LstmCluster.Hosting.Tests.Node;
 
@@ -23,12 +24,6 @@ public sealed class NodeTlsTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    private static IReadOnlyDictionary<string, string?> Flags(params (string Key, string? Value)[] flags) =>
-        flags.ToDictionary(f => f.Key, f => f.Value);
-
-    private static Func<string, string?> Env(params (string Name, string Value)[] variables) =>
-        name => variables.FirstOrDefault(v => v.Name == name).Value;
 
     private NodeOptions Options(string? certificate = null, string? password = null, string? ca = null) =>
         new() { TlsCertificate = certificate ?? certs.Pfx("node"), TlsPassword = password ?? certs.Password, TlsCa = ca };
