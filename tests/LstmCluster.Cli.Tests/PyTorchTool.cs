@@ -4,8 +4,8 @@ namespace LstmCluster.Cli.Tests;
 
 /// <summary>
 /// Debian's PyTorch (<c>python3-torch</c>, for <c>/usr/bin/python3</c>), a tool of the interchange tests and never of
-/// the product. Without it those tests fail with what to install: there is no skipping, so CI cannot pass by missing it
-/// (<c>.ci/run</c> installs it).
+/// the product. Without it those tests are skipped saying what to install, and fail in CI (<see cref="LstmCluster.Tests.Shared.Prerequisite"/>;
+/// <c>.ci/run</c> installs it).
 /// </summary>
 public static class PyTorchTool
 {
@@ -16,7 +16,7 @@ public static class PyTorchTool
     /// <summary>Runs <paramref name="script"/> with <paramref name="args"/> and returns its standard output; fails the test on a non-zero exit.</summary>
     public static string Run(string script, params string[] args)
     {
-        if (Missing.Value is { } why) Assert.Fail(why);
+        LstmCluster.Tests.Shared.Prerequisite.Require(Missing.Value);
         var (code, stdout, stderr) = Exec([script, .. args], TimeSpan.FromMinutes(2));
         Assert.True(code == 0, $"{Python} {script} {string.Join(' ', args)} exited {code}:\n{stderr}");
         return stdout;
