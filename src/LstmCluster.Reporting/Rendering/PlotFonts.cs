@@ -121,12 +121,14 @@ internal static class PlotFonts
     public static ScottPlot.Image DrawRuns(string text, float size, ScottPlot.Color color, bool bold)
     {
         var pieces = new List<(string Text, SKFont Font, float Width)>();
+        // The installed fonts' typefaces are this call's to dispose (the embedded one is ScottPlot's cached copy).
+        var opened = new List<SKTypeface>();
         try
         {
             float width = 0, ascent = 0, descent = 0;
             foreach (var (run, family) in Runs(text))
             {
-                var face = family == Family ? Fonts.GetTypeface(Family, bold, italic: false) : SKTypeface.FromFamilyName(family, bold ? SKFontStyle.Bold : SKFontStyle.Normal);
+                var face = family == Family ? Fonts.GetTypeface(Family, bold, italic: false) : Opened(SKTypeface.FromFamilyName(family, bold ? SKFontStyle.Bold : SKFontStyle.Normal));
                 var font = new SKFont(face, size) { Subpixel = true, Edging = SKFontEdging.Antialias };
                 float w = font.MeasureText(run);
                 font.GetFontMetrics(out var metrics);
@@ -152,6 +154,13 @@ internal static class PlotFonts
         finally
         {
             foreach (var piece in pieces) piece.Font.Dispose();
+            foreach (var face in opened) face.Dispose();
+        }
+
+        SKTypeface Opened(SKTypeface face)
+        {
+            opened.Add(face);
+            return face;
         }
     }
 
