@@ -24,6 +24,17 @@ public sealed class DiscoveryClusterTests(Xunit.Abstractions.ITestOutputHelper o
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
 
     private readonly List<WebApplication> apps = [];
+
+    /// <summary>Starts a node (stopped at the end of the test) and gives the task that completes when it is Up in the cluster.</summary>
+    private async Task<Task> StartUntilUp(NodeOptions options)
+    {
+        var app = NodeHost.Build(options);
+        apps.Add(app);
+        await app.StartAsync();
+        var memberUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(app.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(() => memberUp.TrySetResult());
+        return memberUp.Task;
+    }
     private readonly string state = Path.Combine(Path.GetTempPath(), "lstmcluster", $"discovery-state-{Guid.NewGuid():N}");
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -80,12 +91,7 @@ public sealed class DiscoveryClusterTests(Xunit.Abstractions.ITestOutputHelper o
             var options = NodeOptions.Resolve(flags, name => env.GetValueOrDefault(name), configPath: null);
             Assert.Empty(options.Seeds);
             Assert.True(options.Discovery.Bootstraps);
-            var app = NodeHost.Build(options);
-            apps.Add(app);
-            await app.StartAsync();
-            var memberUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Akka.Cluster.Cluster.Get(app.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(() => memberUp.TrySetResult());
-            up.Add(memberUp.Task);
+            up.Add(await StartUntilUp(options));
         }
 
         // Each node becomes Up only by joining through bootstrap: none of them joins itself or has a seed.
@@ -176,12 +182,7 @@ public sealed class DiscoveryClusterTests(Xunit.Abstractions.ITestOutputHelper o
                         """,
                     Discovery = new NodeDiscoveryOptions { Method = NodeDiscoveryOptions.Kubernetes, ManagementPort = management[i], RequiredContactPoints = 3 },
                 };
-                var app = NodeHost.Build(options);
-                apps.Add(app);
-                await app.StartAsync();
-                var memberUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                Akka.Cluster.Cluster.Get(app.Services.GetRequiredService<ActorSystem>()).RegisterOnMemberUp(() => memberUp.TrySetResult());
-                up.Add(memberUp.Task);
+                up.Add(await StartUntilUp(options));
             }
             await Task.WhenAll(up).WaitAsync(Patience);
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}/"), Timeout = TimeSpan.FromSeconds(30) };
