@@ -16,6 +16,12 @@ using LstmCluster.Core.Training;
 /// they fall, and the server's CPU per round, show what the server's serial part (averaging K gradients, one optimizer
 /// step, K weight messages) costs as K grows. In one process, so messages are not serialized: across processes the
 /// server's node also serializes K weight messages and deserializes K gradients a round.
+/// <para>
+/// Each K is also run against a <see cref="NullServer"/>: the same workers and messages, a server that only counts the
+/// gradients and tells the next weights. Its rounds show what K concurrent delays and 2K messages cost on this machine
+/// (the slowest of K timers sets the round), so the real server's own part is the difference, and the server's busy
+/// time (its stopwatch around averaging, the optimizer step and validation) says how much of that is its work.
+/// </para>
 /// </summary>
 internal static class ServerScaleBench
 {
@@ -27,22 +33,46 @@ internal static class ServerScaleBench
         for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
         int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
         int hidden = Int("hidden", 64), layers = Int("layers", 2), delayMs = Int("delay-ms", 7), rounds = Int("rounds", 300), slice = Int("slice", 64);
+        // As across processes, every message through the project's serializer and back (akka.actor.serialize-messages):
+        // the server's side then pays a serialization per weight message and a deserialization per gradient.
+        bool serialize = map.TryGetValue("serialize", out var ser) && ser is "on" or "true";
         int[] ks = map.TryGetValue("workers", out var list) ? [.. list.Split(',').Select(x => int.Parse(x, Culture))] : [1, 2, 4, 8, 16, 32];
         var spec = new ModelSpec(1, hidden, layers, 1);
         Console.WriteLine($"parameter server against K delay workers: LSTM 1→{hidden}×{layers} ({spec.ParameterCount} parameters), {delayMs} ms per " +
-            $"worker round, {slice} windows per worker, sync, Adam, {rounds} timed rounds per K, {Environment.ProcessorCount} cores, load {Load()}");
-        Console.WriteLine($"{"K",3} {"rounds/s",9} {"vs ideal",9} {"ms/round",9} {"server+wire ms/round",21} {"CPU ms/round",13} {"samples/s",10}");
+            $"worker round, {slice} windows per worker, sync, Adam, {rounds} timed rounds per K, {Environment.ProcessorCount} cores, load {Load()}" +
+            (serialize ? ", every message serialized and deserialized" : ""));
+        Console.WriteLine($"{"K",3} {"rounds/s",9} {"vs ideal",9} {"ms/round",9} {"null server ms/round",21} {"server's part ms",17} " +
+            $"{"server busy ms",15} {"CPU ms/round",13} {"samples/s",10}");
         foreach (int k in ks)
         {
-            var (rate, cpuMs) = await Measure(spec, k, TimeSpan.FromMilliseconds(delayMs), rounds, slice);
+            var delay = TimeSpan.FromMilliseconds(delayMs);
+            double nullMs = 1000 / await MeasureNull(spec, k, delay, rounds, serialize);
+            var (rate, cpuMs, busyMs) = await Measure(spec, k, delay, rounds, slice, serialize);
             double ms = 1000 / rate;
-            Console.WriteLine($"{k,3} {rate,9:F1} {rate * delayMs / 1000,9:F2} {ms,9:F2} {ms - delayMs,21:F2} {cpuMs,13:F2} {rate * k * slice,10:F0}");
+            Console.WriteLine($"{k,3} {rate,9:F1} {rate * delayMs / 1000,9:F2} {ms,9:F2} {nullMs,21:F2} {ms - nullMs,17:F2} {busyMs,15:F2} " +
+                $"{cpuMs,13:F2} {rate * k * slice,10:F0}");
         }
     }
 
+    private static Akka.Configuration.Config Configuration(bool serialize) => serialize
+        ? Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on").WithFallback(EmbeddedEngine.Configuration(null, 1))
+        : EmbeddedEngine.Configuration(null, 1);
+
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-    private static async Task<(double RoundsPerSecond, double CpuMsPerRound)> Measure(ModelSpec spec, int k, TimeSpan delay, int rounds, int slice)
+    /// <summary>Rounds per second of K delay workers against a server that does nothing but count and reply.</summary>
+    private static async Task<double> MeasureNull(ModelSpec spec, int k, TimeSpan delay, int rounds, bool serialize)
+    {
+        using var system = ActorSystem.Create("ps-null", Configuration(serialize));
+        var done = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var workers = Enumerable.Range(0, k).Select(i => system.ActorOf(Props.Create(() => new DelayWorker(delay, i, spec.ParameterCount, 64)), $"worker-{i}")).ToList();
+        system.ActorOf(Props.Create(() => new NullServer(spec, workers, 30, rounds, done)).WithDispatcher(Dispatchers.Torch), "null");
+        double seconds = await done.Task.WaitAsync(TimeSpan.FromMinutes(30));
+        await system.Terminate();
+        return rounds / seconds;
+    }
+
+    private static async Task<(double RoundsPerSecond, double CpuMsPerRound, double BusyMsPerRound)> Measure(ModelSpec spec, int k, TimeSpan delay, int rounds, int slice, bool serialize)
     {
         // Enough windows for ten rounds an epoch; a small validation set so epoch ends cost little.
         int steps = 10, windows = slice * k * steps;
@@ -56,16 +86,17 @@ internal static class ServerScaleBench
         int warmUpEpochs = 1, epochs = warmUpEpochs + (int)Math.Ceiling(rounds / (double)perEpoch);
         var options = new TrainingOptions { Epochs = epochs, BatchSize = slice * k, Patience = 0, Seed = 3 };
 
-        using var system = ActorSystem.Create("ps-scale", EmbeddedEngine.Configuration(null, 1));
-        var done = new TaskCompletionSource<(double, double)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var system = ActorSystem.Create("ps-scale", Configuration(serialize));
+        var done = new TaskCompletionSource<(double, double, double, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observer = system.ActorOf(Props.Create(() => new Observer(warmUpEpochs, done)));
         var workers = Enumerable.Range(0, k).Select(i => system.ActorOf(Props.Create(() => new DelayWorker(delay)), $"worker-{i}")).ToList();
         var setup = new TrainingSetup("scale", spec, train, validation, options, new EngineOptions { Workers = k, TorchThreads = 1 }, null);
         system.ActorOf(ParameterServerActor.Props(setup, workers, observer), "ps");
-        var (seconds, cpu) = await done.Task.WaitAsync(TimeSpan.FromMinutes(30));
+        var (seconds, cpu, busy, versions) = await done.Task.WaitAsync(TimeSpan.FromMinutes(30));
         long timed = (long)(epochs - warmUpEpochs) * perEpoch;
         await system.Terminate();
-        return (timed / seconds, cpu * 1000 / timed);
+        // The busy time covers every round, the warm-up epoch's too: its average over all of them.
+        return (timed / seconds, cpu * 1000 / timed, busy * 1000 / Math.Max(1, versions));
     }
 
     /// <summary>Times the server from the end of its warm-up epochs to the end of training (wall and process CPU).</summary>
@@ -74,7 +105,7 @@ internal static class ServerScaleBench
         private readonly Stopwatch clock = new();
         private TimeSpan cpu;
 
-        public Observer(int warmUpEpochs, TaskCompletionSource<(double, double)> done)
+        public Observer(int warmUpEpochs, TaskCompletionSource<(double, double, double, long)> done)
         {
             Receive<EpochProgress>(m =>
             {
@@ -82,8 +113,8 @@ internal static class ServerScaleBench
                 clock.Start();
                 cpu = Process.GetCurrentProcess().TotalProcessorTime;
             });
-            Receive<TrainingFinished>(_ => done.TrySetResult(
-                (clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds)));
+            Receive<TrainingFinished>(m => done.TrySetResult((clock.Elapsed.TotalSeconds,
+                (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, m.ServerTime.TotalSeconds, m.Version)));
             Receive<TrainingFailed>(m => done.TrySetException(new InvalidOperationException(m.Reason)));
             ReceiveAny(_ => { });
         }
@@ -92,9 +123,8 @@ internal static class ServerScaleBench
     /// <summary>Answers each <see cref="Weights"/> after a fixed delay, without computing, with a fresh gradient vector.</summary>
     private sealed class DelayWorker : ReceiveActor
     {
-        public DelayWorker(TimeSpan delay)
+        public DelayWorker(TimeSpan delay, int index = 0, int size = 0, int samples = 0)
         {
-            int index = 0, samples = 0, size = 0;
             Receive<AssignShard>(m =>
             {
                 index = m.Worker;
@@ -111,6 +141,39 @@ internal static class ServerScaleBench
                 _ = Task.Delay(delay).ContinueWith(_ => server.Tell(reply, self), TaskScheduler.Default);
             });
             ReceiveAny(_ => { });
+        }
+    }
+
+    /// <summary>
+    /// The baseline server: tells every worker the same weights, counts the K gradients of the round and opens the next
+    /// one; no averaging, no optimizer, no validation. Times <paramref name="rounds"/> rounds after <paramref name="warmUp"/>.
+    /// </summary>
+    private sealed class NullServer : ReceiveActor
+    {
+        public NullServer(ModelSpec spec, List<IActorRef> workers, int warmUp, int rounds, TaskCompletionSource<double> done)
+        {
+            var weights = new float[spec.ParameterCount];
+            var clock = new Stopwatch();
+            long version = 0;
+            int arrived = 0;
+            void Open()
+            {
+                foreach (var w in workers) w.Tell(new Weights("null", version, weights));
+            }
+            Receive<Gradient>(_ =>
+            {
+                if (++arrived < workers.Count) return;
+                arrived = 0;
+                version++;
+                if (version == warmUp) clock.Start();
+                if (version == warmUp + rounds)
+                {
+                    done.TrySetResult(clock.Elapsed.TotalSeconds);
+                    return;
+                }
+                Open();
+            });
+            Open();
         }
     }
 }
