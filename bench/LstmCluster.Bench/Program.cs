@@ -13,8 +13,15 @@ using LstmCluster.Core.Training;
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- suite [--repeats 5] [--epochs 3] [--hidden 64] [--layers 2]
 //            [--points 8000] [--batch 64] [--rss-rounds 10000] [--only "train K=1|simulate K=1"]
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- ps-scale [--workers 1,2,4,8,16,32] [--delay-ms 7] [--rounds 300]
-//            [--hidden 64] [--layers 2] [--slice 64]   (one parameter server against K fixed-delay workers: ServerScaleBench.cs)
+//            [--hidden 64] [--layers 2] [--slice 64] [--serialize on]   (one parameter server against K fixed-delay workers: ServerScaleBench.cs)
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- ps-scale broadcast [--workers 32] [--repeats 5]
+//            (a broadcast serialized once against once per worker, interleaved)
 //        (suite: issue #12's table: every configuration interleaved, ratios against the targets, memory over many rounds: SuiteBench.cs)
+if (args.FirstOrDefault() == "ps-scale" && args.ElementAtOrDefault(1) == "broadcast")
+{
+    await ServerScaleBench.Broadcast(args[2..]);
+    return;
+}
 if (args.FirstOrDefault() == "ps-scale")
 {
     await ServerScaleBench.Run(args[1..]);

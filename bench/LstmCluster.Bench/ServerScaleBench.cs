@@ -54,6 +54,36 @@ internal static class ServerScaleBench
         }
     }
 
+    /// <summary>
+    /// `ps-scale broadcast`: K workers, every message serialized, the null server telling one weights instance to all
+    /// (serialized once) or one instance each (serialized K times), interleaved repeats; CPU per round, medians.
+    /// </summary>
+    public static async Task Broadcast(string[] args)
+    {
+        var map = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
+        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
+        int k = Int("workers", 32), repeats = Int("repeats", 5), rounds = Int("rounds", 300);
+        var spec = new ModelSpec(1, Int("hidden", 64), Int("layers", 2), 1);
+        Console.WriteLine($"broadcast: {k} delay workers (7 ms), every message serialized, {spec.ParameterCount} parameters, {rounds} rounds, " +
+            $"{repeats} interleaved repeats, load {Load()}");
+        var one = new List<double>();
+        var each = new List<double>();
+        for (int r = 0; r <= repeats; r++)
+        {
+            var a = await MeasureNull(spec, k, TimeSpan.FromMilliseconds(7), rounds, true, shared: true);
+            var b = await MeasureNull(spec, k, TimeSpan.FromMilliseconds(7), rounds, true, shared: false);
+            Console.WriteLine($"  {(r == 0 ? "warm-up" : $"repeat {r}")}: one instance {a.CpuMsPerRound:F2} CPU ms/round ({1000 / a.RoundsPerSecond:F2} ms/round), " +
+                $"one per worker {b.CpuMsPerRound:F2} ({1000 / b.RoundsPerSecond:F2}), load {Load()}");
+            if (r == 0) continue;
+            one.Add(a.CpuMsPerRound);
+            each.Add(b.CpuMsPerRound);
+        }
+        double Median(List<double> x) => x.Order().ElementAt(x.Count / 2);
+        Console.WriteLine($"median CPU ms/round: one instance {Median(one):F2}, one per worker {Median(each):F2}; saved per worker and round " +
+            $"{(Median(each) - Median(one)) / (k - 1):F3} ms");
+    }
+
     private static Akka.Configuration.Config Configuration(bool serialize) => serialize
         ? Akka.Configuration.ConfigurationFactory.ParseString("akka.actor.serialize-messages = on").WithFallback(EmbeddedEngine.Configuration(null, 1))
         : EmbeddedEngine.Configuration(null, 1);
@@ -61,15 +91,22 @@ internal static class ServerScaleBench
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     /// <summary>Rounds per second of K delay workers against a server that does nothing but count and reply.</summary>
-    private static async Task<double> MeasureNull(ModelSpec spec, int k, TimeSpan delay, int rounds, bool serialize)
+    private static async Task<double> MeasureNull(ModelSpec spec, int k, TimeSpan delay, int rounds, bool serialize) =>
+        (await MeasureNull(spec, k, delay, rounds, serialize, shared: true)).RoundsPerSecond;
+
+    private static async Task<(double RoundsPerSecond, double CpuMsPerRound)> MeasureNull(ModelSpec spec, int k, TimeSpan delay, int rounds,
+        bool serialize, bool shared)
     {
         using var system = ActorSystem.Create("ps-null", Configuration(serialize));
         var done = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
         var workers = Enumerable.Range(0, k).Select(i => system.ActorOf(Props.Create(() => new DelayWorker(delay, i, spec.ParameterCount, 64)), $"worker-{i}")).ToList();
-        system.ActorOf(Props.Create(() => new NullServer(spec, workers, 30, rounds, done)).WithDispatcher(Dispatchers.Torch), "null");
+        var cpu = new TimeSpan[1];
+        Action started = () => cpu[0] = Process.GetCurrentProcess().TotalProcessorTime;
+        system.ActorOf(Props.Create(() => new NullServer(spec, workers, 30, rounds, shared, done, started)).WithDispatcher(Dispatchers.Torch), "null");
         double seconds = await done.Task.WaitAsync(TimeSpan.FromMinutes(30));
+        var used = Process.GetCurrentProcess().TotalProcessorTime - cpu[0];
         await system.Terminate();
-        return rounds / seconds;
+        return (rounds / seconds, used.TotalMilliseconds / rounds);
     }
 
     private static async Task<(double RoundsPerSecond, double CpuMsPerRound, double BusyMsPerRound)> Measure(ModelSpec spec, int k, TimeSpan delay, int rounds, int slice, bool serialize)
@@ -150,7 +187,8 @@ internal static class ServerScaleBench
     /// </summary>
     private sealed class NullServer : ReceiveActor
     {
-        public NullServer(ModelSpec spec, List<IActorRef> workers, int warmUp, int rounds, TaskCompletionSource<double> done)
+        public NullServer(ModelSpec spec, List<IActorRef> workers, int warmUp, int rounds, bool shared, TaskCompletionSource<double> done,
+            Action started)
         {
             var weights = new float[spec.ParameterCount];
             var clock = new Stopwatch();
@@ -158,14 +196,20 @@ internal static class ServerScaleBench
             int arrived = 0;
             void Open()
             {
-                foreach (var w in workers) w.Tell(new Weights("null", version, weights));
+                // Shared: one instance for all, as the parameter server tells it (serialized once); otherwise one each.
+                var message = new Weights("null", version, weights);
+                foreach (var w in workers) w.Tell(shared ? message : new Weights("null", version, weights));
             }
             Receive<Gradient>(_ =>
             {
                 if (++arrived < workers.Count) return;
                 arrived = 0;
                 version++;
-                if (version == warmUp) clock.Start();
+                if (version == warmUp)
+                {
+                    started();
+                    clock.Start();
+                }
                 if (version == warmUp + rounds)
                 {
                     done.TrySetResult(clock.Elapsed.TotalSeconds);

@@ -111,7 +111,33 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         return job is null ? null : 5 + 3L * job.Length + 5 + 4L * values + 32;
     }
 
+    /// <summary>
+    /// The bytes of the broadcasts being sent: a parameter server tells one <see cref="Weights"/> (or <see cref="LocalRound"/>)
+    /// instance to each of its K workers, and each worker's endpoint would serialize it again. Keyed by the instance, held no
+    /// longer than it lives; messages are immutable records, so the bytes stay right. (ps-scale --serialize on: README,
+    /// "Performance".)
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, byte[]> Broadcasts = new();
+
     public override byte[] ToBinary(object obj)
+    {
+        if (obj is Weights or LocalRound)
+        {
+            if (Broadcasts.TryGetValue(obj, out var done))
+            {
+                if (Remoting.WireTrace.Enabled) Remoting.WireTrace.Mark("ser", Manifest(obj), done.Length);
+                Telemetry.ClusterMetrics.Serialized(obj.GetType().Name, done.Length);
+                return done;
+            }
+            // Racing endpoints may both serialize; either's bytes are the same.
+            var bytes = Serialize(obj);
+            Broadcasts.AddOrUpdate(obj, bytes);
+            return bytes;
+        }
+        return Serialize(obj);
+    }
+
+    private byte[] Serialize(object obj)
     {
         // Sized up front for weights and gradients: no growing (copying) a 200 KB buffer in steps every round.
         using var stream = new MemoryStream(SizeBound(obj) is { } bound ? (int)Math.Min(bound, int.MaxValue) : 256);

@@ -208,12 +208,15 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         if (Mode == TrainingMode.LocalSgd)
         {
             roundSteps = Math.Min(setup.Engine.SyncPeriod, plan.StepsPerEpoch - stepInEpoch);
-            foreach (var k in active) wire.Tell(workers[k], new LocalRound(setup.Job, version, w, roundSteps, master.LearningRate), Self);
+            // One message for all: the serializer serializes a broadcast instance once, however many workers it goes to.
+            var message = new LocalRound(setup.Job, version, w, roundSteps, master.LearningRate);
+            foreach (var k in active) wire.Tell(workers[k], message, Self);
         }
         else
         {
             roundSteps = 1;
-            foreach (var k in active) wire.Tell(workers[k], new Weights(setup.Job, version, w), Self);
+            var message = new Weights(setup.Job, version, w);
+            foreach (var k in active) wire.Tell(workers[k], message, Self);
         }
         if (setup.Engine.StragglerTimeout is { } timeout)
             Timers.StartSingleTimer(nameof(RoundTimeout), new RoundTimeout(version), timeout);

@@ -126,6 +126,27 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
     }
 
     [Fact]
+    public void A_broadcast_instance_is_serialized_once_and_an_equal_new_one_again()
+    {
+        var weights = new Weights("job-1", 17, Vector);
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(weights);
+        var first = serializer.ToBinary(weights);
+        // The same instance told to a second worker: the bytes already made.
+        Assert.Same(first, serializer.ToBinary(weights));
+        // An equal record that is another instance (records compare by value) is serialized on its own, to the same bytes.
+        var equal = new Weights("job-1", 17, Vector);
+        Assert.Equal(weights, equal);
+        var again = serializer.ToBinary(equal);
+        Assert.NotSame(first, again);
+        Assert.Equal(first, again);
+        // The next round's weights are never served the previous round's bytes.
+        var next = serializer.ToBinary(new Weights("job-1", 18, Vector));
+        Assert.Equal(18, ((Weights)serializer.FromBinary(next, "w")).Version);
+        var round = new LocalRound("job-1", 4, Vector, 3, 0.01);
+        Assert.Same(serializer.ToBinary(round), serializer.ToBinary(round));
+    }
+
+    [Fact]
     public void An_actor_ref_in_a_message_resolves_to_the_same_actor()
     {
         var message = new SubmitTraining(new TrainingSetup("j", TestSupport.TinySpec, Windows, Windows, Options, new EngineOptions(), null), TestActor);
