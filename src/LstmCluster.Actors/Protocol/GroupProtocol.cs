@@ -1,7 +1,16 @@
 namespace LstmCluster.Actors.Protocol;
 
 /// <summary>One member of a job group: the series it trains and where its job stands.</summary>
-public sealed record GroupMemberStatus(string Symbol, string? Job, JobState State, int Epoch, int Epochs, double TestMase, string? Reason);
+public sealed record GroupMemberStatus(string Symbol, string? Job, JobState State, int Epoch, int Epochs, double TestMase, string? Reason)
+{
+    /// <summary>A sweep's member: its trial (from 1) and round; null in a group over several series.</summary>
+    public int? Trial { get; init; }
+
+    public int? Round { get; init; }
+
+    /// <summary>A succeeded sweep member's validation MASE (what ranks it); NaN otherwise.</summary>
+    public double ValidationMase { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// Where a job group stands (the answer to <see cref="GetJobStatus"/>, <see cref="CancelJob"/> and <see cref="DeleteJob"/>
@@ -21,6 +30,9 @@ public sealed record GroupStatus(string Group, JobState State, string Strategy, 
     public DateTimeOffset? Submitted { get; init; }
 
     public DateTimeOffset? Finished { get; init; }
+
+    /// <summary>A sweep group's rounds and leaderboard (strategy <c>sweep</c>); null for a group over several series.</summary>
+    public SweepStatus? Sweep { get; init; }
 
     /// <summary>Members in <paramref name="state"/> (skipped series count as failed: they never trained).</summary>
     public int Count(JobState state) => Members.Count(m => m.State == state);
