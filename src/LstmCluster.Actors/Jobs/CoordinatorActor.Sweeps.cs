@@ -234,18 +234,30 @@ public sealed partial class CoordinatorActor
                 members.Add(new GroupMember(name, null, JobBudget.Bounded(e.Message)) { Trial = trial.Number, Round = round.Number });
                 continue;
             }
-            var job = NewJob(new JobRecord
-            {
-                Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = sweep.Priority,
-                // A trial takes one worker unless the sweep named a count: the round's trials share the pool and train at once.
-                Workers = sweep.Workers ?? 1,
-                Options = options, Owner = group.Owner, Mode = sweep.Mode, Staleness = sweep.Staleness, SyncPeriod = sweep.SyncPeriod,
-                Data = group.Data, Target = options.Data.Target, Epochs = round.Epochs, Submitted = now, Group = group.Id, Upload = group.Upload,
-            }, ActorRefs.Nobody, durable: true);
+            var job = NewTrialJob(group, $"job-{sequence + 1}", options, round, now, keepSequence: false);
             created.Add(job);
             members.Add(new GroupMember(name, job.Id) { Trial = trial.Number, Round = round.Number });
         }
         return ([.. members], created);
+    }
+
+    private RegisteredJob NewTrialJob(GroupRecord group, string id, Core.Forecasting.RunOptions options, SweepRound round, DateTimeOffset now,
+        bool keepSequence)
+    {
+        var sweep = group.Sweep!;
+        long number = long.Parse(id.AsSpan("job-".Length), CultureInfo.InvariantCulture);
+        long current = sequence;
+        var job = NewJob(new JobRecord
+        {
+            Id = id, Sequence = number, Priority = sweep.Priority,
+            // A trial takes one worker unless the sweep named a count: the round's trials share the pool and train at once.
+            Workers = sweep.Workers ?? 1,
+            Options = options, Owner = group.Owner, Mode = sweep.Mode, Staleness = sweep.Staleness, SyncPeriod = sweep.SyncPeriod,
+            Data = group.Data, Target = options.Data.Target, Epochs = round.Epochs, Submitted = now, Group = group.Id, Upload = group.Upload,
+        }, ActorRefs.Nobody, durable: true);
+        // A member made again under its old id must not move the counter back (NewJob sets it to the job's number).
+        if (keepSequence) sequence = Math.Max(current, number);
+        return job;
     }
 
     /// <summary>Queued at once, in trial order; each member's data is prepared (its JobSubmitted is journaled once it loads).</summary>
@@ -255,6 +267,44 @@ public sealed partial class CoordinatorActor
         {
             queue.Add(job);
             Prepare(job);
+        }
+    }
+
+    // --- recovery ---
+
+    /// <summary>
+    /// A group's members have job ids from the moment the group (or a sweep's round) is journaled, before their own
+    /// JobSubmitted: recovery keeps those ids from being given to new jobs.
+    /// </summary>
+    private void ReserveMemberIds()
+    {
+        foreach (var member in groups.Values.SelectMany(g => g.Members))
+            if (member.Job is { } id && id.StartsWith("job-", StringComparison.Ordinal)
+                && long.TryParse(id.AsSpan("job-".Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n))
+                sequence = Math.Max(sequence, n);
+    }
+
+    /// <summary>
+    /// After recovery: a member of an open sweep's current round that the restart caught before its JobSubmitted was journaled
+    /// (its data was loading) is made again under its id, so the round still trains every trial it promoted.
+    /// </summary>
+    private void ResumeSweeps()
+    {
+        foreach (var group in groups.Values.Where(g => g is { Ended: false, CancelRequested: false, Sweep: not null }).ToList())
+        {
+            if (PlanOf(group) is not { } plan) continue;
+            var sweep = group.Sweep!;
+            var round = plan.Rounds[sweep.Round - 1];
+            var created = new List<RegisteredJob>();
+            foreach (var member in group.Members.Where(m => m.Round == sweep.Round && m.Skipped is null && m.Job is { } id && !jobs.ContainsKey(id)))
+            {
+                var trial = plan.Trials[member.Trial!.Value - 1];
+                var options = trial.Apply(sweep.Values).With("epochs", round.Epochs.ToString(CultureInfo.InvariantCulture)).ToRunOptions();
+                created.Add(NewTrialJob(group, member.Job!, options, round, DateTimeOffset.UtcNow, keepSequence: true));
+            }
+            if (created.Count == 0) continue;
+            log.Info("sweep {0}: {1} member(s) of round {2} were not queued yet at the restart; queued again", group.Id, created.Count, round.Number);
+            Enqueue(created);
         }
     }
 

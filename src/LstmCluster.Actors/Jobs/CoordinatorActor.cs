@@ -146,6 +146,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     /// </summary>
     private void OnRecoveryCompleted()
     {
+        ReserveMemberIds();
         var open = jobs.Values.Where(j => !j.Record.Ended).ToList();
         var cutOff = open.Where(j => j.Record.State == JobState.Running).Select(j => j.Id).ToArray();
         foreach (var job in open.Where(j => j.Record.State == JobState.Running)) job.Record = job.Record with { State = JobState.Queued };
@@ -176,6 +177,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
             queue.Add(job);
             Prepare(job);
         }
+        ResumeSweeps();
         ResumeGroups();
     }
 
