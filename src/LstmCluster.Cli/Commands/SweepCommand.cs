@@ -159,7 +159,7 @@ public static class SweepCommand
             string zipPath = Path.Combine(output, "model.zip");
             OutputPaths.WriteFile(zipPath, temp => File.WriteAllBytes(temp, zip));
             written.Add(zipPath);
-            Finish(result, written, $"the best model is job {sweep.Best}'s, kept as the sweep group's: it serves forecasts at POST {server}/models/{id}/forecast",
+            Finish(result, written, $"the best model ({sweep.Best}'s) is kept as the sweep group's: it serves forecasts at POST {server}/models/{id}/forecast",
                 writeFiles: false);
             return 0;
         }
