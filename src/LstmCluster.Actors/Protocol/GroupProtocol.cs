@@ -37,11 +37,23 @@ public sealed record GroupStatus(string Group, JobState State, string Strategy, 
     /// <summary>Members in <paramref name="state"/> (skipped series count as failed: they never trained).</summary>
     public int Count(JobState state) => Members.Count(m => m.State == state);
 
-    /// <summary>Epochs done over epochs planned, over every member that trains or trained (0 to 1).</summary>
+    /// <summary>
+    /// Epochs done over epochs planned, over every member that trains or trained (0 to 1); for a sweep, over every round of
+    /// its plan (a member that ended counts its round's epochs), so it does not start over with each round.
+    /// </summary>
     public double Progress
     {
         get
         {
+            if (Sweep is { Rounds.Length: > 0 } sweep)
+            {
+                if (State is JobState.Succeeded) return 1;
+                double planned = sweep.Rounds.Sum(r => (double)r.Trials * r.Epochs);
+                double done = Members.Where(m => m.Round is { } r && r >= 1 && r <= sweep.Rounds.Length).Sum(m =>
+                    m.State is JobState.Succeeded or JobState.Failed or JobState.Cancelled ? sweep.Rounds[m.Round!.Value - 1].Epochs
+                    : Math.Min(m.Epoch, sweep.Rounds[m.Round!.Value - 1].Epochs));
+                return planned > 0 ? Math.Min(1, done / planned) : 0;
+            }
             var training = Members.Where(m => m.Job is not null && m.Epochs > 0).ToList();
             if (training.Count == 0) return State is JobState.Succeeded ? 1 : 0;
             return training.Sum(m => m.State is JobState.Succeeded ? 1.0 : Math.Min(1.0, m.Epoch / (double)m.Epochs)) / training.Count;

@@ -116,6 +116,7 @@ public sealed class SweepGroupTests(ITestOutputHelper output) : TestKit(TestSupp
         Assert.True(board[2].ValidationMase <= board[3].ValidationMase);
         Assert.Equal(["best", "out in round 2", "out in round 1", "out in round 1"], board.Select(e => e.Status));
         Assert.Equal(board[0].Job, sweep.Best);
+        Assert.Equal(1, done.Progress);
 
         // The same seed in process gives the same leaderboard: same trials in the same order, the same validation MASE
         // (sync training on one worker is the reference trainer to float-summation tolerance).
@@ -175,6 +176,8 @@ public sealed class SweepGroupTests(ITestOutputHelper output) : TestKit(TestSupp
         string group = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
         // Stopped as soon as round 2 is under way: round 1's scores are in the journal, round 2's members queued or training.
         var before = await AwaitGroup(first, group, g => g.Sweep!.Round == 2);
+        // Progress runs over the whole plan (4 × 1 + 2 × 2 + 1 × 4 epochs): round 1's 4 epochs are done, not all.
+        Assert.InRange(before.Progress, 4.0 / 12, 11.5 / 12);
         Watch(first);
         Sys.Stop(first);
         await ExpectTerminatedAsync(first, Wait);

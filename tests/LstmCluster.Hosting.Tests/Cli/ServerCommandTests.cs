@@ -86,6 +86,17 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.Contains($"/models/{group.Id}/forecast", sweep.Out);
         Assert.Equal(await host.Client.ArtifactAsync(best, "forecast.csv"), File.ReadAllBytes(Path.Combine(outDir, "forecast.csv")));
         Assert.True(new FileInfo(Path.Combine(outDir, "model.zip")).Length > 0);
+
+        // status lists the group beside the jobs; status of the group shows its members and leaderboard.
+        var list = await Task.Run(() => CliRunner.Run("status", "--server", Server));
+        Assert.True(list.ExitCode == 0, list.Error);
+        Assert.Contains("Job groups", list.Out);
+        Assert.Contains(group.Id, list.Out);
+        var one = await Task.Run(() => CliRunner.Run("status", "--server", Server, group.Id));
+        Assert.True(one.ExitCode == 0, one.Error);
+        Assert.Contains($"{group.Id}: succeeded, 3 member jobs: 3 succeeded", one.Out);
+        Assert.Contains("Leaderboard by validation MASE", one.Out);
+        Assert.Contains($"best: {best} (its model is the group's)", one.Out);
     }
 
     [Fact]
