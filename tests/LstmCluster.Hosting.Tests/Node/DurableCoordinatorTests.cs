@@ -144,9 +144,11 @@ public sealed class DurableCoordinatorTests : IDisposable
         fields["normalize"] = "window";
         fields["grid"] = "hidden=4,8";
         fields["eta"] = "2";
-        // Long enough rounds that the restart comes while round 1 trains (one worker: its two trials one after the other).
-        fields["min-epochs"] = "300";
-        fields["max-epochs"] = "600";
+        // Rounds of more epochs than a trial can train in its 5 s wall-clock budget: each trial trains 5 s, so the restart
+        // certainly comes while round 1's first trial trains (one worker: its two trials one after the other).
+        fields["min-epochs"] = "50000";
+        fields["max-epochs"] = "100000";
+        fields["max-time"] = "5s";
         string group, first;
         await using (var node = await RunningNode.Start(state))
         {
