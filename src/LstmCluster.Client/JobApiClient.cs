@@ -70,7 +70,25 @@ public sealed class JobApiClient : IDisposable
     }
 
     /// <summary>Uploads <paramref name="csvPath"/> with the options (train's names without dashes, plus workers and priority); returns the job id.</summary>
-    public async Task<string> SubmitAsync(string csvPath, IReadOnlyDictionary<string, string> options, CancellationToken ct = default)
+    public Task<string> SubmitAsync(string csvPath, IReadOnlyDictionary<string, string> options, CancellationToken ct = default) =>
+        UploadAsync("jobs", csvPath, options, ct);
+
+    /// <summary>
+    /// Starts a sweep (<c>POST /sweeps</c>): <paramref name="csvPath"/> with train's options and the sweep's fields (grid, eta,
+    /// min-epochs, max-epochs, max-trials); returns the sweep group's id, followed with <see cref="GroupStatusAsync"/>.
+    /// </summary>
+    public Task<string> SubmitSweepAsync(string csvPath, IReadOnlyDictionary<string, string> fields, CancellationToken ct = default) =>
+        UploadAsync("sweeps", csvPath, fields, ct);
+
+    /// <summary>Every job group, newest first.</summary>
+    public async Task<IReadOnlyList<GroupView>> ListGroupsAsync(CancellationToken ct = default) =>
+        (await Send<GroupListView>(() => new HttpRequestMessage(HttpMethod.Get, "groups"), ct)).Groups;
+
+    /// <summary>Cancels every member of a running group (a finished one is deleted); answers the group's status.</summary>
+    public Task<GroupView> CancelGroupAsync(string id, CancellationToken ct = default) =>
+        Send<GroupView>(() => new HttpRequestMessage(HttpMethod.Delete, $"groups/{Uri.EscapeDataString(id)}"), ct);
+
+    private async Task<string> UploadAsync(string route, string csvPath, IReadOnlyDictionary<string, string> options, CancellationToken ct)
     {
         using var form = new MultipartFormDataContent();
         await using var file = File.OpenRead(csvPath);
@@ -82,7 +100,7 @@ public sealed class JobApiClient : IDisposable
         // body is sent; without it the server closes the connection mid-upload and its answer is lost.
         var submitted = await Send<SubmittedView>(() =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, "jobs") { Content = form };
+            var request = new HttpRequestMessage(HttpMethod.Post, route) { Content = form };
             request.Headers.ExpectContinue = true;
             return request;
         }, ct);

@@ -14,7 +14,7 @@ namespace LstmCluster.Browser.Tests;
 /// The dashboard in headless chromium against a real node (every role in this process, an API token set): the page loads
 /// without a token and says it needs one, takes the token, submits AirPassengers through the form, shows the job reach
 /// Succeeded in the list, draws its loss curve and forecast plot, lists the cluster's members, and draws a long job's curve as
-/// it trains until its Cancel button stops it. A screenshot of each page
+/// it trains until its Cancel button stops it, and lists a sweep group with its members. A screenshot of each page
 /// goes to <c>screenshots/</c> in the test output directory (or <c>LSTMCLUSTER_SCREENSHOTS</c>).
 /// </summary>
 public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposable
@@ -160,6 +160,43 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IDisposabl
         else Assert.Contains("has no per-worker figures", throughput, StringComparison.Ordinal);
         Assert.StartsWith("Ready", driver.FindElement(By.Id("cluster-ready")).Text, StringComparison.Ordinal);
         Save(driver, screenshots, "cluster.png");
+
+        // A sweep group (submitted over the API): the jobs page lists it with its state, its members and the sweep's best trial.
+        string group;
+        using (var http = new HttpClient { BaseAddress = new Uri(root) })
+        {
+            http.DefaultRequestHeaders.Authorization = new("Bearer", Token);
+            using var form = new MultipartFormDataContent();
+            var file = new ByteArrayContent(File.ReadAllBytes(AirPassengers));
+            file.Headers.ContentType = new("text/csv");
+            form.Add(file, "data", "AirPassengers.csv");
+            foreach (var (name, value) in new Dictionary<string, string>
+                     {
+                         ["target"] = "value", ["lookback"] = "12", ["season"] = "12", ["layers"] = "1", ["patience"] = "0", ["normalize"] = "window",
+                         ["grid"] = "hidden=4,8", ["eta"] = "2", ["min-epochs"] = "1", ["max-epochs"] = "2",
+                     })
+                form.Add(new StringContent(value), name);
+            using var submitted = await http.PostAsync("/sweeps", form);
+            Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+            using var body = JsonDocument.Parse(await submitted.Content.ReadAsStringAsync());
+            group = body.RootElement.GetProperty("id").GetString()!;
+        }
+        driver.FindElement(By.CssSelector("nav a[data-page='jobs']")).Click();
+        string groupEnded = wait.Until(d => d.FindElements(By.CssSelector($"tr[data-group-id='{group}']")).Select(r => r.GetAttribute("data-state"))
+            .FirstOrDefault(s => s is "Succeeded" or "Failed" or "Cancelled"));
+        Assert.Equal("Succeeded", groupEnded);
+        driver.FindElement(By.CssSelector($"details[data-group='{group}'] summary")).Click();
+        var groupRow = (IReadOnlyDictionary<string, object>)wait.Until(d => ((IJavaScriptExecutor)d).ExecuteScript("""
+            const r = document.querySelector(`tr[data-group-id='${arguments[0]}']`), m = r.querySelector('details');
+            return m && m.open ? { kind: r.cells[1].innerText, members: String(m.querySelectorAll('li').length), summary: m.querySelector('summary').innerText,
+                sweep: r.querySelector('td.sweep').innerText, links: String(m.querySelectorAll('li a').length) } : null;
+            """, group))!;
+        Assert.Equal("sweep", groupRow["kind"]);
+        // Two trials in round 1, the better one in round 2: three member jobs, each a link to its job page.
+        Assert.Equal(("3", "3"), ((string)groupRow["members"], (string)groupRow["links"]));
+        Assert.StartsWith("3 members: 3 succeeded", (string)groupRow["summary"], StringComparison.Ordinal);
+        Assert.Matches(@"^2 trials, round 2 of 2; best: trial [12] \(validation MASE \d", (string)groupRow["sweep"]);
+        Save(driver, screenshots, "groups.png", fullPage: true);
 
         // A long job: its curve grows while it trains, and the Cancel button stops it.
         driver.FindElement(By.CssSelector("nav a[data-page='submit']")).Click();

@@ -173,8 +173,9 @@ public sealed partial class CoordinatorActor
     private void SkipMember(RegisteredJob job, string reason)
     {
         string group = job.Record.Group!;
-        string symbol = job.Record.Options?.Data.Symbol ?? job.Id;
-        if (!groups.ContainsKey(group)) return;
+        if (!groups.TryGetValue(group, out var record)) return;
+        // A sweep's members share one series: the member is found by its job.
+        string symbol = record.Members.FirstOrDefault(m => m.Job == job.Id)?.Symbol ?? job.Record.Options?.Data.Symbol ?? job.Id;
         log.Warning("group {0}: series '{1}' skipped: {2}", group, symbol, reason);
         RecordGroup(group, new GroupMemberSkipped(group, symbol, JobBudget.Bounded(reason)), () => CheckGroup(group));
     }
@@ -194,10 +195,10 @@ public sealed partial class CoordinatorActor
         var state = g.Ended ? g.State
             : members.Any(m => m.State == JobState.Running) || members.Any(m => m.State != JobState.Queued) ? JobState.Running
             : JobState.Queued;
-        return new GroupStatus(g.Id, state, g.Strategy, g.Reason, members)
+        return WithSweep(g, new GroupStatus(g.Id, state, g.Strategy, g.Reason, members)
         {
             Data = g.Data, Target = g.Target, Owner = g.Owner, Submitted = g.Submitted, Finished = g.Finished,
-        };
+        });
     }
 
     private bool TryGroupStatus(string id)
@@ -288,9 +289,6 @@ public sealed partial class CoordinatorActor
         return true;
     }
 
-    /// <summary>A member of a group that is not finished yet: retention keeps it (the group's summary reads its files).</summary>
-    private bool InOpenGroup(RegisteredJob job) => job.Record.Group is { } g && groups.TryGetValue(g, out var group) && !group.Ended;
-
     // --- the end of a group ---
 
     /// <summary>After recovery: a group cancelled before the restart cancels what is left of it; every open group is checked for its end.</summary>
@@ -310,6 +308,11 @@ public sealed partial class CoordinatorActor
     private void CheckGroup(string id)
     {
         if (!groups.TryGetValue(id, out var group) || group.Ended || reporting.Contains(id)) return;
+        if (group.Sweep is not null)
+        {
+            CheckSweep(id);
+            return;
+        }
         var members = group.Members.Select(m => (m.Symbol, m.Skipped, Job: m.Job is { } j ? jobs.GetValueOrDefault(j) : null)).ToList();
         if (members.Any(m => m.Job is { } job && (!job.Recorded || !job.Record.Ended))) return;
         reporting.Add(id);

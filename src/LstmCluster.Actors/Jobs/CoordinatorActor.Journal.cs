@@ -73,13 +73,27 @@ public sealed partial class CoordinatorActor
 
     // --- retention and files ---
 
-    /// <summary>Keeps the history bounded by count and age: the oldest finished jobs are deleted with their files.</summary>
+    /// <summary>
+    /// Keeps the history bounded by count and age: the oldest finished jobs are deleted with their files. A finished group
+    /// goes as one, with its members and all their files (a member is never deleted alone while its group is known, and an
+    /// open group's members stay); it counts as itself and its members against <see cref="CoordinatorSettings.History"/>.
+    /// </summary>
     private void Retain()
     {
-        var ended = jobs.Values.Where(j => j.Record.Ended && !InOpenGroup(j)).OrderBy(j => j.Record.Sequence).ToList();
-        int excess = jobs.Count - settings.History;
         var cutoff = settings.KeepFor is { } keep ? DateTimeOffset.UtcNow - keep : DateTimeOffset.MinValue;
-        foreach (var old in ended.Where((j, i) => i < excess || j.Record.Finished < cutoff).ToList()) Remove(old);
+        var units = jobs.Values.Where(j => j.Record.Ended && (j.Record.Group is not { } g || !groups.ContainsKey(g)))
+            .Select(j => (j.Record.Sequence, j.Record.Finished, Size: 1, Job: (RegisteredJob?)j, Group: (GroupRecord?)null))
+            .Concat(groups.Values.Where(g => g.Ended).Select(g => (g.Sequence, g.Finished,
+                Size: 1 + g.Members.Count(m => m.Job is { } id && jobs.ContainsKey(id)), Job: (RegisteredJob?)null, Group: (GroupRecord?)g)))
+            .OrderBy(u => u.Sequence).ToList();
+        int excess = jobs.Count + groups.Count - settings.History;
+        foreach (var unit in units)
+        {
+            if (excess <= 0 && !(unit.Finished < cutoff)) continue;
+            if (unit.Group is { } group) RemoveGroup(group);
+            else Remove(unit.Job!);
+            excess -= unit.Size;
+        }
     }
 
     private void Remove(RegisteredJob job)

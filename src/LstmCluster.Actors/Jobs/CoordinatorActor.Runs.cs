@@ -224,7 +224,7 @@ public sealed partial class CoordinatorActor
     {
         if (Running(m) is not { } job) return;
         Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Progress(), m.Forecast, m.ForecastTimes, m.TestMase,
-            m.BestBaseline, m.BestBaselineMase, m.Normalization) { ForecastLevels = m.ForecastLevels, ForecastQuantiles = m.ForecastQuantiles });
+            m.BestBaseline, m.BestBaselineMase, m.Normalization) { ForecastLevels = m.ForecastLevels, ForecastQuantiles = m.ForecastQuantiles, Validation = m.Validation });
     }
 
     private void OnRunFailed(RunFailed m)

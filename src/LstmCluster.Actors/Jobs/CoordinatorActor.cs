@@ -57,6 +57,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Recover<JobSubmitted>(e => Restore(e.Job));
         Recover<JobDeleted>(e => jobs.Remove(e.Job));
         RecoverGroups();
+        RecoverSweeps();
         Recover<IJobEvent>(e =>
         {
             if (JobOf(e) is { } id && jobs.TryGetValue(id, out var job)) job.Record = JobEvents.Apply(job.Record, e);
@@ -70,6 +71,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<JobPreparation.PrepareFailed>(OnPrepareFailed);
         CommandRuns();
         CommandGroups();
+        CommandSweeps();
         Command<GetJobStatus>(OnGetJobStatus);
         Command<CancelJob>(m => OnCancelJob(m.Job));
         Command<DeleteJob>(OnDeleteJob);
@@ -144,6 +146,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     /// </summary>
     private void OnRecoveryCompleted()
     {
+        ReserveMemberIds();
         var open = jobs.Values.Where(j => !j.Record.Ended).ToList();
         var cutOff = open.Where(j => j.Record.State == JobState.Running).Select(j => j.Id).ToArray();
         foreach (var job in open.Where(j => j.Record.State == JobState.Running)) job.Record = job.Record with { State = JobState.Queued };
@@ -174,6 +177,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
             queue.Add(job);
             Prepare(job);
         }
+        ResumeSweeps();
         ResumeGroups();
     }
 

@@ -54,6 +54,8 @@ public sealed record JobRecord
     /// <summary>A quantile head's levels and, per level, the forecast step by step; null for a point head.</summary>
     public double[]? ForecastLevels { get; init; }
     public double[][]? ForecastQuantiles { get; init; }
+    /// <summary>The validation split's figures once the job succeeded (null before, and in older journals).</summary>
+    public ValidationFigures? Validation { get; init; }
     /// <summary>The job's last parameter-server checkpoint (in the store as <c>jobs/{id}/checkpoint.bin</c>) while it is not finished.</summary>
     public CheckpointRef? Checkpoint { get; init; }
 
@@ -95,7 +97,16 @@ public sealed record JobSucceeded(string Job, DateTimeOffset At, JobProgressed L
 
     /// <summary>Per level of <see cref="ForecastLevels"/>, the forecast's values step by step.</summary>
     public double[][]? ForecastQuantiles { get; init; }
+
+    /// <summary>The validation split's figures (absent in older journals).</summary>
+    public ValidationFigures? Validation { get; init; }
 }
+
+/// <summary>
+/// A succeeded job's validation-split figures: its model's MASE and naive's on the same windows, the epochs it ran and its
+/// best epoch. A sweep ranks its trials by <paramref name="Mase"/>.
+/// </summary>
+public sealed record ValidationFigures(double Mase, double NaiveMase, int EpochsRun, int BestEpoch);
 
 public sealed record JobFailed(string Job, DateTimeOffset At, string Reason) : IJobEvent;
 
@@ -132,6 +143,7 @@ public static class JobEvents
             State = JobState.Succeeded, Finished = s.At, Reason = null, Forecast = s.Forecast, ForecastTimes = s.ForecastTimes,
             TestMase = s.TestMase, BestBaseline = s.BestBaseline, BestBaselineMase = s.BestBaselineMase, Checkpoint = null,
             Normalization = s.Normalization, ForecastLevels = s.ForecastLevels, ForecastQuantiles = s.ForecastQuantiles,
+            Validation = s.Validation,
         },
         JobFailed f => job with { State = JobState.Failed, Finished = f.At, Reason = f.Reason, Checkpoint = null },
         JobCancelled c => job with { State = JobState.Cancelled, Finished = c.At, Reason = c.Reason, Checkpoint = null },

@@ -3,7 +3,13 @@ using LstmCluster.Actors.Protocol;
 namespace LstmCluster.Actors.Jobs;
 
 /// <summary>A member of a group: the series, and its job (null for a series skipped before it had one).</summary>
-public sealed record GroupMember(string Symbol, string? Job, string? Skipped = null);
+public sealed record GroupMember(string Symbol, string? Job, string? Skipped = null)
+{
+    /// <summary>A sweep's member: the trial (from 1) and the round it trains; null in a group over several series.</summary>
+    public int? Trial { get; init; }
+
+    public int? Round { get; init; }
+}
 
 /// <summary>
 /// What the journal holds about a job group (a job over several series of one long-format file, <c>--symbol all</c> or a
@@ -28,6 +34,8 @@ public sealed record GroupRecord
     public string? Reason { get; init; }
     /// <summary>Cancel was asked for: the group ends Cancelled whatever its members did.</summary>
     public bool CancelRequested { get; init; }
+    /// <summary>A sweep group's grid, plan and scores so far (strategy <c>sweep</c>, see CoordinatorActor.Sweeps); null otherwise.</summary>
+    public SweepRecord? Sweep { get; init; }
 
     public bool Ended => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 }

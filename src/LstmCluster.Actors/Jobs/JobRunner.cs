@@ -267,6 +267,8 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
                 ForecastQuantiles = r.Forecast is [{ Quantiles.Count: > 0 } f1, ..]
                     ? [.. f1.Quantiles.Select((_, level) => r.Forecast.Select(p => p.Quantiles[level].Value).ToArray())]
                     : null,
+                Validation = new ValidationFigures(r.Validation.Model.Mase,
+                    r.Validation.Baselines.TryGetValue("naive", out var naive) ? naive.Mase : double.NaN, r.Training.Epochs.Count, r.Training.BestEpoch),
             });
         }
         else

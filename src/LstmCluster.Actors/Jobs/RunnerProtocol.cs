@@ -110,7 +110,11 @@ internal sealed record RunTrained(string Job, string Run, TrainingFinished Finis
 /// <param name="ForecastQuantiles">Per level of <paramref name="ForecastLevels"/>, the forecast's values (calibrated) step by step.</param>
 internal sealed record RunSucceeded(string Job, string Run, double[] Forecast, string[] ForecastTimes, double TestMase,
     string? BestBaseline, double BestBaselineMase, string? Normalization = null, double[]? ForecastLevels = null,
-    double[][]? ForecastQuantiles = null) : RunReport(Job, Run);
+    double[][]? ForecastQuantiles = null) : RunReport(Job, Run)
+{
+    /// <summary>The validation split's figures (what a sweep ranks trials by; the test split never chooses).</summary>
+    public ValidationFigures? Validation { get; init; }
+}
 
 /// <summary>Training or evaluation failed.</summary>
 internal sealed record RunFailed(string Job, string Run, string Reason) : RunReport(Job, Run);

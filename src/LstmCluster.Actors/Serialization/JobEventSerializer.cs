@@ -18,7 +18,8 @@ public sealed class JobEventSerializer(ExtendedActorSystem system) : SerializerW
     // Manifests are stored with every event: short, stable, never reused for another type.
     private const string Submitted = "js", Started = "jst", Progressed = "jp", Requeued = "jr", Succeeded = "jok", Failed = "jf",
         Cancelled = "jc", Deleted = "jd", Snapshot = "rs", Checkpointed = "jck", GroupSubmitted = "gs", GroupSkipped = "gsk",
-        GroupCancel = "gc", GroupFinished = "gf", GroupDeleted = "gd";
+        GroupCancel = "gc", GroupFinished = "gf", GroupDeleted = "gd",
+        SweepRoundEnded = "gsr";
 
     private static readonly Dictionary<Type, string> Manifests = new()
     {
@@ -28,6 +29,7 @@ public sealed class JobEventSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(JobCheckpointed)] = Checkpointed,
         [typeof(Jobs.GroupSubmitted)] = GroupSubmitted, [typeof(GroupMemberSkipped)] = GroupSkipped, [typeof(GroupCancelRequested)] = GroupCancel,
         [typeof(Jobs.GroupFinished)] = GroupFinished, [typeof(Jobs.GroupDeleted)] = GroupDeleted,
+        [typeof(Jobs.SweepRoundEnded)] = SweepRoundEnded,
     };
 
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);

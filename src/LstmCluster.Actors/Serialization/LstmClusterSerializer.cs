@@ -34,7 +34,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     public static IReadOnlySet<string> KnownManifests { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "as", "rs", "w", "g", "lr", "lw", "wf", "ep", "tf", "tx", "gss", "ss", "sj", "st", "ja", "jr", "gjs", "cj", "dj", "jrm", "uj", "js",
-        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh", "grs",
+        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh", "grs", "ssw", "lg", "gl",
     };
 
     /// <summary>The manifests of weights and gradients, whose size the model bounds.</summary>
@@ -90,6 +90,9 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         GetJobHistory => "gjh",
         JobHistory => "jh",
         GroupStatus => "grs",
+        SubmitSweep => "ssw",
+        ListGroups => "lg",
+        GroupList => "gl",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -192,6 +195,10 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "ck" => new CheckpointTaken(r.ReadString(), CheckpointCodec.Read(r)),
             "gjh" => new GetJobHistory(r.ReadString()),
             "grs" => JsonSerializer.Deserialize<GroupStatus>(r.ReadString(), GroupJson) ?? throw new SerializationException("empty GroupStatus"),
+            // A sweep carries its CSV inline (large: bytes, not a BinaryWriter string with its 2^31 UTF-16 bound) and a few option records.
+            "ssw" => JsonSerializer.Deserialize<SubmitSweep>(ReadBytes(r), GroupJson) ?? throw new SerializationException("empty SubmitSweep"),
+            "lg" => ListGroups.Instance,
+            "gl" => JsonSerializer.Deserialize<GroupList>(ReadBytes(r), GroupJson) ?? throw new SerializationException("empty GroupList"),
             "jh" => new JobHistory(r.ReadString(), (JobState)r.ReadInt32(), ReadArray(r, x => x.ReadInt32()), ReadArray(r, x => x.ReadDouble()),
                 ReadArray(r, x => x.ReadDouble())),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
@@ -249,6 +256,9 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case GetJobArtifacts m: w.Write(m.Job); break;
             case GetJobHistory m: w.Write(m.Job); break;
             case GroupStatus m: w.Write(JsonSerializer.Serialize(m, GroupJson)); break;
+            case SubmitSweep m: WriteBytes(w, JsonSerializer.SerializeToUtf8Bytes(m, GroupJson)); break;
+            case ListGroups: break;
+            case GroupList m: WriteBytes(w, JsonSerializer.SerializeToUtf8Bytes(m, GroupJson)); break;
             case JobHistory m:
                 w.Write(m.Job); w.Write((int)m.State);
                 WriteArray(w, m.Epochs, (x, v) => x.Write(v)); WriteArray(w, m.TrainLoss, (x, v) => x.Write(v)); WriteArray(w, m.ValidationLoss, (x, v) => x.Write(v));
@@ -505,4 +515,19 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     private static void WriteRef(BinaryWriter w, IActorRef actor) => w.Write(Akka.Serialization.Serialization.SerializedActorPath(actor));
 
     private IActorRef ReadRef(BinaryReader r) => system.Provider.ResolveActorRef(r.ReadString());
+
+    private static void WriteBytes(BinaryWriter w, byte[] bytes)
+    {
+        w.Write(bytes.Length);
+        w.Write(bytes);
+    }
+
+    private static byte[] ReadBytes(BinaryReader r)
+    {
+        int length = r.ReadInt32();
+        if (length < 0) throw new SerializationException($"negative length {length}");
+        var bytes = r.ReadBytes(length);
+        if (bytes.Length != length) throw new SerializationException($"truncated message: {bytes.Length} of {length} bytes");
+        return bytes;
+    }
 }

@@ -124,6 +124,7 @@ public static class ServerCommands
             else
             {
                 ServerReport.Jobs(await client.ListAsync(ct));
+                ServerReport.Groups(await client.ListGroupsAsync(ct));
             }
             return 0;
         }));

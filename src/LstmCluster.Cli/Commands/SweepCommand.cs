@@ -20,8 +20,9 @@ namespace LstmCluster.Cli.Commands;
 /// <summary>
 /// <c>lstmcluster sweep --data F --target C --grid hidden=32,64 lr=1e-3,3e-3 [--server URL]</c>: trains every combination of the
 /// grid with successive halving (<see cref="SuccessiveHalving"/>) and ranks them by validation MASE; the best trial's model is
-/// the sweep's. In process by default; with <c>--server</c> every trial is a job of that cluster, a round's trials submitted at
-/// once so the coordinator runs them side by side on its free workers.
+/// the sweep's. In process by default; with <c>--server</c> the sweep is one sweep group of that cluster (<c>POST /sweeps</c>): the
+/// coordinator runs each round's trials as member jobs side by side on its free workers, scores and promotes them, and keeps
+/// the best model as the group's; this command follows the group and downloads its files.
 /// </summary>
 public static class SweepCommand
 {
@@ -39,9 +40,9 @@ public static class SweepCommand
         var eta = new Option<int>("--eta") { Description = "successive halving: keep the best 1/eta of the trials after each round, which then train eta times longer (2-10)", DefaultValueFactory = _ => 3 };
         var minEpochs = new Option<int>("--min-epochs") { Description = "the fewest epochs of a round", DefaultValueFactory = _ => 2 };
         var maxTrials = new Option<int>("--max-trials") { Description = $"refuse a grid with more combinations than this (at most {SweepGrid.MaxTrialsLimit})", DefaultValueFactory = _ => SweepGrid.DefaultMaxTrials };
-        var parallel = new Option<int?>("--parallel") { Description = "trials trained at once (default: 1 in process; with --server every trial of a round, the coordinator queues what its workers cannot run yet)" };
+        var parallel = new Option<int?>("--parallel") { Description = "trials trained at once in process (default 1); with --server the coordinator runs a round's trials on its free workers" };
         var server = ServerCommands.ServerOption(required: false);
-        server.Description = "run every trial as a job on this job API (e.g. http://127.0.0.1:5080) instead of in process";
+        server.Description = "run the sweep as one sweep group on this job API (e.g. http://127.0.0.1:5080) instead of in process: the coordinator runs the rounds, every trial a member job";
         var token = ServerCommands.TokenOption();
         var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory: leaderboard.csv, sweep.json and the best trial's model and outputs", DefaultValueFactory = _ => new DirectoryInfo("runs/sweep") };
 
@@ -66,7 +67,7 @@ public static class SweepCommand
             var run = new SweepRun(sweepGrid, plan, output);
             return p.GetValue(server) is { } url
                 ? ServerCommands.Guard(() => run.OnServerAsync(url, ServerCommands.Token(p, token), data.FullName,
-                    ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs)), p.GetValue(parallel), ct))
+                    ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs)), p.GetValue(maxTrials), ct))
                 : run.InProcessAsync(values, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(parallel) ?? 1, ct);
         });
         return command;
@@ -101,58 +102,92 @@ public static class SweepCommand
             return 0;
         }
 
-        public async Task<int> OnServerAsync(string url, string? token, string dataPath, Dictionary<string, string> given, int? parallel, CancellationToken ct)
+        /// <summary>
+        /// One sweep group on the server (<c>POST /sweeps</c>): the coordinator runs the rounds, scores and promotes; this follows
+        /// the group (a line per trial as each member ends), prints its leaderboard and downloads its files into the output.
+        /// </summary>
+        public async Task<int> OnServerAsync(string url, string? token, string dataPath, Dictionary<string, string> given, int maxTrials, CancellationToken ct)
         {
             using var client = new JobApiClient(JobApiClient.ParseServer(url), token: token);
-            Describe($"on {client.Server.ToString().TrimEnd('/')}, each trial a job");
-            TrialRunner runner = async (trial, round, cancel) =>
+            string server = client.Server.ToString().TrimEnd('/');
+            Describe($"on {server}, one sweep group: the coordinator runs each round's trials as member jobs on its free workers");
+            var fields = new Dictionary<string, string>(given)
             {
-                var fields = new Dictionary<string, string>(given);
-                foreach (var (name, value) in trial.Parameters) fields[name] = value;
-                fields["epochs"] = round.Epochs.ToString(CultureInfo.InvariantCulture);
-                string id = await client.SubmitAsync(dataPath, fields, cancel);
-                try
-                {
-                    var status = await client.StatusAsync(id, cancel);
-                    while (status.State is Vocabulary.JobStates.Queued or Vocabulary.JobStates.Running)
-                    {
-                        await Task.Delay(TimeSpan.FromSeconds(1), cancel);
-                        status = await client.StatusAsync(id, cancel);
-                    }
-                    if (status.State != Vocabulary.JobStates.Succeeded) return TrialOutcome.Failed($"{id} {status.State}{(status.Reason is { } r ? $": {r}" : "")}") with { Handle = id };
-                    using var metrics = JsonDocument.Parse(await client.ArtifactAsync(id, "metrics.json", cancel));
-                    var m = metrics.RootElement;
-                    return new TrialOutcome(Mase(m, "validation", "model"), Mase(m, "test", "model"), Training(m, "epochs_run"), Training(m, "best_epoch"))
-                    {
-                        NaiveValidationMase = Mase(m, "validation", "naive"),
-                        Handle = id,
-                    };
-                }
-                catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-                {
-                    // The sweep was stopped: its jobs stop too (best effort; the server may already be gone).
-                    try { await client.CancelAsync(id, CancellationToken.None); } catch (Exception) { }
-                    throw;
-                }
+                ["grid"] = string.Join(" ", grid.Parameters.Select(p => $"{p.Name}={string.Join(",", p.Values)}")),
+                ["eta"] = plan.Eta.ToString(CultureInfo.InvariantCulture),
+                ["min-epochs"] = plan.MinEpochs.ToString(CultureInfo.InvariantCulture),
+                ["max-epochs"] = plan.FinalEpochs.ToString(CultureInfo.InvariantCulture),
+                ["max-trials"] = maxTrials.ToString(CultureInfo.InvariantCulture),
             };
-            var result = await Sweep.RunAsync(trials, plan, runner, parallel ?? trials.Count, Progress, ct);
-            if (Winner(result) is not { } best) return CliApp.ExitFailure;
-            string job = (string)best.Outcome.Handle!;
+            string id = await client.SubmitSweepAsync(dataPath, fields, ct);
+            Console.WriteLine($"sweep group {id}: {server}/groups/{id}");
+            var reported = new HashSet<string>(StringComparer.Ordinal);
+            GroupView status;
+            try
+            {
+                while (true)
+                {
+                    status = await client.GroupStatusAsync(id, ct);
+                    foreach (var m in status.Members.Where(m => m is { Trial: not null, Round: not null } && IsEnded(m.State) && reported.Add(m.Symbol)))
+                        ServerProgress(m);
+                    if (IsEnded(status.State)) break;
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The sweep was stopped: its group stops too (best effort; the server may already be gone).
+                try { await client.CancelGroupAsync(id, CancellationToken.None); } catch (Exception) { }
+                throw;
+            }
+            if (status.State != Vocabulary.JobStates.Succeeded || status.Sweep is not { } sweep)
+            {
+                Console.Error.WriteLine($"error: sweep {id} {status.State.ToLowerInvariant()}{(status.Reason is { } r ? $": {r}" : "")}");
+                return CliApp.ExitFailure;
+            }
+            var result = ResultOf(sweep);
             Directory.CreateDirectory(output);
             var written = new List<string>();
-            foreach (var name in new[] { "metrics.json", "forecast.csv", "forecast.png" })
+            foreach (var name in new[] { "leaderboard.csv", "sweep.json", "metrics.json", "forecast.csv", "forecast.png" })
             {
-                var bytes = await client.ArtifactAsync(job, name, ct);
+                var bytes = await client.GroupFileAsync(id, name, ct);
                 string path = Path.Combine(output, name);
                 OutputPaths.WriteFile(path, temp => File.WriteAllBytes(temp, bytes));
                 written.Add(path);
             }
-            var zip = await client.ModelZipAsync(job, ct);
+            var zip = await client.ModelZipAsync(id, ct);
             string zipPath = Path.Combine(output, "model.zip");
             OutputPaths.WriteFile(zipPath, temp => File.WriteAllBytes(temp, zip));
             written.Add(zipPath);
-            Finish(result, written, $"the best model is job {job}'s: it serves forecasts at POST {client.Server.ToString().TrimEnd('/')}/models/{job}/forecast");
+            Finish(result, written, $"the best model ({sweep.Best}'s) is kept as the sweep group's: it serves forecasts at POST {server}/models/{id}/forecast",
+                writeFiles: false);
             return 0;
+        }
+
+        private static bool IsEnded(string state) =>
+            state is Vocabulary.JobStates.Succeeded or Vocabulary.JobStates.Failed or Vocabulary.JobStates.Cancelled;
+
+        private void ServerProgress(GroupMemberView m)
+        {
+            var trial = trials[m.Trial!.Value - 1];
+            string how = m.State == Vocabulary.JobStates.Succeeded && m.ValidationMase is { } v
+                ? $"validation MASE {v:0.####} ({m.Epochs} epochs)"
+                : $"{m.State.ToLowerInvariant()}{(m.Reason is { } r ? $": {r}" : "")}";
+            Console.WriteLine($"round {m.Round}, trial {trial.Number}/{trials.Count} [{trial.Label}]: {how}{(m.Job is { } job ? $" ({job})" : "")}");
+        }
+
+        /// <summary>The server's leaderboard as a <see cref="SweepResult"/>, rendered as the in-process one is.</summary>
+        private SweepResult ResultOf(SweepView sweep)
+        {
+            var rounds = sweep.Rounds.Select(r => new SweepRound(r.Round, r.Trials, r.Epochs)).ToList();
+            var board = sweep.Leaderboard.Select(e => new LeaderboardEntry(e.Rank, trials[e.Trial - 1], rounds[e.Round - 1],
+                new TrialOutcome(e.ValidationMase ?? double.NaN, e.TestMase ?? double.NaN, e.EpochsRun, e.BestEpoch)
+                {
+                    Error = e.Error,
+                    Handle = e.Job,
+                    NaiveValidationMase = e.NaiveValidationMase ?? double.NaN,
+                })).ToList();
+            return new SweepResult(rounds, board);
         }
 
         private void Describe(string where)
@@ -176,16 +211,20 @@ public static class SweepCommand
             return null;
         }
 
-        private void Finish(SweepResult result, IReadOnlyList<string> written, string kept)
+        private void Finish(SweepResult result, IReadOnlyList<string> written, string kept, bool writeFiles = true)
         {
             ServerReport.Out.Write(Leaderboard(result));
             var files = new List<string>(written);
-            string csv = Path.Combine(output, "leaderboard.csv");
-            OutputPaths.WriteFile(csv, temp => File.WriteAllText(temp, LeaderboardCsv(result)));
-            files.Add(csv);
-            string json = Path.Combine(output, "sweep.json");
-            OutputPaths.WriteFile(json, temp => File.WriteAllText(temp, SweepJson(result).ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
-            files.Add(json);
+            if (writeFiles)
+            {
+                string csv = Path.Combine(output, "leaderboard.csv");
+                OutputPaths.WriteFile(csv, temp => File.WriteAllText(temp, SweepReport.LeaderboardCsv(grid.Parameters, result)));
+                files.Add(csv);
+                string json = Path.Combine(output, "sweep.json");
+                OutputPaths.WriteFile(json, temp => File.WriteAllText(temp,
+                    SweepReport.Json(grid.Parameters, plan.Eta, result).ToJsonString(new JsonSerializerOptions { WriteIndented = true })));
+                files.Add(json);
+            }
             var best = result.Best;
             Console.WriteLine($"best: trial {best.Trial.Number} [{best.Trial.Label}], validation MASE {best.Outcome.ValidationMase:0.####}, test MASE {best.Outcome.TestMase:0.####}; {kept}");
             Report.Written(files);
@@ -210,62 +249,12 @@ public static class SweepCommand
                 cells.Add(Num(o.ValidationMase));
                 cells.Add(double.IsFinite(o.NaiveValidationMase) && o.NaiveValidationMase > 0 && double.IsFinite(o.ValidationMase) ? $"{o.ValidationMase / o.NaiveValidationMase:0.###}" : "");
                 cells.Add(Num(o.TestMase));
-                cells.Add(Markup.Escape(Status(e, lastRound)));
+                cells.Add(Markup.Escape(SweepReport.Status(e, lastRound)));
                 table.AddRow([.. cells]);
             }
             return table;
         }
-
-        private static string Status(LeaderboardEntry e, int lastRound) =>
-            e.Outcome.Error is { } error ? $"failed: {(error.Length > 80 ? error[..80] + "..." : error)}"
-            : e.Rank == 1 ? "best"
-            : e.Round.Number == lastRound ? "last round"
-            : $"out in round {e.Round.Number}";
-
-        private string LeaderboardCsv(SweepResult result)
-        {
-            var sb = new StringBuilder("rank,trial," + string.Join(",", grid.Parameters.Select(p => p.Name)) + ",round,epochs_planned,epochs_run,best_epoch,validation_mase,naive_validation_mase,test_mase,status\n");
-            int lastRound = result.Rounds[^1].Number;
-            foreach (var e in result.Leaderboard)
-            {
-                var o = e.Outcome;
-                sb.Append(CultureInfo.InvariantCulture, $"{e.Rank},{e.Trial.Number},{string.Join(",", e.Trial.Parameters.Select(p => Csv(p.Value)))},");
-                sb.Append(CultureInfo.InvariantCulture, $"{e.Round.Number},{e.Round.Epochs},{o.EpochsRun},{o.BestEpoch},{CsvNum(o.ValidationMase)},{CsvNum(o.NaiveValidationMase)},{CsvNum(o.TestMase)},{Csv(Status(e, lastRound))}\n");
-            }
-            return sb.ToString();
-        }
-
-        private JsonObject SweepJson(SweepResult result) => new()
-        {
-            ["grid"] = new JsonObject(grid.Parameters.Select(p => KeyValuePair.Create(p.Name, (JsonNode?)new JsonArray([.. p.Values.Select(v => JsonValue.Create(v))])))),
-            ["eta"] = plan.Eta,
-            ["rounds"] = new JsonArray([.. result.Rounds.Select(r => new JsonObject { ["round"] = r.Number, ["trials"] = r.Trials, ["epochs"] = r.Epochs })]),
-            ["ranked_by"] = "validation MASE (the test split is never used to choose)",
-            ["best"] = new JsonObject { ["trial"] = result.Best.Trial.Number, ["parameters"] = result.Best.Trial.Label, ["job"] = result.Best.Outcome.Handle as string },
-            ["leaderboard"] = new JsonArray([.. result.Leaderboard.Select(e => new JsonObject
-            {
-                ["rank"] = e.Rank,
-                ["trial"] = e.Trial.Number,
-                ["parameters"] = new JsonObject(e.Trial.Parameters.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value)))),
-                ["round"] = e.Round.Number,
-                ["epochs_run"] = e.Outcome.EpochsRun,
-                ["validation_mase"] = JsonNum(e.Outcome.ValidationMase),
-                ["test_mase"] = JsonNum(e.Outcome.TestMase),
-                ["job"] = e.Outcome.Handle as string,
-                ["error"] = e.Outcome.Error,
-            })]),
-        };
     }
 
-    private static double Mase(JsonElement metrics, string split, string model) =>
-        metrics.TryGetProperty(split, out var s) && s.TryGetProperty(model, out var m) && m.TryGetProperty("mase", out var v) && v.ValueKind == JsonValueKind.Number
-            ? v.GetDouble() : double.NaN;
-
-    private static int Training(JsonElement metrics, string name) =>
-        metrics.TryGetProperty("training", out var t) && t.TryGetProperty(name, out var b) && b.ValueKind == JsonValueKind.Number ? b.GetInt32() : 0;
-
     private static string Num(double v) => double.IsFinite(v) ? v.ToString("0.####", CultureInfo.InvariantCulture) : "";
-    private static string CsvNum(double v) => double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
-    private static JsonNode? JsonNum(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
-    private static string Csv(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
 }

@@ -89,18 +89,60 @@ public static class ServerReport
     }
 
     public static string GroupLine(GroupView g) => string.Create(CultureInfo.InvariantCulture,
-        $"{g.Id}: {g.State.ToLowerInvariant()}, {g.Series} series: {g.Succeeded} succeeded, {g.Running} running, {g.Queued} queued, {g.Failed} failed or skipped, {g.Cancelled} cancelled ({g.Progress:P0})");
+        $"{g.Id}: {g.State.ToLowerInvariant()}, {g.Series} {(g.Sweep is null ? "series" : "member jobs")}: {g.Succeeded} succeeded, {g.Running} running, {g.Queued} queued, {g.Failed} failed or skipped, {g.Cancelled} cancelled ({g.Progress:P0})");
 
-    /// <summary>A job group: its line, then a row per member (series, job, state, epoch, test MASE, reason).</summary>
+    /// <summary>
+    /// A job group: its line, then a row per member (series, or a sweep's round and trial; job, state, epoch, test MASE,
+    /// reason); for a sweep also its leaderboard so far.
+    /// </summary>
     public static void Group(GroupView g)
     {
         Console.WriteLine(GroupLine(g));
         if (g.Reason is { } reason) Console.WriteLine($"reason: {reason}");
-        var table = new Table().AddColumn("series").AddColumn("job").AddColumn("state").AddColumn(new TableColumn("epoch").RightAligned())
-            .AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn("reason");
+        var table = new Table().AddColumn(g.Sweep is null ? "series" : "member").AddColumn("job").AddColumn("state")
+            .AddColumn(new TableColumn("epoch").RightAligned()).AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn("reason");
         foreach (var m in g.Members)
             table.AddRow(Markup.Escape(m.Symbol), Markup.Escape(m.Job ?? ""), m.State, m.Job is null ? "" : $"{m.Epoch}/{m.Epochs}",
                 Num(m.TestMase, "0.###"), Markup.Escape(m.Reason ?? ""));
+        Out.Write(table);
+        if (g.Sweep is { } sweep) Sweep(sweep);
+    }
+
+    /// <summary>A sweep's rounds and its leaderboard (the trials scored so far, ranked by validation MASE).</summary>
+    private static void Sweep(SweepView s)
+    {
+        Console.WriteLine($"sweep: {s.Trials} trial(s), round {s.Round} of {s.Rounds.Count} ({string.Join(", ", s.Rounds.Select(r => $"{r.Trials} × {r.Epochs} epochs"))}), keep the best 1/{s.Eta} each round");
+        if (s.Leaderboard.Count == 0) return;
+        var table = new Table().Title("Leaderboard by validation MASE (test MASE shown, never used to rank)")
+            .AddColumn(new TableColumn("rank").RightAligned()).AddColumn(new TableColumn("trial").RightAligned());
+        foreach (var p in s.Parameters) table.AddColumn(new TableColumn(Markup.Escape(p.Name)).RightAligned());
+        foreach (var c in new[] { "round", "epochs", "val MASE", "test MASE" }) table.AddColumn(new TableColumn(c).RightAligned());
+        table.AddColumn("job").AddColumn("status");
+        foreach (var e in s.Leaderboard)
+        {
+            var cells = new List<string> { e.Rank.ToString(CultureInfo.InvariantCulture), e.Trial.ToString(CultureInfo.InvariantCulture) };
+            cells.AddRange(s.Parameters.Select(p => Markup.Escape(e.Parameters.TryGetValue(p.Name, out var v) ? v : "")));
+            cells.Add($"{e.Round}/{s.Rounds.Count}");
+            cells.Add(e.EpochsRun.ToString(CultureInfo.InvariantCulture));
+            cells.Add(Num(e.ValidationMase, "0.####"));
+            cells.Add(Num(e.TestMase, "0.####"));
+            cells.Add(Markup.Escape(e.Job ?? ""));
+            cells.Add(Markup.Escape(e.Status));
+            table.AddRow([.. cells]);
+        }
+        Out.Write(table);
+        if (s.Best is { } best) Console.WriteLine($"best: {best} (its model is the group's)");
+    }
+
+    /// <summary>Every job group, one row each (nothing when there is none).</summary>
+    public static void Groups(IReadOnlyList<GroupView> groups)
+    {
+        if (groups.Count == 0) return;
+        var table = new Table().Title("Job groups").AddColumn("group").AddColumn("kind").AddColumn("state").AddColumn(new TableColumn("members").RightAligned())
+            .AddColumn(new TableColumn("done").RightAligned()).AddColumn("data").AddColumn("target").AddColumn("submitted");
+        foreach (var g in groups)
+            table.AddRow(Markup.Escape(g.Id), Markup.Escape(g.Strategy), g.State, g.Series.ToString(CultureInfo.InvariantCulture),
+                string.Create(CultureInfo.InvariantCulture, $"{g.Progress:P0}"), Markup.Escape(g.Data ?? ""), Markup.Escape(g.Target ?? ""), Time(g.Submitted));
         Out.Write(table);
     }
 

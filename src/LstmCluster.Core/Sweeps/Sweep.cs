@@ -70,16 +70,23 @@ public static class Sweep
                 }
             }));
             foreach (var (trial, outcome) in outcomes) last[trial.Number] = (round, outcome);
-            if (r + 1 < rounds.Count)
-                running = [.. outcomes.OrderBy(o => o.outcome.RankKey).ThenBy(o => o.trial.Number).Take(rounds[r + 1].Trials).Select(o => o.trial)];
+            if (r + 1 < rounds.Count) running = Promote(outcomes, rounds[r + 1].Trials);
         }
-        var leaderboard = trials
-            .Select(t => (Trial: t, last[t.Number].Round, last[t.Number].Outcome))
+        return new SweepResult(rounds, Rank(trials.Select(t => (t, last[t.Number].Round, last[t.Number].Outcome))));
+    }
+
+    /// <summary>The trials of a round that go on to the next: the best <paramref name="count"/> by validation MASE (ties by trial number).</summary>
+    public static IReadOnlyList<SweepTrial> Promote(IEnumerable<(SweepTrial Trial, TrialOutcome Outcome)> outcomes, int count) =>
+        [.. outcomes.OrderBy(o => o.Outcome.RankKey).ThenBy(o => o.Trial.Number).Take(count).Select(o => o.Trial)];
+
+    /// <summary>
+    /// The leaderboard: trials that reached a later round first, then by validation MASE (failed last), then by trial number.
+    /// Each trial appears once, with the last round it trained in.
+    /// </summary>
+    public static IReadOnlyList<LeaderboardEntry> Rank(IEnumerable<(SweepTrial Trial, SweepRound Round, TrialOutcome Outcome)> last) =>
+        [.. last
             .OrderByDescending(e => e.Round.Number)
             .ThenBy(e => e.Outcome.RankKey)
             .ThenBy(e => e.Trial.Number)
-            .Select((e, i) => new LeaderboardEntry(i + 1, e.Trial, e.Round, e.Outcome))
-            .ToList();
-        return new SweepResult(rounds, leaderboard);
-    }
+            .Select((e, i) => new LeaderboardEntry(i + 1, e.Trial, e.Round, e.Outcome))];
 }

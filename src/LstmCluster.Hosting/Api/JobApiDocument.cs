@@ -301,6 +301,40 @@ internal static class JobApiDocument
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// <c>POST /sweeps</c>'s body: <c>POST /jobs</c>'s fields less <c>epochs</c> (each round sets it), with the sweep's grid and
+    /// successive-halving plan; <c>max-epochs</c> is the last round's epochs here.
+    /// </summary>
+    public static async Task DescribeSweepForm(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        await DescribeJobForm(operation, context, ct);
+        if (operation.RequestBody?.Content?.TryGetValue("multipart/form-data", out var media) != true || media!.Schema is not OpenApiSchema form
+            || form.Properties is not { } fields) return;
+        fields.Remove("epochs");
+        fields["grid"] = Text("The options to sweep and their values, space separated name=v1,v2 (every combination is a trial); sweepable: "
+            + string.Join(", ", Core.Sweeps.SweepGrid.Sweepable) + ". An unknown or unsweepable name, a bad value or more combinations than "
+            + "max-trials is a 400 naming it.", example: "hidden=32,64 lookback=24,48 lr=1e-3,3e-3");
+        fields["eta"] = Nullable(Int("Successive halving: the best 1/eta of a round's trials go on to the next, which trains eta times longer.", 2, 10, 3));
+        fields["min-epochs"] = Nullable(Int("The fewest epochs of a round.", 1, TrainingOptions.MaxEpochs, 2));
+        fields["max-epochs"] = Nullable(Int("The last round's epochs (each earlier round eta times fewer).", 1, 100_000, 50));
+        fields["max-trials"] = Nullable(Int("Refuse a grid with more combinations than this.", 1, Core.Sweeps.SweepGrid.MaxTrialsLimit,
+            Core.Sweeps.SweepGrid.DefaultMaxTrials));
+        form.Required = new HashSet<string> { "target", "grid" };
+        form.Description = "POST /jobs's fields (train's options by their flag names without dashes) but epochs, and the sweep's: grid, eta, "
+            + "min-epochs, max-epochs, max-trials. Every trial takes one worker unless `workers` says otherwise.";
+        if (operation.Responses?.TryGetValue("202", out var accepted) == true && accepted is OpenApiResponse a)
+        {
+            a.Description = "Accepted: the sweep group's id, and its address (/groups/{id}) in the Location header";
+            if (a.Content?.TryGetValue("application/json", out var json) == true) json.Example = new JsonObject { ["id"] = "group-1" };
+        }
+
+        static OpenApiSchema Nullable(OpenApiSchema schema)
+        {
+            schema.Type |= JsonSchemaType.Null;
+            return schema;
+        }
+    }
+
     /// <summary><c>POST /models/{id}/forecast</c>'s body: the recent rows, as CSV or as JSON rows (the handler reads either by hand).</summary>
     public static Task DescribeServingBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {

@@ -101,6 +101,7 @@ public static partial class JobApiExtensions
             .WithSummary("Any file train writes, by its name under --out: forecast.csv, test_predictions.csv, metrics.json, model/spec.json, ...");
         MapServing(app);
         MapGroups(app);
+        MapSweeps(app);
         return app;
     }
 

@@ -19,9 +19,17 @@ internal static class JobForm
     // Room for the multipart boundaries and the option fields around the file.
     private const long FormOverhead = 64 * 1024;
 
-    internal sealed record Outcome(SubmitJob? Job, IResult? Error);
+    internal sealed record Outcome(SubmitJob? Job, IResult? Error)
+    {
+        /// <summary>The options as read (data: the upload's name or the resolved path), for a sweep to apply its trials over.</summary>
+        public RunOptionValues? Values { get; init; }
 
-    public static async Task<Outcome> Read(HttpContext context, JobApiOptions options, CancellationToken ct)
+        /// <summary>The <c>extraFields</c> the form gave, by name (a sweep's grid and plan).</summary>
+        public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+    }
+
+    /// <param name="extraFields">Fields beyond train's that the caller reads itself (POST /sweeps: grid, eta, ...); taken before train's of the same name.</param>
+    public static async Task<Outcome> Read(HttpContext context, JobApiOptions options, CancellationToken ct, IReadOnlySet<string>? extraFields = null)
     {
         var request = context.Request;
         // Multipart only: a url-encoded form is what any web page can post to any address (CSRF), and it cannot carry a file anyway.
@@ -62,6 +70,7 @@ internal static class JobForm
         TrainingMode? mode = null;
         string? path = null;
         SeriesStrategy? strategy = null;
+        var extra = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
             foreach (var (key, value) in form)
@@ -94,6 +103,9 @@ internal static class JobForm
                     case "strategy":
                         // with symbol=all or a list: a group trains per-series (global is refused below, with the reason)
                         strategy = SeriesSelection.ParseStrategy(text);
+                        break;
+                    case var _ when extraFields?.Contains(name) == true:
+                        extra[name] = text;
                         break;
                     default:
                         if (!RunOptionValues.IsOption(name))
@@ -151,7 +163,7 @@ internal static class JobForm
             if (workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {workers})");
             var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod);
             job.Apply(new EngineOptions()).Validate();
-            return new Outcome(job, null);
+            return new Outcome(job, null) { Values = values with { Data = label }, Extra = extra };
         }
         catch (ArgumentException e)
         {

@@ -24,7 +24,17 @@ public static class JobViews
             g.Submitted, g.Finished, g.Members.Length, g.Count(JobState.Queued), g.Count(JobState.Running), g.Count(JobState.Succeeded),
             g.Count(JobState.Failed), g.Count(JobState.Cancelled), g.Progress,
             [.. g.Members.Select(m => new GroupMemberView(m.Symbol, m.Job, m.State.ToString(), m.Epoch, m.Epochs,
-                double.IsFinite(m.TestMase) ? m.TestMase : null, m.Reason))]);
+                Finite(m.TestMase), m.Reason, m.Trial, m.Round, Finite(m.ValidationMase)))],
+            g.Sweep is { } s ? SweepOf(s) : null);
+
+        private static SweepView SweepOf(SweepStatus s) => new(s.Round, s.Eta, s.Trials,
+            [.. s.Parameters.Select(p => new SweepParameterView(p.Name, p.Values))],
+            [.. s.Rounds.Select(r => new SweepRoundView(r.Round, r.Trials, r.Epochs))],
+            [.. s.Leaderboard.Select(e => new SweepTrialView(e.Rank, e.Trial,
+                s.Parameters.Select((p, i) => KeyValuePair.Create(p.Name, i < e.Values.Length ? e.Values[i] : "")).ToDictionary(),
+                e.Round, e.EpochsPlanned, e.EpochsRun, e.BestEpoch, Finite(e.ValidationMase), Finite(e.NaiveValidationMase), Finite(e.TestMase),
+                e.Job, e.Error, e.Status))],
+            s.Best);
     }
 
     extension(ForecastPointView)

@@ -43,6 +43,21 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         new GroupCancelRequested("group-6"),
         new GroupFinished("group-6", At, JobState.Succeeded, null),
         new GroupDeleted("group-6"),
+        new JobSucceeded("job-9", At, new JobProgressed("job-9", 4, 4, 0.1, 0.2, 40, 400, 1), [1.5], ["2020-01"], 0.8, "naive", 1.2)
+        {
+            Validation = new ValidationFigures(0.7, 1.1, 4, 3),
+        },
+        new GroupSubmitted(new GroupRecord
+        {
+            Id = "group-9", Sequence = 9, Strategy = "sweep", Data = "sine.csv", Target = "value", Upload = "sine.csv", Submitted = At,
+            Members = [new GroupMember("r1 #1 hidden=4", "job-10") { Trial = 1, Round = 1 }, new GroupMember("r1 #2 hidden=8", null, "bad") { Trial = 2, Round = 1 }],
+            Sweep = new SweepRecord(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value" }, new SweepRequest(["hidden=4,8"], 2, 1, 4, 8))
+            {
+                Workers = 1, Priority = 3, Round = 1,
+            },
+        }),
+        new SweepRoundEnded("group-9", 1, [new SweepScore(1, 1, "job-10", 0.7, 1.1, 0.8, 2, 2, null), new SweepScore(2, 1, null, double.NaN, double.NaN, double.NaN, 0, 0, "skipped: bad")],
+            [new GroupMember("r2 #1 hidden=4", "job-11") { Trial = 1, Round = 2 }]),
         new RegistrySnapshot(9, [Record]) { Groups = [new GroupRecord { Id = "group-6", Sequence = 6, Members = [new GroupMember("A", null, "too short")] }] },
         new RegistrySnapshot(9, [Record, Record with { Id = "job-8", Sequence = 8, State = JobState.Succeeded, Forecast = [2.0] },
             Record with { Id = "job-9", Sequence = 9, State = JobState.Running, Checkpoint = new CheckpointRef(2, 0, 20, "ab", At), ResumedFrom = 1 }]),

@@ -86,6 +86,16 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
                 new GroupMemberStatus("MSFT", "job-4", JobState.Succeeded, 5, 5, 0.9, null),
                 new GroupMemberStatus("GOOG", null, JobState.Failed, 0, 0, double.NaN, "skipped: too short"),
             ]) { Data = "vega.csv", Target = "price", Owner = "alice", Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero) },
+            new SubmitSweep(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value", Hidden = 8 },
+                new SweepRequest(["hidden=4,8", "lr=1e-2"], Eta: 2, MinEpochs: 1, FinalEpochs: 4, MaxTrials: 8), "date,value\n2020-01-01,1\n", 2, 1, TrainingMode.Sync, null, null, "alice"),
+            ListGroups.Instance,
+            new GroupList([new GroupStatus("group-9", JobState.Succeeded, "sweep", null,
+                [new GroupMemberStatus("r1 #1 hidden=4", "job-10", JobState.Succeeded, 2, 2, 0.8, null) { Trial = 1, Round = 1, ValidationMase = 0.7 }])
+            {
+                Sweep = new SweepStatus(1, 2, [new SweepParameterStatus("hidden", ["4", "8"])], [new SweepRoundStatus(1, 2, 2), new SweepRoundStatus(2, 1, 4)],
+                    [new SweepTrialStatus(1, 1, ["4"], 1, 2, 2, 2, 0.7, 1.1, 0.8, "job-10", null, "best"),
+                     new SweepTrialStatus(2, 2, ["8"], 1, 2, 0, 0, double.NaN, double.NaN, double.NaN, null, "diverged", "failed: diverged")], "job-10", 2),
+            }]),
             new StartTraining(setup, [ActorRefs.Nobody, ActorRefs.Nobody], ActorRefs.Nobody),
             new TrainingStarted("job-1", ActorRefs.Nobody),
             new StopTraining("job-1"),

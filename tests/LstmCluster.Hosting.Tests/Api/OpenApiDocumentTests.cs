@@ -89,7 +89,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             if (path is "/health" or "/ready")
                 Assert.Empty(security);
             else
-                Assert.Equal([method == "post" && path == "/jobs" || method == "delete" ? "submit" : "read"],
+                Assert.Equal([method == "post" && path is "/jobs" or "/sweeps" || method == "delete" ? "submit" : "read"],
                     Assert.Single(security).GetProperty("bearer").EnumerateArray().Select(e => e.GetString()));
         }
         Assert.Contains("SubmitJob", ids);

@@ -56,27 +56,47 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_sweep_on_a_server_runs_each_trial_as_a_job_and_keeps_the_best_jobs_model()
+    public async Task A_sweep_on_a_server_is_one_sweep_group_the_coordinator_runs_and_its_best_model_is_the_groups()
     {
         var outDir = CliRunner.TempDir();
         var sweep = await Task.Run(() => CliRunner.Run("sweep", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
             "--layers", "1", "--lookback", "12", "--season", "12", "--grid", "hidden=4,8", "--max-epochs", "3", "--eta", "2", "--out", outDir));
         Assert.True(sweep.ExitCode == 0, sweep.Error + sweep.Out);
-        Assert.Contains("each trial a job", sweep.Out);
+        Assert.Contains("one sweep group", sweep.Out);
+        Assert.Contains("Leaderboard: 2 trials ranked by validation MASE", sweep.Out);
 
+        // One group on the server; its leaderboard is the one written into --out.
+        var group = Assert.Single(await host.Client.ListGroupsAsync());
+        Assert.Equal(("sweep", "Succeeded"), (group.Strategy, group.State));
+        Assert.Contains($"sweep group {group.Id}", sweep.Out);
+        Assert.Equal(await host.Client.GroupFileAsync(group.Id, "leaderboard.csv"), File.ReadAllBytes(Path.Combine(outDir, "leaderboard.csv")));
         using var result = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "sweep.json")));
         string best = result.RootElement.GetProperty("best").GetProperty("job").GetString()!;
         var jobs = result.RootElement.GetProperty("leaderboard").EnumerateArray().Select(e => e.GetProperty("job").GetString()!).ToList();
         Assert.Equal(2, jobs.Count);
-        Assert.Equal(best, jobs[0]);
-        // Each trial ran on the server with the trial's options and its round's epochs: round 1 trains 2 epochs, round 2 (the best) 3.
+        Assert.Equal((best, best), (jobs[0], group.Sweep!.Best));
+        // Each trial ran with the trial's options and its round's epochs: round 1 trains 2 epochs, round 2 (the best) 3.
         var bestStatus = await host.Client.StatusAsync(best);
-        Assert.Equal(("Succeeded", 3), (bestStatus.State, bestStatus.Epochs));
+        Assert.Equal(("Succeeded", 3, group.Id), (bestStatus.State, bestStatus.Epochs, bestStatus.Group));
         var other = await host.Client.StatusAsync(jobs[1]);
         Assert.Equal(("Succeeded", 2), (other.State, other.Epochs));
-        Assert.Contains($"/models/{best}/forecast", sweep.Out);
+        // A progress line per member as it ended: both trials in round 1, the best in round 2.
+        Assert.Contains("round 1, trial 1/2 [hidden=4]: validation MASE", sweep.Out);
+        Assert.Contains("round 1, trial 2/2 [hidden=8]: validation MASE", sweep.Out);
+        Assert.Contains($"/models/{group.Id}/forecast", sweep.Out);
         Assert.Equal(await host.Client.ArtifactAsync(best, "forecast.csv"), File.ReadAllBytes(Path.Combine(outDir, "forecast.csv")));
         Assert.True(new FileInfo(Path.Combine(outDir, "model.zip")).Length > 0);
+
+        // status lists the group beside the jobs; status of the group shows its members and leaderboard.
+        var list = await Task.Run(() => CliRunner.Run("status", "--server", Server));
+        Assert.True(list.ExitCode == 0, list.Error);
+        Assert.Contains("Job groups", list.Out);
+        Assert.Contains(group.Id, list.Out);
+        var one = await Task.Run(() => CliRunner.Run("status", "--server", Server, group.Id));
+        Assert.True(one.ExitCode == 0, one.Error);
+        Assert.Contains($"{group.Id}: succeeded, 3 member jobs: 3 succeeded", one.Out);
+        Assert.Contains("Leaderboard by validation MASE", one.Out);
+        Assert.Contains($"best: {best} (its model is the group's)", one.Out);
     }
 
     [Fact]

@@ -137,6 +137,51 @@ public sealed class DurableCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sweep_group_survives_a_restart_mid_round_and_goes_on_to_its_next_round()
+    {
+        var fields = ApiHost.TinyJob();
+        fields.Remove("epochs");
+        fields["normalize"] = "window";
+        fields["grid"] = "hidden=4,8";
+        fields["eta"] = "2";
+        // Rounds of more epochs than a trial can train in its 5 s wall-clock budget: each trial trains 5 s, so the restart
+        // certainly comes while round 1's first trial trains (one worker: its two trials one after the other).
+        fields["min-epochs"] = "50000";
+        fields["max-epochs"] = "100000";
+        fields["max-time"] = "5s";
+        string group, first;
+        await using (var node = await RunningNode.Start(state))
+        {
+            group = await node.Client.SubmitSweepAsync(ApiHost.AirPassengers, fields);
+            first = (await node.Client.GroupStatusAsync(group)).Members[0].Job!;
+            await node.WaitFor(first, s => s is { State: "Running", Epoch: >= 2 });
+            Assert.Equal(1, (await node.Client.GroupStatusAsync(group)).Sweep!.Round);
+        }
+
+        await using (var node = await RunningNode.Start(state))
+        {
+            var status = await node.Client.GroupStatusAsync(group);
+            Assert.Equal(("sweep", 1, 2), (status.Strategy, status.Sweep!.Round, status.Members.Length));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(300);
+            while (status.State is not ("Succeeded" or "Failed" or "Cancelled"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the sweep is {status.State} in round {status.Sweep!.Round} after the wait");
+                await Task.Delay(200);
+                status = await node.Client.GroupStatusAsync(group);
+            }
+            Assert.True(status.State == "Succeeded", status.Reason);
+            // The cut-off trial trained again (attempt 2), round 1 was scored after the restart, and its better trial went on.
+            Assert.Equal(2, (await node.Client.StatusAsync(first)).Attempts);
+            Assert.Equal([2, 1], status.Members.GroupBy(m => m.Round).OrderBy(g => g.Key).Select(g => g.Count()));
+            var sweep = status.Sweep!;
+            Assert.Equal([2, 1], sweep.Leaderboard.Select(e => e.Round));
+            Assert.All(sweep.Leaderboard, e => Assert.NotNull(e.ValidationMase));
+            Assert.Equal(sweep.Best, status.Members.Single(m => m.Round == 2).Job);
+            Assert.NotEmpty(await node.Client.GroupFileAsync(group, "leaderboard.csv"));
+        }
+    }
+
+    [Fact]
     public async Task A_node_whose_journal_cannot_be_read_exits_2_naming_it_and_leaves_it_untouched()
     {
         Directory.CreateDirectory(state);

@@ -14,6 +14,7 @@ let timer = null;          // the current page's polling timer
 let generation = 0;        // bumps on every navigation: late answers for a page left behind are dropped
 const blobUrls = [];       // object URLs of the current job page, revoked when it is left
 const lastStates = new Map(); // job id -> state, to announce changes in the list
+const openGroups = new Set();  // groups whose member list the user opened: kept open across polls
 
 // ---------- API ----------
 
@@ -110,9 +111,10 @@ function poll(fn, gen) {
 
 async function showJobs(gen = generation) {
   try {
-    const list = await json("/jobs");
+    const [list, groups] = await Promise.all([json("/jobs"), json("/groups")]);
     if (gen !== generation) return;
     renderJobs(list.jobs || []);
+    renderGroups(groups.groups || []);
     showError("");
   } catch (e) {
     if (gen !== generation) return;
@@ -154,6 +156,41 @@ function renderJobs(jobs) {
     lastStates.set(j.id, j.state);
   }
   if (changes.length) $("jobs-live").textContent = changes.join(". ");
+}
+
+// ---------- job groups ----------
+
+function renderGroups(groups) {
+  const rows = groups.map((g) => {
+    const counts = ["Queued", "Running", "Succeeded", "Failed", "Cancelled"]
+      .map((s) => [s, g[s.toLowerCase()] || 0]).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(", ");
+    const members = el("details", { "data-group": g.id, open: openGroups.has(g.id) },
+      el("summary", { text: `${g.series} member${g.series === 1 ? "" : "s"}${counts ? ": " + counts : ""}` }),
+      el("ul", { class: "members" }, ...g.members.map((m) => el("li", { "data-member": m.job || m.symbol },
+        m.job ? el("a", { href: "#/job/" + encodeURIComponent(m.job), text: m.job }) : el("span", { class: "muted", text: "no job" }),
+        " ", el("span", { text: m.symbol }), " ", stateBadge(m.state),
+        m.validation_mase !== null && m.validation_mase !== undefined ? el("span", { class: "muted", text: ` validation MASE ${fmt(m.validation_mase)}` }) : null,
+        m.reason && m.state !== "Succeeded" ? el("span", { class: "muted", text: " " + m.reason }) : null))));
+    members.addEventListener("toggle", () => { if (members.open) openGroups.add(g.id); else openGroups.delete(g.id); });
+    let sweep = "–";
+    if (g.sweep) {
+      const rounds = g.sweep.rounds.length;
+      const best = g.sweep.leaderboard.length ? g.sweep.leaderboard[0] : null;
+      sweep = `${g.sweep.trials} trials, round ${g.sweep.round} of ${rounds}`;
+      if (best && best.validation_mase !== null) sweep += `; ${g.state === "Succeeded" ? "best" : "leading"}: trial ${best.trial} (validation MASE ${fmt(best.validation_mase)})`;
+    }
+    const progress = el("progress", { max: 1, value: Math.min(g.progress || 0, 1), "aria-label": `${g.id}: ${Math.round(100 * (g.progress || 0))}% done` });
+    return el("tr", { "data-group-id": g.id, "data-state": g.state },
+      el("th", { scope: "row", text: g.id }),
+      el("td", { text: g.strategy }),
+      el("td", {}, stateBadge(g.state), g.reason && g.state !== "Succeeded" ? el("div", { class: "muted", text: g.reason }) : null),
+      el("td", {}, progress, el("span", { class: "progress-text", "aria-hidden": "true", text: `${Math.round(100 * (g.progress || 0))}%` })),
+      el("td", {}, members),
+      el("td", { class: "sweep", text: sweep }),
+      el("td", { text: g.data ? `${g.data}${g.target ? " · " + g.target : ""}` : "–" }));
+  });
+  $("groups-body").replaceChildren(...rows);
+  $("groups-empty").hidden = groups.length > 0;
 }
 
 // ---------- one job ----------
