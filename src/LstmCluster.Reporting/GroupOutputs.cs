@@ -17,12 +17,7 @@ public static class GroupOutputs
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The folder (under the group's) of one series' own run files: its symbol, with characters a path cannot hold replaced.</summary>
-    public static string SeriesFolder(string symbol)
-    {
-        var invalid = Path.GetInvalidFileNameChars();
-        string safe = new([.. symbol.Select(c => invalid.Contains(c) || char.IsControl(c) || c == '.' && symbol.All(d => d == '.') ? '_' : c)]);
-        return Path.Combine("series", safe);
-    }
+    public static string SeriesFolder(string symbol) => Core.Data.SeriesSelection.Folder(symbol).Replace('/', Path.DirectorySeparatorChar);
 
     /// <summary>Writes the group's files into <paramref name="directory"/> (each through a temporary name); returns their names.</summary>
     public static IReadOnlyList<string> Write(string directory, GroupSummary summary, string strategy)

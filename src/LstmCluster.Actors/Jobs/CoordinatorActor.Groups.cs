@@ -104,7 +104,7 @@ public sealed partial class CoordinatorActor
                 return;
             }
         }
-        resolving[id] = new PendingGroup(m, Sender, label, upload, SeriesSelection.Name(SeriesStrategy.PerSeries));
+        resolving[id] = new PendingGroup(m, Sender, label, upload, SeriesSelection.Name(m.Options.Strategy));
         string selection = m.Options.Data.Symbol!;
         var data = options.Data;
         string? stored = upload is null ? null : data.Path;
@@ -123,6 +123,11 @@ public sealed partial class CoordinatorActor
     private void OnGroupResolved(GroupResolved m)
     {
         if (!resolving.Remove(m.Group, out var pending)) return;
+        if (pending.Submit.Options.Strategy == SeriesStrategy.Global)
+        {
+            ResolveGlobal(pending, m);
+            return;
+        }
         var s = pending.Submit;
         int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
         if (waiting + m.Symbols.Length > settings.Budget.MaxQueuedJobs)
@@ -174,10 +179,14 @@ public sealed partial class CoordinatorActor
     {
         string group = job.Record.Group!;
         if (!groups.TryGetValue(group, out var record)) return;
-        // A sweep's members share one series: the member is found by its job.
-        string symbol = record.Members.FirstOrDefault(m => m.Job == job.Id)?.Symbol ?? job.Record.Options?.Data.Symbol ?? job.Id;
-        log.Warning("group {0}: series '{1}' skipped: {2}", group, symbol, reason);
-        RecordGroup(group, new GroupMemberSkipped(group, symbol, JobBudget.Bounded(reason)), () => CheckGroup(group));
+        // The series the job trains: its one, or (strategy global) every series of the model not skipped already.
+        var symbols = record.Members.Where(m => m.Job == job.Id).Select(m => m.Symbol).ToList();
+        if (symbols.Count == 0) CheckGroup(group);
+        foreach (string symbol in symbols)
+        {
+            log.Warning("group {0}: series '{1}' skipped: {2}", group, symbol, reason);
+            RecordGroup(group, new GroupMemberSkipped(group, symbol, JobBudget.Bounded(reason)), symbol == symbols[^1] ? () => CheckGroup(group) : null);
+        }
     }
 
     // --- status, cancel, delete, files ---
@@ -190,7 +199,7 @@ public sealed partial class CoordinatorActor
             if (m.Job is not { } id || !jobs.TryGetValue(id, out var job))
                 return new GroupMemberStatus(m.Symbol, m.Job, JobState.Failed, 0, 0, double.NaN, "its job is gone");
             var r = job.Record;
-            return new GroupMemberStatus(m.Symbol, id, r.State, r.Epoch, r.Epochs, r.TestMase, r.Reason);
+            return new GroupMemberStatus(m.Symbol, id, r.State, r.Epoch, r.Epochs, GlobalGroups.TestMase(r, m.Symbol), r.Reason);
         }).ToArray();
         var state = g.Ended ? g.State
             : members.Any(m => m.State == JobState.Running) || members.Any(m => m.State != JobState.Queued) ? JobState.Running
@@ -236,10 +245,11 @@ public sealed partial class CoordinatorActor
             queue.Remove(job);
             if (!job.Recorded)
             {
-                // Still loading its data: nothing of it is journaled; it ends as a skipped series.
+                // Still loading its data: nothing of it is journaled; it ends as a skipped series (every series of a global model).
                 jobs.Remove(job.Id);
                 DeleteFiles(job.Id);
-                RecordGroup(id, new GroupMemberSkipped(id, member.Symbol, "cancelled before its data was ready"));
+                foreach (var same in group.Members.Where(x => x.Job == job.Id))
+                    RecordGroup(id, new GroupMemberSkipped(id, same.Symbol, "cancelled before its data was ready"));
                 continue;
             }
             if (job.Record.State == JobState.Running)
@@ -371,26 +381,31 @@ internal static class GroupReport
         if (m.Job is not { } job) return new SeriesOutcome(m.Symbol) { Failed = "its job is gone" };
         if (job.State != JobState.Succeeded)
             return new SeriesOutcome(m.Symbol) { Failed = job.State == JobState.Cancelled ? "cancelled" : job.Reason ?? job.State.ToString().ToLowerInvariant() };
+        // A global model's job holds every series of its group: their files under series/SYMBOL/, their figures by symbol.
+        var series = GlobalGroups.FiguresOf(job, m.Symbol);
+        string folder = job.Series is null ? "" : $"{SeriesSelection.Folder(m.Symbol)}/";
+        if (job.Series is not null && series is null) return new SeriesOutcome(m.Symbol) { Failed = "its global model has no result for it" };
         try
         {
             var files = store.ReadFiles(job.Id);
-            var history = m.Options is { } options ? CsvSeriesLoader.Load(options.Data).Target : [];
-            if (!files.ContainsKey("metrics.json"))
+            var history = m.Options is { } options ? CsvSeriesLoader.Load(options.Data with { Symbol = m.Symbol }).Target : [];
+            if (!files.ContainsKey(folder + "metrics.json"))
             {
                 // A coordinator without an artifact writer keeps no files: the job's record has the model's MASE and forecast
-                // (naive's is not known there, so such a series never counts as beating naive).
-                var times = job.ForecastTimes ?? [];
+                // (naive's is not known there for a job of one series, so such a series never counts as beating naive).
+                var times = series?.ForecastTimes ?? job.ForecastTimes ?? [];
                 return new SeriesOutcome(m.Symbol)
                 {
                     Rows = history.Length,
-                    ModelMase = job.TestMase,
-                    BestBaseline = job.BestBaseline,
-                    BestBaselineMase = job.BestBaselineMase,
-                    Forecast = [.. (job.Forecast ?? []).Select((v, i) => new ForecastPoint(i + 1, i < times.Length ? times[i] : $"{i + 1}", i + 1, v))],
+                    ModelMase = series?.TestMase ?? job.TestMase,
+                    NaiveMase = series?.NaiveMase ?? double.NaN,
+                    BestBaseline = series is null ? job.BestBaseline : series.BestBaseline,
+                    BestBaselineMase = series?.BestBaselineMase ?? job.BestBaselineMase,
+                    Forecast = [.. (series?.Forecast ?? job.Forecast ?? []).Select((v, i) => new ForecastPoint(i + 1, i < times.Length ? times[i] : $"{i + 1}", i + 1, v))],
                     History = history,
                 };
             }
-            var metrics = JsonNode.Parse(files["metrics.json"])!;
+            var metrics = JsonNode.Parse(files[folder + "metrics.json"])!;
             var test = metrics["test"]!;
             var split = metrics["data"]!["split_rows"]!;
             return new SeriesOutcome(m.Symbol)
@@ -400,9 +415,9 @@ internal static class GroupReport
                 ModelMae = Number(test["model"]!["mae"]),
                 NaiveMase = Number(test["baselines"]!["naive"]!["mase"]),
                 NaiveMae = Number(test["baselines"]!["naive"]!["mae"]),
-                BestBaseline = job.BestBaseline,
-                BestBaselineMase = job.BestBaselineMase,
-                Forecast = ReadForecast(files["forecast.csv"]),
+                BestBaseline = series is null ? job.BestBaseline : series.BestBaseline,
+                BestBaselineMase = series?.BestBaselineMase ?? job.BestBaselineMase,
+                Forecast = ReadForecast(files[folder + "forecast.csv"]),
                 History = history,
                 TestStart = (int)split["train"]! + (int)split["validation"]!,
             };

@@ -12,6 +12,7 @@ public sealed partial class CoordinatorActor
     {
         // Finished jobs stay answerable, but without their windows and data.
         job.Prepared = null;
+        job.Global = null;
         job.Setup = null;
         job.Resume = null;
         Record(job, end, () =>

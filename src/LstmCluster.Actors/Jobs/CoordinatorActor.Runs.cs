@@ -64,7 +64,7 @@ public sealed partial class CoordinatorActor
         var runSetup = setup with { Job = run, Engine = setup.Engine with { Workers = placement.Workers.Count, CheckpointEvery = checkpoints }, Resume = resume };
         // A listener (the embedded engine) evaluates the model itself.
         var evaluation = job.Listener is null
-            ? new RunEvaluation(JobPreparation.OptionsOf(job.Record, store), job.Record.Options!, job.Prepared!, settings.Artifacts, settings.EngineLabel)
+            ? new RunEvaluation(JobPreparation.OptionsOf(job.Record, store), job.Record.Options!, job.Prepared!, settings.Artifacts, settings.EngineLabel, job.Global)
             : null;
         var plan = new RunPlan(job.Id, run, runSetup, placement.Host, [.. placement.Workers], job.Durable, evaluation, store);
         if (candidates) plan = CandidatePlan(plan, job.Candidates!);
@@ -224,7 +224,7 @@ public sealed partial class CoordinatorActor
     {
         if (Running(m) is not { } job) return;
         Complete(job, new JobSucceeded(job.Id, DateTimeOffset.UtcNow, job.Progress(), m.Forecast, m.ForecastTimes, m.TestMase,
-            m.BestBaseline, m.BestBaselineMase, m.Normalization) { ForecastLevels = m.ForecastLevels, ForecastQuantiles = m.ForecastQuantiles, Validation = m.Validation });
+            m.BestBaseline, m.BestBaselineMase, m.Normalization) { ForecastLevels = m.ForecastLevels, ForecastQuantiles = m.ForecastQuantiles, Series = m.Series, Validation = m.Validation });
     }
 
     private void OnRunFailed(RunFailed m)

@@ -239,6 +239,8 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         if (Reject(job, () =>
             {
                 m.Options.Validate();
+                if (m.Options.Strategy == SeriesStrategy.Global)
+                    throw new ArgumentException("strategy global applies to several series: give symbol all or a list (A,B,C)");
                 if (m.Workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {m.Workers})");
                 m.Apply(engine).Validate();
             })) return;
@@ -329,6 +331,11 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
         job.Prepared = m.Data;
         job.Candidates = m.Candidates;
+        if (m.Global is { } global)
+        {
+            job.Global = global;
+            SkipSeries(job, global.Skipped);
+        }
         if (m.Checkpoint is not null) job.Resume = m.Checkpoint;
         if (m.CheckpointProblem is { } problem) log.Warning("job {0}: {1}; it trains from the start", job.Id, problem);
         job.Setup = JobPreparation.Setup(job.Record, store, m.Data, engine);
@@ -344,6 +351,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private void OnPrepareFailed(JobPreparation.PrepareFailed m)
     {
         if (!jobs.TryGetValue(m.Job, out var job) || job.Record.State != JobState.Queued) return;
+        if (m.Skipped is { } skipped) SkipSeries(job, skipped);
         // A recovered job whose data no longer loads fails on the record; a new submission is simply refused.
         if (job.Recorded) Fail(job, m.Reason);
         else Rejected(job, m.Reason);

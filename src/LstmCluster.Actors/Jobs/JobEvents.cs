@@ -56,11 +56,20 @@ public sealed record JobRecord
     public double[][]? ForecastQuantiles { get; init; }
     /// <summary>The validation split's figures once the job succeeded (null before, and in older journals).</summary>
     public ValidationFigures? Validation { get; init; }
+    /// <summary>A global model's job (strategy global): each series' test figures and forecast, once it succeeded; null otherwise.</summary>
+    public SeriesFigures[]? Series { get; init; }
     /// <summary>The job's last parameter-server checkpoint (in the store as <c>jobs/{id}/checkpoint.bin</c>) while it is not finished.</summary>
     public CheckpointRef? Checkpoint { get; init; }
 
     public bool Ended => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 }
+
+/// <summary>
+/// One series of a global model's job: its test MASE, naive's and the best baseline's, and its forecast (values and time
+/// labels), which the group's status and summary show per series.
+/// </summary>
+public sealed record SeriesFigures(string Symbol, double TestMase, double NaiveMase, string? BestBaseline, double BestBaselineMase,
+    double[] Forecast, string[] ForecastTimes);
 
 /// <summary>Where a stored checkpoint stands: epoch (1-based, <paramref name="Step"/> of its steps done), master version, and its SHA-256.</summary>
 public sealed record CheckpointRef(int Epoch, int Step, long Version, string Checksum, DateTimeOffset At);
@@ -100,6 +109,8 @@ public sealed record JobSucceeded(string Job, DateTimeOffset At, JobProgressed L
 
     /// <summary>The validation split's figures (absent in older journals).</summary>
     public ValidationFigures? Validation { get; init; }
+    /// <summary>A global model's job: each series' figures (absent for any other job and in older journals).</summary>
+    public SeriesFigures[]? Series { get; init; }
 }
 
 /// <summary>
@@ -143,7 +154,7 @@ public static class JobEvents
             State = JobState.Succeeded, Finished = s.At, Reason = null, Forecast = s.Forecast, ForecastTimes = s.ForecastTimes,
             TestMase = s.TestMase, BestBaseline = s.BestBaseline, BestBaselineMase = s.BestBaselineMase, Checkpoint = null,
             Normalization = s.Normalization, ForecastLevels = s.ForecastLevels, ForecastQuantiles = s.ForecastQuantiles,
-            Validation = s.Validation,
+            Validation = s.Validation, Series = s.Series,
         },
         JobFailed f => job with { State = JobState.Failed, Finished = f.At, Reason = f.Reason, Checkpoint = null },
         JobCancelled c => job with { State = JobState.Cancelled, Finished = c.At, Reason = c.Reason, Checkpoint = null },

@@ -24,9 +24,14 @@ internal static class JobPreparation
     /// and windows (<see cref="ForecastRun.Candidates"/>), <paramref name="Data"/> being the first's.
     /// </summary>
     public sealed record Prepared(string Job, PreparedData Data, TrainingCheckpoint? Checkpoint, string? CheckpointProblem,
-        IReadOnlyList<(RunOptions Options, PreparedData Data)>? Candidates = null) : INoSerializationVerificationNeeded;
+        IReadOnlyList<(RunOptions Options, PreparedData Data)>? Candidates = null) : INoSerializationVerificationNeeded
+    {
+        /// <summary>Strategy global: every series prepared alone; <see cref="Data"/> is their joined windows.</summary>
+        public GlobalPreparation? Global { get; init; }
+    }
 
-    public sealed record PrepareFailed(string Job, string Reason) : INoSerializationVerificationNeeded;
+    /// <param name="Skipped">Strategy global with no usable series: each series and why it cannot be used.</param>
+    public sealed record PrepareFailed(string Job, string Reason, IReadOnlyList<SkippedSeries>? Skipped = null) : INoSerializationVerificationNeeded;
 
     /// <summary>Loads and windows the job's data off the actor; <paramref name="replyTo"/> gets <see cref="Prepared"/> or <see cref="PrepareFailed"/>.</summary>
     public static void Start(JobRecord record, JobStore store, bool loadCheckpoint, IActorRef replyTo)
@@ -36,8 +41,17 @@ internal static class JobPreparation
         string id = record.Id;
         string? upload = record.Upload is { } u ? store.UploadPath(record.Group ?? id, u) : null;
         string label = record.Data ?? "data";
-        Task.Run(() =>
+        Task.Run<object>(() =>
         {
+            if (options.Strategy == SeriesStrategy.Global && SeriesSelection.IsMany(options.Data.Symbol))
+            {
+                // One model over the series: each prepared alone (too short ones skipped), their windows joined (GlobalRun).
+                var global = GlobalRun.Prepare(options, SeriesSelection.Names(options.Data.Symbol!));
+                if (global.Joined is not { } joined) return new PrepareFailed(id, global.NoneUsable(label), global.Skipped);
+                _ = new BatchPlan(joined.Train.Count, workers, options.Training.BatchSize, options.Training.Seed);
+                var (stored, storedProblem) = loadCheckpoint ? LoadCheckpoint(store, id) : (null, null);
+                return new Prepared(id, joined, stored, storedProblem) { Global = global };
+            }
             var data = ForecastRun.Prepare(options);
             _ = new BatchPlan(data.Train.Count, workers, options.Training.BatchSize, options.Training.Seed);
             // An auto job trains every candidate and never checkpoints (a lost server starts it over): no checkpoint to read.
@@ -54,7 +68,7 @@ internal static class JobPreparation
     {
         var options = OptionsOf(record, store);
         var jobEngine = new SubmitJob(options, null, 0, null, record.Mode, record.Staleness, record.SyncPeriod).Apply(engine);
-        return new TrainingSetup(record.Id, options.Spec(data.Series.Columns.Length), data.Train, data.Validation,
+        return new TrainingSetup(record.Id, options.Spec(data.Preprocessor.InputSize), data.Train, data.Validation,
             options.Training, jobEngine with { Workers = Math.Max(1, record.Workers) }, null);
     }
 

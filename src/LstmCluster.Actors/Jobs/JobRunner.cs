@@ -234,6 +234,11 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         }
         evaluating = true;
         Become(Evaluating);
+        if (evaluation.Global is { } global)
+        {
+            EvaluateGlobal(m, evaluation, global);
+            return;
+        }
         // Evaluation and forecast with Core's pipeline, on each candidate's own windows; auto keeps the lowest validation error.
         var candidates = plan.Candidates is { Count: > 0 } c
             ? c.Select(x => (x.Options, x.Data, finished[x.Run].ToResult(), Figures: EngineStats.Of(finished[x.Run], plan.Setup.Engine))).ToArray()
@@ -254,10 +259,44 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
             .PipeTo(Self, failure: e => new Evaluated(null, JobPreparation.ReasonFor(e, null, null)));
     }
 
+    /// <summary>
+    /// Strategy global: every series evaluated on its own windows with the shared weights (<see cref="GlobalRun.Evaluate"/>, as
+    /// <c>train --strategy global</c> does), each one's files written under <c>series/SYMBOL/</c> of the job's folder.
+    /// </summary>
+    private void EvaluateGlobal(TrainingFinished m, RunEvaluation evaluation, GlobalPreparation global)
+    {
+        var trained = m.ToResult();
+        var figures = EngineStats.Of(m, plan.Setup.Engine);
+        string id = plan.Job;
+        var store = plan.Store;
+        Task.Run(() =>
+            {
+                var result = GlobalRun.Evaluate(evaluation.Options with { AutoNormalize = false }, global.Members, trained);
+                if (evaluation.Artifacts is { } write)
+                {
+                    var files = new Dictionary<string, byte[]>();
+                    foreach (var (symbol, run) in result.Series)
+                    {
+                        // Labelled with the name the user gave and the series' symbol, as `train` labels a series of a group.
+                        var submitted = evaluation.Submitted with { Data = evaluation.Submitted.Data with { Symbol = symbol } };
+                        foreach (var (name, bytes) in write(submitted, run, evaluation.EngineLabel, figures)) files[$"{SeriesSelection.Folder(symbol)}/{name}"] = bytes;
+                    }
+                    store.SaveFiles(id, files);
+                }
+                return new Evaluated(null, null) { Global = result };
+            })
+            .PipeTo(Self, failure: e => new Evaluated(null, JobPreparation.ReasonFor(e, null, null)));
+    }
+
     private void OnEvaluated(Evaluated m)
     {
         evaluating = false;
-        if (m.Result is { } r)
+        if (m.Global is { } global)
+        {
+            var (series, median) = GlobalGroups.Figures(global);
+            Report(new RunSucceeded(plan.Job, plan.Run, [], [], median, null, double.NaN, Series: series));
+        }
+        else if (m.Result is { } r)
         {
             string? baseline = r.Test.Baselines.Count > 0 ? r.Test.BestBaseline : null;
             Report(new RunSucceeded(plan.Job, plan.Run, [.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)],
@@ -326,7 +365,10 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     // Completions of work done off the actor, and the grace timer: they never leave this runner.
     private sealed record CheckpointWritten(CheckpointRef? Stored, string? Problem) : INoSerializationVerificationNeeded;
 
-    private sealed record Evaluated(RunResult? Result, string? Reason) : INoSerializationVerificationNeeded;
+    private sealed record Evaluated(RunResult? Result, string? Reason) : INoSerializationVerificationNeeded
+    {
+        public GlobalResult? Global { get; init; }
+    }
 
     private sealed record ServerGone(string Run) : INoSerializationVerificationNeeded;
 }

@@ -30,6 +30,9 @@ internal sealed class RegisteredJob(JobRecord record, IActorRef submitter)
     /// <summary><c>--normalize auto</c>: each candidate's options and windows (see <see cref="JobPreparation.Prepared"/>); null for a job of one run.</summary>
     public IReadOnlyList<(Core.Forecasting.RunOptions Options, PreparedData Data)>? Candidates { get; set; }
 
+    /// <summary>Strategy global: every series prepared alone (<see cref="Prepared"/> holds their joined windows); null for any other job.</summary>
+    public Core.Forecasting.GlobalPreparation? Global { get; set; }
+
     /// <summary>What every attempt trains (the run id, workers and checkpoint are filled in per attempt); null while the data loads.</summary>
     public TrainingSetup? Setup { get; set; }
 

@@ -70,7 +70,9 @@ internal sealed record CandidateRun(TrainingSetup Setup, IActorRef[] Workers, Ru
 /// What evaluating a finished run takes: the options as trained (data at the stored upload), as submitted (the
 /// files are labelled with the name the user gave), the prepared data, and the writer of the job's files.
 /// </summary>
-internal sealed record RunEvaluation(RunOptions Options, RunOptions Submitted, PreparedData Data, ArtifactWriter? Artifacts, string EngineLabel);
+/// <param name="Global">Strategy global: the series the model trained on, each evaluated on its own windows (<paramref name="Data"/> is their joined set).</param>
+internal sealed record RunEvaluation(RunOptions Options, RunOptions Submitted, PreparedData Data, ArtifactWriter? Artifacts, string EngineLabel,
+    GlobalPreparation? Global = null);
 
 /// <summary>The coordinator saw the host of the run's parameter server leave (the runner reports the server lost).</summary>
 internal sealed record HostLeft : INoSerializationVerificationNeeded
@@ -108,9 +110,10 @@ internal sealed record RunTrained(string Job, string Run, TrainingFinished Finis
 /// <param name="Normalization">With <c>--normalize auto</c>: the candidates' validation errors and which one was kept.</param>
 /// <param name="ForecastLevels">A quantile head's levels; null for a point head.</param>
 /// <param name="ForecastQuantiles">Per level of <paramref name="ForecastLevels"/>, the forecast's values (calibrated) step by step.</param>
+/// <param name="Series">Strategy global: each series' figures (<paramref name="TestMase"/> is then their median, <paramref name="Forecast"/> empty).</param>
 internal sealed record RunSucceeded(string Job, string Run, double[] Forecast, string[] ForecastTimes, double TestMase,
     string? BestBaseline, double BestBaselineMase, string? Normalization = null, double[]? ForecastLevels = null,
-    double[][]? ForecastQuantiles = null) : RunReport(Job, Run)
+    double[][]? ForecastQuantiles = null, SeriesFigures[]? Series = null) : RunReport(Job, Run)
 {
     /// <summary>The validation split's figures (what a sweep ranks trials by; the test split never chooses).</summary>
     public ValidationFigures? Validation { get; init; }

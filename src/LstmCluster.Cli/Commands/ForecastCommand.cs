@@ -61,8 +61,8 @@ public static class ForecastCommand
         var selection = stored.Metadata.Data.ForFile(dataPath);
         if (!string.IsNullOrWhiteSpace(dateFormat)) selection = selection with { DateFormat = dateFormat.Trim() };
         var series = CsvSeriesLoader.Load(selection);
-        if (series.Columns.Length != stored.Spec.InputSize)
-            throw new DataException(dataPath, null, $"the model takes {stored.Spec.InputSize} input columns, the file gave {series.Columns.Length}");
+        if (series.Columns.Length != stored.Preprocessor.Features)
+            throw new DataException(dataPath, null, $"the model takes {stored.Preprocessor.Features} input columns, the file gave {series.Columns.Length}");
         using var model = stored.Build();
         var forecast = ForecastRun.Forecast(model, stored.Preprocessor, series);
         if (outPath is not null)

@@ -44,8 +44,10 @@ public static class ServerCommands
         var priority = new Option<int>("--priority") { Description = "higher runs first (default 0)" };
         var engine = EngineFields();
         var wait = new Option<bool>("--wait") { Description = "follow the job's progress until it ends and print its results (Ctrl+C stops following, not the job)" };
-        var strategy = new Option<string>("--strategy") { Description = "with --symbol all or a list: per-series (a job group: one job per series, run at once on free workers; prints the group id)" };
-        strategy.AcceptOnlyFromAmong("per-series");
+        var strategy = new Option<string>("--strategy") { Description = "with --symbol all or a list (a job group; prints the group id): per-series (one job per series, run at once on free workers) or global (one model over every series, one job data-parallel on the workers)" };
+        strategy.AcceptOnlyFromAmong("per-series", "global");
+        var seriesId = new Option<string>("--series-id") { Description = "with --strategy global: none or one-hot (a one-hot series indicator as extra inputs)" };
+        seriesId.AcceptOnlyFromAmong([.. SeriesSelection.SeriesIdChoices]);
         var token = TokenOption();
         var command = new Command("submit", "Submit a training job to a job API server; prints the job id");
         command.Options.Add(server);
@@ -56,10 +58,11 @@ public static class ServerCommands
         foreach (var option in engine) command.Options.Add(option);
         command.Options.Add(wait);
         command.Options.Add(strategy);
+        command.Options.Add(seriesId);
         command.SetAction((p, ct) => Guard(async () =>
         {
             // Only what was given on the command line: everything else takes the server's defaults.
-            var fields = GivenFields(p, args.All.Append(workers).Append(priority).Append(strategy).Concat(engine).Where(o => o != args.Data));
+            var fields = GivenFields(p, args.All.Append(workers).Append(priority).Append(strategy).Append(seriesId).Concat(engine).Where(o => o != args.Data));
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));

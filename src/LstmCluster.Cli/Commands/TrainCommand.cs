@@ -31,19 +31,28 @@ public static class TrainCommand
         var requireBeat = new Option<bool>("--require-beat-naive") { Description = $"exit {ExitModelLosesToNaive} without writing a model when the model does not beat the naive forecast on validation" };
         var engine = new EngineArguments(defaults);
         var strategy = new Option<string>("--strategy") { Description = "with --symbol all or a list: per-series (one model per series, trained one after the other here; a cluster job runs them at once on free workers) or global (one model over every series, each normalized on its own training split)", DefaultValueFactory = _ => "per-series" };
+        var seriesId = new Option<string>("--series-id") { Description = "with --strategy global: none (the model sees each series' values alone) or one-hot (every window also carries a one-hot indicator of its series; the LSTM's input grows by the number of series)", DefaultValueFactory = _ => "none" };
+        seriesId.AcceptOnlyFromAmong([.. SeriesSelection.SeriesIdChoices]);
         var command = new Command("train", "Train an LSTM forecaster on a CSV time series, evaluate it against naive baselines and forecast the next values");
         args.AddTo(command);
         engine.AddTo(command);
         command.Options.Add(outDir);
         command.Options.Add(requireBeat);
         command.Options.Add(strategy);
+        command.Options.Add(seriesId);
         command.SetAction(p =>
         {
             var options = args.Bind(p);
+            var id = SeriesSelection.ParseSeriesId(p.GetValue(seriesId)!);
             if (!SeriesSelection.IsMany(options.Data.Symbol))
+            {
+                if (id != SeriesIdFeature.None) throw new CliUsageException("--series-id applies to --strategy global over several series (--symbol all or a list)");
                 return Run(options, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(outDir)!.FullName, p.GetValue(requireBeat));
+            }
             if (p.GetValue(requireBeat)) throw new CliUsageException("--require-beat-naive applies to one series; with several, summary.json says which beat naive");
-            return RunGroup(options, SeriesSelection.ParseStrategy(p.GetValue(strategy)!), engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(outDir)!.FullName);
+            var chosen = SeriesSelection.ParseStrategy(p.GetValue(strategy)!);
+            if (id != SeriesIdFeature.None && chosen != SeriesStrategy.Global) throw new CliUsageException("--series-id applies to --strategy global");
+            return RunGroup(options with { Strategy = chosen, SeriesId = id }, chosen, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(outDir)!.FullName);
         });
         return command;
     }
@@ -123,26 +132,20 @@ public static class TrainCommand
     private static int RunGlobal(RunOptions options, IReadOnlyList<string> symbols, IReadOnlyList<SymbolRows> available, EngineOptions? engine,
         int bareThreads, string outDir)
     {
+        var prepared = GlobalRun.Prepare(options, symbols);
         var outcomes = new Dictionary<string, SeriesOutcome>();
-        var members = new List<GlobalMember>();
-        foreach (string symbol in symbols)
+        foreach (var skip in prepared.Skipped)
         {
-            var member = options with { Data = options.Data with { Symbol = symbol } };
-            try
-            {
-                members.Add(new GlobalMember(symbol, member, ForecastRun.Prepare(member)));
-            }
-            catch (DataException e)
-            {
-                Console.Error.WriteLine($"warning: series '{symbol}' skipped: {e.Problem}");
-                outcomes[symbol] = new SeriesOutcome(symbol) { Rows = available.First(a => a.Symbol == symbol).Rows, Skipped = e.Problem };
-            }
+            Console.Error.WriteLine($"warning: series '{skip.Symbol}' skipped: {skip.Reason}");
+            outcomes[skip.Symbol] = new SeriesOutcome(skip.Symbol) { Rows = available.First(a => a.Symbol == skip.Symbol).Rows, Skipped = skip.Reason };
         }
+        var members = prepared.Members;
         if (members.Count == 0)
-            throw new DataException(options.Data.Path, null, $"no series is usable for the global model: {string.Join("; ", outcomes.Values.Select(s => $"{s.Symbol}: {s.Skipped}"))}");
+            throw new DataException(options.Data.Path, null, $"no series is usable for the global model: {string.Join("; ", prepared.Skipped.Select(s => $"{s.Symbol}: {s.Reason}"))}");
         var prep = members[0].Data.Preprocessor;
         Console.WriteLine($"{members.Count} series of {Path.GetFileName(options.Data.Path)}, strategy global: one model over {members.Sum(m => m.Data.Train.Count)} training windows " +
-            $"(lookback {prep.Lookback}, {Report.Name(prep.Normalize)} normalization fitted on each series' own training split{(options.AutoNormalize ? "; --normalize auto takes its first candidate here" : "")})");
+            $"(lookback {prep.Lookback}, {Report.Name(prep.Normalize)} normalization fitted on each series' own training split{(options.AutoNormalize ? "; --normalize auto takes its first candidate here" : "")}" +
+            $"{(prep.SeriesCount > 0 ? $"; a one-hot series id adds {prep.SeriesCount} inputs" : "")})");
         Console.WriteLine(engine is null
             ? $"engine: single-process reference trainer (--workers 0), {bareThreads} torch thread(s)"
             : $"engine: embedded cluster, {engine.Workers} worker(s), {engine.Mode.ToString().ToLowerInvariant()} mode, global batch {options.Training.BatchSize}");

@@ -62,6 +62,18 @@ public sealed class PreparedData
     /// </summary>
     public PreparedData WithTraining(WindowSet train, WindowSet validation) => new(Series, Split, Preprocessor, train, validation, Test);
 
+    /// <summary>
+    /// The same series, split and fitted preprocessing with a series-id input (<c>--series-id one-hot</c>): this series is
+    /// <paramref name="index"/> of <paramref name="count"/>, and every window (train, validation, test; the forecast's) carries
+    /// its one-hot indicator after the data columns.
+    /// </summary>
+    public PreparedData WithSeriesId(int index, int count)
+    {
+        if (count < 1 || index < 0 || index >= count) throw new ArgumentOutOfRangeException(nameof(index), $"series {index} of {count}");
+        var p = Preprocessor with { SeriesIndex = index, SeriesCount = count };
+        return new(Series, Split, p, p.Windows(Series.Columns, Train.Origins), p.Windows(Series.Columns, Validation.Origins), p.Windows(Series.Columns, Test.Origins));
+    }
+
     /// <summary>The window ending at the last observation, for forecasting the future.</summary>
     public WindowSet ForecastWindow() => Preprocessor.Windows(Series.Columns, [Series.Length - 1], withTargets: false);
 

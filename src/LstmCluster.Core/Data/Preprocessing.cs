@@ -105,10 +105,21 @@ public sealed record Preprocessor
     /// decoding (<see cref="Forecasting.QuantileCalibration"/>); empty for a point head or an uncalibrated one.
     /// </summary>
     public double[][] QuantileOffsets { get; init; } = [];
+    /// <summary>
+    /// A global model's series-id input (<c>--series-id one-hot</c>): how many series the model was trained on, each window
+    /// carrying a one-hot indicator of its series after the data columns; 0 (the default) for no such input.
+    /// </summary>
+    public int SeriesCount { get; init; }
+    /// <summary>With <see cref="SeriesCount"/> above 0: this series' index among them (0-based), the position of its 1.</summary>
+    public int SeriesIndex { get; init; }
     /// <summary>Per column, in transformed space: subtracted before scaling (global) — unused for window.</summary>
     public required double[] Center { get; init; }
     /// <summary>Per column: divisor (global: std or range; window: std of first differences).</summary>
     public required double[] Scale { get; init; }
+
+    /// <summary>Inputs per time step the model takes: the data columns, then the series-id indicator (if any).</summary>
+    [JsonIgnore]
+    public int InputSize => Features + SeriesCount;
 
     /// <summary>Rows the transform consumes at the start (1 for log returns).</summary>
     [JsonIgnore]
@@ -212,7 +223,7 @@ public sealed record Preprocessor
     /// </summary>
     public WindowSet Windows(double[][] columns, IReadOnlyList<int> origins, bool withTargets = true)
     {
-        int stride = Lookback * Features;
+        int inputs = InputSize, stride = Lookback * inputs;
         var x = new float[origins.Count * stride];
         var y = new float[origins.Count * Horizon];
         for (int w = 0; w < origins.Count; w++)
@@ -226,15 +237,18 @@ public sealed record Preprocessor
                 for (int t = 0; t < Lookback; t++)
                 {
                     int raw = origin - Lookback + 1 + t;
-                    x[w * stride + t * Features + c] = (float)((TransformedValue(columns, c, raw) - anchor) / scale);
+                    x[w * stride + t * inputs + c] = (float)((TransformedValue(columns, c, raw) - anchor) / scale);
                 }
             }
+            // The series-id indicator: the same 1 at every time step of the window.
+            if (SeriesCount > 0)
+                for (int t = 0; t < Lookback; t++) x[w * stride + t * inputs + Features + SeriesIndex] = 1f;
             if (!withTargets) continue;
             double targetScale = WindowScale(columns, 0, origin);
             for (int k = 0; k < Horizon; k++)
                 y[w * Horizon + k] = (float)((TransformedValue(columns, 0, origin + 1 + k) - TargetAnchor(columns, origin, k)) / targetScale);
         }
-        return new WindowSet(x, y, [.. origins], Lookback, Features, Horizon);
+        return new WindowSet(x, y, [.. origins], Lookback, inputs, Horizon);
     }
 
     /// <summary>

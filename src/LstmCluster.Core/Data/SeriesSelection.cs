@@ -1,9 +1,12 @@
+using System.Text.Json.Serialization;
+
 namespace LstmCluster.Core.Data;
 
 /// <summary>A symbol of a long-format file and how many rows it has.</summary>
 public readonly record struct SymbolRows(string Symbol, int Rows);
 
 /// <summary>How a job over several series trains them (<c>--strategy</c>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SeriesStrategy>))]
 public enum SeriesStrategy
 {
     /// <summary>One model per series, each an ordinary training of that series alone.</summary>
@@ -14,6 +17,20 @@ public enum SeriesStrategy
     /// windows of all are trained on together, and each series is evaluated and forecast by the shared model.
     /// </summary>
     Global,
+}
+
+/// <summary>What a global model is told of which series a window comes from (<c>--series-id</c>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SeriesIdFeature>))]
+public enum SeriesIdFeature
+{
+    /// <summary>Nothing: the model sees only the series' own (normalized) values.</summary>
+    None,
+
+    /// <summary>
+    /// A one-hot indicator of the series appended to every time step's inputs: the LSTM's input grows by the number of
+    /// series, and each series' preprocessing records its index and that number.
+    /// </summary>
+    OneHot,
 }
 
 /// <summary>
@@ -37,6 +54,40 @@ public static class SeriesSelection
         SeriesStrategy.Global => "global",
         _ => throw new ArgumentOutOfRangeException(nameof(strategy)),
     };
+
+    public static string Name(SeriesIdFeature feature) => feature switch
+    {
+        SeriesIdFeature.None => "none",
+        SeriesIdFeature.OneHot => "one-hot",
+        _ => throw new ArgumentOutOfRangeException(nameof(feature)),
+    };
+
+    /// <summary>The choices of <c>--series-id</c>.</summary>
+    public static readonly IReadOnlyList<string> SeriesIdChoices = ["none", "one-hot"];
+
+    /// <summary>Parses <c>--series-id</c>; an unknown name is an <see cref="ArgumentException"/> naming the choices.</summary>
+    public static SeriesIdFeature ParseSeriesId(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "none" => SeriesIdFeature.None,
+        "one-hot" or "onehot" => SeriesIdFeature.OneHot,
+        _ => throw new ArgumentException($"series-id must be none or one-hot (got '{text}')"),
+    };
+
+    /// <summary>
+    /// The folder of one series' own run files under a group's (<c>series/SYMBOL</c>, '/' separated): the symbol with
+    /// the characters a file name cannot hold replaced.
+    /// </summary>
+    public static string Folder(string symbol)
+    {
+        ArgumentNullException.ThrowIfNull(symbol);
+        var invalid = Path.GetInvalidFileNameChars();
+        string safe = new([.. symbol.Select(c => invalid.Contains(c) || char.IsControl(c) || c == '.' && symbol.All(d => d == '.') ? '_' : c)]);
+        return $"series/{safe}";
+    }
+
+    /// <summary>The names of a comma-separated list as given (empty entries dropped, a name repeated kept once), without checking them against a file.</summary>
+    public static IReadOnlyList<string> Names(string list) =>
+        [.. list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.OrdinalIgnoreCase)];
 
     /// <summary>Parses <c>--strategy</c>; an unknown name is an <see cref="ArgumentException"/> naming the choices.</summary>
     public static SeriesStrategy ParseStrategy(string text) => text.Trim().ToLowerInvariant() switch

@@ -31,6 +31,13 @@ public sealed record RunOptions
     /// null for a point head trained on the mean squared error.
     /// </summary>
     public double[]? Quantiles { get; init; }
+    /// <summary>
+    /// With several series (<c>--symbol all</c> or a list): one model per series, or one over all of them
+    /// (<see cref="GlobalRun"/>). A job of one series ignores it.
+    /// </summary>
+    public SeriesStrategy Strategy { get; init; }
+    /// <summary><c>--series-id</c>, strategy global only: whether every window also carries a one-hot indicator of its series.</summary>
+    public SeriesIdFeature SeriesId { get; init; }
 
     public ModelSpec Spec(int inputSize) => new(inputSize, Hidden, Layers, Preprocessing.Horizon, Dropout, Quantiles is { Length: > 0 } q ? q : null);
 
@@ -43,6 +50,11 @@ public sealed record RunOptions
         // A step-k price compounds k one-step returns; the quantile of their sum is not the sum of their quantiles.
         if (Quantiles is { Length: > 0 } && Preprocessing.Transform == TargetTransform.LogReturn && Preprocessing.Horizon > 1)
             throw new ArgumentException($"quantiles with transform log-return need horizon 1 (got {Preprocessing.Horizon}): a multi-step interval is not the compounding of one-step quantiles");
+        if (SeriesId != SeriesIdFeature.None && Strategy != SeriesStrategy.Global)
+            throw new ArgumentException($"series-id {SeriesSelection.Name(SeriesId)} applies to strategy global (one model over several series)");
+        // A quantile head's calibration is fitted per series on validation windows; one shared head has no single fit.
+        if (Strategy == SeriesStrategy.Global && Quantiles is { Length: > 0 })
+            throw new ArgumentException("quantiles are not supported with strategy global: train per-series");
         Training.Validate();
     }
 }
@@ -211,7 +223,7 @@ public static class ForecastRun
     private static RunResult ExecuteOne(RunOptions options, PreparedData data, Trainer engine, Action<EpochReport>? progress,
         CancellationToken cancel)
     {
-        var spec = options.Spec(data.Series.Columns.Length);
+        var spec = options.Spec(data.Preprocessor.InputSize);
         using var model = ForecastModel.Create(spec, options.Training.Seed);
         var training = engine(model, data, options.Training, progress, cancel);
         // A quantile head's intervals are calibrated on validation; the test split is scored with and without it.

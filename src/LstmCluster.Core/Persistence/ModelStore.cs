@@ -148,8 +148,10 @@ public static class ModelStore
     {
         try { spec.Validate(); }
         catch (ArgumentException ex) { return $"{specName}: {ex.Message}"; }
-        if (pre.Features != spec.InputSize || pre.Horizon != spec.Horizon)
-            return $"{preName} ({pre.Features} features, horizon {pre.Horizon}) does not match {specName} ({spec.InputSize} inputs, horizon {spec.Horizon})";
+        if (pre.SeriesCount < 0 || pre.SeriesCount > 0 && (pre.SeriesIndex < 0 || pre.SeriesIndex >= pre.SeriesCount))
+            return $"{preName}: series_index {pre.SeriesIndex} is not one of series_count {pre.SeriesCount}";
+        if (pre.InputSize != spec.InputSize || pre.Horizon != spec.Horizon)
+            return $"{preName} ({pre.Features} features{(pre.SeriesCount > 0 ? $" + {pre.SeriesCount} series ids" : "")}, horizon {pre.Horizon}) does not match {specName} ({spec.InputSize} inputs, horizon {spec.Horizon})";
         if (pre.Lookback < 1)
             return $"{preName}: lookback must be at least 1 (got {pre.Lookback})";
         if (pre.Center is null || pre.Scale is null || pre.Center.Length != pre.Features || pre.Scale.Length != pre.Features

@@ -51,6 +51,9 @@ public static class PyTorchInterchange
     {
         if (stored.Spec.IsQuantile)
             throw new InterchangeException("model", QuantileRefusal(stored.Spec, "exported"));
+        // The exported snippet feeds the CSV's columns alone; the one-hot series indicator is not part of that format.
+        if (stored.Preprocessor.SeriesCount > 0)
+            throw new InterchangeException("model", $"a model with a series-id input (--series-id one-hot, series {stored.Preprocessor.SeriesIndex + 1} of {stored.Preprocessor.SeriesCount}) cannot be exported: model.json describes the CSV's columns only; train with --series-id none to export");
         using var model = stored.Build();
         return new PyTorchModelFile
         {

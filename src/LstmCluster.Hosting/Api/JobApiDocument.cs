@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using LstmCluster.Core.Configuration;
+using LstmCluster.Core.Data;
 using LstmCluster.Core.Training;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -216,7 +217,7 @@ internal static class JobApiDocument
                 example: "AirPassengers.csv"),
             ["target"] = Text("The column to forecast (required).", example: "value"),
             ["features"] = Text("More input columns, comma separated (the target is always one).", example: "temperature,holiday"),
-            ["symbol"] = Text("Keep only the rows whose `symbol` column has this value (a file with several series)."),
+            ["symbol"] = Text("Keep only the rows whose `symbol` column has this value (a file with several series); `all` or a list (A,B,C) makes a job group (see strategy)."),
             ["date-column"] = Text("The timestamp column; detected when not given."),
             ["date-format"] = Text("A .NET date format for the timestamp column (dd/MM/yyyy); detected from the whole column when not given.",
                 example: "yyyy-MM"),
@@ -261,6 +262,9 @@ internal static class JobApiDocument
             },
             ["quantiles"] = Text("Quantile levels of a quantile head, comma separated in (0, 1), with 0.5 among them (up to 99); none for a point forecast.",
                 example: "0.1,0.5,0.9", defaultValue: d.Quantiles ?? "none"),
+            ["strategy"] = Choice("With symbol=all or a list (a job group): per-series trains one model per series, one job each; global trains one model over every series "
+                + "(each normalized on its own training split), one job on the workers.", ["per-series", "global"], "per-series"),
+            ["series-id"] = Choice("strategy=global: none, or one-hot (every window also carries a one-hot indicator of its series).", SeriesSelection.SeriesIdChoices, "none"),
             ["workers"] = Int("Workers to train on; default: every free worker.", 1, 1024, null),
             ["priority"] = Int("Queue priority: higher runs first.", null, null, 0),
             ["mode"] = Choice("How workers and the parameter server exchange: synchronous rounds, asynchronous with bounded staleness, or local SGD with periodic averaging; default: the node's.",

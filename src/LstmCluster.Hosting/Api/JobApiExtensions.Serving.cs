@@ -75,9 +75,9 @@ public static partial class JobApiExtensions
         try
         {
             series = CsvSeriesLoader.LoadText(selection, text!);
-            if (series.Columns.Length != model.Stored.Spec.InputSize)
+            if (series.Columns.Length != model.Stored.Preprocessor.Features)
                 return Error(StatusCodes.Status400BadRequest,
-                    $"{ServingBodyName}: the model takes {model.Stored.Spec.InputSize} input columns, the body gave {series.Columns.Length}");
+                    $"{ServingBodyName}: the model takes {model.Stored.Preprocessor.Features} input columns, the body gave {series.Columns.Length}");
             // Dropped from the cache by another model's load between Get and here: load it again, once.
             forecast = model.Forecast(series) ?? (await cache.Get(id, () => LoadServedModel(id, coordinator, options, ct))).Model.Forecast(series);
         }

@@ -71,6 +71,7 @@ internal static class JobForm
         string? path = null;
         SeriesStrategy? strategy = null;
         var extra = new Dictionary<string, string>(StringComparer.Ordinal);
+        SeriesIdFeature? seriesId = null;
         try
         {
             foreach (var (key, value) in form)
@@ -101,15 +102,18 @@ internal static class JobForm
                         syncPeriod = Int(key, text);
                         break;
                     case "strategy":
-                        // with symbol=all or a list: a group trains per-series (global is refused below, with the reason)
+                        // with symbol=all or a list: a group of one job per series, or of one global model's job
                         strategy = SeriesSelection.ParseStrategy(text);
+                        break;
+                    case "series-id":
+                        seriesId = SeriesSelection.ParseSeriesId(text);
                         break;
                     case var _ when extraFields?.Contains(name) == true:
                         extra[name] = text;
                         break;
                     default:
                         if (!RunOptionValues.IsOption(name))
-                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, strategy, {string.Join(", ", RunOptionValues.Names)})");
+                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, strategy, series-id, {string.Join(", ", RunOptionValues.Names)})");
                         values = values.With(name, text);
                         break;
                 }
@@ -153,13 +157,17 @@ internal static class JobForm
 
         try
         {
-            var run = (values with { Data = label }).ToRunOptions();
-            // The coordinator checks again (and loads the data); checking here answers the common mistakes without a round trip.
-            run.Validate();
+            var run = (values with { Data = label }).ToRunOptions() with
+            {
+                Strategy = strategy ?? SeriesStrategy.PerSeries,
+                SeriesId = seriesId ?? SeriesIdFeature.None,
+            };
             if (strategy is not null && !SeriesSelection.IsMany(run.Data.Symbol))
                 throw new ArgumentException("strategy applies to several series: give symbol=all or a list (symbol=A,B,C)");
-            if (strategy == SeriesStrategy.Global)
-                throw new ArgumentException("strategy global is trained by `lstmcluster train` only; a cluster job group trains per-series");
+            if (seriesId is not null && strategy != SeriesStrategy.Global)
+                throw new ArgumentException("series-id applies to strategy=global (one model over several series)");
+            // The coordinator checks again (and loads the data); checking here answers the common mistakes without a round trip.
+            run.Validate();
             if (workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {workers})");
             var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod);
             job.Apply(new EngineOptions()).Validate();

@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Serialization;
+using LstmCluster.Core.Data;
 
 namespace LstmCluster.Actors.Tests.Protocol;
 
@@ -30,6 +31,18 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
             0.8, "seasonal_naive", 1.2),
         new JobSucceeded("job-8", At, new JobProgressed("job-8", 5, 5, 0.1, 0.2, 100, 400, 3), [1.5], ["2020-01"],
             0.8, "seasonal_naive", 1.2, "global, the lowest validation error of window validation MASE 0.9, test 1; global validation MASE 0.8, test 0.95"),
+        // Strategy global: the job lists the group's series, and its success carries each series' figures.
+        new JobSubmitted(Record with
+        {
+            Group = "group-9", Options = TestSupport.SineRun(3) with
+            {
+                Data = TestSupport.SineRun().Data with { Symbol = "MSFT,IBM" }, Strategy = SeriesStrategy.Global, SeriesId = SeriesIdFeature.OneHot,
+            },
+        }),
+        new JobSucceeded("job-10", At, new JobProgressed("job-10", 5, 5, 0.1, 0.2, 100, 400, 2), [], [], 0.95, null, double.NaN)
+        {
+            Series = [new SeriesFigures("MSFT", 0.9, 0.83, "naive", 0.83, [28.5], ["2010-04-01"]), new SeriesFigures("IBM", double.NaN, 1.07, null, double.NaN, [], [])],
+        },
         new JobFailed("job-7", At, "the parameter server stopped before the job ended"),
         new JobCancelled("job-7", At, "cancelled on request"),
         new JobDeleted("job-7"),

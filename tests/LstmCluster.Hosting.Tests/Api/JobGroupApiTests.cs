@@ -100,12 +100,6 @@ public sealed class JobGroupApiTests : IDisposable
         everything["strategy"] = "everything";
         var bad = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), everything));
         Assert.Contains("strategy must be per-series or global (got 'everything')", bad.Reason);
-
-        var global = Fields("all");
-        global["strategy"] = "global";
-        var refused = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), global));
-        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        Assert.Contains("strategy global is trained by `lstmcluster train` only", refused.Reason);
     }
 
     [Fact]

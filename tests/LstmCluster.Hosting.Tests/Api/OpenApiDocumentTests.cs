@@ -39,7 +39,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
 
         // Every name the form reader accepts is described: train's options, and the API's own fields.
         var names = fields.EnumerateObject().Select(p => p.Name).ToHashSet();
-        var expected = Core.Configuration.RunOptionValues.Names.Concat(["data", "path", "workers", "priority", "mode", "staleness", "sync-period"]);
+        var expected = Core.Configuration.RunOptionValues.Names.Concat(["data", "path", "workers", "priority", "mode", "staleness", "sync-period", "strategy", "series-id"]);
         Assert.Empty(expected.Except(names));
         Assert.Empty(names.Except(expected));
         Assert.All(fields.EnumerateObject(), f => Assert.False(string.IsNullOrWhiteSpace(f.Value.GetProperty("description").GetString()), f.Name));

@@ -182,6 +182,48 @@ public sealed class DurableCoordinatorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_global_group_survives_a_restart_its_one_job_resumes_from_its_checkpoint_for_every_series_and_cancel_ends_it()
+    {
+        var fields = new Dictionary<string, string>
+        {
+            ["target"] = "price", ["symbol"] = "MSFT,IBM", ["strategy"] = "global", ["lookback"] = "12", ["hidden"] = "8", ["layers"] = "1",
+            ["patience"] = "0", ["normalize"] = "window",
+            ["epochs"] = LstmCluster.Core.Training.TrainingOptions.MaxEpochs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        string group, job;
+        await using (var node = await RunningNode.Start(state))
+        {
+            group = await node.Client.SubmitAsync(Path.Combine(ApiHost.Samples, "vega_stocks.csv"), fields);
+            var members = (await node.Client.GroupStatusAsync(group)).Members;
+            job = members[0].Job!;
+            Assert.Equal([job, job], members.Select(m => m.Job));
+            await node.WaitFor(job, s => s is { State: "Running", Epoch: >= 3 });
+        }
+
+        await using (var node = await RunningNode.Start(state))
+        {
+            // The one job is cut off and resumed from its checkpoint (its windows, every series' joined, prepared again).
+            var resumed = await node.WaitFor(job, s => s is { State: "Running", Attempts: >= 2 } || s.Ended);
+            Assert.Equal(("Running", group, 2), (resumed.State, resumed.Group, resumed.Attempts));
+            Assert.True(resumed.ResumedFrom >= 1, $"attempt 2 resumed from epoch {resumed.ResumedFrom}");
+            var status = await node.Client.GroupStatusAsync(group);
+            Assert.Equal((group, "Running", "global"), (status.Id, status.State, status.Strategy));
+            Assert.Equal([("MSFT", "Running"), ("IBM", "Running")], status.Members.Select(m => (m.Symbol, m.State)));
+
+            using var cancel = await node.Http.DeleteAsync($"groups/{group}");
+            Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while ((status = await node.Client.GroupStatusAsync(group)).State != "Cancelled")
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the group is {status.State} after the wait");
+                await Task.Delay(100);
+            }
+            Assert.Equal(2, status.Cancelled);
+            Assert.Equal("Cancelled", (await node.Client.StatusAsync(job)).State);
+        }
+    }
+
+    [Fact]
     public async Task A_node_whose_journal_cannot_be_read_exits_2_naming_it_and_leaves_it_untouched()
     {
         Directory.CreateDirectory(state);
