@@ -56,4 +56,16 @@ public sealed class SweepCommandTests : IDisposable
         Assert.DoesNotContain("round 1", r.Out);
         Assert.False(Directory.Exists(Path.Combine(dir, "bad")));
     }
+
+    [Theory]
+    [InlineData("--parallel", "2", "--parallel is for the in-process sweep")]
+    [InlineData("--workers", "0", "--workers with --server is each trial's worker count, at least 1")]
+    public void On_a_server_an_in_process_option_is_refused_before_any_request(string option, string value, string message)
+    {
+        // Port 1 is closed: the refusal must come before the client tries the server (which would exit 1, not 2).
+        var r = CliRunner.Run("sweep", "--server", "http://127.0.0.1:1", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value",
+            "--grid", "hidden=4,8", option, value, "--out", Path.Combine(dir, "server"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Error);
+    }
 }

@@ -65,10 +65,22 @@ public static class SweepCommand
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
             var run = new SweepRun(sweepGrid, plan, output);
-            return p.GetValue(server) is { } url
-                ? ServerCommands.Guard(() => run.OnServerAsync(url, ServerCommands.Token(p, token), data.FullName,
-                    ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs)), p.GetValue(maxTrials), ct))
-                : run.InProcessAsync(values, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(parallel) ?? 1, ct);
+            if (p.GetValue(server) is { } url)
+            {
+                // On a server the coordinator decides how many trials train at once (its --max-concurrent-jobs and free workers).
+                if (p.GetResult(parallel) is { Implicit: false })
+                    throw new CliUsageException("sweep: --parallel is for the in-process sweep; with --server the coordinator runs a round's trials on its free workers (its --max-concurrent-jobs)");
+                var given = ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs));
+                // Each trial's worker count, as `submit --workers` gives a job's (default: the server's, one per member).
+                if (p.GetResult(engine.Workers) is { Implicit: false })
+                {
+                    int workers = p.GetValue(engine.Workers);
+                    if (workers < 1) throw new CliUsageException("sweep: --workers with --server is each trial's worker count, at least 1");
+                    given["workers"] = workers.ToString(CultureInfo.InvariantCulture);
+                }
+                return ServerCommands.Guard(() => run.OnServerAsync(url, ServerCommands.Token(p, token), data.FullName, given, p.GetValue(maxTrials), ct));
+            }
+            return run.InProcessAsync(values, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(parallel) ?? 1, ct);
         });
         return command;
     }

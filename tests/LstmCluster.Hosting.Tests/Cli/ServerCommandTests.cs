@@ -60,7 +60,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
     {
         var outDir = CliRunner.TempDir();
         var sweep = await Task.Run(() => CliRunner.Run("sweep", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
-            "--layers", "1", "--lookback", "12", "--season", "12", "--grid", "hidden=4,8", "--max-epochs", "3", "--eta", "2", "--out", outDir));
+            "--layers", "1", "--lookback", "12", "--season", "12", "--grid", "hidden=4,8", "--max-epochs", "3", "--eta", "2", "--workers", "1", "--out", outDir));
         Assert.True(sweep.ExitCode == 0, sweep.Error + sweep.Out);
         Assert.Contains("one sweep group", sweep.Out);
         Assert.Contains("Leaderboard: 2 trials ranked by validation MASE", sweep.Out);
@@ -77,7 +77,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.Equal((best, best), (jobs[0], group.Sweep!.Best));
         // Each trial ran with the trial's options and its round's epochs: round 1 trains 2 epochs, round 2 (the best) 3.
         var bestStatus = await host.Client.StatusAsync(best);
-        Assert.Equal(("Succeeded", 3, group.Id), (bestStatus.State, bestStatus.Epochs, bestStatus.Group));
+        Assert.Equal(("Succeeded", 3, group.Id, 1), (bestStatus.State, bestStatus.Epochs, bestStatus.Group, bestStatus.Workers));
         var other = await host.Client.StatusAsync(jobs[1]);
         Assert.Equal(("Succeeded", 2), (other.State, other.Epochs));
         // A progress line per member as it ended: both trials in round 1, the best in round 2.
