@@ -36,8 +36,8 @@ public static class QuantileCalibration
     /// Refits <paramref name="model"/>'s offset head (<see cref="QuantileHead.PointOffsets"/>) to the errors of its trained
     /// point forecast: the mean pinball loss of the levels on the training windows, minimised over the offset head alone
     /// (the LSTM and the point head stay as trained) by full-batch Adam from the head training left, keeping the weights of
-    /// the lowest validation pinball loss (stopping after <see cref="RefitPatience"/> steps without a new best, at most
-    /// <see cref="RefitSteps"/>). Nothing for a point model or a model of format 1.
+    /// the lowest validation pinball loss (stopping after <see cref="RefitPatience"/> steps without a fall of
+    /// <see cref="RefitMinDelta"/>, at most <see cref="RefitSteps"/>). Nothing for a point model or a model of format 1.
     /// </summary>
     /// <remarks>
     /// During training the head chases the errors of a point forecast that is still moving, with the training's learning
@@ -65,7 +65,7 @@ public static class QuantileCalibration
         var first = new float[weights.Length];
         var second = new float[weights.Length];
         var best = (float[])weights.Clone();
-        double bestLoss = validation.Hidden is null ? double.PositiveInfinity : ValidationLoss();
+        double bestLoss = validation.Hidden is null ? double.PositiveInfinity : ValidationLoss(), progressLoss = bestLoss;
         int since = 0;
         head.train();
         for (int step = 1; step <= RefitSteps; step++)
@@ -83,6 +83,11 @@ public static class QuantileCalibration
             {
                 bestLoss = loss;
                 weights.CopyTo(best, 0);
+            }
+            // Patience counts steps without progress (a fall of RefitMinDelta), so a curve that creeps down by crumbs ends.
+            if (loss < progressLoss * (1 - RefitMinDelta))
+            {
+                progressLoss = loss;
                 since = 0;
             }
             else if (++since >= RefitPatience) break;
@@ -95,10 +100,13 @@ public static class QuantileCalibration
     public const double RefitLearningRate = 0.01;
 
     /// <summary>The most full-batch steps of <see cref="FitOffsetHead"/>.</summary>
-    public const int RefitSteps = 3000;
+    public const int RefitSteps = 2000;
 
-    /// <summary>Steps without a lower validation pinball loss after which <see cref="FitOffsetHead"/> stops.</summary>
-    public const int RefitPatience = 200;
+    /// <summary>Steps without progress (<see cref="RefitMinDelta"/>) on the validation pinball loss after which <see cref="FitOffsetHead"/> stops.</summary>
+    public const int RefitPatience = 100;
+
+    /// <summary>The relative fall of the validation pinball loss that counts as progress for <see cref="RefitPatience"/>.</summary>
+    public const double RefitMinDelta = 1e-4;
 
     private static (Tensor Hidden, Tensor Point, Tensor Target) FeaturesOf(ForecastModel model, WindowSet windows)
     {
