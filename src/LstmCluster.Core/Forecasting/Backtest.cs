@@ -86,6 +86,7 @@ public static class Backtest
                     model = null;
                     model = ForecastModel.Create(spec, options.Training.Seed);
                     training = engine(model, data, options.Training, progress, cancel);
+                    QuantileCalibration.FitOffsetHead(model, data);
                     preprocessor = QuantileCalibration.Calibrate(model, data);
                 }
 

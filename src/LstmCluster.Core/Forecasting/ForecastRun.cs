@@ -27,8 +27,9 @@ public sealed record RunOptions
     /// </summary>
     public bool AutoNormalize { get; init; }
     /// <summary>
-    /// <c>--quantiles</c>: the levels of a quantile head trained on the pinball loss (0.5 among them, the point forecast), or
-    /// null for a point head trained on the mean squared error.
+    /// <c>--quantiles</c>: the levels (0.5 among them) an offset head forecasts beside the point head, trained on the pinball
+    /// loss of the point's error (<see cref="QuantileHead.PointOffsets"/>), or null for the point head alone. The point head
+    /// is trained on the mean squared error either way.
     /// </summary>
     public double[]? Quantiles { get; init; }
     /// <summary>
@@ -227,6 +228,7 @@ public static class ForecastRun
         using var model = ForecastModel.Create(spec, options.Training.Seed);
         var training = engine(model, data, options.Training, progress, cancel);
         // A quantile head's intervals are calibrated on validation; the test split is scored with and without it.
+        QuantileCalibration.FitOffsetHead(model, data);
         var preprocessor = QuantileCalibration.Calibrate(model, data);
         var stored = new StoredModel(spec, preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
         var validation = Evaluate(model, data, preprocessor, data.Validation, options.Season, out _);
@@ -275,26 +277,23 @@ public static class ForecastRun
         for (int w = 0; w < windows.Count; w++)
         {
             var output = outputs.AsSpan(w * spec.Outputs, spec.Outputs);
-            if (quantiles is null)
-            {
-                values[w] = preprocessor.Decode(columns, windows.Origins[w], output);
-                continue;
-            }
-            quantiles[w] = DecodeQuantiles(spec, preprocessor, columns, windows.Origins[w], output);
-            values[w] = quantiles[w][spec.MedianIndex];
+            values[w] = preprocessor.Decode(columns, windows.Origins[w], output[..spec.Horizon]);
+            if (quantiles is not null) quantiles[w] = DecodeQuantiles(spec, preprocessor, columns, windows.Origins[w], output);
         }
         return new SplitPredictions(windows.Origins, values) { Quantiles = quantiles, Levels = spec.Quantiles };
     }
 
     /// <summary>
-    /// A quantile head's outputs for one window in original units, [level][step]. Each level's block is shifted by the
+    /// A quantile model's levels for one window in original units, [level][step]. Each level's block is shifted by the
     /// calibration's offsets (<see cref="Preprocessor.QuantileOffsets"/>) and decoded as a point
     /// forecast would be: every normalization maps back through an increasing affine map (its scale is positive: a fitted
     /// standard deviation, range or mean step, never zero or negative), and a one-step log return through exp, so the
-    /// order of the levels survives decoding. The values are then sorted across levels at each step: a head trained on
-    /// the pinball loss can still cross (q0.9 below q0.1 on an unusual window), and a sorted set is never an inverted
-    /// interval while each sorted value keeps its pinball-optimal role (sorting never raises the pinball loss summed over levels).
+    /// order of the levels survives decoding. The values are then sorted across levels at each step: the model's levels
+    /// never cross, but a calibration that narrows an interval by more than its half-width would (and a model of format 1,
+    /// one pinball head, could cross by itself), and a sorted set is never an inverted interval while each sorted value
+    /// keeps its pinball-optimal role (sorting never raises the pinball loss summed over levels).
     /// </summary>
+    /// <param name="output">The model's row for the window, [<see cref="ModelSpec.Outputs"/>]: the point, then the levels.</param>
     public static double[][] DecodeQuantiles(ModelSpec spec, Preprocessor preprocessor, double[][] columns, int origin, ReadOnlySpan<float> output)
     {
         int levels = spec.QuantileCount, h = spec.Horizon;
@@ -304,7 +303,8 @@ public static class ForecastRun
         for (int q = 0; q < levels; q++)
         {
             // The calibration's offsets (model space) first: they widen an interval before it is mapped back.
-            for (int k = 0; k < h; k++) shifted[k] = output[q * h + k] + (q < offsets.Length && k < offsets[q].Length ? (float)offsets[q][k] : 0f);
+            int block = spec.LevelOutput(q);
+            for (int k = 0; k < h; k++) shifted[k] = output[block + k] + (q < offsets.Length && k < offsets[q].Length ? (float)offsets[q][k] : 0f);
             result[q] = preprocessor.Decode(columns, origin, shifted);
         }
         SortAcrossLevels(result);

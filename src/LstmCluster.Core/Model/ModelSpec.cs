@@ -12,13 +12,25 @@ namespace LstmCluster.Core.Model;
 /// <param name="Dropout">Dropout between stacked LSTM layers (PyTorch semantics: not after the last).</param>
 /// <param name="Quantiles">
 /// Null or empty: a point head of <see cref="Horizon"/> outputs trained on the mean squared error. Otherwise the
-/// quantile levels (strictly increasing in (0, 1), 0.5 among them) of a quantile head of Horizon × levels outputs,
-/// trained on the mean pinball loss; the 0.5 level is the point forecast.
+/// quantile levels (strictly increasing in (0, 1), 0.5 among them) the model also forecasts, laid out as
+/// <see cref="QuantileHead"/> says.
 /// </param>
 public sealed record ModelSpec(int InputSize, int HiddenSize, int NumLayers, int Horizon, double Dropout = 0, double[]? Quantiles = null)
 {
     /// <summary>The most quantile levels a head may have.</summary>
     public const int MaxQuantiles = 99;
+
+    /// <summary>
+    /// How a model with <see cref="Quantiles"/> makes them: <see cref="QuantileHead.PointOffsets"/> (what training builds),
+    /// or <see cref="QuantileHead.Median"/>, the layout of quantile models saved before it (model format 1), which can be
+    /// loaded and forecast with but not trained. Written to <c>spec.json</c> only when it is not the default.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public QuantileHead QuantileHead { get; init; }
+
+    /// <summary>True for a model saved with the <see cref="QuantileHead.Median"/> layout.</summary>
+    [JsonIgnore]
+    public bool IsMedianHead => IsQuantile && QuantileHead == QuantileHead.Median;
 
     /// <summary>Quantile levels of the head (0 for a point head).</summary>
     [JsonIgnore]
@@ -29,15 +41,30 @@ public sealed record ModelSpec(int InputSize, int HiddenSize, int NumLayers, int
     public bool IsQuantile => QuantileCount > 0;
 
     /// <summary>
-    /// Values the head emits per window: <see cref="Horizon"/>, or Horizon × <see cref="QuantileCount"/> laid out level by
-    /// level (output q·Horizon + k is step k + 1 of level q), so each level's block decodes like a point forecast.
+    /// Values the model emits per window (<see cref="ForecastModel.forward"/>): the point forecast's <see cref="Horizon"/>
+    /// values, then with quantiles Horizon values per level, level by level (output (1 + q)·Horizon + k is step k + 1 of
+    /// level q), so every block decodes like a point forecast.
     /// </summary>
     [JsonIgnore]
-    public int Outputs => Horizon * Math.Max(1, QuantileCount);
+    public int Outputs => Horizon * (1 + QuantileCount);
 
-    /// <summary>Index of the 0.5 level in <see cref="Quantiles"/> (the point forecast), or 0 for a point head.</summary>
+    /// <summary>Where level <paramref name="level"/>'s block starts in a row of <see cref="Outputs"/>.</summary>
+    public int LevelOutput(int level) => Horizon * (1 + level);
+
+    /// <summary>Index of the 0.5 level in <see cref="Quantiles"/>, or 0 for a point head.</summary>
     [JsonIgnore]
     public int MedianIndex => IsQuantile ? Array.IndexOf(Quantiles!, 0.5) : 0;
+
+    /// <summary>
+    /// Values of the linear head on the LSTM's last hidden state: the point forecast's <see cref="Horizon"/>, or with the
+    /// <see cref="QuantileHead.Median"/> layout Horizon × levels (the 0.5 level's block is the point forecast).
+    /// </summary>
+    [JsonIgnore]
+    public int HeadOutputs => IsMedianHead ? Horizon * QuantileCount : Horizon;
+
+    /// <summary>Values of the offset head (<see cref="QuantileHead.PointOffsets"/>): Horizon × levels, or 0.</summary>
+    [JsonIgnore]
+    public int OffsetOutputs => IsQuantile && !IsMedianHead ? Horizon * QuantileCount : 0;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first absurd value.</summary>
     public void Validate()
@@ -69,8 +96,33 @@ public sealed record ModelSpec(int InputSize, int HiddenSize, int NumLayers, int
                 long input = layer == 0 ? InputSize : HiddenSize;
                 total += gates * input + gates * HiddenSize + 2 * gates;
             }
-            total += (long)Outputs * HiddenSize + Outputs;
-            return total;
+            total += (long)HeadOutputs * HiddenSize + HeadOutputs;
+            return total + OffsetParameters;
         }
     }
+
+    /// <summary>
+    /// Scalars of the offset head, at the end of the flat parameter vector; the optimizer clips them apart from the rest
+    /// (the LSTM and the point head), whose steps are then those of the same model without quantiles.
+    /// </summary>
+    [JsonIgnore]
+    public long OffsetParameters => (long)OffsetOutputs * HiddenSize + OffsetOutputs;
+}
+
+/// <summary>How a model forecasts its quantile levels.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<QuantileHead>))]
+public enum QuantileHead
+{
+    /// <summary>
+    /// The point head trained on the mean squared error, as without quantiles, and beside it an offset head on the same
+    /// (detached) LSTM state: the 0.5 level is the point plus a learned offset, the others are spaced from it by positive
+    /// gaps, trained on the pinball loss of the point's residual (<see cref="ForecastModel"/>). Model format 2.
+    /// </summary>
+    PointOffsets,
+
+    /// <summary>
+    /// Model format 1: one head of Horizon × levels outputs trained on the pinball loss alone, its 0.5 level the point
+    /// forecast. Loaded from older model files to forecast with; never trained.
+    /// </summary>
+    Median,
 }

@@ -94,9 +94,18 @@ public sealed record StoredModel(ModelSpec Spec, Preprocessor Preprocessor, floa
 /// transform, normalization), <c>weights.bin</c> (magic, count, little-endian float32) and
 /// <c>metadata.json</c>. Loading checks every part against the others and names what is wrong.
 /// </summary>
+/// <remarks>
+/// Format 2 (<see cref="FormatVersion"/>) gives a quantile model a point head trained on the mean squared error and an
+/// offset head (<see cref="QuantileHead.PointOffsets"/>); format 1 had one pinball-trained head whose 0.5 level was the
+/// point forecast. A format 1 quantile model loads with that layout (<see cref="QuantileHead.Median"/>) and forecasts what
+/// it did; a format 1 point model is the same as a format 2 one.
+/// </remarks>
 public static class ModelStore
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
+
+    /// <summary>The oldest format <see cref="Load"/> reads.</summary>
+    public const int OldestFormatVersion = 1;
     private static readonly byte[] Magic = "LSTMW001"u8.ToArray();
 
     public static readonly JsonSerializerOptions Json = new()
@@ -113,7 +122,7 @@ public static class ModelStore
         File.WriteAllBytes(Path.Combine(directory, "weights.bin"), weights);
         File.WriteAllText(Path.Combine(directory, "spec.json"), JsonSerializer.Serialize(model.Spec, Json));
         File.WriteAllText(Path.Combine(directory, "preprocessing.json"), JsonSerializer.Serialize(model.Preprocessor, Json));
-        var metadata = model.Metadata with { WeightsSha256 = Convert.ToHexStringLower(SHA256.HashData(weights)) };
+        var metadata = model.Metadata with { FormatVersion = FormatVersion, WeightsSha256 = Convert.ToHexStringLower(SHA256.HashData(weights)) };
         File.WriteAllText(Path.Combine(directory, "metadata.json"), JsonSerializer.Serialize(metadata, Json));
     }
 
@@ -124,8 +133,10 @@ public static class ModelStore
         var spec = ReadJson<ModelSpec>(directory, "spec.json");
         var pre = ReadJson<Preprocessor>(directory, "preprocessing.json");
         var meta = ReadJson<ModelMetadata>(directory, "metadata.json");
-        if (meta.FormatVersion != FormatVersion)
-            throw new ModelFileException(directory, $"model format {meta.FormatVersion} is not supported (this build reads {FormatVersion})");
+        if (meta.FormatVersion is < OldestFormatVersion or > FormatVersion)
+            throw new ModelFileException(directory, $"model format {meta.FormatVersion} is not supported (this build reads {OldestFormatVersion} to {FormatVersion})");
+        // Format 1 knew one quantile layout and did not write it down.
+        if (meta.FormatVersion == 1 && spec.IsQuantile) spec = spec with { QuantileHead = QuantileHead.Median };
         if (Mismatch(spec, pre, "spec.json", "preprocessing.json") is { } problem)
             throw new ModelFileException(directory, problem);
 

@@ -14,9 +14,9 @@ public sealed record BatchGradient(float[] Values, double Loss, int Samples);
 public static class Gradients
 {
     /// <summary>
-    /// The gradient of the model's loss (<see cref="LossOf"/>: mean squared error, or the mean pinball loss of a quantile
-    /// head) over the windows at <paramref name="indices"/>, at the model's current weights. The model is left in training
-    /// mode with its gradients set.
+    /// The gradient of the model's training objective (<see cref="Objective"/>) over the windows at <paramref name="indices"/>,
+    /// at the model's current weights, with the batch's <see cref="LossOf"/> (the point forecast's mean squared error) as its
+    /// loss. The model is left in training mode with its gradients set.
     /// </summary>
     public static BatchGradient Compute(ForecastModel model, WindowSet windows, IReadOnlyList<int> indices)
     {
@@ -24,19 +24,31 @@ public static class Gradients
         model.train();
         model.zero_grad();
         var (x, y) = windows.Batch(indices);
-        var loss = LossOf(model.Spec, model.forward(x), y);
-        loss.backward();
+        var (point, levels) = model.Forward(x);
+        var loss = LossOf(point, y);
+        Objective(model.Spec, loss, levels, y).backward();
         return new BatchGradient(ParameterVector.FlattenGradients(model), loss.item<float>(), indices.Count);
     }
 
     /// <summary>
-    /// The training loss of <paramref name="spec"/>'s head: the mean squared error of a point head, or the mean pinball loss
-    /// over every window, step and level of a quantile head (<see cref="PinballLoss"/>).
+    /// The loss a model is trained, validated and stopped on, and that the loss plot shows: the mean squared error of the
+    /// point forecast, with or without quantiles.
     /// </summary>
-    /// <param name="output">[batch, spec.Outputs].</param>
+    /// <param name="point">The point forecast [batch, horizon] (<see cref="ForecastModel.Forward"/>).</param>
     /// <param name="target">[batch, horizon].</param>
-    public static Tensor LossOf(ModelSpec spec, Tensor output, Tensor target, nn.Reduction reduction = nn.Reduction.Mean) =>
-        spec.IsQuantile ? PinballLoss(output, target, spec.Quantiles!, reduction) : nn.functional.mse_loss(output, target, reduction);
+    public static Tensor LossOf(Tensor point, Tensor target, nn.Reduction reduction = nn.Reduction.Mean) =>
+        nn.functional.mse_loss(point, target, reduction);
+
+    /// <summary>
+    /// What backward runs on: <paramref name="loss"/> (<see cref="LossOf"/>), plus with quantiles the mean pinball loss of the
+    /// <paramref name="levels"/> (<see cref="PinballLoss"/>). The levels are built on the detached point and LSTM state
+    /// (<see cref="ForecastModel.Forward"/>), so the pinball term reaches the offset head alone and the two terms train
+    /// disjoint parameters: their relative weight (1) changes no step of the LSTM or the point head, and for the offset head
+    /// only a scale that Adam normalises away and its own clipping (<see cref="MasterOptimizer"/>) sees.
+    /// </summary>
+    /// <param name="levels">[batch, levels × horizon], level by level, or null for a point head.</param>
+    public static Tensor Objective(ModelSpec spec, Tensor loss, Tensor? levels, Tensor target) =>
+        levels is null ? loss : loss + PinballLoss(levels, target, spec.Quantiles!);
 
     /// <summary>
     /// Pinball (quantile) loss: for level q and error e = y − ŷ_q, max(q·e, (q − 1)·e), so under-forecasting costs q per
@@ -91,7 +103,7 @@ public static class Gradients
         return result;
     }
 
-    /// <summary>The model's loss (<see cref="LossOf"/>) on every window, per window, step and level (evaluation mode, no autograd).</summary>
+    /// <summary>The model's loss (<see cref="LossOf"/>) on every window, per window and step (evaluation mode, no autograd).</summary>
     public static double Loss(ForecastModel model, WindowSet windows, int batchSize = 1024)
     {
         if (windows.Count == 0) return double.NaN;
@@ -103,9 +115,9 @@ public static class Gradients
             using var scope = torch.NewDisposeScope();
             var idx = Enumerable.Range(start, Math.Min(batchSize, windows.Count - start)).ToArray();
             var (x, y) = windows.Batch(idx);
-            sum += LossOf(model.Spec, model.forward(x), y, nn.Reduction.Sum).item<float>();
+            sum += LossOf(model.Forward(x).Point, y, nn.Reduction.Sum).item<float>();
         }
-        return sum / ((double)windows.Count * model.Spec.Outputs);
+        return sum / ((double)windows.Count * model.Spec.Horizon);
     }
 
     /// <summary>Model outputs [count × <see cref="ModelSpec.Outputs"/>] in model space, row-major.</summary>

@@ -30,6 +30,7 @@ public sealed class MasterOptimizer : IDisposable
     private readonly float[] scratch;    // the gradient as applied (clipped, with weight decay)
     private readonly float[] temp;       // Adam's per-element intermediates
     private readonly double[] wide;      // the gradient in double, for its norm
+    private readonly int split;          // where the offset head's parameters start (the length without one)
 
     public MasterOptimizer(ForecastModel model, TrainingOptions options)
     {
@@ -42,6 +43,7 @@ public sealed class MasterOptimizer : IDisposable
         scratch = new float[weights.Length];
         temp = new float[Math.Min(Block, weights.Length)];
         wide = new double[weights.Length];
+        split = weights.Length - checked((int)model.Spec.OffsetParameters);
         LearningRate = options.LearningRate;
     }
 
@@ -53,6 +55,11 @@ public sealed class MasterOptimizer : IDisposable
     public double LearningRate { get; set; }
 
     /// <summary>Clips and applies <paramref name="gradient"/>; returns its norm before clipping. The model holds the new weights after it.</summary>
+    /// <remarks>
+    /// A quantile model's offset head (the end of the vector) is clipped by its own norm, the rest (the LSTM and the point
+    /// head) by theirs: clipped together, the pinball loss's gradient would shrink the point head's steps, and a model with
+    /// quantiles would no longer forecast the points of the same model without them.
+    /// </remarks>
     public double Step(float[] gradient)
     {
         if (gradient.Length != weights.Length)
@@ -60,15 +67,33 @@ public sealed class MasterOptimizer : IDisposable
         double norm = Norm(gradient, wide);
         if (!double.IsFinite(norm))
             throw new TrainingDivergedException("gradient is not finite (NaN or infinity): the learning rate is probably too high");
-        // Same factor as torch.nn.utils.clip_grad_norm_.
-        float factor = options.ClipNorm > 0 && norm > options.ClipNorm ? (float)(options.ClipNorm / (norm + 1e-6)) : 1f;
-        float decay = (float)options.WeightDecay;
         Steps++;
+        if (split == weights.Length)
+        {
+            Apply(gradient, 0, weights.Length, ClipFactor(norm));
+        }
+        else
+        {
+            Apply(gradient, 0, split, ClipFactor(Norm(gradient.AsSpan(0, split), wide)));
+            Apply(gradient, split, weights.Length - split, ClipFactor(Norm(gradient.AsSpan(split), wide)));
+        }
+        ParameterVector.Load(model, weights);
+        return norm;
+    }
+
+    /// <summary>The factor torch.nn.utils.clip_grad_norm_ scales a gradient of norm <paramref name="norm"/> by.</summary>
+    private float ClipFactor(double norm) =>
+        options.ClipNorm > 0 && norm > options.ClipNorm ? (float)(options.ClipNorm / (norm + 1e-6)) : 1f;
+
+    /// <summary>One optimizer step on elements [<paramref name="offset"/>, + <paramref name="count"/>), their gradient scaled by <paramref name="factor"/>.</summary>
+    private void Apply(float[] gradient, int offset, int count, float factor)
+    {
+        float decay = (float)options.WeightDecay;
         // Every operation is per element: the vector is walked in blocks that stay in the L1/L2 cache through the
         // several vectorised passes of a step (a 200k-parameter model's vectors are 800 KB each).
-        for (int start = 0; start < weights.Length; start += Block)
+        for (int start = offset; start < offset + count; start += Block)
         {
-            int length = Math.Min(Block, weights.Length - start);
+            int length = Math.Min(Block, offset + count - start);
             var g = scratch.AsSpan(start, length);
             var w = weights.AsSpan(start, length);
             if (factor == 1f) gradient.AsSpan(start, length).CopyTo(g);
@@ -77,8 +102,6 @@ public sealed class MasterOptimizer : IDisposable
             if (second is not null) Adam(w, g, first.AsSpan(start, length), second.AsSpan(start, length), temp.AsSpan(0, length));
             else Sgd(w, g, first.AsSpan(start, length));
         }
-        ParameterVector.Load(model, weights);
-        return norm;
     }
 
     /// <summary>Elements per block of <see cref="Step"/>: five 16 KB vectors, well inside a core's L2 cache.</summary>

@@ -3,7 +3,9 @@ namespace LstmCluster.Core.Training;
 /// <summary>
 /// The element-by-element loops <see cref="MasterOptimizer"/> and <see cref="Gradients.WeightedAverage"/> ran before
 /// they were vectorised with <c>TensorPrimitives</c>, kept as the reference the vectorised code is tested against
-/// (<c>VectorisedOptimizerTests</c>) and measured against (<c>bench/LstmCluster.OptimizerBench</c>). Not used in training.
+/// (<c>VectorisedOptimizerTests</c>) and measured against (<c>bench/LstmCluster.OptimizerBench</c>). Not used in training;
+/// its <see cref="Adam"/> refits a quantile model's small offset head after training
+/// (<see cref="Forecasting.QuantileCalibration.FitOffsetHead"/>).
 /// </summary>
 public static class ScalarOptimizerReference
 {

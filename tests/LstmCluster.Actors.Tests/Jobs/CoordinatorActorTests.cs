@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using LstmCluster.Actors.Jobs;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
 using Xunit.Abstractions;
 
@@ -93,11 +94,12 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         var final = await Final();
         Assert.Equal((job, JobState.Succeeded), (final.Job, final.State));
         Assert.NotNull(result);
-        // The parameter server and both workers trained a head of horizon × 3 outputs; the forecast is its median.
+        // The parameter server and both workers trained the point head and an offset head of horizon × 3 outputs.
         Assert.Equal([0.1, 0.5, 0.9], result!.Model.Spec.Quantiles!);
+        Assert.Equal(QuantileHead.PointOffsets, result.Model.Spec.QuantileHead);
         Assert.Equal(result.Model.Spec.ParameterCount, result.Model.Weights.Length);
         Assert.Equal(0.8, Assert.Single(result.Test.Quantiles!.Intervals).Nominal);
-        Assert.All(result.Forecast, f => Assert.Equal(f.Quantiles[1].Value, f.Value));
+        Assert.All(result.Forecast, f => Assert.True(f.Quantiles[0].Value <= f.Quantiles[1].Value && f.Quantiles[1].Value <= f.Quantiles[2].Value));
         Assert.Equal(result.Forecast.Select(f => f.Value), final.Forecast!);
         // The status carries the levels (the API's JSON forecast shows them).
         Assert.Equal([0.1, 0.5, 0.9], final.ForecastLevels!);

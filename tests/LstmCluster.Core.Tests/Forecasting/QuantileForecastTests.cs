@@ -42,20 +42,26 @@ public sealed class QuantileForecastTests : IDisposable
     }
 
     [Fact]
-    public void A_quantile_head_has_horizon_times_levels_outputs_and_a_point_head_its_mse()
+    public void A_quantile_model_outputs_the_point_then_horizon_values_per_level_and_its_loss_is_the_points_mse()
     {
         var spec = new ModelSpec(1, 6, 1, 2, Quantiles: Levels);
-        Assert.Equal(6, spec.Outputs);
+        Assert.Equal(8, spec.Outputs);
         Assert.Equal(1, spec.MedianIndex);
+        Assert.Equal(4, spec.LevelOutput(1));
         using var model = ForecastModel.Create(spec, seed: 1);
         Assert.Equal(spec.ParameterCount, ParameterVector.Count(model));
         using var x = torch.randn(4, 5, 1);
         using var y = model.forward(x);
-        Assert.Equal([4L, 6L], y.shape);
+        Assert.Equal([4L, 8L], y.shape);
+        // Zero heads: the point is 0, the median sits on it, the other levels ln 2 away.
+        var row = y.data<float>().ToArray()[..8];
+        double[] expected = [0, 0, -Math.Log(2), -Math.Log(2), 0, 0, Math.Log(2), Math.Log(2)];
+        for (int i = 0; i < 8; i++) Assert.Equal(expected[i], row[i], 5);
         var point = new ModelSpec(1, 6, 1, 2);
         using var a = torch.tensor(new float[] { 1, 2 }, [1, 2]);
         using var b = torch.tensor(new float[] { 2, 4 }, [1, 2]);
-        using var mse = Gradients.LossOf(point, a, b);
+        using var mse = Gradients.LossOf(a, b);
+        Assert.Equal(2.5, Gradients.Objective(point, mse, null, b).item<float>(), 6);
         Assert.Equal(2.5, mse.item<float>(), 6);
     }
 
@@ -104,7 +110,7 @@ public sealed class QuantileForecastTests : IDisposable
         };
         var spec = new ModelSpec(1, 4, 1, 2, Quantiles: Levels);
         double[][] columns = [[1, 2, 3]];
-        float[] output = [1.5f, -1, /* q0.5 */ 0, 0, /* q0.9 */ -0.5f, 1];
+        float[] output = [/* point */ 0.25f, 0.25f, /* q0.1 */ 1.5f, -1, /* q0.5 */ 0, 0, /* q0.9 */ -0.5f, 1];
         var values = ForecastRun.DecodeQuantiles(spec, pre, columns, origin: 2, output);
         Assert.Equal([9, 8], values[0]);
         Assert.Equal([10, 10], values[1]);
@@ -219,7 +225,7 @@ public sealed class QuantileForecastTests : IDisposable
     }
 
     [Fact]
-    public void A_quantile_run_reports_intervals_forecasts_sorted_levels_with_the_median_as_the_point_and_survives_a_model_round_trip()
+    public void A_quantile_run_reports_intervals_and_sorted_levels_around_the_mse_point_and_survives_a_model_round_trip()
     {
         string file = Csv();
         var options = Options(file);
@@ -233,30 +239,41 @@ public sealed class QuantileForecastTests : IDisposable
         Assert.True(interval.MeanWidth > 0, "the head learned no spread");
         Assert.Equal(result.Test.Points, q.Points);
         Assert.NotNull(result.Validation.Quantiles);
-        // The training curve is the pinball loss: its epoch 0 (a zero head) is the mean of q·|e| or (1 − q)·|e|, well below the MSE of these windows.
-        Assert.True(result.Training.BestValidationLoss < Gradients.Loss(ForecastModel.Create(options.Spec(1) with { Quantiles = null }, 3), result.Data.Validation));
+        Assert.NotNull(q.Uncalibrated);
+        // The training curve is the point's MSE, as without quantiles.
+        using (var check = ForecastModel.Create(options.Spec(1), 3))
+        {
+            ParameterVector.Load(check, result.Model.Weights);
+            Assert.Equal(result.Training.BestValidationLoss, Gradients.Loss(check, result.Data.Validation), 6);
+        }
 
+        // The point is the MSE head's, not the 0.5 level: they differ by the learned median offset.
         var tp = result.TestPredictions;
+        bool medianMoved = false;
         for (int w = 0; w < tp.Origins.Length; w++)
             for (int k = 0; k < 2; k++)
             {
                 Assert.True(tp.Quantiles![w][0][k] <= tp.Quantiles[w][1][k] && tp.Quantiles[w][1][k] <= tp.Quantiles[w][2][k]);
-                Assert.Equal(tp.Quantiles[w][1][k], tp.Values[w][k]);
+                medianMoved |= tp.Quantiles[w][1][k] != tp.Values[w][k];
             }
+        Assert.True(medianMoved);
         Assert.All(result.Forecast, f =>
         {
             Assert.Equal(Levels, f.Quantiles.Select(v => v.Level));
-            Assert.Equal(f.Quantiles[1].Value, f.Value);
-            Assert.True(f.Quantiles[0].Value <= f.Value && f.Value <= f.Quantiles[2].Value);
+            Assert.True(f.Quantiles[0].Value <= f.Quantiles[1].Value && f.Quantiles[1].Value <= f.Quantiles[2].Value);
         });
 
         string modelDir = Path.Combine(dir, "model");
         ModelStore.Save(modelDir, result.Model);
         Assert.Contains("\"quantiles\"", File.ReadAllText(Path.Combine(modelDir, "spec.json")));
+        Assert.Contains("\"format_version\": 2", File.ReadAllText(Path.Combine(modelDir, "metadata.json")));
         var loaded = ModelStore.Load(modelDir);
         Assert.Equal(Levels, loaded.Spec.Quantiles);
+        Assert.Equal(QuantileHead.PointOffsets, loaded.Spec.QuantileHead);
+        Assert.Equal(result.Model.Weights, loaded.Weights);
         using var model = loaded.Build();
         var again = ForecastRun.Forecast(model, loaded.Preprocessor, result.Data.Series);
+        Assert.Equal(result.Forecast.Select(f => f.Value), again.Select(f => f.Value));
         Assert.Equal(result.Forecast.Select(f => f.Quantiles.Select(v => v.Value).ToArray()), again.Select(f => f.Quantiles.Select(v => v.Value).ToArray()));
 
         // The PyTorch interchange carries point heads only, and says so.

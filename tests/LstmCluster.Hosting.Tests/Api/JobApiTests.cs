@@ -145,7 +145,8 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
             var q = p.GetProperty("quantiles");
             double lo = q.GetProperty("q0.1").GetDouble(), median = q.GetProperty("q0.5").GetDouble(), hi = q.GetProperty("q0.9").GetDouble();
             Assert.True(lo <= median && median <= hi, $"{lo} {median} {hi}");
-            Assert.Equal(p.GetProperty("value").GetDouble(), median);
+            // The value is the MSE point head's; the 0.5 level is its own (the point plus a learned offset).
+            Assert.True(double.IsFinite(p.GetProperty("value").GetDouble()));
         });
         // The same levels as the job's forecast.csv.
         string csv = Encoding.UTF8.GetString(await host.Client.ArtifactAsync(id, "forecast.csv"));
