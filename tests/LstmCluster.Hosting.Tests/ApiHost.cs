@@ -72,6 +72,45 @@ public sealed class ApiHost : IAsyncDisposable
     /// <summary>Polls the job's status until it has ended (or the wait runs out).</summary>
     public Task<JobView> WaitForEnd(string id, TimeSpan? timeout = null) => WaitFor(Client, id, s => s.Ended, timeout);
 
+    /// <summary>Polls a job group's status until it ended; the timeout only bounds a broken run.</summary>
+    public Task<GroupView> WaitForGroupEnd(string id, TimeSpan? timeout = null) =>
+        WaitForGroup(id, g => g.State is "Succeeded" or "Failed" or "Cancelled", timeout);
+
+    /// <summary>Polls a job group's status until <paramref name="reached"/> holds; the timeout only bounds a broken run.</summary>
+    public async Task<GroupView> WaitForGroup(string id, Func<GroupView, bool> reached, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(180));
+        while (true)
+        {
+            var status = await Client.GroupStatusAsync(id);
+            if (reached(status)) return status;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"group {id} is {status.State} after the wait");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>
+    /// A host whose coordinator runs job groups: <paramref name="pool"/> workers, up to <paramref name="concurrent"/> runs at
+    /// once, each of <paramref name="workers"/> workers by default, writing job and group files.
+    /// </summary>
+    public static Task<ApiHost> StartForGroups(int workers, int concurrent, int pool) => Start(coordinator: CoordinatorActor.Props(new CoordinatorSettings
+    {
+        Engine = new EngineOptions { Workers = workers, MaxConcurrentJobs = concurrent, WorkerPool = pool },
+        Artifacts = JobArtifactFiles.Write,
+        GroupFiles = GroupArtifactFiles.Write,
+    }));
+
+    /// <summary>A long-format file in <paramref name="dir"/>: the shipped MSFT and IBM prices and a symbol with too few rows (TINY).</summary>
+    public static string TwoStocksAndATinyOne(string dir)
+    {
+        var lines = File.ReadAllLines(Path.Combine(Samples, "vega_stocks.csv"));
+        var keep = lines.Skip(1).Where(l => l.StartsWith("MSFT,", StringComparison.Ordinal) || l.StartsWith("IBM,", StringComparison.Ordinal));
+        var tiny = Enumerable.Range(1, 6).Select(i => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"TINY,Jan {i} 2000,{10 + i}"));
+        string path = Path.Combine(dir, "stocks.csv");
+        File.WriteAllLines(path, [lines[0], .. keep, .. tiny]);
+        return path;
+    }
+
     /// <summary>Polls a job's status until <paramref name="reached"/> holds; the timeout only bounds a broken run.</summary>
     public static async Task<JobView> WaitFor(JobApiClient client, string id, Func<JobView, bool> reached, TimeSpan? timeout = null)
     {

@@ -25,18 +25,7 @@ public sealed class GlobalGroupTests : TestKit
 
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(180);
 
-    /// <summary>A long-format file (symbol,date,value): each symbol a sine of its own seed and length.</summary>
-    private static string LongCsv(params (string Symbol, int Rows)[] series)
-    {
-        var csv = new StringBuilder("symbol,date,value\n");
-        var start = new DateTime(2020, 1, 1);
-        foreach (var (symbol, rows) in series)
-        {
-            var values = TestSupport.Sine(rows, seed: symbol.Length + symbol[0]);
-            for (int i = 0; i < rows; i++) csv.Append(CultureInfo.InvariantCulture, $"{symbol},{start.AddDays(i):yyyy-MM-dd},{values[i]:R}\n");
-        }
-        return csv.ToString();
-    }
+    private static string LongCsv(params (string Symbol, int Rows)[] series) => GroupTestSupport.LongCsv(series);
 
     private static RunOptions GlobalRunOptions(string symbols, int epochs, SeriesIdFeature seriesId = SeriesIdFeature.None) => TestSupport.SineRun(epochs) with
     {
@@ -45,23 +34,10 @@ public sealed class GlobalGroupTests : TestKit
         SeriesId = seriesId,
     };
 
-    private async Task<T> Ask<T>(IActorRef coordinator, object message)
-    {
-        var probe = CreateTestProbe();
-        coordinator.Tell(message, probe);
-        return await probe.ExpectMsgAsync<T>(Wait);
-    }
+    private Task<T> Ask<T>(IActorRef coordinator, object message) => this.Ask<T>(coordinator, message, Wait);
 
-    private async Task<GroupStatus> AwaitGroup(IActorRef coordinator, string group, Func<GroupStatus, bool> condition)
-    {
-        GroupStatus? status = null;
-        await AwaitAssertAsync(async () =>
-        {
-            status = await Ask<GroupStatus>(coordinator, new GetJobStatus(group));
-            Assert.True(condition(status), $"{group}: {status.State}, members {string.Join(", ", status.Members.Select(m => $"{m.Symbol} {m.State}"))}");
-        }, Wait, TimeSpan.FromMilliseconds(50));
-        return status!;
-    }
+    private Task<GroupStatus> AwaitGroup(IActorRef coordinator, string group, Func<GroupStatus, bool> condition) =>
+        this.AwaitGroup(coordinator, group, condition, Wait);
 
     [Theory]
     [InlineData(SeriesIdFeature.None)]

@@ -17,41 +17,17 @@ public sealed class JobGroupTests(ITestOutputHelper output) : TestKit(TestSuppor
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
 
-    /// <summary>A long-format file (symbol,date,value): each symbol a sine of its own seed and length.</summary>
-    private static string LongCsv(params (string Symbol, int Rows)[] series)
-    {
-        var csv = new StringBuilder("symbol,date,value\n");
-        var start = new DateTime(2020, 1, 1);
-        foreach (var (symbol, rows) in series)
-        {
-            var values = TestSupport.Sine(rows, seed: symbol.Length + symbol[0]);
-            for (int i = 0; i < rows; i++) csv.Append(CultureInfo.InvariantCulture, $"{symbol},{start.AddDays(i):yyyy-MM-dd},{values[i]:R}\n");
-        }
-        return csv.ToString();
-    }
+    private static string LongCsv(params (string Symbol, int Rows)[] series) => GroupTestSupport.LongCsv(series);
 
     private static RunOptions GroupRun(string symbols, int epochs) => TestSupport.SineRun(epochs) with
     {
         Data = new CsvSeriesOptions { Path = "long.csv", Target = "value", Symbol = symbols },
     };
 
-    private async Task<T> Ask<T>(IActorRef coordinator, object message)
-    {
-        var probe = CreateTestProbe();
-        coordinator.Tell(message, probe);
-        return await probe.ExpectMsgAsync<T>(Wait);
-    }
+    private Task<T> Ask<T>(IActorRef coordinator, object message) => this.Ask<T>(coordinator, message, Wait);
 
-    private async Task<GroupStatus> AwaitGroup(IActorRef coordinator, string group, Func<GroupStatus, bool> condition)
-    {
-        GroupStatus? status = null;
-        await AwaitAssertAsync(async () =>
-        {
-            status = await Ask<GroupStatus>(coordinator, new GetJobStatus(group));
-            Assert.True(condition(status), $"{group}: {status.State}, members {string.Join(", ", status.Members.Select(m => $"{m.Symbol} {m.State}"))}");
-        }, Wait, TimeSpan.FromMilliseconds(50));
-        return status!;
-    }
+    private Task<GroupStatus> AwaitGroup(IActorRef coordinator, string group, Func<GroupStatus, bool> condition) =>
+        this.AwaitGroup(coordinator, group, condition, Wait);
 
     [Fact]
     public async Task A_group_trains_its_series_at_once_on_disjoint_workers_and_cancel_of_the_group_cancels_every_member()

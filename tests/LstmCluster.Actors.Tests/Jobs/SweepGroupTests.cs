@@ -56,23 +56,10 @@ public sealed class SweepGroupTests(ITestOutputHelper output) : TestKit(TestSupp
             PersistenceId = id,
         });
 
-    private async Task<T> Ask<T>(IActorRef coordinator, object message)
-    {
-        var probe = CreateTestProbe();
-        coordinator.Tell(message, probe);
-        return await probe.ExpectMsgAsync<T>(Wait);
-    }
+    private Task<T> Ask<T>(IActorRef coordinator, object message) => this.Ask<T>(coordinator, message, Wait);
 
-    private async Task<GroupStatus> AwaitGroup(IActorRef coordinator, string group, Func<GroupStatus, bool> condition)
-    {
-        GroupStatus? status = null;
-        await AwaitAssertAsync(async () =>
-        {
-            status = await Ask<GroupStatus>(coordinator, new GetJobStatus(group));
-            Assert.True(condition(status), $"{group}: {status.State}, round {status.Sweep?.Round}, members {string.Join(", ", status.Members.Select(m => $"{m.Symbol} {m.State}"))}");
-        }, Wait, TimeSpan.FromMilliseconds(50));
-        return status!;
-    }
+    private Task<GroupStatus> AwaitGroup(IActorRef coordinator, string group, Func<GroupStatus, bool> condition) =>
+        this.AwaitGroup(coordinator, group, condition, Wait);
 
     private static bool Ended(GroupStatus g) => g.State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 

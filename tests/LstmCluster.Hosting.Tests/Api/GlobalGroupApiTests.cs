@@ -20,41 +20,13 @@ public sealed class GlobalGroupApiTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    /// <summary>Two shipped stocks and a symbol with too few rows.</summary>
-    private string LongFile()
-    {
-        var lines = File.ReadAllLines(Path.Combine(ApiHost.Samples, "vega_stocks.csv"));
-        var keep = lines.Skip(1).Where(l => l.StartsWith("MSFT,", StringComparison.Ordinal) || l.StartsWith("IBM,", StringComparison.Ordinal));
-        var tiny = Enumerable.Range(1, 6).Select(i => string.Create(CultureInfo.InvariantCulture, $"TINY,Jan {i} 2000,{10 + i}"));
-        string path = Path.Combine(dir, "stocks.csv");
-        File.WriteAllLines(path, [lines[0], .. keep, .. tiny]);
-        return path;
-    }
-
     private static Dictionary<string, string> Fields(string symbol) => new()
     {
         ["target"] = "price", ["symbol"] = symbol, ["strategy"] = "global", ["lookback"] = "12", ["epochs"] = "2", ["hidden"] = "8",
         ["normalize"] = "window",
     };
 
-    private static Task<ApiHost> Host() => ApiHost.Start(coordinator: CoordinatorActor.Props(new CoordinatorSettings
-    {
-        Engine = new EngineOptions { Workers = 2, MaxConcurrentJobs = 1, WorkerPool = 2 },
-        Artifacts = JobArtifactFiles.Write,
-        GroupFiles = GroupArtifactFiles.Write,
-    }));
-
-    private static async Task<GroupView> WaitForEnd(JobApiClient client, string id)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(180);
-        while (true)
-        {
-            var status = await client.GroupStatusAsync(id);
-            if (status.State is "Succeeded" or "Failed" or "Cancelled") return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"group {id} is {status.State} after the wait");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<ApiHost> Host() => ApiHost.StartForGroups(workers: 2, concurrent: 1, pool: 2);
 
     [Fact]
     public async Task A_global_group_runs_one_job_to_succeeded_with_per_series_figures_the_group_files_and_each_series_model()
@@ -62,10 +34,10 @@ public sealed class GlobalGroupApiTests : IDisposable
         await using var host = await Host();
         var fields = Fields("all");
         fields["series-id"] = "one-hot";
-        string id = await host.Client.SubmitAsync(LongFile(), fields);
+        string id = await host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), fields);
         Assert.StartsWith("group-", id);
 
-        var done = await WaitForEnd(host.Client, id);
+        var done = await host.WaitForGroupEnd(id);
         Assert.Equal(("Succeeded", "global"), (done.State, done.Strategy));
         Assert.Equal((3, 2, 1), (done.Series, done.Succeeded, done.Failed));
         Assert.Equal(["MSFT", "IBM", "TINY"], done.Members.Select(m => m.Symbol));
@@ -105,21 +77,21 @@ public sealed class GlobalGroupApiTests : IDisposable
         var perSeries = Fields("all");
         perSeries["strategy"] = "per-series";
         perSeries["series-id"] = "one-hot";
-        var noGlobal = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), perSeries));
+        var noGlobal = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), perSeries));
         Assert.Equal(HttpStatusCode.BadRequest, noGlobal.StatusCode);
         Assert.Contains("series-id applies to strategy=global", noGlobal.Reason);
 
         var badId = Fields("all");
         badId["series-id"] = "embedding";
-        Assert.Contains("series-id must be none or one-hot (got 'embedding')", (await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), badId))).Reason);
+        Assert.Contains("series-id must be none or one-hot (got 'embedding')", (await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), badId))).Reason);
 
         var quantiles = Fields("all");
         quantiles["quantiles"] = "0.1,0.5,0.9";
-        var refused = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), quantiles));
+        var refused = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), quantiles));
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("quantiles are not supported with strategy global", refused.Reason);
 
-        var single = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), Fields("MSFT")));
+        var single = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), Fields("MSFT")));
         Assert.Contains("strategy applies to several series", single.Reason);
     }
 }

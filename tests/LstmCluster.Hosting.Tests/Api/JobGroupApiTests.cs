@@ -17,50 +17,22 @@ public sealed class JobGroupApiTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    /// <summary>Two shipped stocks and a symbol with too few rows.</summary>
-    private string LongFile()
-    {
-        var lines = File.ReadAllLines(Path.Combine(ApiHost.Samples, "vega_stocks.csv"));
-        var keep = lines.Skip(1).Where(l => l.StartsWith("MSFT,", StringComparison.Ordinal) || l.StartsWith("IBM,", StringComparison.Ordinal));
-        var tiny = Enumerable.Range(1, 6).Select(i => string.Create(CultureInfo.InvariantCulture, $"TINY,Jan {i} 2000,{10 + i}"));
-        string path = Path.Combine(dir, "stocks.csv");
-        File.WriteAllLines(path, [lines[0], .. keep, .. tiny]);
-        return path;
-    }
-
     private static Dictionary<string, string> Fields(string symbol) => new()
     {
         ["target"] = "price", ["symbol"] = symbol, ["strategy"] = "per-series", ["lookback"] = "12", ["epochs"] = "2", ["hidden"] = "8",
         ["normalize"] = "window",
     };
 
-    private static Task<ApiHost> Host() => ApiHost.Start(coordinator: CoordinatorActor.Props(new CoordinatorSettings
-    {
-        Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 2, WorkerPool = 2 },
-        Artifacts = JobArtifactFiles.Write,
-        GroupFiles = GroupArtifactFiles.Write,
-    }));
-
-    private static async Task<GroupView> WaitForEnd(JobApiClient client, string id)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(180);
-        while (true)
-        {
-            var status = await client.GroupStatusAsync(id);
-            if (status.State is "Succeeded" or "Failed" or "Cancelled") return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"group {id} is {status.State} after the wait");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<ApiHost> Host() => ApiHost.StartForGroups(workers: 1, concurrent: 2, pool: 2);
 
     [Fact]
     public async Task A_group_submitted_through_the_api_runs_to_succeeded_with_per_series_files_and_the_short_series_skipped()
     {
         await using var host = await Host();
-        string id = await host.Client.SubmitAsync(LongFile(), Fields("all"));
+        string id = await host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), Fields("all"));
         Assert.StartsWith("group-", id);
 
-        var done = await WaitForEnd(host.Client, id);
+        var done = await host.WaitForGroupEnd(id);
         Assert.Equal("Succeeded", done.State);
         Assert.Equal((3, 2, 1), (done.Series, done.Succeeded, done.Failed));
         Assert.Equal(["MSFT", "IBM", "TINY"], done.Members.Select(m => m.Symbol));
@@ -88,17 +60,17 @@ public sealed class JobGroupApiTests : IDisposable
     public async Task An_unknown_symbol_or_a_strategy_for_one_series_is_a_400_naming_the_problem()
     {
         await using var host = await Host();
-        var unknown = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), Fields("MSFT,GOOG")));
+        var unknown = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), Fields("MSFT,GOOG")));
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
         Assert.Contains("unknown symbol 'GOOG'; symbols are: MSFT, IBM, TINY", unknown.Reason);
 
-        var single = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), Fields("MSFT")));
+        var single = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), Fields("MSFT")));
         Assert.Equal(HttpStatusCode.BadRequest, single.StatusCode);
         Assert.Contains("strategy applies to several series", single.Reason);
 
         var everything = Fields("all");
         everything["strategy"] = "everything";
-        var bad = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(LongFile(), everything));
+        var bad = await Assert.ThrowsAsync<JobApiException>(() => host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), everything));
         Assert.Contains("strategy must be per-series or global (got 'everything')", bad.Reason);
     }
 
@@ -108,7 +80,7 @@ public sealed class JobGroupApiTests : IDisposable
         await using var host = await Host();
         var fields = Fields("MSFT,IBM");
         fields["epochs"] = "100000";
-        string id = await host.Client.SubmitAsync(LongFile(), fields);
+        string id = await host.Client.SubmitAsync(ApiHost.TwoStocksAndATinyOne(dir), fields);
         // Both members train at once (two workers, two concurrent jobs).
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
         while ((await host.Client.GroupStatusAsync(id)).Running < 2)
@@ -118,7 +90,7 @@ public sealed class JobGroupApiTests : IDisposable
         }
         using var response = await host.Http.DeleteAsync($"groups/{id}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var done = await WaitForEnd(host.Client, id);
+        var done = await host.WaitForGroupEnd(id);
         Assert.Equal(("Cancelled", 2), (done.State, done.Cancelled));
     }
 }

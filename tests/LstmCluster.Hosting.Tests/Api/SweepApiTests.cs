@@ -13,12 +13,7 @@ namespace LstmCluster.Hosting.Tests.Api;
 [Collection(ApiCollection.Name)]
 public sealed class SweepApiTests
 {
-    private static Task<ApiHost> Host(int workers = 2) => ApiHost.Start(coordinator: CoordinatorActor.Props(new CoordinatorSettings
-    {
-        Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = workers, WorkerPool = workers },
-        Artifacts = JobArtifactFiles.Write,
-        GroupFiles = GroupArtifactFiles.Write,
-    }));
+    private static Task<ApiHost> Host(int workers = 2) => ApiHost.StartForGroups(workers: 1, concurrent: workers, pool: workers);
 
     /// <summary>AirPassengers' tiny job less its epochs (the rounds set them), and a grid of two trials.</summary>
     private static Dictionary<string, string> Fields(string grid = "hidden=4,8")
@@ -33,20 +28,6 @@ public sealed class SweepApiTests
         return fields;
     }
 
-    private static async Task<GroupView> WaitFor(JobApiClient client, string id, Func<GroupView, bool> reached)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(180);
-        while (true)
-        {
-            var status = await client.GroupStatusAsync(id);
-            if (reached(status)) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"sweep {id} is {status.State} after the wait");
-            await Task.Delay(100);
-        }
-    }
-
-    private static bool Ended(GroupView g) => g.State is "Succeeded" or "Failed" or "Cancelled";
-
     [Fact]
     public async Task A_sweep_runs_as_one_group_ranks_its_trials_and_its_best_model_is_served_under_the_groups_id()
     {
@@ -58,7 +39,7 @@ public sealed class SweepApiTests
         }
         string id = (await host.Client.ListGroupsAsync()).Single().Id;
 
-        var done = await WaitFor(host.Client, id, Ended);
+        var done = await host.WaitForGroupEnd(id);
         Assert.True(done.State == "Succeeded", done.Reason);
         Assert.Equal("sweep", done.Strategy);
         var sweep = done.Sweep!;
@@ -124,10 +105,10 @@ public sealed class SweepApiTests
         fields["min-epochs"] = "50000";
         fields["max-epochs"] = "100000";
         string id = await host.Client.SubmitSweepAsync(ApiHost.AirPassengers, fields);
-        await WaitFor(host.Client, id, g => g.Running == 2);
+        await host.WaitForGroup(id, g => g.Running == 2);
         var answer = await host.Client.CancelGroupAsync(id);
         Assert.All(answer.Members, m => Assert.Equal("Cancelled", m.State));
-        var done = await WaitFor(host.Client, id, Ended);
+        var done = await host.WaitForGroupEnd(id);
         Assert.Equal(("Cancelled", 2), (done.State, done.Cancelled));
     }
 
