@@ -23,6 +23,8 @@ public static class CliApp
         // Output files and tables use '.' decimals whatever the host locale: they are read by programs too.
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        // Before libtorch allocates anything: training steps otherwise spend a third of their CPU in page faults.
+        LstmCluster.Core.Runtime.NativeMemory.Tune();
         try
         {
             var defaults = Defaults.Load();
