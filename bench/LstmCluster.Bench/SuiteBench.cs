@@ -10,8 +10,8 @@ using LstmCluster.Client;
 using LstmCluster.Hosting.Simulation;
 
 /// <summary>
-/// Issue #12's table in one command: embedded `train` K = 1 and K = 2, `simulate` K = 1 (also with the old all-chunked
-/// wire) and K = 2, and the machine's two-process ceiling C (two independent `train --workers 1` processes at once against
+/// Issue #12's table in one command: embedded `train` K = 1 and K = 2, `simulate` K = 1 and K = 2 (train K = 1 and
+/// simulate K = 1 also with glibc's malloc defaults, to show what lstmcluster's tuning gains), and the machine's two-process ceiling C (two independent `train --workers 1` processes at once against
 /// one alone), interleaved, repeat after repeat (the first discarded as warm-up), reported as medians with the ratios the
 /// issue targets; then the bytes a round moves and the resident memory of simulate's node processes before and after
 /// many rounds. Every configuration is a real `lstmcluster` process (or K + 2 of them), one torch thread per process,
@@ -56,9 +56,10 @@ internal static class SuiteBench
             ("train K=1", r => Train(exe, csv, job, dir, 1, $"t1-{r}")),
             ("train K=2", r => Train(exe, csv, job, dir, 2, $"t2-{r}")),
             ("simulate K=1", r => Simulate(exe, csv, job, dir, 1, null)),
-            ("simulate K=1, chunked wire", r => Simulate(exe, csv, job, dir, 1, "lstmcluster.chunking.direct = off")),
             ("simulate K=2", r => Simulate(exe, csv, job, dir, 2, null)),
-            ("simulate K=2, chunked wire", r => Simulate(exe, csv, job, dir, 2, "lstmcluster.chunking.direct = off")),
+            // glibc's malloc defaults (lstmcluster's start-up tuning off: NativeMemory): what the tuning gains.
+            ("train K=1, malloc defaults", r => Train(exe, csv, job, dir, 1, $"m1-{r}", MallocDefaults)),
+            ("simulate K=1, malloc defaults", r => Simulate(exe, csv, job, dir, 1, null, MallocDefaults)),
             ("2 × train K=1 at once", async r =>
             {
                 var both = await Task.WhenAll(Train(exe, csv, job, dir, 1, $"p1-{r}"), Train(exe, csv, job, dir, 1, $"p2-{r}"));
@@ -97,8 +98,8 @@ internal static class SuiteBench
         Target("simulate K=2 / (C × simulate K=1)", Rate("simulate K=2") / (c2 * Rate("simulate K=1")), 0.85);
         Target("train K=2 / (C × train K=1)", Rate("train K=2") / (c2 * Rate("train K=1")), 0.90);
         Console.WriteLine($"{"round outside compute across processes (ms)",-44} {outside,7:F2}   target ≤ {allowed:F2} (1 ms + bytes / 1 GB/s)  {(outside <= allowed ? "met" : "NOT met")}");
-        Console.WriteLine($"{"simulate K=1 direct / chunked wire",-44} {Rate("simulate K=1") / Rate("simulate K=1, chunked wire"),7:F2}");
-        Console.WriteLine($"{"simulate K=2 direct / chunked wire",-44} {Rate("simulate K=2") / Rate("simulate K=2, chunked wire"),7:F2}");
+        Console.WriteLine($"{"train K=1 tuned / malloc defaults",-44} {Rate("train K=1") / Rate("train K=1, malloc defaults"),7:F2}");
+        Console.WriteLine($"{"simulate K=1 tuned / malloc defaults",-44} {Rate("simulate K=1") / Rate("simulate K=1, malloc defaults"),7:F2}");
         Console.WriteLine($"bytes per round: K × (weights {weights} B + gradient {gradient} B) serialized = {weights + gradient} B at K=1, {2 * (weights + gradient)} B at K=2, plus Akka's envelope (~100 B a message)");
 
         if (s.RssRounds > 0) await Memory(exe, csv, job, dir, s);
@@ -111,7 +112,11 @@ internal static class SuiteBench
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
     /// <summary>`lstmcluster train` as a process: (samples/s, ms/round) from its metrics.json.</summary>
-    private static async Task<double[]> Train(string exe, string csv, Dictionary<string, string> job, string dir, int k, string tag)
+    /// <summary>The environment that turns lstmcluster's malloc tuning off (Core's NativeMemory).</summary>
+    private static readonly Dictionary<string, string> MallocDefaults = new() { ["LSTMCLUSTER_MALLOC_TUNING"] = "off" };
+
+    private static async Task<double[]> Train(string exe, string csv, Dictionary<string, string> job, string dir, int k, string tag,
+        Dictionary<string, string>? env = null)
     {
         string outDir = Path.Combine(dir, tag);
         var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -122,6 +127,7 @@ internal static class SuiteBench
             start.ArgumentList.Add(value);
         }
         start.Environment["OMP_NUM_THREADS"] = "1";
+        foreach (var (key, value) in env ?? []) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -133,9 +139,21 @@ internal static class SuiteBench
     }
 
     /// <summary>A fresh `simulate`-style cluster (coordinator, parameter server, K workers) running one job.</summary>
-    private static async Task<double[]> Simulate(string exe, string csv, Dictionary<string, string> job, string dir, int k, string? hocon)
+    private static async Task<double[]> Simulate(string exe, string csv, Dictionary<string, string> job, string dir, int k, string? hocon,
+        Dictionary<string, string>? env = null)
     {
-        await using var cluster = await LocalCluster.Start(new LocalClusterOptions(exe, [], k, Path.Combine(dir, "logs"), Hocon: hocon));
+        // The node processes inherit this process's environment when they start: set for the start only.
+        foreach (var (key, value) in env ?? []) Environment.SetEnvironmentVariable(key, value);
+        LocalCluster started;
+        try
+        {
+            started = await LocalCluster.Start(new LocalClusterOptions(exe, [], k, Path.Combine(dir, "logs"), Hocon: hocon));
+        }
+        finally
+        {
+            foreach (var key in (env ?? []).Keys) Environment.SetEnvironmentVariable(key, null);
+        }
+        await using var cluster = started;
         using var client = new JobApiClient(cluster.Url);
         string id = await client.SubmitAsync(csv, new Dictionary<string, string>(job) { ["workers"] = $"{k}" });
         await Finish(client, id, _ => { });
