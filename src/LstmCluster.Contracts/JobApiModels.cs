@@ -52,6 +52,12 @@ public sealed record SubmittedView(string Id);
 
 public sealed record ErrorView(string Error);
 
+/// <summary>What DELETE answers for a finished job or group: it is deleted with its files (<paramref name="State"/> is "Deleted").</summary>
+public sealed record DeletedView(string Id, string State)
+{
+    public static DeletedView Of(string id) => new(id, "Deleted");
+}
+
 public sealed record ForecastPointView(int Step, string Time, double? Value)
 {
     /// <summary>A quantile head's value at each level (<c>q0.1</c>, <c>q0.5</c>, ...), the intervals calibrated; absent for a point head.</summary>

@@ -339,6 +339,34 @@ internal static class JobApiDocument
         }
     }
 
+    /// <summary>
+    /// DELETE answers one of several bodies with 200: the status of what it cancelled (a job's <see cref="JobView"/>, or for a
+    /// group id a <see cref="GroupView"/>) or, for something already finished, <see cref="DeletedView"/>. ASP.NET Core keeps one
+    /// type per status, so the 200 body is rewritten here as oneOf the possible views.
+    /// </summary>
+    public static async Task DescribeDeleteAnswers(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        if (operation.Responses?.TryGetValue("200", out var declared) != true || declared is not OpenApiResponse ok) return;
+        bool group = operation.OperationId == "CancelGroup";
+        Type[] answers = group ? [typeof(GroupView), typeof(DeletedView)] : [typeof(JobView), typeof(GroupView), typeof(DeletedView)];
+        var schemas = new List<IOpenApiSchema>();
+        foreach (var type in answers)
+        {
+            // By reference, as every other body: the views are components (DeletedView only answers here, so it is added).
+            var components = context.Document?.Components?.Schemas;
+            if (components is null || !components.ContainsKey(type.Name))
+                context.Document?.AddComponent(type.Name, await context.GetOrCreateSchemaAsync(type, null, ct));
+            schemas.Add(new OpenApiSchemaReference(type.Name, context.Document));
+        }
+        ok.Description = group
+            ? "The group's status after the cancel (GroupView), or, for a finished group, that it was deleted with its members and files (DeletedView)"
+            : "The job's status after the cancel (JobView; a group id answers its GroupView), or, for a finished job, that it was deleted with its files (DeletedView)";
+        ok.Content = new Dictionary<string, OpenApiMediaType>
+        {
+            ["application/json"] = new() { Schema = new OpenApiSchema { OneOf = schemas } },
+        };
+    }
+
     /// <summary><c>POST /models/{id}/forecast</c>'s body: the recent rows, as CSV or as JSON rows (the handler reads either by hand).</summary>
     public static Task DescribeServingBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
     {

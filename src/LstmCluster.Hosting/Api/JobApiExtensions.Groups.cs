@@ -19,6 +19,7 @@ public static partial class JobApiExtensions
             .WithName("GetGroup").WithTags(JobApiDocument.JobsTag)
             .WithSummary("A job group over several series: its state, counts by state, progress and every member");
         groups.MapDelete("/{id}", CancelGroup).RequireAuthorization(ApiRoles.Submit).Produces<GroupView>().Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .AddOpenApiOperationTransformer(JobApiDocument.DescribeDeleteAnswers)
             .WithName("CancelGroup").WithTags(JobApiDocument.JobsTag)
             .WithSummary("Cancels every member of a running group; deletes a finished group with its members and files");
         groups.MapGet("/{id}/files/{**name}", GroupFile).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
@@ -54,7 +55,7 @@ public static partial class JobApiExtensions
         return await Ask(coordinator, new DeleteJob(id), options.AskTimeout, ct) switch
         {
             GroupStatus g => Json(GroupView.From(g)),
-            JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
+            JobRemoved r => Json(DeletedView.Of(r.Job)),
             UnknownJob u => Error(StatusCodes.Status404NotFound, $"no group '{u.Job}'"),
             var other => Unexpected(other),
         };

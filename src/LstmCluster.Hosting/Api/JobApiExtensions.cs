@@ -70,6 +70,7 @@ public static partial class JobApiExtensions
             .WithName("GetJob").WithTags(JobApiDocument.JobsTag)
             .WithSummary("One job: its state (Queued, Running, Succeeded, Failed, Cancelled), progress, losses, forecast and test MASE");
         jobs.MapDelete("/{id}", Cancel).RequireAuthorization(ApiRoles.Submit).Produces<JobView>().Produces<ErrorView>(StatusCodes.Status404NotFound)
+            .AddOpenApiOperationTransformer(JobApiDocument.DescribeDeleteAnswers)
             .WithName("CancelJob").WithTags(JobApiDocument.JobsTag)
             .WithSummary("Cancel a queued or running job (answers its status), or delete a finished one with its files (answers its id and state Deleted)")
             .WithDescription("With role submit, only the jobs the token submitted; another's job needs role admin.");
@@ -181,7 +182,7 @@ public static partial class JobApiExtensions
         {
             JobStatus s => Json(View(s, options)),
             GroupStatus g => Json(GroupView.From(g)),
-            JobRemoved r => Json(new { id = r.Job, state = "Deleted" }),
+            JobRemoved r => Json(DeletedView.Of(r.Job)),
             UnknownJob u => NoJob(u.Job),
             var other => Unexpected(other),
         };

@@ -70,6 +70,23 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Delete_describes_every_body_it_answers_with_200()
+    {
+        var document = await Document();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        foreach (var (path, views) in new[] { ("/jobs/{id}", new[] { "JobView", "GroupView", "DeletedView" }), ("/groups/{id}", new[] { "GroupView", "DeletedView" }) })
+        {
+            var ok = document.GetProperty("paths").GetProperty(path).GetProperty("delete").GetProperty("responses").GetProperty("200");
+            var oneOf = ok.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("oneOf");
+            var refs = oneOf.EnumerateArray().Select(r => r.GetProperty("$ref").GetString()!.Split('/')[^1]).ToArray();
+            Assert.Equal(views, refs);
+            Assert.All(refs, r => Assert.True(schemas.TryGetProperty(r, out _), $"{r} is not among the document's schemas"));
+        }
+        var deleted = schemas.GetProperty("DeletedView").GetProperty("properties");
+        Assert.True(deleted.TryGetProperty("id", out _) && deleted.TryGetProperty("state", out _), deleted.ToString());
+    }
+
+    [Fact]
     public async Task Every_operation_has_a_unique_operation_id_a_resource_tag_and_its_security()
     {
         var document = await Document();
