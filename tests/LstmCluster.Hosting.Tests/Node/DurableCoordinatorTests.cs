@@ -126,12 +126,7 @@ public sealed class DurableCoordinatorTests : IDisposable
 
             using var cancel = await node.Http.DeleteAsync($"groups/{group}");
             Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while ((status = await node.Client.GroupStatusAsync(group)).State != "Cancelled")
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the group is {status.State} after the wait");
-                await Task.Delay(100);
-            }
+            status = await node.WaitForGroup(group, g => g.State == "Cancelled", TimeSpan.FromSeconds(60));
             Assert.Equal(2, status.Cancelled);
         }
     }
@@ -162,13 +157,7 @@ public sealed class DurableCoordinatorTests : IDisposable
         {
             var status = await node.Client.GroupStatusAsync(group);
             Assert.Equal(("sweep", 1, 2), (status.Strategy, status.Sweep!.Round, status.Members.Length));
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(300);
-            while (status.State is not ("Succeeded" or "Failed" or "Cancelled"))
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the sweep is {status.State} in round {status.Sweep!.Round} after the wait");
-                await Task.Delay(200);
-                status = await node.Client.GroupStatusAsync(group);
-            }
+            status = await node.WaitForGroup(group, g => g.State is "Succeeded" or "Failed" or "Cancelled", TimeSpan.FromSeconds(300));
             Assert.True(status.State == "Succeeded", status.Reason);
             // The cut-off trial trained again (attempt 2), round 1 was scored after the restart, and its better trial went on.
             Assert.Equal(2, (await node.Client.StatusAsync(first)).Attempts);
@@ -212,12 +201,7 @@ public sealed class DurableCoordinatorTests : IDisposable
 
             using var cancel = await node.Http.DeleteAsync($"groups/{group}");
             Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-            while ((status = await node.Client.GroupStatusAsync(group)).State != "Cancelled")
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"the group is {status.State} after the wait");
-                await Task.Delay(100);
-            }
+            status = await node.WaitForGroup(group, g => g.State == "Cancelled", TimeSpan.FromSeconds(60));
             Assert.Equal(2, status.Cancelled);
             Assert.Equal("Cancelled", (await node.Client.StatusAsync(job)).State);
         }
@@ -312,6 +296,19 @@ public sealed class DurableCoordinatorTests : IDisposable
         }
 
         public Task<JobView> WaitFor(string id, Func<JobView, bool> reached) => ApiHost.WaitFor(Client, id, reached);
+
+        /// <summary>Polls a group's status until <paramref name="reached"/> holds; the timeout only bounds a broken run.</summary>
+        public async Task<GroupView> WaitForGroup(string id, Func<GroupView, bool> reached, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                var status = await Client.GroupStatusAsync(id);
+                if (reached(status)) return status;
+                Assert.True(DateTime.UtcNow < deadline, $"group {id} is {status.State} (round {status.Sweep?.Round}) after the wait");
+                await Task.Delay(100);
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
