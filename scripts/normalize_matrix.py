@@ -22,6 +22,8 @@ CASES = [
     ("AirPassengers h=1", "AirPassengers.csv", ["--target", "value", "--season", "12", "--lookback", "24"]),
     ("MSFT Close h=1", "MSFT.csv", ["--target", "Close"]),
     ("gold h=1", "gold.csv", ["--target", "value"]),
+    # Half-hourly electricity demand: not in ../shared/data; `bash scripts/taylor_csv.sh DIR` writes it (R's forecast).
+    ("taylor h=48", "taylor.csv", ["--target", "value", "--season", "48", "--lookback", "96", "--horizon", "48"]),
 ]
 
 
