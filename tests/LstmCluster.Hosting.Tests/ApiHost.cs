@@ -77,17 +77,8 @@ public sealed class ApiHost : IAsyncDisposable
         WaitForGroup(id, g => g.State is "Succeeded" or "Failed" or "Cancelled", timeout);
 
     /// <summary>Polls a job group's status until <paramref name="reached"/> holds; the timeout only bounds a broken run.</summary>
-    public async Task<GroupView> WaitForGroup(string id, Func<GroupView, bool> reached, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(180));
-        while (true)
-        {
-            var status = await Client.GroupStatusAsync(id);
-            if (reached(status)) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"group {id} is {status.State} after the wait");
-            await Task.Delay(100);
-        }
-    }
+    public Task<GroupView> WaitForGroup(string id, Func<GroupView, bool> reached, TimeSpan? timeout = null) =>
+        Poll(() => Client.GroupStatusAsync(id), reached, timeout ?? TimeSpan.FromSeconds(180), status => $"group {id} is {status.State} after the wait");
 
     /// <summary>
     /// A host whose coordinator runs job groups: <paramref name="pool"/> workers, up to <paramref name="concurrent"/> runs at
@@ -112,14 +103,18 @@ public sealed class ApiHost : IAsyncDisposable
     }
 
     /// <summary>Polls a job's status until <paramref name="reached"/> holds; the timeout only bounds a broken run.</summary>
-    public static async Task<JobView> WaitFor(JobApiClient client, string id, Func<JobView, bool> reached, TimeSpan? timeout = null)
+    public static Task<JobView> WaitFor(JobApiClient client, string id, Func<JobView, bool> reached, TimeSpan? timeout = null) =>
+        Poll(() => client.StatusAsync(id), reached, timeout ?? TimeSpan.FromSeconds(120), status => $"job {id} is {status.State} at epoch {status.Epoch} after the wait");
+
+    /// <summary>Reads a status every 100 ms until <paramref name="reached"/> holds; past <paramref name="timeout"/> (which only bounds a broken run) throws with <paramref name="late"/>'s account of the last status.</summary>
+    private static async Task<T> Poll<T>(Func<Task<T>> read, Func<T, bool> reached, TimeSpan timeout, Func<T, string> late)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
+        var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var status = await client.StatusAsync(id);
+            var status = await read();
             if (reached(status)) return status;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"job {id} is {status.State} at epoch {status.Epoch} after the wait");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException(late(status));
             await Task.Delay(100);
         }
     }
