@@ -62,6 +62,33 @@ public sealed class InProcessClusterTests
     }
 
     [Fact]
+    public async Task A_node_its_cluster_has_quarantined_downs_itself_without_waiting_for_its_resolver()
+    {
+        // The resolver's stable-after is a minute here, so within the wait below only QuarantineGuard can end the node:
+        // the others cannot gossip a Down to a node they have quarantined, and its own resolver does not decide in time.
+        const string timings = """
+            akka.cluster.failure-detector.acceptable-heartbeat-pause = 3s
+            akka.remote.watch-failure-detector.acceptable-heartbeat-pause = 3s
+            akka.cluster.split-brain-resolver.stable-after = 60s
+            akka.cluster.run-coordinated-shutdown-when-down = on
+            """;
+        await using var cluster = await InProcessCluster.Start(timings, Coordinator, Server, Worker);
+        var victim = cluster.Nodes[2].System;
+        var self = Akka.Cluster.Cluster.Get(victim).SelfUniqueAddress;
+        await cluster.WaitUntil(() => cluster.Nodes.All(n => Akka.Cluster.Cluster.Get(n.System).State.Members
+                .Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 3),
+            TimeSpan.FromSeconds(30), "every node seeing all three Up");
+
+        // What the others do to a node they have downed and removed: quarantine its incarnation for good.
+        foreach (var (system, _, _) in cluster.Nodes.Take(2))
+            ((Akka.Remote.IRemoteActorRefProvider)((ExtendedActorSystem)system).Provider).Quarantine(self.Address, self.Uid);
+
+        await victim.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.IsType<CoordinatedShutdown.ClusterDowningReason>(CoordinatedShutdown.Get(victim).ShutdownReason);
+        Assert.All(cluster.Nodes.Take(2), n => Assert.False(n.System.WhenTerminated.IsCompleted));
+    }
+
+    [Fact]
     public async Task A_local_sgd_job_with_its_own_mode_runs_across_the_nodes()
     {
         await using var cluster = await StartWithTwoWorkers();

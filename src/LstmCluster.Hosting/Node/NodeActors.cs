@@ -26,7 +26,7 @@ public static class NodeActors
 
     /// <summary>
     /// Starts, on a system configured by <see cref="NodeConfig.Configure"/>: the chunk assembler (every node: large
-    /// messages arrive through it), <c>/user/worker</c> on worker nodes, <c>/user/parameter-servers</c> on
+    /// messages arrive through it), the <see cref="QuarantineGuard"/> (every node), <c>/user/worker</c> on worker nodes, <c>/user/parameter-servers</c> on
     /// parameter-server nodes, the coordinator as a cluster singleton on the coordinator role (<c>WithSingleton</c>; it
     /// finds workers and parameter servers through <see cref="ClusterDiscovery"/>), and on every node a proxy to it
     /// (<c>WithSingletonProxy</c>, or the one <c>WithSingleton</c> makes).
@@ -43,6 +43,8 @@ public static class NodeActors
                 cluster.Join(cluster.SelfAddress);
             }
             system.StartChunkAssembler();
+            // A node the others have removed and quarantined downs itself instead of running on alone (QuarantineGuard says when that happens).
+            system.ActorOf(QuarantineGuard.Props(), QuarantineGuard.Name);
             if (options.Has(Vocabulary.Roles.Worker))
                 registry.Register<WorkerKey>(system.ActorOf(WorkerActor.Props(options.TorchThreads), WorkerActor.Name));
             if (options.Has(Vocabulary.Roles.ParameterServer))
