@@ -69,6 +69,10 @@ public sealed class TlsClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         string id = await ProcessClusterTests.Submit(http, ProcessClusterTests.Job("AirPassengers.csv", epochs: 2, ("workers", "2")));
         var status = await WaitForJob(http, id, cluster);
         Assert.True(status.GetProperty("state").GetString() == "Succeeded", status.ToString());
+        // Weights and gradients went on the bulk lane, over TLS too: the parameter server's connections to both workers.
+        var server = cluster.Nodes.Single(n => n.Name == "parameter-server");
+        Assert.Equal(2, ReadShared(server.Log).Split('\n').Count(l => l.Contains("bulk lane to", StringComparison.Ordinal) && l.Contains(", TLS)", StringComparison.Ordinal)
+            && !l.Contains(coordinator.Address, StringComparison.Ordinal)));
 
         // A node whose certificate another CA issued: the coordinator refuses its certificate, and the node, whose own
         // handshake failed, stops by itself (exit 2, saying why).
@@ -173,6 +177,55 @@ public sealed class TlsClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         await node.WaitUntil(() => !received.IsEmpty, "the TLS message delivered");
         Assert.Equal("tls", Assert.IsType<Ping>(Assert.Single(received)).Text);
         Assert.Equal(1, CountingSerializer.Deserialized(node.System));
+    }
+
+    private static RemoteTls Tls(ClusterCertificates certs, string name) =>
+        NodeTls.Load(new NodeOptions { TlsCertificate = certs.Pfx(name), TlsPassword = certs.Password, TlsCa = certs.Ca })!;
+
+    [Fact]
+    public async Task The_bulk_lane_between_tls_nodes_runs_tls_and_refuses_another_cas_certificate_and_plaintext()
+    {
+        var certs = ClusterCertificates.Create(Path.Combine(dir, "certs"), "seed", "sender");
+        var other = ClusterCertificates.Create(Path.Combine(dir, "other"), "intruder");
+        await using var node = await TlsNode.Start(certs, "seed", ["parameter-server"], seed: null);
+        var received = new ConcurrentQueue<object>();
+        node.System.ActorOf(Props.Create(() => new Sink(received)), "sink");
+        var lane = BulkLane.Start(node.System, "127.0.0.1", 0, Tls(certs, "seed"));
+
+        // A node of the cluster's CA: its lane connects over TLS and a weights message arrives through it.
+        await using var sender = await TlsNode.Start(certs, "sender", ["worker"], seed: node.Address);
+        var senderLane = BulkLane.Start(sender.System, "127.0.0.1", 0, Tls(certs, "sender"));
+        await senderLane.ConnectAsync(node.Address, "127.0.0.1", lane.Port);
+        var sink = ((ExtendedActorSystem)sender.System).Provider.ResolveActorRef($"{node.Address}/user/sink");
+        new ChunkedSender(sender.System).Tell(sink, new LstmCluster.Actors.Protocol.Weights("j", 3, [1f, 2f]));
+        await node.WaitUntil(() => !received.IsEmpty, "the weights delivered through the lane");
+        Assert.Equal(3, Assert.IsType<LstmCluster.Actors.Protocol.Weights>(Assert.Single(received)).Version);
+        Assert.Equal((1L, 0L), (lane.Counters.Received, lane.Counters.Refused));
+
+        // Another CA's certificate: the handshake fails on both sides and the node says why.
+        var intruder = ActorSystem.Create("intruder", RemoteConfig.Config());
+        try
+        {
+            var intruderLane = BulkLane.Start(intruder, "127.0.0.1", 0, Tls(other, "intruder"));
+            await Assert.ThrowsAnyAsync<Exception>(() => intruderLane.ConnectAsync(node.Address, "127.0.0.1", lane.Port));
+            string refusal = await node.WaitForLog("CN=intruder");
+            output.WriteLine($"node: {refusal}");
+            Assert.Contains("is not issued by this cluster's CA", refusal, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await intruder.Terminate();
+        }
+
+        // Plaintext: the lane's greeting is not a TLS record.
+        using (var raw = new TcpClient())
+        {
+            await raw.ConnectAsync(IPAddress.Loopback, lane.Port);
+            await raw.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes("LSTMLANE1"));
+            await node.WaitUntil(() => lane.Counters.Refused >= 2, "the plaintext connection refused");
+        }
+        Assert.Single(received);
+        Assert.Equal(1L, lane.Counters.Received);
     }
 
     private async Task<JsonElement> WaitForJob(HttpClient http, string id, LocalCluster cluster)

@@ -9,12 +9,18 @@ namespace LstmCluster.Actors.Remoting;
 /// original sender. Everything one <see cref="ChunkedSender"/> sends to one target keeps its order: a message sent whole
 /// goes straight to the recipient, which would overtake a chunked one still being reassembled, so once a target has
 /// been sent chunks, everything later to it takes the assembler's path too (the target is "routed"). Hold one instance
-/// per sending actor for that. Local recipients get the message as is.
+/// per sending actor for that. Local recipients get the message as is. Where the node runs a <see cref="BulkLane"/> and has
+/// a connection to the target's node at the first message to that target, everything to the target goes through the lane
+/// instead (same order rule: one way per target).
 /// </summary>
 public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
 {
     // Targets that have been sent chunks: from then on, all to them goes through their node's assembler (order).
     private readonly HashSet<IActorRef> routed = [];
+
+    // Per target, the node's bulk lane connection chosen at the first message to it (null: Akka.Remote), kept so that
+    // everything to one target takes one way and stays in order (BulkLane).
+    private readonly Dictionary<IActorRef, BulkLane.Connection?> lanes = [];
 
     public ChunkedSender(ActorSystem system)
         : this(system, ChunkingOptions.From(system.Settings.Config))
@@ -34,6 +40,12 @@ public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
         {
             target.Tell(message, sender);
             return 1;
+        }
+        if (Options.Direct && Lane(target) is { } connection)
+        {
+            if (connection.TryWrite(target, message, sender)) return 1;
+            // Not the project's message, or the connection failed: this target goes through Akka.Remote from now on.
+            lanes[target] = null;
         }
         if (Options.Direct && !routed.Contains(target))
         {
@@ -61,6 +73,17 @@ public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
         foreach (var chunk in chunks) assembler.Tell(chunk, sender);
         WireTrace.Mark("told", message.GetType().Name, bytes.Length);
         return chunks.Count;
+    }
+
+    /// <summary>The lane connection <paramref name="target"/> was given at its first message, or null for Akka.Remote.</summary>
+    private BulkLane.Connection? Lane(IActorRef target)
+    {
+        if (!lanes.TryGetValue(target, out var connection))
+        {
+            connection = routed.Contains(target) ? null : BulkLane.Of(system)?.To(target.Path.Address);
+            lanes[target] = connection;
+        }
+        return connection is { Open: true } ? connection : null;
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     public static IReadOnlySet<string> KnownManifests { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "as", "rs", "w", "g", "lr", "lw", "wf", "ep", "tf", "tx", "gss", "ss", "sj", "st", "ja", "jr", "gjs", "cj", "dj", "jrm", "uj", "js",
-        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh", "grs", "ssw", "lg", "gl",
+        "gcs", "cs", "lj", "jl", "gja", "jar", "stt", "tst", "spt", "jw", "ck", "gjh", "jh", "grs", "ssw", "lg", "gl", "gbl", "ble",
     };
 
     /// <summary>The manifests of weights and gradients, whose size the model bounds.</summary>
@@ -93,6 +93,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         SubmitSweep => "ssw",
         ListGroups => "lg",
         GroupList => "gl",
+        Remoting.GetBulkLane => "gbl",
+        Remoting.BulkLaneEndpoint => "ble",
         _ => throw new ArgumentException($"{nameof(LstmClusterSerializer)} cannot serialize {o.GetType()}"),
     };
 
@@ -199,6 +201,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "ssw" => JsonSerializer.Deserialize<SubmitSweep>(ReadBytes(r), GroupJson) ?? throw new SerializationException("empty SubmitSweep"),
             "lg" => ListGroups.Instance,
             "gl" => JsonSerializer.Deserialize<GroupList>(ReadBytes(r), GroupJson) ?? throw new SerializationException("empty GroupList"),
+            "gbl" => Remoting.GetBulkLane.Instance,
+            "ble" => new Remoting.BulkLaneEndpoint(r.ReadString(), r.ReadInt32()),
             "jh" => new JobHistory(r.ReadString(), (JobState)r.ReadInt32(), ReadArray(r, x => x.ReadInt32()), ReadArray(r, x => x.ReadDouble()),
                 ReadArray(r, x => x.ReadDouble())),
             _ => throw new SerializationException($"unknown manifest '{manifest}' for {nameof(LstmClusterSerializer)}"),
@@ -258,6 +262,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case GroupStatus m: w.Write(JsonSerializer.Serialize(m, GroupJson)); break;
             case SubmitSweep m: WriteBytes(w, JsonSerializer.SerializeToUtf8Bytes(m, GroupJson)); break;
             case ListGroups: break;
+            case Remoting.GetBulkLane: break;
+            case Remoting.BulkLaneEndpoint m: w.Write(m.Host); w.Write(m.Port); break;
             case GroupList m: WriteBytes(w, JsonSerializer.SerializeToUtf8Bytes(m, GroupJson)); break;
             case JobHistory m:
                 w.Write(m.Job); w.Write((int)m.State);

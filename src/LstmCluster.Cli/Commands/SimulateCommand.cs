@@ -35,6 +35,12 @@ public static class SimulateCommand
         {
             Description = "TLS with mutual authentication between the node processes: a throwaway CA and node certificate, made for the run and deleted after it",
         };
+        var lane = new Option<string>("--bulk-lane")
+        {
+            Description = "on: weights, gradients and shards travel on the nodes' bulk lane (a connection of their own); off: through Akka.Remote like everything else (for comparison)",
+            DefaultValueFactory = _ => "on",
+        };
+        lane.AcceptOnlyFromAmong("on", "off");
         var command = new Command("simulate", "Run a job on a local multi-node cluster: K worker processes, a parameter server and a coordinator on 127.0.0.1");
         var engine = ServerCommands.EngineFields();
         args.AddTo(command);
@@ -43,6 +49,7 @@ public static class SimulateCommand
         command.Options.Add(torchThreads);
         command.Options.Add(outDir);
         command.Options.Add(tls);
+        command.Options.Add(lane);
         command.SetAction((p, ct) => ServerCommands.Guard(async () =>
         {
             int k = p.GetValue(workers);
@@ -60,12 +67,13 @@ public static class SimulateCommand
             var fields = ServerCommands.GivenFields(p, args.All.Concat(engine).Where(o => o != args.Data));
             fields["workers"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture);
             string output = p.GetValue(outDir)!.FullName;
-            return await Run(data.FullName, fields, k, threads, output, p.GetValue(tls), ct);
+            return await Run(data.FullName, fields, k, threads, output, p.GetValue(tls), p.GetValue(lane) == "on", ct);
         }));
         return command;
     }
 
-    private static async Task<int> Run(string data, Dictionary<string, string> fields, int k, int threads, string output, bool tls, CancellationToken ct)
+    private static async Task<int> Run(string data, Dictionary<string, string> fields, int k, int threads, string output, bool tls, bool bulkLane,
+        CancellationToken ct)
     {
         // Ctrl+C cancels the job and stops the nodes; the finally blocks below do both.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -78,7 +86,7 @@ public static class SimulateCommand
         var (exe, exeArgs) = LocalClusterOptions.Self();
         string logs = Path.Combine(output, "logs");
         Console.WriteLine($"simulate: a coordinator, a parameter server and {k} worker process(es) on 127.0.0.1, {threads} torch thread(s) each"
-            + (tls ? ", TLS between them" : ""));
+            + (tls ? ", TLS between them" : "") + (bulkLane ? "" : ", weights and gradients through Akka.Remote (--bulk-lane off)"));
         // The CA's key is never written: nothing outside this run can be issued a certificate its nodes accept.
         string? certificates = tls ? Directory.CreateTempSubdirectory("lstmcluster-tls-").FullName : null;
         var nodeTls = certificates is null ? null : LocalClusterTls.From(Hosting.Node.ClusterCertificates.Create(certificates, "node"));
@@ -87,7 +95,8 @@ public static class SimulateCommand
         JobApiClient? client = null;
         try
         {
-            cluster = await LocalCluster.Start(new LocalClusterOptions(exe, exeArgs, k, logs, threads, Tls: nodeTls), line => Console.WriteLine($"  {line}"), stop.Token);
+            cluster = await LocalCluster.Start(new LocalClusterOptions(exe, exeArgs, k, logs, threads, Tls: nodeTls,
+                Hocon: bulkLane ? null : "lstmcluster.bulk-lane.enabled = off"), line => Console.WriteLine($"  {line}"), stop.Token);
             client = new JobApiClient(cluster.Url);
             id = await client.SubmitAsync(data, fields, stop.Token);
             Console.WriteLine($"job {id} submitted to {cluster.Url}");

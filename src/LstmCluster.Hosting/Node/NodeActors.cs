@@ -31,7 +31,7 @@ public static class NodeActors
     /// finds workers and parameter servers through <see cref="ClusterDiscovery"/>), and on every node a proxy to it
     /// (<c>WithSingletonProxy</c>, or the one <c>WithSingleton</c> makes).
     /// </summary>
-    public static AkkaConfigurationBuilder Configure(AkkaConfigurationBuilder akka, NodeOptions options, ArtifactWriter? artifacts)
+    public static AkkaConfigurationBuilder Configure(AkkaConfigurationBuilder akka, NodeOptions options, ArtifactWriter? artifacts, RemoteTls? tls = null)
     {
         akka.WithActors((system, registry) =>
         {
@@ -45,6 +45,12 @@ public static class NodeActors
             system.StartChunkAssembler();
             // A node the others have removed and quarantined downs itself instead of running on alone (QuarantineGuard says when that happens).
             system.ActorOf(QuarantineGuard.Props(), QuarantineGuard.Name);
+            // Weights, gradients and shards between the nodes that train together, beside Akka.Remote (BulkLane says why).
+            if (system.Settings.Config.GetBoolean("lstmcluster.bulk-lane.enabled", false))
+            {
+                var lane = BulkLane.Start(system, options.Host, system.Settings.Config.GetInt("lstmcluster.bulk-lane.port", 0), tls);
+                system.ActorOf(BulkLaneConnector.Props(lane, peer => TrainsWith(options, peer)), BulkLaneConnector.Name);
+            }
             if (options.Has(Vocabulary.Roles.Worker))
                 registry.Register<WorkerKey>(system.ActorOf(WorkerActor.Props(options.TorchThreads), WorkerActor.Name));
             if (options.Has(Vocabulary.Roles.ParameterServer))
@@ -56,6 +62,19 @@ public static class NodeActors
         else
             akka.WithSingletonProxy<CoordinatorKey>(SingletonManagerName, SingletonName, NodeConfig.CoordinatorSingleton);
         return akka;
+    }
+
+    /// <summary>
+    /// Whether this node sends bulk messages to <paramref name="peer"/>: a worker to parameter servers (gradients), a
+    /// parameter server to workers (shards, weights) and coordinators (checkpoints, the trained model), a coordinator to
+    /// parameter servers (a job's data). Workers never talk to each other.
+    /// </summary>
+    private static bool TrainsWith(NodeOptions options, Akka.Cluster.Member peer)
+    {
+        bool ps = peer.HasRole(Vocabulary.Roles.ParameterServer);
+        return (options.Has(Vocabulary.Roles.Worker) && ps)
+            || (options.Has(Vocabulary.Roles.Coordinator) && ps)
+            || (options.Has(Vocabulary.Roles.ParameterServer) && (peer.HasRole(Vocabulary.Roles.Worker) || peer.HasRole(Vocabulary.Roles.Coordinator)));
     }
 
     private static CoordinatorSettings Settings(ActorSystem system, NodeOptions options, ArtifactWriter? artifacts)

@@ -128,6 +128,13 @@ public static class NodeConfig
               # A node that cannot join gives up (and exits 1, for an orchestrator to restart it) instead of retrying for ever.
               shutdown-after-unsuccessful-join-seed-nodes = 60s
             }
+            # Weights, gradients and shards go on a connection of their own between the nodes that train together
+            # (BulkLane: fewer thread hand-overs than Akka.Remote's, issue #12). port = 0: any free port, told to peers
+            # through the cluster; set a fixed one where a firewall must let it through. off: everything on Akka.Remote.
+            lstmcluster.bulk-lane {
+              enabled = on
+              port = 0
+            }
             # A training round is a request/response between the parameter server and its workers: DotNetty's
             # write batching (flush every 40 ms unless 16 KB are pending) would hold small messages back.
             akka.remote.dot-netty.tcp.batching.enabled = false

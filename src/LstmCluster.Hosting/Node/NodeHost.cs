@@ -85,7 +85,7 @@ public static class NodeHost
             akka.WithActorSystemLivenessCheck(tags: [HealthEndpoints.LiveTag]);
             akka.WithAkkaClusterReadinessCheck(tags: [HealthEndpoints.ReadyTag]);
             // The node's actors for its roles; the coordinator singleton and its proxy under CoordinatorKey.
-            NodeActors.Configure(akka, options, artifacts);
+            NodeActors.Configure(akka, options, artifacts, tls);
         });
         builder.Services.AddHealthChecks();
         builder.Services.AddNodeTelemetry();
