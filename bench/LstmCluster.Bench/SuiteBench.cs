@@ -10,7 +10,8 @@ using LstmCluster.Client;
 using LstmCluster.Hosting.Simulation;
 
 /// <summary>
-/// Issue #12's table in one command: embedded `train` K = 1 and K = 2, `simulate` K = 1 and K = 2 (train K = 1 and
+/// Issue #12's table in one command: embedded `train` K = 1 and K = 2, `simulate` K = 1 and K = 2 (also with weights and
+/// gradients through Akka.Remote instead of the bulk lane, to show what the lane gains; train K = 1 and
 /// simulate K = 1 also with glibc's malloc defaults, to show what lstmcluster's tuning gains), and the machine's two-process ceiling C (two independent `train --workers 1` processes at once against
 /// one alone), interleaved, repeat after repeat (the first discarded as warm-up), reported as medians with the ratios the
 /// issue targets; then the bytes a round moves and the resident memory of simulate's node processes before and after
@@ -57,6 +58,9 @@ internal static class SuiteBench
             ("train K=2", r => Train(exe, csv, job, dir, 2, $"t2-{r}")),
             ("simulate K=1", r => Simulate(exe, csv, job, dir, 1, null)),
             ("simulate K=2", r => Simulate(exe, csv, job, dir, 2, null)),
+            // Weights and gradients through Akka.Remote instead of the nodes' bulk lane (BulkLane): what the lane gains.
+            ("simulate K=1, Akka.Remote", r => Simulate(exe, csv, job, dir, 1, AkkaRemoteOnly)),
+            ("simulate K=2, Akka.Remote", r => Simulate(exe, csv, job, dir, 2, AkkaRemoteOnly)),
             // glibc's malloc defaults (lstmcluster's start-up tuning off: NativeMemory): what the tuning gains.
             ("train K=1, malloc defaults", r => Train(exe, csv, job, dir, 1, $"m1-{r}", MallocDefaults)),
             ("simulate K=1, malloc defaults", r => Simulate(exe, csv, job, dir, 1, null, MallocDefaults)),
@@ -76,7 +80,7 @@ internal static class SuiteBench
             foreach (var c in configs)
             {
                 var x = await c.Run(r);
-                Console.WriteLine($"  {(r == 0 ? "warm-up" : $"repeat {r}")}: {c.Name,-28} {x[0],8:F0} samples/s {x[1],8:F2} ms/round   (load {Load()})");
+                Console.WriteLine($"  {(r == 0 ? "warm-up" : $"repeat {r}")}: {c.Name,-30} {x[0],8:F0} samples/s {x[1],8:F2} ms/round   (load {Load()})");
                 if (r == 0) continue;
                 rates[c.Name].Add(x[0]);
                 rounds[c.Name].Add(x[1]);
@@ -87,8 +91,8 @@ internal static class SuiteBench
         double Round(string name) => rounds.TryGetValue(name, out var v) ? Stats.Median(v) : double.NaN;
         var (weights, gradient) = MessageBytes(s);
         Console.WriteLine();
-        Console.WriteLine($"{"configuration",-28} {"samples/s",10} {"ms/round",9}   (medians of {s.Repeats}; load averages at each repeat: {string.Join(", ", loads)})");
-        foreach (var c in configs) Console.WriteLine($"{c.Name,-28} {Rate(c.Name),10:F0} {Round(c.Name),9:F2}");
+        Console.WriteLine($"{"configuration",-30} {"samples/s",10} {"ms/round",9}   (medians of {s.Repeats}; load averages at each repeat: {string.Join(", ", loads)})");
+        foreach (var c in configs) Console.WriteLine($"{c.Name,-30} {Rate(c.Name),10:F0} {Round(c.Name),9:F2}");
         double c2 = Rate("2 × train K=1 at once") / Rate("train K=1");
         double outside = Round("simulate K=1") - Round("train K=1");
         double allowed = 1 + (weights + gradient) / 1e6;
@@ -103,6 +107,13 @@ internal static class SuiteBench
             Console.WriteLine($"{"train K=1 tuned / malloc defaults",-44} {Rate("train K=1") / Rate("train K=1, malloc defaults"),7:F2}");
         if (rates.ContainsKey("simulate K=1, malloc defaults"))
             Console.WriteLine($"{"simulate K=1 tuned / malloc defaults",-44} {Rate("simulate K=1") / Rate("simulate K=1, malloc defaults"),7:F2}");
+        if (rates.ContainsKey("simulate K=1, Akka.Remote"))
+        {
+            Console.WriteLine($"{"simulate K=1 bulk lane / Akka.Remote",-44} {Rate("simulate K=1") / Rate("simulate K=1, Akka.Remote"),7:F2}");
+            Console.WriteLine($"{"round outside compute, Akka.Remote (ms)",-44} {Round("simulate K=1, Akka.Remote") - Round("train K=1"),7:F2}");
+        }
+        if (rates.ContainsKey("simulate K=2, Akka.Remote"))
+            Console.WriteLine($"{"simulate K=2 bulk lane / Akka.Remote",-44} {Rate("simulate K=2") / Rate("simulate K=2, Akka.Remote"),7:F2}");
         Console.WriteLine($"bytes per round: K × (weights {weights} B + gradient {gradient} B) serialized = {weights + gradient} B at K=1, {2 * (weights + gradient)} B at K=2, plus Akka's envelope (~100 B a message)");
 
         if (s.RssRounds > 0) await Memory(exe, csv, job, dir, s);
@@ -142,6 +153,8 @@ internal static class SuiteBench
     }
 
     /// <summary>A fresh `simulate`-style cluster (coordinator, parameter server, K workers) running one job.</summary>
+    private const string AkkaRemoteOnly = "lstmcluster.bulk-lane.enabled = off";
+
     private static async Task<double[]> Simulate(string exe, string csv, Dictionary<string, string> job, string dir, int k, string? hocon,
         Dictionary<string, string>? env = null)
     {
