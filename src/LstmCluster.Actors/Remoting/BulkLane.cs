@@ -46,6 +46,9 @@ public sealed class BulkLane : IDisposable
     private const string Magic = "LSTMLANE1";
     private const int HeaderBytes = 4;
 
+    /// <summary>Inbound connections open at once (each has its reader thread): far above any cluster's peers.</summary>
+    private const int MaxInbound = 512;
+
     private static readonly ConditionalWeakTable<ActorSystem, BulkLane> Running = new();
 
     private readonly ExtendedActorSystem system;
@@ -111,7 +114,7 @@ public sealed class BulkLane : IDisposable
             Stream stream = new NetworkStream(socket, ownsSocket: true);
             if (tls is not null)
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, chain, errors) => Accept(certificate, chain, errors, $"{host}:{port}"));
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, chain, errors) => ValidatePeer(certificate, chain, errors, $"{host}:{port}"));
                 await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
                 {
                     TargetHost = host,
@@ -150,7 +153,7 @@ public sealed class BulkLane : IDisposable
         foreach (var s in inbound.Keys) s.Dispose();
     }
 
-    private bool Accept(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string peer)
+    private bool ValidatePeer(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, string peer)
     {
         if (tls is null) return false;
         return tls.Validate(certificate is null ? null : certificate as X509Certificate2 ?? new X509Certificate2(certificate), chain, peer,
@@ -172,7 +175,16 @@ public sealed class BulkLane : IDisposable
             }
             catch (SocketException e)
             {
+                // Out of descriptors, say: not a loop that spins while it lasts.
                 log.Warning("bulk lane: accept failed: {0}", e.Message);
+                Thread.Sleep(100);
+                continue;
+            }
+            if (inbound.Count >= MaxInbound)
+            {
+                // A node has one connection per peer it trains with; this many is someone opening connections to hold threads.
+                Refuse(socket.RemoteEndPoint?.ToString() ?? "?", $"{MaxInbound} connections are open already");
+                socket.Dispose();
                 continue;
             }
             socket.NoDelay = true;
@@ -194,7 +206,7 @@ public sealed class BulkLane : IDisposable
             Stream stream = new NetworkStream(socket, ownsSocket: true);
             if (tls is not null)
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, chain, errors) => Accept(certificate, chain, errors, peer));
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, certificate, chain, errors) => ValidatePeer(certificate, chain, errors, peer));
                 ssl.AuthenticateAsServer(new SslServerAuthenticationOptions
                 {
                     ServerCertificate = tls.Certificate,
