@@ -67,7 +67,7 @@ public sealed class BulkLane : IDisposable
         this.tls = tls;
         limits = ChunkingOptions.From(system.Settings.Config);
         log = Logging.GetLogger(system, typeof(BulkLane));
-        listener = new TcpListener(BindAddress(bindHost), port);
+        listener = new TcpListener(RemoteConfig.BindAddress(bindHost), port);
         listener.Start();
         Port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var accept = new Thread(AcceptLoop) { IsBackground = true, Name = "bulk-lane-accept" };
@@ -239,9 +239,9 @@ public sealed class BulkLane : IDisposable
                 }
                 reader.ReadExactly(field);
                 int serializerId = BinaryPrimitives.ReadInt32LittleEndian(field);
-                string manifest = ReadString(reader), recipientPath = ReadString(reader), senderPath = ReadString(reader);
-                int payloadLength = length - 4 - 6 - Encoding.UTF8.GetByteCount(manifest) - Encoding.UTF8.GetByteCount(recipientPath)
-                    - Encoding.UTF8.GetByteCount(senderPath);
+                int header = 4;
+                string manifest = ReadString(reader, ref header), recipientPath = ReadString(reader, ref header), senderPath = ReadString(reader, ref header);
+                int payloadLength = length - header;
                 if (payloadLength < 0)
                 {
                     Refuse(peer, $"a frame of {length} bytes whose header is longer");
@@ -326,22 +326,18 @@ public sealed class BulkLane : IDisposable
         return actor;
     }
 
-    private static string ReadString(Stream reader)
+    /// <summary>A length-prefixed UTF-8 string; adds the bytes it took to <paramref name="consumed"/>.</summary>
+    private static string ReadString(Stream reader, ref int consumed)
     {
         Span<byte> prefix = stackalloc byte[2];
         reader.ReadExactly(prefix);
         int length = BinaryPrimitives.ReadUInt16LittleEndian(prefix);
+        consumed += 2 + length;
         if (length == 0) return "";
         var bytes = new byte[length];
         reader.ReadExactly(bytes);
         return Encoding.UTF8.GetString(bytes);
     }
-
-    private static IPAddress BindAddress(string host) =>
-        host is "0.0.0.0" or "*" or "" ? IPAddress.Any
-        : host == "::" ? IPAddress.IPv6Any
-        : IPAddress.TryParse(host, out var ip) ? ip
-        : Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? IPAddress.Any;
 
     /// <summary>This node's connection to one peer's lane: frames written under a lock, by whichever actor sends.</summary>
     public sealed class Connection

@@ -66,6 +66,16 @@ public static class RemoteConfig
         """;
 
     /// <summary>
+    /// The address a listener on <paramref name="host"/> binds: any for <c>0.0.0.0</c>, <c>*</c> or empty, IPv6's any for
+    /// <c>::</c>, the address itself, or a name's first address (any when it has none).
+    /// </summary>
+    public static System.Net.IPAddress BindAddress(string host) =>
+        host is "0.0.0.0" or "*" or "" ? System.Net.IPAddress.Any
+        : host == "::" ? System.Net.IPAddress.IPv6Any
+        : System.Net.IPAddress.TryParse(host, out var ip) ? ip
+        : System.Net.Dns.GetHostAddresses(host).FirstOrDefault() ?? System.Net.IPAddress.Any;
+
+    /// <summary>
     /// <see cref="Hocon"/> with the project's serializers bound and Akka's JSON fallback restricted to known types
     /// (<see cref="AllowListJsonSerializer"/>: a peer must not name any .NET type for the node to build), as a <see cref="Config"/>.
     /// </summary>

@@ -122,11 +122,7 @@ public static class NodeHost
     public static void CheckPortFree(string host, int port, string what)
     {
         if (port <= 0) return;
-        var address = host is "0.0.0.0" or "*" or "" ? System.Net.IPAddress.Any
-            : host == "::" ? System.Net.IPAddress.IPv6Any
-            : System.Net.IPAddress.TryParse(host, out var ip) ? ip
-            : System.Net.Dns.GetHostAddresses(host).FirstOrDefault() ?? System.Net.IPAddress.Any;
-        var probe = new System.Net.Sockets.TcpListener(address, port) { ExclusiveAddressUse = true };
+        var probe = new System.Net.Sockets.TcpListener(Actors.Remoting.RemoteConfig.BindAddress(host), port) { ExclusiveAddressUse = true };
         try
         {
             probe.Start();
