@@ -153,7 +153,7 @@ internal static class SuiteBench
     }
 
     /// <summary>A fresh `simulate`-style cluster (coordinator, parameter server, K workers) running one job.</summary>
-    private const string AkkaRemoteOnly = "lstmcluster.bulk-lane.enabled = off";
+    private const string AkkaRemoteOnly = LstmCluster.Actors.Remoting.BulkLane.OffHocon;
 
     private static async Task<double[]> Simulate(string exe, string csv, Dictionary<string, string> job, string dir, int k, string? hocon,
         Dictionary<string, string>? env = null)

@@ -43,6 +43,15 @@ namespace LstmCluster.Actors.Remoting;
 /// </remarks>
 public sealed class BulkLane : IDisposable
 {
+    /// <summary>The configuration key that turns a node's lane on (<c>NodeConfig</c>: on) or off.</summary>
+    public const string EnabledKey = "lstmcluster.bulk-lane.enabled";
+
+    /// <summary>The configuration key of the lane's port (0: any free port).</summary>
+    public const string PortKey = "lstmcluster.bulk-lane.port";
+
+    /// <summary>HOCON that keeps a node's weights and gradients on Akka.Remote (<c>simulate --bulk-lane off</c>, the bench).</summary>
+    public const string OffHocon = EnabledKey + " = off";
+
     private const string Magic = "LSTMLANE1";
     private const int HeaderBytes = 4;
 

@@ -96,7 +96,7 @@ public static class SimulateCommand
         try
         {
             cluster = await LocalCluster.Start(new LocalClusterOptions(exe, exeArgs, k, logs, threads, Tls: nodeTls,
-                Hocon: bulkLane ? null : "lstmcluster.bulk-lane.enabled = off"), line => Console.WriteLine($"  {line}"), stop.Token);
+                Hocon: bulkLane ? null : Actors.Remoting.BulkLane.OffHocon), line => Console.WriteLine($"  {line}"), stop.Token);
             client = new JobApiClient(cluster.Url);
             id = await client.SubmitAsync(data, fields, stop.Token);
             Console.WriteLine($"job {id} submitted to {cluster.Url}");

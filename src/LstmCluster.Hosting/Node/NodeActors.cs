@@ -46,9 +46,9 @@ public static class NodeActors
             // A node the others have removed and quarantined downs itself instead of running on alone (QuarantineGuard says when that happens).
             system.ActorOf(QuarantineGuard.Props(), QuarantineGuard.Name);
             // Weights, gradients and shards between the nodes that train together, beside Akka.Remote (BulkLane says why).
-            if (system.Settings.Config.GetBoolean("lstmcluster.bulk-lane.enabled", false))
+            if (system.Settings.Config.GetBoolean(BulkLane.EnabledKey, false))
             {
-                var lane = BulkLane.Start(system, options.Host, system.Settings.Config.GetInt("lstmcluster.bulk-lane.port", 0), tls);
+                var lane = BulkLane.Start(system, options.Host, system.Settings.Config.GetInt(BulkLane.PortKey, 0), tls);
                 system.ActorOf(BulkLaneConnector.Props(lane, peer => TrainsWith(options, peer)), BulkLaneConnector.Name);
             }
             if (options.Has(Vocabulary.Roles.Worker))
