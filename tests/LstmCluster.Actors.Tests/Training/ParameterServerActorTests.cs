@@ -208,6 +208,65 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
     }
 
     [Fact]
+    public async Task The_next_epochs_first_round_goes_out_before_validation_and_its_step_takes_the_next_epochs_learning_rate()
+    {
+        var data = TestSupport.SineData();
+        // One probe is both the worker and the job's owner: what the server sends to either arrives in the order it was sent.
+        var probe = CreateTestProbe();
+        var options = Sgd with { Epochs = 3, BatchSize = data.Train.Count, Schedule = LearningRateSchedule.Step, LrStepEpochs = 1, LrDecay = 0.5 };
+        var setup = new TrainingSetup("job", TestSupport.TinySpec, data.Train, data.Validation, options, new EngineOptions(), null);
+        var server = Sys.ActorOf(ParameterServerActor.Props(setup, [probe.Ref], probe.Ref));
+        await probe.ExpectMsgAsync<AssignShard>(Wait);
+        var w0 = (await probe.ExpectMsgAsync<Weights>(Wait)).Values;
+        server.Tell(new Gradient("job", 0, 0, Filled(1f), data.Train.Count, 1.0));
+
+        // Epoch 1 (one round) ends: the worker gets epoch 2's first weights, then the server reports epoch 1's validation.
+        var w1 = await probe.ExpectMsgAsync<Weights>(Wait);
+        Assert.Equal(1, w1.Version);
+        for (int i = 0; i < Size; i++) Assert.Equal(w0[i] - (float)Lr, w1.Values[i], 1e-5f);
+        // Sent at once, so it may reach the server while it validates: the step must still take epoch 2's rate.
+        server.Tell(new Gradient("job", 1, 0, Filled(1f), data.Train.Count, 1.0));
+        Assert.Equal((1, Lr), Reported(await probe.ExpectMsgAsync<EpochProgress>(Wait)));
+
+        var w2 = await probe.ExpectMsgAsync<Weights>(Wait);
+        Assert.Equal(2, w2.Version);
+        for (int i = 0; i < Size; i++) Assert.Equal(w1.Values[i] - (float)(Lr / 2), w2.Values[i], 1e-5f);
+        Assert.Equal((2, Lr / 2), Reported(await probe.ExpectMsgAsync<EpochProgress>(Wait)));
+
+        // Nothing follows the last epoch: its report, then the result.
+        server.Tell(new Gradient("job", 2, 0, Filled(1f), data.Train.Count, 1.0));
+        Assert.Equal((3, Lr / 4), Reported(await probe.ExpectMsgAsync<EpochProgress>(Wait)));
+        await probe.ExpectMsgAsync<ReleaseShard>(Wait);
+        Assert.Equal(3L, (await probe.ExpectMsgAsync<TrainingFinished>(Wait)).Version);
+    }
+
+    private static (int Epoch, double LearningRate) Reported(EpochProgress m) => (m.Report.Epoch, m.Report.LearningRate);
+
+    [Fact]
+    public async Task When_validation_stops_training_the_overlapping_rounds_gradient_is_not_applied()
+    {
+        var data = TestSupport.SineData();
+        var probe = CreateTestProbe();
+        // Zero gradients leave the weights, so epoch 2 cannot beat epoch 1: patience 1 stops training after it.
+        var options = Sgd with { Epochs = 5, BatchSize = data.Train.Count, Patience = 1 };
+        var setup = new TrainingSetup("job", TestSupport.TinySpec, data.Train, data.Validation, options, new EngineOptions(), null);
+        var server = Sys.ActorOf(ParameterServerActor.Props(setup, [probe.Ref], probe.Ref));
+        await probe.ExpectMsgAsync<AssignShard>(Wait);
+        await probe.ExpectMsgAsync<Weights>(Wait);
+        server.Tell(new Gradient("job", 0, 0, Filled(0f), data.Train.Count, 1.0));
+        Assert.Equal(1, (await probe.ExpectMsgAsync<Weights>(Wait)).Version);
+        Assert.Equal(1, (await probe.ExpectMsgAsync<EpochProgress>(Wait)).Report.Epoch);
+        server.Tell(new Gradient("job", 1, 0, Filled(0f), data.Train.Count, 1.0));
+        // Epoch 3's first round went out before validation said stop; its gradient finds the server gone.
+        Assert.Equal(2, (await probe.ExpectMsgAsync<Weights>(Wait)).Version);
+        Assert.Equal(2, (await probe.ExpectMsgAsync<EpochProgress>(Wait)).Report.Epoch);
+        await probe.ExpectMsgAsync<ReleaseShard>(Wait);
+        var finished = await probe.ExpectMsgAsync<TrainingFinished>(Wait);
+        Assert.True(finished.StoppedEarly);
+        Assert.Equal((2L, 2), (finished.Version, finished.Epochs.Length));
+    }
+
+    [Fact]
     public async Task A_non_finite_gradient_fails_the_job_with_a_reason()
     {
         var (server, workers, _) = Start(1, new EngineOptions());
