@@ -243,7 +243,7 @@ public static class RunOutputs
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
                 // The normalization the kept model uses (with auto, the candidate chosen on validation).
-                ["normalize"] = NormalizationName(data.Preprocessor.Normalize),
+                ["normalize"] = r.Model.IsEnsemble ? Ensemble.Name : NormalizationName(data.Preprocessor.Normalize),
                 // window-seasonal: per forecast step, whether it is measured from the seasonal-naive value.
                 ["seasonal_anchor_steps"] = new JsonArray(data.Preprocessor.SeasonalSteps.Select(b => (JsonNode)b).ToArray()),
                 ["hidden"] = o.Hidden,
@@ -308,13 +308,14 @@ public static class RunOutputs
         var node = new JsonObject
         {
             ["mode"] = r.Candidates.Count > 0 ? "auto" : "fixed",
-            ["chosen"] = NormalizationName(r.Data.Preprocessor.Normalize),
+            ["chosen"] = r.Model.IsEnsemble ? Ensemble.Name : NormalizationName(r.Data.Preprocessor.Normalize),
         };
         if (r.Candidates.Count == 0) return node;
         node["chosen_by"] = "lowest validation MAE (original units)";
         node["candidates"] = new JsonArray(r.Candidates.Select(c => (JsonNode)new JsonObject
         {
-            ["normalize"] = NormalizationName(c.Normalize),
+            // The ensemble: the mean of the others' forecasts; its epochs are its lead member's.
+            ["normalize"] = c.IsEnsemble ? Ensemble.Name : NormalizationName(c.Normalize),
             ["chosen"] = c.Chosen,
             ["validation"] = Metrics(c.Validation.Model),
             ["test"] = Metrics(c.Test.Model),

@@ -166,6 +166,47 @@ public sealed class BadInputTests : IDisposable
         Assert.DoesNotContain("denied", folder.Error);
     }
 
+    [Fact]
+    public void An_ensemble_model_forecasts_the_mean_of_its_members_and_export_names_a_member_instead()
+    {
+        // Two members trained with a fixed normalization each, put together as auto stores an ensemble.
+        string data = CliRunner.Sample("AirPassengers.csv");
+        var members = new[] { "window", "global" }.Select(n =>
+        {
+            var outDir = Path.Combine(dir, n);
+            var t = Train(data, "value", outDir, "--normalize", n);
+            Assert.True(t.ExitCode == 0, t.Error);
+            return Path.Combine(outDir, "model");
+        }).ToArray();
+        var ensemble = Path.Combine(dir, "ensemble");
+        for (int i = 0; i < members.Length; i++)
+        {
+            var target = Directory.CreateDirectory(Path.Combine(ensemble, "members", $"{i + 1}")).FullName;
+            foreach (var f in Directory.GetFiles(members[i])) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+        }
+        File.WriteAllText(Path.Combine(ensemble, "ensemble.json"), """{ "combination": "mean", "members": ["members/1", "members/2"], "lead": 1 }""");
+
+        double[] Forecast(string model)
+        {
+            var outFile = Path.Combine(dir, $"{Path.GetFileName(Path.GetDirectoryName(model))}-{Guid.NewGuid():N}.csv");
+            var f = CliRunner.Run("forecast", "--model", model, "--data", data, "--out", outFile);
+            Assert.True(f.ExitCode == 0, f.Error);
+            return [.. File.ReadAllLines(outFile).Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture))];
+        }
+        var a = Forecast(members[0]);
+        var b = Forecast(members[1]);
+        var mean = Forecast(ensemble);
+        Assert.Equal(a.Length, mean.Length);
+        for (int k = 0; k < mean.Length; k++) Assert.Equal((a[k] + b[k]) / 2, mean[k], 1e-6 * Math.Abs(mean[k]) + 1e-9);
+        Assert.NotEqual(a, b);
+
+        var export = CliRunner.Run("export", "--model", ensemble, "--out", Path.Combine(dir, "x", "model.pt"));
+        Assert.Equal(2, export.ExitCode);
+        OneLine(export.Error);
+        Assert.Contains("ensemble of 2 models", export.Error);
+        Assert.Contains(Path.Combine(ensemble, "members", "1"), export.Error);
+    }
+
     // ---- a run that diverges ----
 
     [Theory]

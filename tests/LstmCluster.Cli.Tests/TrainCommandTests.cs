@@ -93,11 +93,12 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains(root.GetProperty("beats_naive").GetProperty("test").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
         Assert.Equal(root.GetProperty("test").GetProperty("beats_naive").GetBoolean(), root.GetProperty("beats_naive").GetProperty("test").GetBoolean());
 
-        // --normalize auto (the default) trained its three candidates and says which won on validation; three fixed epochs end at the limit.
+        // --normalize auto (the default) trained its three candidates, scored their mean, and says which won on validation;
+        // three fixed epochs end at the limit.
         var normalization = root.GetProperty("normalization");
         Assert.Equal("auto", normalization.GetProperty("mode").GetString());
         var candidates = normalization.GetProperty("candidates").EnumerateArray().ToArray();
-        Assert.Equal(["window-seasonal", "window", "global"], candidates.Select(c => c.GetProperty("normalize").GetString()));
+        Assert.Equal(["window-seasonal", "window", "global", "ensemble"], candidates.Select(c => c.GetProperty("normalize").GetString()));
         var chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean());
         Assert.Equal(chosen.GetProperty("normalize").GetString(), normalization.GetProperty("chosen").GetString());
         Assert.Equal(candidates.Min(c => c.GetProperty("validation").GetProperty("mae").GetDouble()), chosen.GetProperty("validation").GetProperty("mae").GetDouble());

@@ -250,8 +250,7 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
                 var runs = candidates.Select(x => ForecastRun.Evaluate(x.Item1, x.Item2, x.Item3)).ToArray();
                 var run = runs.Length > 1 ? ForecastRun.Choose(runs) : runs[0];
                 // The engine's figures of the training kept (with auto, the chosen candidate's).
-                int kept = run.Candidates.Select((x, i) => x.Chosen ? i : -1).FirstOrDefault(i => i >= 0, 0);
-                var figures = candidates[kept].Figures;
+                var figures = candidates[ForecastRun.KeptTraining(run, runs)].Figures;
                 // Labelled with the name the user gave, not the stored upload's path; on disk before the success is journaled.
                 if (evaluation.Artifacts?.Invoke(evaluation.Submitted, run, evaluation.EngineLabel, figures) is { } written) store.SaveFiles(id, written);
                 return new Evaluated(run, null);
@@ -324,11 +323,11 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     public static string? ChoiceText(IReadOnlyList<NormalizationCandidate> candidates)
     {
         if (candidates.Count == 0) return null;
-        static string Name(Normalization n) => RunPlan.NormalizationName(n);
+        static string Name(NormalizationCandidate c) => c.IsEnsemble ? Ensemble.Name : RunPlan.NormalizationName(c.Normalize);
         static string Num(double v) => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
         var chosen = candidates.First(c => c.Chosen);
-        return $"{Name(chosen.Normalize)}, the lowest validation error of " + string.Join("; ",
-            candidates.Select(c => $"{Name(c.Normalize)} validation MASE {Num(c.Validation.Model.Mase)}, test {Num(c.Test.Model.Mase)}"));
+        return $"{Name(chosen)}, the lowest validation error of " + string.Join("; ",
+            candidates.Select(c => $"{Name(c)} validation MASE {Num(c.Validation.Model.Mase)}, test {Num(c.Test.Model.Mase)}"));
     }
 
     /// <summary>Ends the attempt, with a last report when the runner is the one who saw it end.</summary>

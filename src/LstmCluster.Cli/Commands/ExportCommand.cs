@@ -43,6 +43,9 @@ public static class ExportCommand
     private static int Run(string modelDir, string statePath, string jsonPath)
     {
         var stored = ModelStore.Load(modelDir);
+        // A state_dict holds one network; an ensemble's members are model directories of their own.
+        if (stored.IsEnsemble)
+            throw new CliUsageException($"{modelDir} is an ensemble of {stored.Members.Count} models (--normalize auto kept the mean of its candidates), and a state_dict holds one: export a member, e.g. --model {Path.Combine(modelDir, "members", "1")}");
         var description = PyTorchInterchange.Describe(stored);
         Directory.CreateDirectory(Path.GetDirectoryName(statePath)!);
         OutputPaths.WriteFile(statePath, temp => PyTorchInterchange.WriteStateDict(stored, temp));

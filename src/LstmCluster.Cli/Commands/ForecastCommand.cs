@@ -63,8 +63,8 @@ public static class ForecastCommand
         var series = CsvSeriesLoader.Load(selection);
         if (series.Columns.Length != stored.Preprocessor.Features)
             throw new DataException(dataPath, null, $"the model takes {stored.Preprocessor.Features} input columns, the file gave {series.Columns.Length}");
-        using var model = stored.Build();
-        var forecast = ForecastRun.Forecast(model, stored.Preprocessor, series);
+        using var networks = ModelNetworks.Build(stored);
+        var forecast = networks.Forecast(series);
         if (outPath is not null)
         {
             RunOutputs.WriteForecastCsv(outPath, forecast);

@@ -145,7 +145,7 @@ public static class Report
     }
 
     private static string NormalizationText(RunOptions o, PreparedData data) => o.AutoNormalize
-        ? $"normalization auto: {string.Join(", ", ForecastRun.NormalizationCandidates(o.Preprocessing).Select(Name))}, the lowest validation error kept"
+        ? $"normalization auto: {string.Join(", ", ForecastRun.NormalizationCandidates(o.Preprocessing).Select(Name))} and their {Ensemble.Name} (mean), the lowest validation error kept"
         : $"{Name(o.Preprocessing.Normalize)} normalization{SeasonalSteps(data.Preprocessor)}";
 
     /// <summary>
@@ -161,8 +161,9 @@ public static class Report
         foreach (var c in candidates)
         {
             string best = c.Test.Baselines.Count > 0 ? $"{c.Test.BestBaseline} {Tables.FormatNumber(c.Test.Baselines[c.Test.BestBaseline].Mase)}" : "—";
-            string[] cells = [(c.Chosen ? "★ " : "  ") + Name(c.Normalize), Tables.FormatNumber(c.Validation.Model.Mase), Tables.FormatNumber(c.Test.Model.Mase),
-                best, $"{c.BestEpoch} of {c.EpochsRun}", StopText(c.Stop)];
+            // The ensemble trained nothing of its own: the mean of the rows above.
+            string[] cells = [(c.Chosen ? "★ " : "  ") + (c.IsEnsemble ? $"{Ensemble.Name} (mean)" : Name(c.Normalize)), Tables.FormatNumber(c.Validation.Model.Mase),
+                Tables.FormatNumber(c.Test.Model.Mase), best, c.IsEnsemble ? "—" : $"{c.BestEpoch} of {c.EpochsRun}", c.IsEnsemble ? "—" : StopText(c.Stop)];
             table.AddRow(cells.Select(t => (Spectre.Console.Rendering.IRenderable)new Markup(c.Chosen ? $"[bold green]{Markup.Escape(t)}[/]" : Markup.Escape(t))));
         }
         return table.Caption("[dim]★ lowest validation MAE[/]");

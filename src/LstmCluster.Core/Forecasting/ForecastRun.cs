@@ -89,8 +89,14 @@ public sealed record RunResult(
     SplitPredictions TestPredictions,
     IReadOnlyList<ForecastPoint> Forecast)
 {
-    /// <summary>With <see cref="RunOptions.AutoNormalize"/>: every normalization trained, in order, one of them <c>Chosen</c>; else empty.</summary>
+    /// <summary>
+    /// With <see cref="RunOptions.AutoNormalize"/>: every normalization trained, in order, then their <see cref="Ensemble"/>,
+    /// one of them <c>Chosen</c>; else empty.
+    /// </summary>
     public IReadOnlyList<NormalizationCandidate> Candidates { get; init; } = [];
+
+    /// <summary>The model's predictions on the validation windows, in original units (what an ensemble of candidates is scored on).</summary>
+    public SplitPredictions? ValidationPredictions { get; init; }
 }
 
 /// <summary>
@@ -98,7 +104,15 @@ public sealed record RunResult(
 /// ended. Only <see cref="Validation"/> takes part in the choice; <see cref="Test"/> is reported so the choice can be judged.
 /// </summary>
 public sealed record NormalizationCandidate(Normalization Normalize, EvaluationReport Validation, EvaluationReport Test,
-    int BestEpoch, int EpochsRun, StopReason Stop, bool Chosen);
+    int BestEpoch, int EpochsRun, StopReason Stop, bool Chosen)
+{
+    /// <summary>
+    /// The mean of the other candidates' forecasts (<see cref="Forecasting.Ensemble"/>), not a normalization of its own:
+    /// <see cref="Normalize"/>, <see cref="BestEpoch"/>, <see cref="EpochsRun"/> and <see cref="Stop"/> are then those of
+    /// the member with the lowest validation error.
+    /// </summary>
+    public bool IsEnsemble { get; init; }
+}
 
 /// <summary>
 /// Signature of a training engine: the single-process reference trainer, or (later) the
@@ -173,15 +187,27 @@ public static class ForecastRun
         })];
 
     /// <summary>
-    /// The run of <paramref name="runs"/> (one per candidate, in <see cref="Candidates"/>' order) with the lowest validation
-    /// MAE (<see cref="ChooseOnValidation"/>), carrying every candidate's figures and which one was chosen.
+    /// The run with the lowest validation MAE (<see cref="ChooseOnValidation"/>) among <paramref name="runs"/> (one per
+    /// candidate, in <see cref="Candidates"/>' order) and their <see cref="Ensemble"/> (last, so a single candidate wins a
+    /// tie), carrying every candidate's figures and which one was chosen.
     /// </summary>
     public static RunResult Choose(IReadOnlyList<RunResult> runs)
     {
-        int chosen = ChooseOnValidation([.. runs.Select(r => r.Validation)]);
-        var candidates = runs.Select((r, i) => new NormalizationCandidate(r.Data.Preprocessor.Normalize, r.Validation, r.Test,
-            r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen)).ToArray();
-        return runs[chosen] with { Candidates = candidates };
+        int lead = ChooseOnValidation([.. runs.Select(r => r.Validation)]);
+        var ensemble = Forecasting.Ensemble.Of(runs, lead);
+        IReadOnlyList<RunResult> all = ensemble is null ? runs : [.. runs, ensemble];
+        int chosen = ChooseOnValidation([.. all.Select(r => r.Validation)]);
+        var candidates = all.Select((r, i) => new NormalizationCandidate(r.Data.Preprocessor.Normalize, r.Validation, r.Test,
+            r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen) { IsEnsemble = i == runs.Count }).ToArray();
+        return all[chosen] with { Candidates = candidates };
+    }
+
+    /// <summary>Which of <paramref name="runs"/> trained the model <see cref="Choose"/> kept: the chosen candidate, or for an ensemble its lead member.</summary>
+    public static int KeptTraining(RunResult chosen, IReadOnlyList<RunResult> runs)
+    {
+        int i = chosen.Candidates.Select((c, k) => c.Chosen ? k : -1).FirstOrDefault(k => k >= 0, 0);
+        if (i < runs.Count) return i;
+        return ChooseOnValidation([.. runs.Select(r => r.Validation)]);
     }
 
     /// <summary>
@@ -231,12 +257,12 @@ public static class ForecastRun
         QuantileCalibration.FitOffsetHead(model, data);
         var preprocessor = QuantileCalibration.Calibrate(model, data);
         var stored = new StoredModel(spec, preprocessor, ParameterVector.Flatten(model), Metadata(options, data, training));
-        var validation = Evaluate(model, data, preprocessor, data.Validation, options.Season, out _);
+        var validation = Evaluate(model, data, preprocessor, data.Validation, options.Season, out var validationPredictions);
         var test = Evaluate(model, data, preprocessor, data.Test, options.Season, out var testPredictions);
         if (test.Quantiles is { } calibrated && !ReferenceEquals(preprocessor, data.Preprocessor))
             test = test with { Quantiles = calibrated with { Uncalibrated = Evaluate(model, data, data.Test, options.Season, out _).Quantiles } };
         var forecast = Forecast(model, preprocessor, data.Series);
-        return new RunResult(data, stored, training, validation, test, testPredictions, forecast);
+        return new RunResult(data, stored, training, validation, test, testPredictions, forecast) { ValidationPredictions = validationPredictions };
     }
 
     /// <summary>Model and baselines on a split's windows, in original units.</summary>

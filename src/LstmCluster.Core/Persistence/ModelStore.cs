@@ -81,6 +81,15 @@ public sealed record ModelMetadata
 /// <summary>A model as stored: rebuild the network, load weights, and map data in and out.</summary>
 public sealed record StoredModel(ModelSpec Spec, Preprocessor Preprocessor, float[] Weights, ModelMetadata Metadata)
 {
+    /// <summary>
+    /// For an ensemble (<see cref="Forecasting.Ensemble"/>): its members, whose forecasts it averages; empty for a single
+    /// model. The ensemble's own spec, preprocessing, weights and metadata are its lead member's, which it was chosen beside;
+    /// forecast through <see cref="Forecasting.ModelNetworks"/>, which uses every member.
+    /// </summary>
+    public IReadOnlyList<StoredModel> Members { get; init; } = [];
+
+    public bool IsEnsemble => Members.Count > 0;
+
     public ForecastModel Build()
     {
         var model = new ForecastModel(Spec);
@@ -115,9 +124,30 @@ public static class ModelStore
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>What marks an ensemble's directory, and lists its members' directories (<see cref="EnsembleFile"/>).</summary>
+    public const string EnsembleFileName = "ensemble.json";
+
+    /// <summary>
+    /// An ensemble's <c>ensemble.json</c>: how its members combine (the mean), their directories relative to it
+    /// (<c>members/1</c> …, each a model directory of its own) and which of them leads (gives the ensemble's metadata).
+    /// </summary>
+    public sealed record EnsembleFile(string Combination, string[] Members, int Lead);
+
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="directory"/>: its files, or for an ensemble <c>ensemble.json</c>
+    /// and one model directory per member under <c>members/</c>.
+    /// </summary>
     public static void Save(string directory, StoredModel model)
     {
         System.IO.Directory.CreateDirectory(directory);
+        if (model.IsEnsemble)
+        {
+            var names = model.Members.Select((_, i) => $"members/{i + 1}").ToArray();
+            for (int i = 0; i < names.Length; i++) Save(Path.Combine(directory, names[i]), model.Members[i]);
+            int lead = Math.Max(0, model.Members.Select((m, i) => ReferenceEquals(m.Weights, model.Weights) ? i : -1).Max());
+            File.WriteAllText(Path.Combine(directory, EnsembleFileName), JsonSerializer.Serialize(new EnsembleFile("mean", names, lead), Json));
+            return;
+        }
         var weights = EncodeWeights(model.Weights);
         File.WriteAllBytes(Path.Combine(directory, "weights.bin"), weights);
         File.WriteAllText(Path.Combine(directory, "spec.json"), JsonSerializer.Serialize(model.Spec, Json));
@@ -130,6 +160,7 @@ public static class ModelStore
     {
         if (!System.IO.Directory.Exists(directory))
             throw new ModelFileException(directory, "no such model directory");
+        if (File.Exists(Path.Combine(directory, EnsembleFileName))) return LoadEnsemble(directory);
         var spec = ReadJson<ModelSpec>(directory, "spec.json");
         var pre = ReadJson<Preprocessor>(directory, "preprocessing.json");
         var meta = ReadJson<ModelMetadata>(directory, "metadata.json");
@@ -149,6 +180,38 @@ public static class ModelStore
         if (weights.Length != spec.ParameterCount)
             throw new ModelFileException(directory, $"weights.bin holds {weights.Length} values, but spec.json describes a model with {spec.ParameterCount}");
         return new StoredModel(spec, pre, weights, meta);
+    }
+
+    /// <summary>An ensemble's directory: every member loaded and checked, and checked against the others.</summary>
+    private static StoredModel LoadEnsemble(string directory)
+    {
+        var file = ReadJson<EnsembleFile>(directory, EnsembleFileName);
+        if (file.Combination != "mean")
+            throw new ModelFileException(directory, $"{EnsembleFileName}: combination '{file.Combination}' is not supported (this build averages: mean)");
+        if (file.Members is not { Length: >= 2 })
+            throw new ModelFileException(directory, $"{EnsembleFileName} lists {file.Members?.Length ?? 0} members; an ensemble has at least 2");
+        if (file.Lead < 0 || file.Lead >= file.Members.Length)
+            throw new ModelFileException(directory, $"{EnsembleFileName}: lead {file.Lead} is not one of its {file.Members.Length} members");
+        var root = Path.GetFullPath(directory) + Path.DirectorySeparatorChar;
+        var members = file.Members.Select(name =>
+        {
+            var path = Path.GetFullPath(Path.Combine(directory, name));
+            // Only directories inside the ensemble's own: a crafted file must not point a server at another folder.
+            if (!path.StartsWith(root, StringComparison.Ordinal))
+                throw new ModelFileException(directory, $"{EnsembleFileName}: member '{name}' is outside the model directory");
+            if (File.Exists(Path.Combine(path, EnsembleFileName)))
+                throw new ModelFileException(directory, $"{EnsembleFileName}: member '{name}' is an ensemble itself");
+            return Load(path);
+        }).ToArray();
+        var lead = members[file.Lead];
+        for (int i = 0; i < members.Length; i++)
+        {
+            var m = members[i];
+            if (m.Spec.Horizon != lead.Spec.Horizon || m.Spec.InputSize != lead.Spec.InputSize || m.Preprocessor.Features != lead.Preprocessor.Features
+                || !(m.Spec.Quantiles ?? []).SequenceEqual(lead.Spec.Quantiles ?? []))
+                throw new ModelFileException(directory, $"member '{file.Members[i]}' forecasts other steps, inputs or levels than member '{file.Members[file.Lead]}'");
+        }
+        return lead with { Members = members };
     }
 
     /// <summary>

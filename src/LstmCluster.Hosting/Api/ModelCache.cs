@@ -98,7 +98,7 @@ public sealed class ModelCache(int capacity) : IDisposable
 public sealed class ServedModel : IDisposable
 {
     private readonly object gate = new();
-    private readonly Stack<ForecastModel> idle = new();
+    private readonly Stack<ModelNetworks> idle = new();
     private readonly SemaphoreSlim slots;
     private bool disposed;
 
@@ -109,7 +109,7 @@ public sealed class ServedModel : IDisposable
         Replicas = replicas > 0 ? replicas : Environment.ProcessorCount;
         slots = new SemaphoreSlim(Replicas, Replicas);
         // The first network now: a model whose files cannot be built fails its load, not its first request.
-        idle.Push(stored.Build());
+        idle.Push(ModelNetworks.Build(stored));
     }
 
     public string Id { get; }
@@ -126,15 +126,15 @@ public sealed class ServedModel : IDisposable
     public IReadOnlyList<ForecastPoint>? Forecast(TimeSeries series)
     {
         slots.Wait();
-        ForecastModel? network = null;
+        ModelNetworks? network = null;
         try
         {
             lock (gate)
             {
                 if (disposed) return null;
-                if (!idle.TryPop(out network)) network = Stored.Build();
+                if (!idle.TryPop(out network)) network = ModelNetworks.Build(Stored);
             }
-            return ForecastRun.Forecast(network, Stored.Preprocessor, series);
+            return network.Forecast(series);
         }
         finally
         {

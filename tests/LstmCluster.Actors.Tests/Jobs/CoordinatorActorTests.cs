@@ -160,16 +160,21 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
 
         var a = results.Single(r => r.Key.EndsWith("plain.csv", StringComparison.Ordinal)).Value;
         var b = results.Single(r => r.Key.EndsWith("shifted.csv", StringComparison.Ordinal)).Value;
-        Assert.Equal([Core.Data.Normalization.WindowSeasonal, Core.Data.Normalization.Window, Core.Data.Normalization.Global], a.Candidates.Select(c => c.Normalize));
+        // The three normalizations, then their ensemble (its normalization is its lead's: the best single candidate's).
+        Assert.Equal([Core.Data.Normalization.WindowSeasonal, Core.Data.Normalization.Window, Core.Data.Normalization.Global],
+            a.Candidates.Where(c => !c.IsEnsemble).Select(c => c.Normalize));
+        Assert.True(a.Candidates[^1].IsEnsemble);
         // The one kept has the lowest validation MAE, and it is the model whose files and forecast the job reports.
         var chosen = Assert.Single(a.Candidates, c => c.Chosen);
         Assert.Equal(a.Candidates.Min(c => c.Validation.Model.Mae), chosen.Validation.Model.Mae);
         Assert.Equal(chosen.Normalize, a.Data.Preprocessor.Normalize);
+        Assert.Equal(chosen.IsEnsemble, a.Model.IsEnsemble);
         Assert.Equal(a.Forecast.Select(f => f.Value), plainFinal.Forecast!);
         Assert.Equal(chosen.Test.Model.Mase, plainFinal.TestMase);
         // The status names the choice and every candidate's errors.
-        Assert.StartsWith(LstmCluster.Actors.Jobs.RunPlan.NormalizationName(chosen.Normalize) + ",", plainFinal.Normalization);
-        Assert.All(a.Candidates, c => Assert.Contains(LstmCluster.Actors.Jobs.RunPlan.NormalizationName(c.Normalize) + " validation MASE", plainFinal.Normalization));
+        static string Name(Core.Forecasting.NormalizationCandidate c) => c.IsEnsemble ? Core.Forecasting.Ensemble.Name : LstmCluster.Actors.Jobs.RunPlan.NormalizationName(c.Normalize);
+        Assert.StartsWith(Name(chosen) + ",", plainFinal.Normalization);
+        Assert.All(a.Candidates, c => Assert.Contains(Name(c) + " validation MASE", plainFinal.Normalization));
         Assert.Equal(plainFinal.Normalization, (await Status(coordinator, plain)).Normalization);
 
         // Another test split: other test errors, the same validation errors (one worker or two: sync training is the

@@ -1,6 +1,7 @@
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Evaluation;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Persistence;
 using LstmCluster.Core.Training;
 
 namespace LstmCluster.Core.Tests.Forecasting;
@@ -63,7 +64,9 @@ public sealed class AutoNormalizationTests : IDisposable
     public void Auto_trains_every_candidate_and_keeps_the_lowest_validation_error_whatever_the_test_split_holds()
     {
         var plain = Auto(Seasonal());
-        Assert.Equal(3, plain.Candidates.Count);
+        // The three normalizations, then their ensemble.
+        Assert.Equal(4, plain.Candidates.Count);
+        Assert.Equal([false, false, false, true], plain.Candidates.Select(c => c.IsEnsemble));
         var chosen = Assert.Single(plain.Candidates, c => c.Chosen);
         Assert.Equal(plain.Candidates.Min(c => c.Validation.Model.Mae), chosen.Validation.Model.Mae);
         Assert.Equal(chosen.Normalize, plain.Data.Preprocessor.Normalize);
@@ -75,6 +78,119 @@ public sealed class AutoNormalizationTests : IDisposable
         Assert.Equal(plain.Candidates.Select(c => c.Validation), shifted.Candidates.Select(c => c.Validation), new ValidationComparer());
         Assert.Equal(chosen.Normalize, Assert.Single(shifted.Candidates, c => c.Chosen).Normalize);
         Assert.All(plain.Candidates.Zip(shifted.Candidates), p => Assert.NotEqual(p.First.Test.Model.Mae, p.Second.Test.Model.Mae));
+    }
+
+    private RunOptions Options(double[]? quantiles = null) => new()
+    {
+        Data = new CsvSeriesOptions { Path = file, Target = "y" },
+        Preprocessing = new PreprocessingOptions { Lookback = 12, Season = 12, Normalize = Normalization.WindowSeasonal },
+        AutoNormalize = true,
+        Hidden = 6,
+        Layers = 1,
+        Season = 12,
+        Quantiles = quantiles,
+        Training = new TrainingOptions { Epochs = 3, BatchSize = 16, LearningRate = 0.01, Patience = 0, Seed = 3 },
+    };
+
+    /// <summary>Each candidate trained alone, as auto trains them.</summary>
+    private static RunResult[] Members(RunOptions options, PreparedData data) =>
+        [.. ForecastRun.Candidates(options, data).Select(c => ForecastRun.Execute(c.Options, c.Data, ForecastRun.ReferenceEngine, null, CancellationToken.None))];
+
+    [Fact]
+    public void The_ensemble_averages_its_members_forecasts_step_by_step_and_is_scored_on_the_same_windows()
+    {
+        var data = Seasonal();
+        var members = Members(Options([0.1, 0.5, 0.9]), data);
+        var ensemble = Ensemble.Of(members, lead: 1)!;
+        Assert.Equal(members.Select(m => m.Model), ensemble.Model.Members);
+        Assert.Same(members[1].Training, ensemble.Training);
+        for (int w = 0; w < ensemble.TestPredictions.Origins.Length; w++)
+            for (int k = 0; k < members[0].TestPredictions.Values[w].Length; k++)
+            {
+                Assert.Equal(members.Average(m => m.TestPredictions.Values[w][k]), ensemble.TestPredictions.Values[w][k], 9);
+                // Each level is the mean of the members' same level; the levels stay in order.
+                var levels = ensemble.TestPredictions.Quantiles![w].Select(l => l[k]).ToArray();
+                Assert.Equal(levels.Order(), levels);
+                Assert.Equal(members.Average(m => m.TestPredictions.Quantiles![w][0][k]), levels[0], 9);
+            }
+        for (int w = 0; w < ensemble.ValidationPredictions!.Origins.Length; w++)
+            Assert.Equal(members.Average(m => m.ValidationPredictions!.Values[w][0]), ensemble.ValidationPredictions.Values[w][0], 9);
+        Assert.Equal(members.Average(m => m.Forecast[0].Value), ensemble.Forecast[0].Value, 9);
+        // Scored as any model is: its errors are those of its mean forecast.
+        double mae = ensemble.TestPredictions.Origins.Select((o, w) => Enumerable.Range(0, 1)
+            .Average(k => Math.Abs(data.Series.Target[o + 1 + k] - ensemble.TestPredictions.Values[w][k]))).Average();
+        Assert.Equal(mae, ensemble.Test.Model.Mae, 9);
+        Assert.NotNull(ensemble.Test.Quantiles);
+    }
+
+    [Fact]
+    public void Auto_keeps_the_ensemble_only_when_its_validation_error_is_the_lowest()
+    {
+        var data = Seasonal();
+        var members = Members(Options(), data);
+        var chosen = ForecastRun.Choose(members);
+        var ensemble = Assert.Single(chosen.Candidates, c => c.IsEnsemble);
+        var lowest = chosen.Candidates.MinBy(c => c.Validation.Model.Mae)!;
+        Assert.True(lowest.Chosen);
+        Assert.Equal(ensemble.Chosen, chosen.Model.IsEnsemble);
+        // With the ensemble's validation error made the worst, a single candidate is kept, whatever the ensemble's test error.
+        var worse = members.Select(m => m with
+        {
+            ValidationPredictions = m.ValidationPredictions! with { Values = [.. m.ValidationPredictions.Values.Select(v => v.Select(x => x + 1000.0).ToArray())] },
+        }).ToArray();
+        var kept = ForecastRun.Choose(worse);
+        Assert.False(kept.Model.IsEnsemble);
+        Assert.False(Assert.Single(kept.Candidates, c => c.IsEnsemble).Chosen);
+        Assert.Equal(ForecastRun.KeptTraining(kept, worse), kept.Candidates.ToList().FindIndex(c => c.Chosen));
+    }
+
+    [Fact]
+    public void A_stored_ensemble_loads_with_every_member_and_forecasts_what_it_forecast_when_trained()
+    {
+        var data = Seasonal();
+        var ensemble = Ensemble.Of(Members(Options([0.1, 0.5, 0.9]), data), lead: 2)!;
+        var dir = Directory.CreateTempSubdirectory("ensemble-").FullName;
+        try
+        {
+            ModelStore.Save(dir, ensemble.Model);
+            Assert.True(File.Exists(Path.Combine(dir, ModelStore.EnsembleFileName)));
+            var loaded = ModelStore.Load(dir);
+            Assert.Equal(3, loaded.Members.Count);
+            Assert.Equal(ensemble.Model.Members.Select(m => m.Weights), loaded.Members.Select(m => m.Weights));
+            Assert.Equal(ensemble.Model.Members[2].Weights, loaded.Weights);
+            using var networks = ModelNetworks.Build(loaded);
+            var forecast = networks.Forecast(data.Series);
+            Assert.Equal(ensemble.Forecast.Select(p => p.Value), forecast.Select(p => p.Value));
+            Assert.Equal(ensemble.Forecast.SelectMany(p => p.Quantiles), forecast.SelectMany(p => p.Quantiles));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{ "combination": "mean", "members": ["members/1"], "lead": 0 }""", "at least 2")]
+    [InlineData("""{ "combination": "mean", "members": ["members/1", "../elsewhere"], "lead": 0 }""", "outside the model directory")]
+    [InlineData("""{ "combination": "median", "members": ["members/1", "members/2"], "lead": 0 }""", "not supported")]
+    [InlineData("""{ "combination": "mean", "members": ["members/1", "members/2"], "lead": 5 }""", "lead 5")]
+    [InlineData("""{ "combination": "mean", "members": ["members/1", "members/3"], "lead": 0 }""", "no such model directory")]
+    public void A_broken_ensemble_file_is_refused_with_its_reason(string json, string reason)
+    {
+        var data = Seasonal();
+        var ensemble = Ensemble.Of(Members(Options(), data), lead: 0)!;
+        var dir = Directory.CreateTempSubdirectory("ensemble-").FullName;
+        try
+        {
+            ModelStore.Save(dir, ensemble.Model with { Members = [.. ensemble.Model.Members.Take(2)] });
+            File.WriteAllText(Path.Combine(dir, ModelStore.EnsembleFileName), json);
+            var e = Assert.Throws<ModelFileException>(() => ModelStore.Load(dir));
+            Assert.Contains(reason, e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private sealed class ValidationComparer : IEqualityComparer<EvaluationReport>

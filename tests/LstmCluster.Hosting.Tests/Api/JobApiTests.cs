@@ -132,7 +132,7 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         var m = JsonDocument.Parse(await host.Client.ArtifactAsync(id, "metrics.json")).RootElement.GetProperty("normalization");
         Assert.Equal("auto", m.GetProperty("mode").GetString());
         var candidates = m.GetProperty("candidates").EnumerateArray().ToList();
-        Assert.Equal(["window-seasonal", "window", "global"], candidates.Select(c => c.GetProperty("normalize").GetString()));
+        Assert.Equal(["window-seasonal", "window", "global", "ensemble"], candidates.Select(c => c.GetProperty("normalize").GetString()));
         string chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean()).GetProperty("normalize").GetString()!;
         Assert.Equal(chosen, m.GetProperty("chosen").GetString());
         Assert.StartsWith(chosen + ",", done.Normalization);
