@@ -316,6 +316,7 @@ public static class RunOutputs
         {
             // The ensemble: the mean of the others' forecasts; its epochs are its lead member's.
             ["normalize"] = c.IsEnsemble ? Ensemble.Name : NormalizationName(c.Normalize),
+            ["members"] = c.IsEnsemble ? new JsonArray([.. c.Members.Select(m => (JsonNode)NormalizationName(m)!)]) : null,
             ["chosen"] = c.Chosen,
             ["validation"] = Metrics(c.Validation.Model),
             ["test"] = Metrics(c.Test.Model),

@@ -99,6 +99,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal("auto", normalization.GetProperty("mode").GetString());
         var candidates = normalization.GetProperty("candidates").EnumerateArray().ToArray();
         Assert.Equal(["window-seasonal", "window", "global", "ensemble"], candidates.Select(c => c.GetProperty("normalize").GetString()));
+        Assert.True(candidates[^1].GetProperty("members").GetArrayLength() >= 2);
         var chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean());
         Assert.Equal(chosen.GetProperty("normalize").GetString(), normalization.GetProperty("chosen").GetString());
         Assert.Equal(candidates.Min(c => c.GetProperty("validation").GetProperty("mae").GetDouble()), chosen.GetProperty("validation").GetProperty("mae").GetDouble());

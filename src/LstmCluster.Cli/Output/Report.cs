@@ -162,7 +162,7 @@ public static class Report
         {
             string best = c.Test.Baselines.Count > 0 ? $"{c.Test.BestBaseline} {Tables.FormatNumber(c.Test.Baselines[c.Test.BestBaseline].Mase)}" : "—";
             // The ensemble trained nothing of its own: the mean of the rows above.
-            string[] cells = [(c.Chosen ? "★ " : "  ") + (c.IsEnsemble ? $"{Ensemble.Name} (mean)" : Name(c.Normalize)), Tables.FormatNumber(c.Validation.Model.Mase),
+            string[] cells = [(c.Chosen ? "★ " : "  ") + (c.IsEnsemble ? $"{Ensemble.Name}: mean of {string.Join(", ", c.Members.Select(Name))}" : Name(c.Normalize)), Tables.FormatNumber(c.Validation.Model.Mase),
                 Tables.FormatNumber(c.Test.Model.Mase), best, c.IsEnsemble ? "—" : $"{c.BestEpoch} of {c.EpochsRun}", c.IsEnsemble ? "—" : StopText(c.Stop)];
             table.AddRow(cells.Select(t => (Spectre.Console.Rendering.IRenderable)new Markup(c.Chosen ? $"[bold green]{Markup.Escape(t)}[/]" : Markup.Escape(t))));
         }

@@ -90,13 +90,16 @@ public sealed record RunResult(
     IReadOnlyList<ForecastPoint> Forecast)
 {
     /// <summary>
-    /// With <see cref="RunOptions.AutoNormalize"/>: every normalization trained, in order, then their <see cref="Ensemble"/>,
-    /// one of them <c>Chosen</c>; else empty.
+    /// With <see cref="RunOptions.AutoNormalize"/>: every normalization trained, in order, then their <see cref="Ensemble"/>
+    /// when at least two may join it, one of them <c>Chosen</c>; else empty.
     /// </summary>
     public IReadOnlyList<NormalizationCandidate> Candidates { get; init; } = [];
 
     /// <summary>The model's predictions on the validation windows, in original units (what an ensemble of candidates is scored on).</summary>
     public SplitPredictions? ValidationPredictions { get; init; }
+
+    /// <summary>For an <see cref="Ensemble"/>'s run: the normalizations of its members, in order; else empty.</summary>
+    public IReadOnlyList<Normalization> EnsembleMembers { get; init; } = [];
 }
 
 /// <summary>
@@ -112,6 +115,9 @@ public sealed record NormalizationCandidate(Normalization Normalize, EvaluationR
     /// the member with the lowest validation error.
     /// </summary>
     public bool IsEnsemble { get; init; }
+
+    /// <summary>The ensemble's members (<see cref="Forecasting.Ensemble.Members"/>); empty for a single candidate.</summary>
+    public IReadOnlyList<Normalization> Members { get; init; } = [];
 }
 
 /// <summary>
@@ -198,7 +204,7 @@ public static class ForecastRun
         IReadOnlyList<RunResult> all = ensemble is null ? runs : [.. runs, ensemble];
         int chosen = ChooseOnValidation([.. all.Select(r => r.Validation)]);
         var candidates = all.Select((r, i) => new NormalizationCandidate(r.Data.Preprocessor.Normalize, r.Validation, r.Test,
-            r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen) { IsEnsemble = i == runs.Count }).ToArray();
+            r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen) { IsEnsemble = i == runs.Count, Members = r.EnsembleMembers }).ToArray();
         return all[chosen] with { Candidates = candidates };
     }
 

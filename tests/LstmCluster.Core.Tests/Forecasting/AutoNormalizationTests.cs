@@ -33,11 +33,11 @@ public sealed class AutoNormalizationTests : IDisposable
         Assert.Equal([Normalization.Window, Normalization.Global], ForecastRun.NormalizationCandidates(new PreprocessingOptions()));
     }
 
-    private static PreparedData Seasonal(Func<int, double>? testPart = null)
+    private static PreparedData Seasonal(Func<int, double>? testPart = null, double trend = 0)
     {
         var rng = new Random(4);
         int n = 160;
-        var v = Enumerable.Range(0, n).Select(i => 20 + 5 * Math.Sin(2 * Math.PI * i / 12) + rng.NextDouble()).ToArray();
+        var v = Enumerable.Range(0, n).Select(i => 20 + trend * i + 5 * Math.Sin(2 * Math.PI * i / 12) + rng.NextDouble()).ToArray();
         var split = SplitPoints.Of(n, 0.7, 0.15);
         if (testPart is not null)
             for (int i = split.ValidationEnd; i < n; i++) v[i] = testPart(i);
@@ -64,9 +64,10 @@ public sealed class AutoNormalizationTests : IDisposable
     public void Auto_trains_every_candidate_and_keeps_the_lowest_validation_error_whatever_the_test_split_holds()
     {
         var plain = Auto(Seasonal());
-        // The three normalizations, then their ensemble.
+        // The three normalizations, then their ensemble (two distinct models at least join it on this series).
         Assert.Equal(4, plain.Candidates.Count);
         Assert.Equal([false, false, false, true], plain.Candidates.Select(c => c.IsEnsemble));
+        Assert.True(plain.Candidates[^1].Members.Count >= 2);
         var chosen = Assert.Single(plain.Candidates, c => c.Chosen);
         Assert.Equal(plain.Candidates.Min(c => c.Validation.Model.Mae), chosen.Validation.Model.Mae);
         Assert.Equal(chosen.Normalize, plain.Data.Preprocessor.Normalize);
@@ -100,10 +101,13 @@ public sealed class AutoNormalizationTests : IDisposable
     public void The_ensemble_averages_its_members_forecasts_step_by_step_and_is_scored_on_the_same_windows()
     {
         var data = Seasonal();
-        var members = Members(Options([0.1, 0.5, 0.9]), data);
-        var ensemble = Ensemble.Of(members, lead: 1)!;
+        var trained = Members(Options([0.1, 0.5, 0.9]), data);
+        var ensemble = Ensemble.Of(trained, lead: 1)!;
+        Assert.Same(trained[1].Training, ensemble.Training);
+        var members = Ensemble.Members(trained);
+        Assert.True(members.Count >= 2);
         Assert.Equal(members.Select(m => m.Model), ensemble.Model.Members);
-        Assert.Same(members[1].Training, ensemble.Training);
+        Assert.Equal(members.Select(m => m.Data.Preprocessor.Normalize), ensemble.EnsembleMembers);
         for (int w = 0; w < ensemble.TestPredictions.Origins.Length; w++)
             for (int k = 0; k < members[0].TestPredictions.Values[w].Length; k++)
             {
@@ -155,9 +159,9 @@ public sealed class AutoNormalizationTests : IDisposable
             ModelStore.Save(dir, ensemble.Model);
             Assert.True(File.Exists(Path.Combine(dir, ModelStore.EnsembleFileName)));
             var loaded = ModelStore.Load(dir);
-            Assert.Equal(3, loaded.Members.Count);
+            Assert.Equal(ensemble.Model.Members.Count, loaded.Members.Count);
             Assert.Equal(ensemble.Model.Members.Select(m => m.Weights), loaded.Members.Select(m => m.Weights));
-            Assert.Equal(ensemble.Model.Members[2].Weights, loaded.Weights);
+            Assert.Equal(ensemble.Model.Weights, loaded.Weights);
             using var networks = ModelNetworks.Build(loaded);
             var forecast = networks.Forecast(data.Series);
             Assert.Equal(ensemble.Forecast.Select(p => p.Value), forecast.Select(p => p.Value));
@@ -167,6 +171,24 @@ public sealed class AutoNormalizationTests : IDisposable
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void The_mean_takes_a_model_once_and_global_only_while_validation_stays_in_the_training_range()
+    {
+        var inRange = Members(Options(), Seasonal());
+        Assert.All(inRange, r => Assert.True(Ensemble.MayJoin(r)));
+        // The same run twice is one member.
+        Assert.Equal(Ensemble.Members(inRange).Count, Ensemble.Members([.. inRange, inRange[^1]]).Count);
+
+        // A trend that carries validation a fifth of the training range above it: global stays out, the window models join.
+        var rising = Seasonal(trend: 1.0);
+        var split = rising.Split;
+        var train = rising.Series.Target[..split.TrainEnd];
+        Assert.True(rising.Series.Target[split.TrainEnd..split.ValidationEnd].Max() > train.Max() + 0.15 * (train.Max() - train.Min()));
+        var trending = Members(Options(), rising);
+        Assert.Equal([true, true, false], trending.Select(Ensemble.MayJoin));
+        Assert.DoesNotContain(Normalization.Global, Ensemble.Members(trending).Select(r => r.Data.Preprocessor.Normalize));
     }
 
     [Theory]
