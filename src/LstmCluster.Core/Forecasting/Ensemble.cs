@@ -47,14 +47,20 @@ public static class Ensemble
         int season = basis.Model.Metadata.Season;
         double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
         var validation = Mean([.. runs.Select(r => r.ValidationPredictions!)]);
-        var test = Mean([.. runs.Select(r => r.TestPredictions)]);
+        var uncalibrated = Mean([.. runs.Select(r => r.TestPredictions)]);
         var spec = basis.Model.Spec;
-        var model = basis.Model with { Members = [.. runs.Select(r => r.Model)] };
+        var offsets = validation.Quantiles is null ? null : Calibrate(validation, data.Series.Target);
+        var test = Shift(uncalibrated, offsets);
+        var testReport = ForecastRun.Score(data.Series.Target, test, spec, season, scale);
+        if (testReport.Quantiles is { } q)
+            testReport = testReport with { Quantiles = q with { Uncalibrated = ForecastRun.Score(data.Series.Target, uncalibrated, spec, season, scale).Quantiles } };
+        var model = basis.Model with { Members = [.. runs.Select(r => r.Model)], EnsembleOffsets = offsets };
         var members = runs.Select(r => r.Data.Preprocessor.Normalize).ToArray();
+        validation = Shift(validation, offsets);
         return new RunResult(data, model, basis.Training,
             ForecastRun.Score(data.Series.Target, validation, spec, season, scale),
-            ForecastRun.Score(data.Series.Target, test, spec, season, scale),
-            test, Mean([.. runs.Select(r => r.Forecast)]))
+            testReport,
+            test, Shift(Mean([.. runs.Select(r => r.Forecast)]), offsets))
         {
             ValidationPredictions = validation,
             EnsembleMembers = members,
@@ -114,6 +120,60 @@ public static class Ensemble
 
     private static bool SamePredictions(SplitPredictions a, SplitPredictions b) =>
         a.Values.Length == b.Values.Length && a.Values.Zip(b.Values).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+
+    /// <summary>
+    /// Conformalized quantile regression of the mean's intervals on the validation windows, as
+    /// <see cref="QuantileCalibration"/> does for one model, in original units: per central interval and step, −Q at the
+    /// lower and +Q at the upper level, Q the conformal quantile of max(lo − y, y − hi). Each member's intervals were
+    /// calibrated for its own errors, and the mean errs less than its members, so their averaged intervals are too wide
+    /// (nottem h = 6, seed 0: 93 % of test points inside the 80 % interval before this).
+    /// </summary>
+    public static double[][] Calibrate(SplitPredictions validation, double[] target)
+    {
+        var levels = validation.Levels!;
+        int h = validation.Values[0].Length, count = validation.Origins.Length;
+        var offsets = Enumerable.Range(0, levels.Length).Select(_ => new double[h]).ToArray();
+        var scores = new double[count];
+        foreach (var (lower, upper, nominal) in QuantileLevels.CentralIntervals(levels))
+        {
+            for (int k = 0; k < h; k++)
+            {
+                for (int w = 0; w < count; w++)
+                {
+                    double y = target[validation.Origins[w] + 1 + k];
+                    scores[w] = Math.Max(validation.Quantiles![w][lower][k] - y, y - validation.Quantiles[w][upper][k]);
+                }
+                double q = QuantileCalibration.ConformalQuantile(scores, nominal);
+                offsets[lower][k] = -q;
+                offsets[upper][k] = q;
+            }
+        }
+        return offsets;
+    }
+
+    /// <summary><paramref name="p"/> with each level moved by <paramref name="offsets"/> [level][step] and sorted across levels again.</summary>
+    public static SplitPredictions Shift(SplitPredictions p, double[][]? offsets)
+    {
+        if (offsets is null || p.Quantiles is null) return p;
+        var quantiles = p.Quantiles.Select(window =>
+        {
+            var shifted = window.Select((level, q) => level.Select((v, k) => v + offsets[q][k]).ToArray()).ToArray();
+            ForecastRun.SortAcrossLevels(shifted);
+            return shifted;
+        }).ToArray();
+        return p with { Quantiles = quantiles };
+    }
+
+    /// <summary><paramref name="forecast"/> with each level moved by <paramref name="offsets"/> [level][step], sorted across levels again.</summary>
+    public static IReadOnlyList<ForecastPoint> Shift(IReadOnlyList<ForecastPoint> forecast, double[][]? offsets)
+    {
+        if (offsets is null) return forecast;
+        return forecast.Select((point, k) =>
+        {
+            var values = point.Quantiles.Select((q, i) => q.Value + offsets[i][k]).Order().ToArray();
+            return point with { Quantiles = [.. point.Quantiles.Select((q, i) => new QuantileValue(q.Level, values[i]))] };
+        }).ToArray();
+    }
 
     /// <summary>Per window origin, the members' predictions averaged step by step, and level by level (then sorted across levels).</summary>
     public static SplitPredictions Mean(IReadOnlyList<SplitPredictions> members)
@@ -197,7 +257,8 @@ public sealed class ModelNetworks : IDisposable
     public IReadOnlyList<ForecastPoint> Forecast(TimeSeries series)
     {
         if (stored.Members.Count == 0) return ForecastRun.Forecast(networks[0], stored.Preprocessor, series);
-        return Ensemble.Mean([.. networks.Select((n, i) => ForecastRun.Forecast(n, stored.Members[i].Preprocessor, series))]);
+        return Ensemble.Shift(Ensemble.Mean([.. networks.Select((n, i) => ForecastRun.Forecast(n, stored.Members[i].Preprocessor, series))]),
+            stored.EnsembleOffsets);
     }
 
     public void Dispose()

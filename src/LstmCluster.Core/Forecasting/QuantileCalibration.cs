@@ -124,6 +124,17 @@ public static class QuantileCalibration
     }
 
     /// <summary>
+    /// The ⌈(n + 1)·<paramref name="nominal"/>⌉-th smallest of <paramref name="scores"/> (the largest when that rank exceeds
+    /// n): how far an interval must widen to cover <paramref name="nominal"/> of n exchangeable points. Sorts the array.
+    /// </summary>
+    public static double ConformalQuantile(double[] scores, double nominal)
+    {
+        Array.Sort(scores);
+        int rank = (int)Math.Ceiling((scores.Length + 1) * nominal - 1e-9);
+        return scores[Math.Clamp(rank, 1, scores.Length) - 1];
+    }
+
+    /// <summary>
     /// Per level and step, what to add to the head's output (model space): −Q at the lower and +Q at the upper level of each
     /// central interval, where Q is the ⌈(n + 1)·nominal⌉-th smallest conformity score max(lo − y, y − hi) over the
     /// <paramref name="count"/> windows (the largest when that rank exceeds n); 0 for the median and unpaired levels.
@@ -145,9 +156,7 @@ public static class QuantileCalibration
                     double y = targets[i * h + k], lo = outputs[i * width + spec.LevelOutput(lower) + k], hi = outputs[i * width + spec.LevelOutput(upper) + k];
                     scores[i] = Math.Max(lo - y, y - hi);
                 }
-                Array.Sort(scores);
-                int rank = (int)Math.Ceiling((count + 1) * nominal - 1e-9);
-                double q = scores[Math.Clamp(rank, 1, count) - 1];
+                double q = ConformalQuantile(scores, nominal);
                 offsets[lower][k] = -q;
                 offsets[upper][k] = q;
             }

@@ -88,6 +88,12 @@ public sealed record StoredModel(ModelSpec Spec, Preprocessor Preprocessor, floa
     /// </summary>
     public IReadOnlyList<StoredModel> Members { get; init; } = [];
 
+    /// <summary>
+    /// An ensemble's interval calibration, original units, [level][step]: added to the mean of its members' levels
+    /// (<see cref="Forecasting.Ensemble.Calibrate"/>); null without quantiles.
+    /// </summary>
+    public double[][]? EnsembleOffsets { get; init; }
+
     public bool IsEnsemble => Members.Count > 0;
 
     public ForecastModel Build()
@@ -131,7 +137,8 @@ public static class ModelStore
     /// An ensemble's <c>ensemble.json</c>: how its members combine (the mean), their directories relative to it
     /// (<c>members/1</c> …, each a model directory of its own) and which of them leads (gives the ensemble's metadata).
     /// </summary>
-    public sealed record EnsembleFile(string Combination, string[] Members, int Lead);
+    /// <param name="QuantileOffsets">With quantiles: what the ensemble adds to each level's mean, [level][step], original units.</param>
+    public sealed record EnsembleFile(string Combination, string[] Members, int Lead, double[][]? QuantileOffsets = null);
 
     /// <summary>
     /// Writes <paramref name="model"/> to <paramref name="directory"/>: its files, or for an ensemble <c>ensemble.json</c>
@@ -145,7 +152,7 @@ public static class ModelStore
             var names = model.Members.Select((_, i) => $"members/{i + 1}").ToArray();
             for (int i = 0; i < names.Length; i++) Save(Path.Combine(directory, names[i]), model.Members[i]);
             int lead = Math.Max(0, model.Members.Select((m, i) => ReferenceEquals(m.Weights, model.Weights) ? i : -1).Max());
-            File.WriteAllText(Path.Combine(directory, EnsembleFileName), JsonSerializer.Serialize(new EnsembleFile("mean", names, lead), Json));
+            File.WriteAllText(Path.Combine(directory, EnsembleFileName), JsonSerializer.Serialize(new EnsembleFile("mean", names, lead, model.EnsembleOffsets), Json));
             return;
         }
         var weights = EncodeWeights(model.Weights);
@@ -211,7 +218,10 @@ public static class ModelStore
                 || !(m.Spec.Quantiles ?? []).SequenceEqual(lead.Spec.Quantiles ?? []))
                 throw new ModelFileException(directory, $"member '{file.Members[i]}' forecasts other steps, inputs or levels than member '{file.Members[file.Lead]}'");
         }
-        return lead with { Members = members };
+        if (file.QuantileOffsets is { } offsets
+            && (offsets.Length != lead.Spec.QuantileCount || offsets.Any(o => o is null || o.Length != lead.Spec.Horizon || o.Any(v => !double.IsFinite(v)))))
+            throw new ModelFileException(directory, $"{EnsembleFileName}: quantile_offsets is not {lead.Spec.QuantileCount} levels × {lead.Spec.Horizon} finite steps");
+        return lead with { Members = members, EnsembleOffsets = file.QuantileOffsets };
     }
 
     /// <summary>

@@ -112,10 +112,12 @@ public sealed class AutoNormalizationTests : IDisposable
             for (int k = 0; k < members[0].TestPredictions.Values[w].Length; k++)
             {
                 Assert.Equal(members.Average(m => m.TestPredictions.Values[w][k]), ensemble.TestPredictions.Values[w][k], 9);
-                // Each level is the mean of the members' same level; the levels stay in order.
+                // Each level is the mean of the members' same level moved by the ensemble's calibration; the levels stay in order.
                 var levels = ensemble.TestPredictions.Quantiles![w].Select(l => l[k]).ToArray();
                 Assert.Equal(levels.Order(), levels);
-                Assert.Equal(members.Average(m => m.TestPredictions.Quantiles![w][0][k]), levels[0], 9);
+                var raw = Enumerable.Range(0, levels.Length)
+                    .Select(q => members.Average(m => m.TestPredictions.Quantiles![w][q][k]) + ensemble.Model.EnsembleOffsets![q][k]).Order().ToArray();
+                Assert.Equal(raw, levels, new Tolerance(1e-9));
             }
         for (int w = 0; w < ensemble.ValidationPredictions!.Origins.Length; w++)
             Assert.Equal(members.Average(m => m.ValidationPredictions!.Values[w][0]), ensemble.ValidationPredictions.Values[w][0], 9);
@@ -124,7 +126,17 @@ public sealed class AutoNormalizationTests : IDisposable
         double mae = ensemble.TestPredictions.Origins.Select((o, w) => Enumerable.Range(0, 1)
             .Average(k => Math.Abs(data.Series.Target[o + 1 + k] - ensemble.TestPredictions.Values[w][k]))).Average();
         Assert.Equal(mae, ensemble.Test.Model.Mae, 9);
-        Assert.NotNull(ensemble.Test.Quantiles);
+        Assert.NotNull(ensemble.Test.Quantiles!.Uncalibrated);
+        // Calibrated on validation as one model's intervals are: the 80 % interval covers at least 80 % of its points there,
+        // and the median is never moved.
+        Assert.True(ensemble.Validation.Quantiles!.Intervals[0].Coverage >= 0.8, $"{ensemble.Validation.Quantiles.Intervals[0].Coverage}");
+        Assert.All(ensemble.Model.EnsembleOffsets![1], v => Assert.Equal(0, v));
+    }
+
+    private sealed class Tolerance(double eps) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= eps * Math.Max(1, Math.Abs(a));
+        public int GetHashCode(double v) => 0;
     }
 
     [Fact]
