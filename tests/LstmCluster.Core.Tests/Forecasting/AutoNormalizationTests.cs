@@ -45,20 +45,7 @@ public sealed class AutoNormalizationTests : IDisposable
         return PreparedData.Build(series, new PreprocessingOptions { Lookback = 12, Season = 12, Normalize = Normalization.WindowSeasonal });
     }
 
-    private RunResult Auto(PreparedData data)
-    {
-        var options = new RunOptions
-        {
-            Data = new CsvSeriesOptions { Path = file, Target = "y" },
-            Preprocessing = new PreprocessingOptions { Lookback = 12, Season = 12, Normalize = Normalization.WindowSeasonal },
-            AutoNormalize = true,
-            Hidden = 6,
-            Layers = 1,
-            Season = 12,
-            Training = new TrainingOptions { Epochs = 4, BatchSize = 16, LearningRate = 0.01, Patience = 0, Seed = 3 },
-        };
-        return ForecastRun.Execute(options, data, ForecastRun.ReferenceEngine, null, CancellationToken.None);
-    }
+    private RunResult Auto(PreparedData data) => ForecastRun.Execute(Options(epochs: 4), data, ForecastRun.ReferenceEngine, null, CancellationToken.None);
 
     [Fact]
     public void Auto_trains_every_candidate_and_keeps_the_lowest_validation_error_whatever_the_test_split_holds()
@@ -77,11 +64,12 @@ public sealed class AutoNormalizationTests : IDisposable
         var shifted = Auto(Seasonal(i => 100 + 3 * i));
         Assert.Equal(plain.Candidates.Select(c => c.Normalize), shifted.Candidates.Select(c => c.Normalize));
         Assert.Equal(plain.Candidates.Select(c => c.Validation), shifted.Candidates.Select(c => c.Validation), new ValidationComparer());
-        Assert.Equal(chosen.Normalize, Assert.Single(shifted.Candidates, c => c.Chosen).Normalize);
+        var shiftedChoice = Assert.Single(shifted.Candidates, c => c.Chosen);
+        Assert.Equal((chosen.Normalize, chosen.IsEnsemble), (shiftedChoice.Normalize, shiftedChoice.IsEnsemble));
         Assert.All(plain.Candidates.Zip(shifted.Candidates), p => Assert.NotEqual(p.First.Test.Model.Mae, p.Second.Test.Model.Mae));
     }
 
-    private RunOptions Options(double[]? quantiles = null) => new()
+    private RunOptions Options(double[]? quantiles = null, int epochs = 3) => new()
     {
         Data = new CsvSeriesOptions { Path = file, Target = "y" },
         Preprocessing = new PreprocessingOptions { Lookback = 12, Season = 12, Normalize = Normalization.WindowSeasonal },
@@ -90,7 +78,7 @@ public sealed class AutoNormalizationTests : IDisposable
         Layers = 1,
         Season = 12,
         Quantiles = quantiles,
-        Training = new TrainingOptions { Epochs = 3, BatchSize = 16, LearningRate = 0.01, Patience = 0, Seed = 3 },
+        Training = new TrainingOptions { Epochs = epochs, BatchSize = 16, LearningRate = 0.01, Patience = 0, Seed = 3 },
     };
 
     /// <summary>Each candidate trained alone, as auto trains them.</summary>
