@@ -18,7 +18,8 @@ namespace LstmCluster.Core.Forecasting;
 /// no single candidate reached 0.40 × seasonal naive on test) the mean of the three had the lowest validation error of
 /// every candidate, and a test MASE of 0.397, 0.374 and 0.383 × seasonal naive against 0.435, 0.415 and 0.415 for the
 /// best single candidate (README, "Which normalization, which transform"). Averaging quantiles level by level
-/// (Vincentization) keeps each level a quantile forecast; the calibrated members' levels are averaged as they are.
+/// (Vincentization) keeps each level a quantile forecast; the mean's intervals are then calibrated on validation again
+/// (<see cref="Calibrate"/>), since the members' were sized for errors larger than the mean's.
 /// </remarks>
 public static class Ensemble
 {
