@@ -106,7 +106,7 @@ public static class RunOutputs
         var p = result.TestPredictions;
         if (p.Origins.Length == 0) return null;
         var data = result.Data;
-        double scale = LstmCluster.Core.Evaluation.Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), options.Season);
+        double scale = data.MaseScale(options.Season);
         return HoldoutEvaluation.EvaluateByStep(data.Series.Target, p.Origins, p.Values, data.Preprocessor.Horizon, options.Season, scale);
     }
 

@@ -25,6 +25,9 @@ public sealed class PreparedData
     public WindowSet Validation { get; }
     public WindowSet Test { get; }
 
+    /// <summary>MASE's denominator for this split: the training rows' mean absolute seasonal step (<see cref="Evaluation.Metrics.MaseScale"/>).</summary>
+    public double MaseScale(int season) => Evaluation.Metrics.MaseScale(Series.Target.AsSpan(0, Split.TrainEnd), season);
+
     /// <summary>Splits by <see cref="PreprocessingOptions.TrainFraction"/> and <see cref="PreprocessingOptions.ValidationFraction"/>.</summary>
     public static PreparedData Build(TimeSeries series, PreprocessingOptions options) =>
         Build(series, options, SplitPoints.Of(series.Length, options.TrainFraction, options.ValidationFraction));

@@ -46,7 +46,7 @@ public static class Ensemble
             return null;
         var data = basis.Data;
         int season = basis.Model.Metadata.Season;
-        double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
+        double scale = data.MaseScale(season);
         var validation = Mean([.. runs.Select(r => r.ValidationPredictions!)]);
         var uncalibrated = Mean([.. runs.Select(r => r.TestPredictions)]);
         var spec = basis.Model.Spec;

@@ -280,7 +280,7 @@ public static class ForecastRun
         out SplitPredictions predictions)
     {
         predictions = Predict(model, preprocessor, data.Series.Columns, windows);
-        double scale = Metrics.MaseScale(data.Series.Target.AsSpan(0, data.Split.TrainEnd), season);
+        double scale = data.MaseScale(season);
         return Score(data.Series.Target, predictions, model.Spec, season, scale);
     }
 
