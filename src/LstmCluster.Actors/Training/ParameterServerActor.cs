@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Remote;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Remoting;
 using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
 using TorchSharp;
@@ -204,6 +205,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private void Broadcast()
     {
         roundOpened = Stopwatch.GetTimestamp();
+        if (WireTrace.Enabled) WireTrace.Mark("round-open", $"v{version}", active.Count);
         var w = master!.Weights();
         if (Mode == TrainingMode.LocalSgd)
         {
@@ -229,6 +231,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             OnAsyncGradient(m);
             return;
         }
+        if (WireTrace.Enabled) WireTrace.Mark("gradient-in", $"worker-{m.Worker}", m.Values.Length);
         if (Mode == TrainingMode.LocalSgd || !Accept(m.Job, m.Version, m.Worker)) return;
         round[m.Worker] = new BatchGradient(m.Values, m.Loss, m.Samples);
         if (round.Count >= active.Count) CloseRound();
@@ -287,6 +290,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private void CloseRound()
     {
         Timers.Cancel(nameof(RoundTimeout));
+        if (WireTrace.Enabled) WireTrace.Mark("round-close", $"v{version}", round.Count);
         var contributions = round.Values.Where(g => g.Samples > 0).ToList();
         var busyBefore = serverTime.Elapsed;
         serverTime.Start();

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using LstmCluster.Actors.Protocol;
+using LstmCluster.Actors.Remoting;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
@@ -121,7 +122,9 @@ public sealed class WorkerActor : ReceiveActor
         try
         {
             Dispatchers.UseTorchThreads(torchThreads);
+            if (WireTrace.Enabled) WireTrace.Mark("compute-start", $"worker-{shard.Index}", 0);
             var reply = work(shard);
+            if (WireTrace.Enabled) WireTrace.Mark("compute-end", $"worker-{shard.Index}", 0);
             wire.Tell(Sender, reply, Self);
         }
         catch (Exception e)
