@@ -32,6 +32,7 @@ Only the Python standard library.
 import argparse
 import glob
 import os
+import signal
 import statistics
 import sys
 
@@ -112,4 +113,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # piped into head: stop quietly
     main()

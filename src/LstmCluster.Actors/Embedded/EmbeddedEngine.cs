@@ -28,7 +28,7 @@ public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyLi
     {
         ["mode"] = Options.Mode.ToString().ToLowerInvariant(),
         ["workers"] = Options.Workers,
-        ["sampling"] = Options.RunSampling() == Core.Training.BatchSampling.Global ? "global" : "shard-local",
+        ["sampling"] = EngineOptions.SamplingName(Options.RunSampling()),
         ["torch_threads"] = Options.TorchThreads,
         ["rounds"] = Rounds,
         ["samples"] = Samples,

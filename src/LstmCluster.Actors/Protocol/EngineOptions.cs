@@ -17,8 +17,9 @@ public sealed record EngineOptions
     /// <summary>
     /// Sync mode: how each round's global batch is drawn. <see cref="BatchSampling.Global"/> (the default) from the seed
     /// alone, so K workers train the model the single-process trainer trains, whatever K; each worker computes the
-    /// batch's members in its shard. <see cref="BatchSampling.ShardLocal"/>: each worker draws B/K from its own shard, so
-    /// the batches (and the model) depend on K. Async and local-SGD workers always walk their own shards.
+    /// batch's members in its shard. <see cref="BatchSampling.GlobalSliced"/>: the same batches, every worker holding every
+    /// window and computing an even slice of each. <see cref="BatchSampling.ShardLocal"/>: each worker draws B/K from its
+    /// own shard, so the batches (and the model) depend on K. Async and local-SGD workers always walk their own shards.
     /// </summary>
     public BatchSampling Sampling { get; init; } = BatchSampling.Global;
 
@@ -78,12 +79,19 @@ public sealed record EngineOptions
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
     };
 
-    /// <summary>The command-line spelling of a sampling: <c>global</c> or <c>shard-local</c>.</summary>
+    /// <summary>The command-line spellings of the samplings, in <see cref="BatchSampling"/>'s order.</summary>
+    public static readonly string[] SamplingNames = ["global", "shard-local", "global-sliced"];
+
+    /// <summary>The command-line spelling of a sampling (<see cref="SamplingNames"/>).</summary>
+    public static string SamplingName(BatchSampling sampling) => SamplingNames[(int)sampling];
+
+    /// <summary>A sampling from its command-line spelling: <c>global</c>, <c>shard-local</c> or <c>global-sliced</c>.</summary>
     public static BatchSampling ParseSampling(string text) => text.Trim().ToLowerInvariant() switch
     {
         "global" => BatchSampling.Global,
         "shard-local" or "shardlocal" => BatchSampling.ShardLocal,
-        _ => throw new ArgumentException($"sampling must be global or shard-local (got '{text}')"),
+        "global-sliced" => BatchSampling.GlobalSliced,
+        _ => throw new ArgumentException($"sampling must be one of {string.Join(", ", SamplingNames)} (got '{text}')"),
     };
 
     public void Validate()

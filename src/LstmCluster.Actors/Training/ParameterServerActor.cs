@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Remote;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Remoting;
+using LstmCluster.Core.Data;
 using LstmCluster.Core.Model;
 using LstmCluster.Core.Training;
 using TorchSharp;
@@ -132,7 +133,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         {
             Context.Watch(workers[k]);
             active.Add(k);
-            wire.Tell(workers[k], new AssignShard(setup.Job, k, setup.Spec, planSpec, setup.Train.Select(plan.Shard(k)), options, k, epoch,
+            wire.Tell(workers[k], new AssignShard(setup.Job, k, setup.Spec, planSpec, ShardWindows(k), options, k, epoch,
                 stepInEpoch), Self);
         }
         clock.Start();
@@ -563,12 +564,19 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         stepInEpoch = Math.Min(stepInEpoch, plan.StepsPerEpoch - 1);
         for (int j = 0; j < dealt.Count; j++)
         {
-            wire.Tell(workers[dealt[j]], new AssignShard(setup.Job, dealt[j], setup.Spec, planSpec, setup.Train.Select(plan.Shard(j)),
+            wire.Tell(workers[dealt[j]], new AssignShard(setup.Job, dealt[j], setup.Spec, planSpec, ShardWindows(j),
                 options, j, epoch, stepInEpoch), Self);
         }
     }
 
     private BatchPlan NewPlan(int shards) => PlanSpecFor(shards).Build();
+
+    /// <summary>
+    /// The windows of the current plan's shard <paramref name="shard"/>; with global-sliced sampling every shard is the whole
+    /// training split, sent as it is (no copy; in one process the workers share it).
+    /// </summary>
+    private WindowSet ShardWindows(int shard) =>
+        plan.Sampling == BatchSampling.GlobalSliced ? setup.Train : setup.Train.Select(plan.Shard(shard));
 
     private PlanSpec PlanSpecFor(int shards) =>
         new(setup.Train.Count, shards, setup.Options.BatchSize, setup.Options.Seed, setup.Engine.RunSampling());

@@ -32,8 +32,8 @@ public sealed class EngineArguments
         Mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
         Staleness = new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old", DefaultValueFactory = _ => d.Int("staleness", 2) };
         SyncPeriod = new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds", DefaultValueFactory = _ => d.Int("sync_period", 4) };
-        Sampling = new Option<string>("--sampling") { Description = "sync mode: global (each batch drawn from the seed alone: the same model for any --workers, equal to --workers 0) or shard-local (each worker draws B/K from its own shard: the model depends on K)", DefaultValueFactory = _ => d.String("sampling", "global") };
-        Sampling.AcceptOnlyFromAmong("global", "shard-local");
+        Sampling = new Option<string>("--sampling") { Description = "sync mode: global (each batch drawn from the seed alone: the same model for any --workers, equal to --workers 0), global-sliced (the same batches; every worker holds every window and computes an even B/K slice of each, so no round waits for a larger share), or shard-local (each worker draws B/K from its own shard: the model depends on K)", DefaultValueFactory = _ => d.String("sampling", "global") };
+        Sampling.AcceptOnlyFromAmong(EngineOptions.SamplingNames);
         TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per worker, or for the bare trainer with --workers 0 (default: cores / workers, at least 1, so workers do not oversubscribe the cores; all cores with --workers 0)" };
         TorchThreads.Validators.Add(r =>
         {

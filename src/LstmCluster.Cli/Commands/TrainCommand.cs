@@ -18,7 +18,7 @@ public static class TrainCommand
 {
     public const int ExitModelLosesToNaive = 3;
 
-    /// <summary>Each worker's share of the global batch: exactly B/K shard-local, about B/K (the batch's members in its shard) global.</summary>
+    /// <summary>Each worker's share of the global batch: exactly B/K shard-local and global-sliced, about B/K (the batch's members in its shard) global.</summary>
     private static string PerWorker(RunOptions options, EngineOptions engine) =>
         engine.RunSampling() == Core.Training.BatchSampling.Global && engine.Workers > 1
             ? $"sampled globally, about {options.Training.BatchSize / engine.Workers}"

@@ -8,6 +8,13 @@ public enum BatchSampling
 
     /// <summary>Every epoch each shard is shuffled on its own; the global batch is the union of one slice per shard, so it depends on K.</summary>
     ShardLocal,
+
+    /// <summary>
+    /// The global batches of <see cref="Global"/>, but every worker holds every window and computes an even slice of each
+    /// batch (B/K, the sizes differing by at most one): the same model for any K without global sampling's per-round
+    /// imbalance, at the cost of sending every worker the whole training split.
+    /// </summary>
+    GlobalSliced,
 }
 
 /// <summary>
@@ -27,7 +34,12 @@ public enum BatchSampling
 /// slice of an epoch takes what remains). The global batch of a step is the union of its K slices,
 /// which the reference trainer reproduces only when run with the same K (<c>shards: K</c>).
 /// </para>
-/// With one shard both samplings give the same batches.
+/// <para>
+/// <see cref="BatchSampling.GlobalSliced"/>: the global batches of <see cref="BatchSampling.Global"/>; every shard is every
+/// window, and shard k computes the k-th of K even slices of each batch (its <see cref="Part"/>), so a round waits for
+/// B/K windows per worker, never for a larger share.
+/// </para>
+/// With one shard every sampling gives the same batches.
 /// </summary>
 public sealed class BatchPlan
 {
@@ -47,9 +59,11 @@ public sealed class BatchPlan
         Sampling = sampling;
         this.windowCount = windowCount;
         this.globalBatchSize = globalBatchSize;
-        shards = Split(windowCount, shardCount);
+        shards = sampling == BatchSampling.GlobalSliced
+            ? Enumerable.Repeat(Enumerable.Range(0, windowCount).ToArray(), shardCount).ToArray()
+            : Split(windowCount, shardCount);
         PerShardBatch = globalBatchSize / shardCount;
-        StepsPerEpoch = sampling == BatchSampling.Global
+        StepsPerEpoch = IsGlobal
             ? Math.Max(1, (int)Math.Ceiling(windowCount / (double)globalBatchSize))
             : Math.Max(1, (int)Math.Ceiling(shards.Min(s => s.Length) / (double)PerShardBatch));
     }
@@ -60,7 +74,10 @@ public sealed class BatchPlan
     public int PerShardBatch { get; }
     public int StepsPerEpoch { get; }
 
-    /// <summary>Window indices of shard <paramref name="shard"/> (disjoint from every other shard).</summary>
+    /// <summary>Whether the global batches come from the seed alone (<see cref="BatchSampling.Global"/> or <see cref="BatchSampling.GlobalSliced"/>), so they do not depend on K.</summary>
+    public bool IsGlobal => Sampling is BatchSampling.Global or BatchSampling.GlobalSliced;
+
+    /// <summary>Window indices of shard <paramref name="shard"/>: disjoint from every other shard, or every window with <see cref="BatchSampling.GlobalSliced"/>.</summary>
     public IReadOnlyList<int> Shard(int shard) => shards[shard];
 
     /// <summary>Round-robin split of 0..count-1 into k shards whose sizes differ by at most one.</summary>
@@ -98,16 +115,23 @@ public sealed class BatchPlan
     /// The order shard <paramref name="shard"/>'s worker walks in <paramref name="epoch"/>: <see cref="GlobalOrder"/> with
     /// global sampling (the same for every shard), its own <see cref="EpochOrder"/> with shard-local sampling.
     /// </summary>
-    public int[] WalkOrder(int shard, int epoch) => Sampling == BatchSampling.Global ? GlobalOrder(epoch) : EpochOrder(shard, epoch);
+    public int[] WalkOrder(int shard, int epoch) => IsGlobal ? GlobalOrder(epoch) : EpochOrder(shard, epoch);
 
     /// <summary>
     /// The windows shard <paramref name="shard"/> computes at <paramref name="step"/> of a <see cref="WalkOrder"/>: the
-    /// members of the global batch that lie in the shard (global sampling; possibly none), or the shard's slice.
+    /// members of the global batch that lie in the shard (global sampling; possibly none), the shard-th of K even slices
+    /// of the global batch (global-sliced), or the shard's slice (shard-local).
     /// </summary>
     public int[] Part(int shard, int[] walkOrder, int step)
     {
         if (Sampling == BatchSampling.ShardLocal) return Slice(walkOrder, step);
         int k = shards.Length;
+        if (Sampling == BatchSampling.GlobalSliced)
+        {
+            var batch = GlobalBatch(walkOrder, step);
+            // Slice boundaries at ⌊j·n/K⌋: sizes differ by at most one, and the K slices are the batch in its order.
+            return batch[(int)((long)shard * batch.Length / k)..(int)((long)(shard + 1) * batch.Length / k)];
+        }
         return k == 1 ? GlobalBatch(walkOrder, step) : Array.FindAll(GlobalBatch(walkOrder, step), i => i % k == shard);
     }
 

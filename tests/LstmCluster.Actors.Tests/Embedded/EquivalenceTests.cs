@@ -63,6 +63,37 @@ public sealed class EquivalenceTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(2)]
+    [InlineData(3)]
+    public void Global_sliced_sampling_gives_the_single_process_trainers_model_with_an_even_share_per_worker(int k)
+    {
+        var data = TestSupport.SineData();
+        var options = new TrainingOptions { Epochs = 3, BatchSize = 16, LearningRate = 0.01, Patience = 0, Seed = 9 };
+
+        using var reference = ForecastModel.Create(TestSupport.TinySpec, options.Seed);
+        var expected = ReferenceTrainer.Train(reference, data.Train, data.Validation, options, shards: 1);
+
+        // Every message serialized: each worker receives the whole training split over the wire format.
+        using var engine = EmbeddedEngine.Start(new EngineOptions { Workers = k, Sampling = BatchSampling.GlobalSliced }, TestSupport.SerializeEverything);
+        using var model = ForecastModel.Create(TestSupport.TinySpec, options.Seed);
+        var actual = engine.Train(model, data.Train, data.Validation, options);
+
+        var steps = new BatchPlan(data.Train.Count, 1, options.BatchSize, options.Seed).StepsPerEpoch;
+        Assert.Equal(options.Epochs * steps, engine.LastRun!.Rounds);
+        Assert.Equal(expected.BestEpoch, actual.BestEpoch);
+        Assert.Equal(expected.Samples, actual.Samples);
+        for (int e = 0; e < expected.Epochs.Count; e++) Assert.Equal(expected.Epochs[e].ValidationLoss, actual.Epochs[e].ValidationLoss, 1e-5);
+        float diff = TestSupport.MaxAbsDifference(ParameterVector.Flatten(reference), ParameterVector.Flatten(model));
+        var shares = engine.LastRun.Workers.Select(w => w.Samples).ToArray();
+        output.WriteLine($"K = {k} global-sliced: max |w_engine - w_single| = {diff:E2}; samples per worker {string.Join(", ", shares)}");
+        Assert.True(diff < 1e-5f, $"weights differ by up to {diff}");
+        // Even slices: over the run no worker computed more than one window a round over another.
+        Assert.Equal((long)options.Epochs * data.Train.Count, shares.Sum());
+        Assert.True(shares.Max() - shares.Min() <= options.Epochs * steps, $"shares {string.Join(", ", shares)} over {options.Epochs * steps} rounds");
+        Assert.Equal("global-sliced", engine.LastRun.ToJson()["sampling"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(2)]
     [InlineData(4)]
     public void Shard_local_sampling_gives_the_reference_trainers_weights_on_the_same_k_shard_plan(int k)
     {

@@ -37,8 +37,10 @@ public sealed class GlobalSamplingTests : TestKit
             (engine ?? new EngineOptions()) with { Workers = workers }, null, resume);
     }
 
-    [Fact]
-    public async Task A_worker_lost_mid_epoch_leaves_the_model_of_the_single_process_trainer()
+    [Theory]
+    [InlineData(BatchSampling.Global)]
+    [InlineData(BatchSampling.GlobalSliced)]
+    public async Task A_worker_lost_mid_epoch_leaves_the_model_of_the_single_process_trainer(BatchSampling sampling)
     {
         var expected = SingleProcessWeights();
         var workers = new List<IActorRef>
@@ -47,11 +49,11 @@ public sealed class GlobalSamplingTests : TestKit
             Sys.ActorOf(Props.Create(() => new StopsAfter(5))),
             Sys.ActorOf(WorkerActor.Props()),
         };
-        Sys.ActorOf(ParameterServerActor.Props(Setup(3), workers, TestActor));
+        Sys.ActorOf(ParameterServerActor.Props(Setup(3, new EngineOptions { Sampling = sampling }), workers, TestActor));
 
         var finished = await FishForMessageAsync<TrainingFinished>(m => m is TrainingFinished, Wait);
         float diff = TestSupport.MaxAbsDifference(expected, finished.BestWeights);
-        log.WriteLine($"worker 1 lost after 5 rounds: {finished.Workers[1].Rounds} of its rounds applied, max |w - w_single| = {diff:E2}");
+        log.WriteLine($"{sampling}: worker 1 lost after 5 rounds: {finished.Workers[1].Rounds} of its rounds applied, max |w - w_single| = {diff:E2}");
         Assert.True(finished.Workers[1].Rounds <= 5, $"the lost worker has {finished.Workers[1].Rounds} rounds");
         Assert.True(diff < 1e-5f, $"weights differ by up to {diff}");
         // Every window of both epochs was computed once, whoever held it.

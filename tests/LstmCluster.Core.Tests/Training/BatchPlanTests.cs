@@ -32,6 +32,36 @@ public sealed class BatchPlanTests
         }
     }
 
+    [Theory]
+    [InlineData(103, 16)]
+    [InlineData(96, 16)]
+    [InlineData(10, 4)]
+    public void Global_sliced_sampling_cuts_the_one_shard_batches_into_even_slices_in_order(int windows, int batch)
+    {
+        var single = new BatchPlan(windows, 1, batch, seed: 9);
+        for (int k = 1; k <= 4; k++)
+        {
+            var plan = new BatchPlan(windows, k, batch, seed: 9, BatchSampling.GlobalSliced);
+            Assert.True(plan.IsGlobal);
+            Assert.Equal(single.StepsPerEpoch, plan.StepsPerEpoch);
+            // Every shard holds every window: any worker can compute any slice.
+            for (int s = 0; s < k; s++) Assert.Equal(Enumerable.Range(0, windows), plan.Shard(s));
+            for (int epoch = 1; epoch <= 3; epoch++)
+            {
+                var singleOrder = single.EpochOrder(0, epoch);
+                for (int step = 0; step < plan.StepsPerEpoch; step++)
+                {
+                    var parts = Enumerable.Range(0, k).Select(s => plan.Part(s, plan.WalkOrder(s, epoch), step)).ToArray();
+                    // The slices, one after the other, are the one-shard batch itself (same windows, same order) ...
+                    Assert.Equal(single.Slice(singleOrder, step), parts.SelectMany(p => p));
+                    // ... and no worker computes more than one window over another's share.
+                    Assert.True(parts.Max(p => p.Length) - parts.Min(p => p.Length) <= 1,
+                        $"K = {k}, step {step}: slices of {string.Join(", ", parts.Select(p => p.Length))}");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Global_sampling_walks_every_window_once_per_epoch_and_reshuffles_each_epoch()
     {
