@@ -79,11 +79,17 @@ public sealed record EngineOptions
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
     };
 
-    /// <summary>The command-line spellings of the samplings, in <see cref="BatchSampling"/>'s order.</summary>
-    public static readonly string[] SamplingNames = ["global", "shard-local", "global-sliced"];
+    /// <summary>The command-line spelling of a sampling.</summary>
+    public static string SamplingName(BatchSampling sampling) => sampling switch
+    {
+        BatchSampling.Global => "global",
+        BatchSampling.ShardLocal => "shard-local",
+        BatchSampling.GlobalSliced => "global-sliced",
+        _ => throw new ArgumentOutOfRangeException(nameof(sampling), sampling, null),
+    };
 
-    /// <summary>The command-line spelling of a sampling (<see cref="SamplingNames"/>).</summary>
-    public static string SamplingName(BatchSampling sampling) => SamplingNames[(int)sampling];
+    /// <summary>The command-line spellings of every sampling (<see cref="SamplingName"/>).</summary>
+    public static readonly string[] SamplingNames = [.. Enum.GetValues<BatchSampling>().Select(SamplingName)];
 
     /// <summary>A sampling from its command-line spelling: <c>global</c>, <c>shard-local</c> or <c>global-sliced</c>.</summary>
     public static BatchSampling ParseSampling(string text) => text.Trim().ToLowerInvariant() switch
