@@ -4,6 +4,7 @@ using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Remoting;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Model;
+using LstmCluster.Core.Runtime;
 using LstmCluster.Core.Training;
 using TorchSharp;
 
@@ -123,9 +124,13 @@ public sealed class WorkerActor : ReceiveActor
         {
             Dispatchers.UseTorchThreads(torchThreads);
             if (WireTrace.Enabled) WireTrace.Mark("compute-start", $"worker-{shard.Index}", 0);
+            int epoch = shard.Epoch;
             var reply = work(shard);
             if (WireTrace.Enabled) WireTrace.Mark("compute-end", $"worker-{shard.Index}", 0);
             wire.Tell(Sender, reply, Self);
+            // Once an epoch, after the reply is on its way (while the server steps): the native heap's free pages back to
+            // the kernel, so a long job's resident memory does not creep up with free space (NativeMemory.Trim).
+            if (shard.Epoch != epoch) NativeMemory.Trim();
         }
         catch (Exception e)
         {
@@ -180,6 +185,9 @@ public sealed class WorkerActor : ReceiveActor
 
         public string Job { get; }
         public int Index { get; }
+
+        /// <summary>The epoch the next batch belongs to.</summary>
+        public int Epoch => epoch;
         public int ShardIndex { get; }
 
         public Gradient Gradient(Weights m)

@@ -1,3 +1,4 @@
+using Marshal = System.Runtime.InteropServices.Marshal;
 using LstmCluster.Core.Runtime;
 
 namespace LstmCluster.Core.Tests.Runtime;
@@ -14,5 +15,42 @@ public sealed class NativeMemoryTests
         Assert.Equal(glibc, first);
         Assert.Equal(first, NativeMemory.Tune());
         Assert.Equal(first, NativeMemory.Tuned);
+    }
+
+    [Fact]
+    public void Trim_gives_the_free_pages_inside_the_heap_back_to_the_kernel()
+    {
+        if (!NativeMemory.Tune()) return; // not glibc, or tuning off: Trim does nothing there by design
+        // 64 MiB in blocks under the mmap threshold (so from the heap), touched so they are resident, then freed below a
+        // block that stays: the free space sits inside the heap, where neither the trim threshold nor free() returns it.
+        const int block = 4 << 20, count = 16;
+        var blocks = Enumerable.Range(0, count).Select(_ => Marshal.AllocHGlobal(block)).ToList();
+        var guard = Marshal.AllocHGlobal(64);
+        try
+        {
+            foreach (var b in blocks)
+                for (int offset = 0; offset < block; offset += 4096) Marshal.WriteByte(b, offset, 1);
+            foreach (var b in blocks) Marshal.FreeHGlobal(b);
+            var free = NativeMemory.HeapInfo()!.Value.Free;
+            // (A thread's arena grows in heaps of at most 64 MiB, so a little of it may sit elsewhere.)
+            Assert.True(free >= (long)block * count / 2, $"the heaps hold {free >> 20} MiB free after 64 MiB were freed");
+            long before = Resident();
+            Assert.True(NativeMemory.Trim(), "malloc_trim released nothing");
+            long after = Resident();
+            // Other tests of this process may allocate meanwhile: half of the 64 MiB is a margin they will not fill.
+            Assert.True(before - after >= (long)block * count / 2, $"resident {before >> 20} MiB before the trim, {after >> 20} MiB after");
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(guard);
+        }
+    }
+
+    private static long Resident()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        throw new InvalidOperationException("no VmRSS in /proc/self/status");
     }
 }
