@@ -10,12 +10,14 @@ using LstmCluster.Core.Training;
 // Usage: dotnet run -c Release --project bench/LstmCluster.Bench -- [repeats] [epochs] [hidden] [points] [batch]
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- cluster [repeats] [epochs] [hidden] [points] [batch]
 //        (simulate's node processes against the embedded engine: ClusterBench.cs)
-//        dotnet run -c Release --project bench/LstmCluster.Bench -- suite [--repeats 5] [--epochs 3] [--hidden 64] [--layers 2]
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- suite [--repeats 5] [--epochs 30] [--hidden 64] [--layers 2]
 //            [--points 8000] [--batch 64] [--rss-rounds 10000] [--only "train K=1|simulate K=1"]
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- ps-scale [--workers 1,2,4,8,16,32] [--delay-ms 7] [--rounds 300]
 //            [--hidden 64] [--layers 2] [--slice 64] [--serialize on]   (one parameter server against K fixed-delay workers: ServerScaleBench.cs)
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- ps-scale broadcast [--workers 32] [--repeats 5]
 //            (a broadcast serialized once against once per worker, interleaved)
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- sync-floor [--workers 2] [--epochs 3] [--hidden 64] [--layers 2]
+//            [--points 8000] [--batch 64]   (K plain threads and a barrier, no engine: the suite's floor, SyncFloorBench.cs)
 //        (suite: issue #12's table: every configuration interleaved, ratios against the targets, memory over many rounds: SuiteBench.cs)
 if (args.FirstOrDefault() == "ps-scale" && args.ElementAtOrDefault(1) == "broadcast")
 {
@@ -25,6 +27,11 @@ if (args.FirstOrDefault() == "ps-scale" && args.ElementAtOrDefault(1) == "broadc
 if (args.FirstOrDefault() == "ps-scale")
 {
     await ServerScaleBench.Run(args[1..]);
+    return;
+}
+if (args.FirstOrDefault() == "sync-floor")
+{
+    SyncFloorBench.Run(args[1..]);
     return;
 }
 if (args.FirstOrDefault() == "suite")

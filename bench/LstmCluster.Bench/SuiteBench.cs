@@ -29,7 +29,9 @@ internal static class SuiteBench
         var map = new Dictionary<string, string>();
         for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
         int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
-        return new Settings(Int("repeats", 5), Int("epochs", 3), Int("hidden", 64), Int("layers", 2), Int("points", 8000), Int("batch", 64),
+        // 30 epochs (~2,600 rounds a run): long enough that the fresh processes' start-up (0.6–1.1 s of JIT and first
+        // rounds, Actors README) weighs little; at 3 epochs it was 15–30 % of a run.
+        return new Settings(Int("repeats", 5), Int("epochs", 30), Int("hidden", 64), Int("layers", 2), Int("points", 8000), Int("batch", 64),
             Int("rss-rounds", 10_000), map.GetValueOrDefault("only"));
     }
 
@@ -64,6 +66,10 @@ internal static class SuiteBench
             // glibc's malloc defaults (lstmcluster's start-up tuning off: NativeMemory): what the tuning gains.
             ("train K=1, malloc defaults", r => Train(exe, csv, job, dir, 1, $"m1-{r}", MallocDefaults)),
             ("simulate K=1, malloc defaults", r => Simulate(exe, csv, job, dir, 1, null, MallocDefaults)),
+            // The same job as K plain threads and a barrier, without the engine (SyncFloorBench): what sync training
+            // can reach here at all, so train K=2 can be read against it.
+            ("sync floor K=1", r => Floor(s, 1)),
+            ("sync floor K=2", r => Floor(s, 2)),
             ("2 × train K=1 at once", async r =>
             {
                 var both = await Task.WhenAll(Train(exe, csv, job, dir, 1, $"p1-{r}"), Train(exe, csv, job, dir, 1, $"p2-{r}"));
@@ -102,6 +108,9 @@ internal static class SuiteBench
         Target("simulate K=1 / train K=1", Rate("simulate K=1") / Rate("train K=1"), 0.80);
         Target("simulate K=2 / (C × simulate K=1)", Rate("simulate K=2") / (c2 * Rate("simulate K=1")), 0.85);
         Target("train K=2 / (C × train K=1)", Rate("train K=2") / (c2 * Rate("train K=1")), 0.90);
+        Ratio("train K=1 / sync floor K=1", Rate("train K=1") / Rate("sync floor K=1"));
+        Ratio("train K=2 / sync floor K=2", Rate("train K=2") / Rate("sync floor K=2"));
+        Ratio("sync floor K=2 / (C × sync floor K=1)", Rate("sync floor K=2") / (c2 * Rate("sync floor K=1")));
         if (!double.IsNaN(outside))
             Console.WriteLine($"{"round outside compute across processes (ms)",-44} {outside,7:F2}   target ≤ {allowed:F2} (1 ms + bytes / 1 GB/s)  {(outside <= allowed ? "met" : "NOT met")}");
         if (rates.ContainsKey("train K=1, malloc defaults"))
@@ -125,6 +134,31 @@ internal static class SuiteBench
     {
         if (double.IsNaN(value)) return; // --only left out a configuration it needs
         Console.WriteLine($"{what,-44} {value,7:F2}   target ≥ {target:F2}  {(value >= target ? "met" : "NOT met")}");
+    }
+
+    private static void Ratio(string what, double value)
+    {
+        if (!double.IsNaN(value)) Console.WriteLine($"{what,-44} {value,7:F2}");
+    }
+
+    /// <summary>This executable's <c>sync-floor</c> in a process of its own: (samples/s, ms/round).</summary>
+    private static async Task<double[]> Floor(Settings s, int k)
+    {
+        // Started by `dotnet run` the process is the apphost; started as `dotnet LstmCluster.Bench.dll` it is dotnet.
+        string self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(SyncFloorBench).Assembly.Location);
+        foreach (var a in (string[])["sync-floor", "--workers", $"{k}", "--epochs", $"{s.Epochs}", "--hidden", $"{s.Hidden}", "--layers",
+                     $"{s.Layers}", "--points", $"{s.Points}", "--batch", $"{s.Batch}"])
+            start.ArgumentList.Add(a);
+        start.Environment["OMP_NUM_THREADS"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"sync-floor exited {process.ExitCode}: {await stderr}\n{await stdout}");
+        var parts = (await stdout).Trim().Split('\n')[^1].Split(' ');
+        return [double.Parse(parts[0], Culture), double.Parse(parts[1], Culture)];
     }
 
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using LstmCluster.Core.Data;
+using LstmCluster.Core.Model;
+using LstmCluster.Core.Runtime;
+using LstmCluster.Core.Training;
+
+/// <summary>
+/// What synchronous data-parallel training of the suite's job can reach on this machine with nothing of lstmcluster's
+/// engine around it: K plain threads in one process, each with its own replica, each computing its even slice of
+/// every global batch (the product's <c>global-sliced</c> plan), a <see cref="Barrier"/> whose closing thread averages
+/// the K gradients and takes the optimizer step (the parameter server's own code: <see cref="Gradients.WeightedAverage"/>,
+/// <see cref="MasterOptimizer"/>), and the validation loss at each epoch end. No actors, messages, mailboxes or
+/// dispatchers: a floor for what any in-process sync engine costs, so the suite can say how far `train --workers K`
+/// is from it, and what K = 2 can gain here at all (the two computes' waits for each other at every round, and a
+/// half batch costing more than half a batch, are in the floor too).
+/// <para>
+/// Runs in a process of its own (the suite starts this executable with <c>sync-floor</c>), like the configurations it
+/// stands beside, and prints <c>samples/s ms/round server-ms/round validation-ms/round</c> over the training steps
+/// (start-up excluded): the last two are the part of a round no worker overlaps (average, step and the epoch ends'
+/// validation) and the validation within it.
+/// </para>
+/// </summary>
+internal static class SyncFloorBench
+{
+    private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
+
+    /// <summary><c>sync-floor --workers K --epochs E --hidden H --layers L --points N --batch B</c></summary>
+    public static void Run(string[] args)
+    {
+        var map = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
+        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
+        int k = Int("workers", 2), epochs = Int("epochs", 3), hidden = Int("hidden", 64), layers = Int("layers", 2), points = Int("points", 8000),
+            batch = Int("batch", 64);
+        NativeMemory.Tune(); // as lstmcluster does at start-up
+        TorchSharp.torch.set_num_threads(1);
+
+        // The suite's series and job (SuiteBench): sine + noise, window 32, horizon 1, global normalization, Adam, seed 3.
+        var rng = new Random(1);
+        var values = Enumerable.Range(0, points).Select(i => 10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble()).ToArray();
+        var series = new TimeSeries { Source = "sine", ColumnNames = ["value"], Columns = [values], Time = TimeAxis.None(points) };
+        var data = PreparedData.Build(series, new PreprocessingOptions { Lookback = 32, Horizon = 1, Normalize = Normalization.Global });
+        var spec = new ModelSpec(1, hidden, layers, 1);
+        var options = new TrainingOptions { Epochs = epochs, BatchSize = batch, Patience = 0, Seed = 3 };
+        var plan = new BatchPlan(data.Train.Count, k, batch, options.Seed, BatchSampling.GlobalSliced);
+
+        using var server = ForecastModel.Create(spec, options.Seed);
+        using var master = new MasterOptimizer(server, options);
+        float[] weights = master.Weights();
+        var gradients = new BatchGradient[k];
+        int step = 0, epoch = 1;
+        long samples = 0;
+        // The closing thread of each round does the parameter server's part, as the server shares the workers'
+        // dispatcher threads in `train --workers K`.
+        var serverTime = new Stopwatch();
+        var validationTime = new Stopwatch();
+        using var round = new Barrier(k, _ =>
+        {
+            serverTime.Start();
+            var contributions = gradients.Where(g => g.Samples > 0).ToList();
+            master.Step(contributions.Count == 1 ? contributions[0].Values : Gradients.WeightedAverage(contributions));
+            weights = master.Weights();
+            samples += contributions.Sum(g => g.Samples);
+            if (++step == plan.StepsPerEpoch)
+            {
+                validationTime.Start();
+                step = 0;
+                epoch++;
+                ParameterVector.Load(server, weights);
+                Gradients.Loss(server, data.Validation);
+                validationTime.Stop();
+            }
+            serverTime.Stop();
+        });
+        var clock = new Stopwatch();
+        using var start = new Barrier(k, _ => clock.Start());
+        var threads = Enumerable.Range(0, k).Select(w => new Thread(() =>
+        {
+            TorchSharp.torch.set_num_threads(1);
+            using var replica = ForecastModel.Create(spec, options.Seed);
+            // One warm-up gradient, as a worker computes one when it starts (WorkerActor.PreStart).
+            Gradients.Compute(replica, data.Train, [0, 1]);
+            start.SignalAndWait();
+            int[]? order = null;
+            int orderEpoch = 0;
+            while (epoch <= epochs)
+            {
+                if (orderEpoch != epoch)
+                {
+                    order = plan.WalkOrder(w, epoch);
+                    orderEpoch = epoch;
+                }
+                ParameterVector.Load(replica, weights);
+                var part = plan.Part(w, order!, step);
+                gradients[w] = part.Length == 0 ? new BatchGradient([], 0, 0) : Gradients.Compute(replica, data.Train, part);
+                round.SignalAndWait();
+            }
+        }) { Name = $"floor-{w}" }).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        clock.Stop();
+        long rounds = (long)epochs * plan.StepsPerEpoch;
+        Console.WriteLine(string.Create(Culture, $"{samples / clock.Elapsed.TotalSeconds:F1} {clock.Elapsed.TotalMilliseconds / rounds:F3} {serverTime.Elapsed.TotalMilliseconds / rounds:F3} {validationTime.Elapsed.TotalMilliseconds / rounds:F3}"));
+    }
+}
