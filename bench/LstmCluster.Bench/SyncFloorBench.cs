@@ -25,12 +25,18 @@ internal static class SyncFloorBench
 {
     private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
 
-    /// <summary><c>sync-floor --workers K --epochs E --hidden H --layers L --points N --batch B</c></summary>
+    /// <summary>
+    /// <c>sync-floor --workers K --epochs E --hidden H --layers L --points N --batch B [--barrier off]</c>. With
+    /// <c>--barrier off</c> the threads do not wait for each other and nothing is averaged or stepped: each computes its
+    /// slices of the same batches at the starting weights, which is what the K computes give on this machine when no
+    /// round joins them (the floor's distance to it is the waits and the server's serial part).
+    /// </summary>
     public static void Run(string[] args)
     {
         var map = new Dictionary<string, string>();
         for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
         int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
+        bool barrier = map.GetValueOrDefault("barrier", "on") != "off";
         int k = Int("workers", 2), epochs = Int("epochs", 3), hidden = Int("hidden", 64), layers = Int("layers", 2), points = Int("points", 8000),
             batch = Int("batch", 64);
         NativeMemory.Tune(); // as lstmcluster does at start-up
@@ -84,6 +90,22 @@ internal static class SyncFloorBench
             start.SignalAndWait();
             int[]? order = null;
             int orderEpoch = 0;
+            if (!barrier)
+            {
+                ParameterVector.Load(replica, weights);
+                long own = 0;
+                for (int e = 1; e <= epochs; e++)
+                {
+                    var walk = plan.WalkOrder(w, e);
+                    for (int st = 0; st < plan.StepsPerEpoch; st++)
+                    {
+                        var slice = plan.Part(w, walk, st);
+                        if (slice.Length > 0) own += Gradients.Compute(replica, data.Train, slice).Samples;
+                    }
+                }
+                Interlocked.Add(ref samples, own);
+                return;
+            }
             while (epoch <= epochs)
             {
                 if (orderEpoch != epoch)
