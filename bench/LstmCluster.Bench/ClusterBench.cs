@@ -31,9 +31,7 @@ internal static class ClusterBench
         string dir = Path.Combine(Path.GetTempPath(), $"lstmcluster-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         string csv = Path.Combine(dir, "sine.csv");
-        var rng = new Random(1);
-        await File.WriteAllLinesAsync(csv, ["step,value", .. Enumerable.Range(0, points)
-            .Select(i => string.Create(Culture, $"{i},{10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble():R}"))]);
+        await File.WriteAllLinesAsync(csv, BenchSeries.Csv(points));
 
         var fields = new Dictionary<string, string>
         {

@@ -17,7 +17,7 @@ using LstmCluster.Core.Training;
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- ps-scale broadcast [--workers 32] [--repeats 5]
 //            (a broadcast serialized once against once per worker, interleaved)
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- sync-floor [--workers 2] [--epochs 3] [--hidden 64] [--layers 2]
-//            [--points 8000] [--batch 64]   (K plain threads and a barrier, no engine: the suite's floor, SyncFloorBench.cs)
+//            [--points 8000] [--batch 64] [--barrier off]   (K plain threads and a barrier, no engine: the suite's floor, SyncFloorBench.cs)
 //        (suite: issue #12's table: every configuration interleaved, ratios against the targets, memory over many rounds: SuiteBench.cs)
 if (args.FirstOrDefault() == "ps-scale" && args.ElementAtOrDefault(1) == "broadcast")
 {
@@ -49,8 +49,7 @@ var culture = CultureInfo.InvariantCulture;
 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], culture) : fallback;
 int repeats = Arg(0, 5), epochs = Arg(1, 3), hidden = Arg(2, 32), points = Arg(3, 3000), batch = Arg(4, 64);
 
-var rng = new Random(1);
-var values = Enumerable.Range(0, points).Select(i => 10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble()).ToArray();
+var values = BenchSeries.Sine(points);
 var series = new TimeSeries { Source = "sine", ColumnNames = ["value"], Columns = [values], Time = TimeAxis.None(points) };
 var data = PreparedData.Build(series, new PreprocessingOptions { Lookback = 32, Horizon = 1 });
 var spec = new ModelSpec(1, hidden, 1, 1);

@@ -113,8 +113,7 @@ internal static class ServerScaleBench
     {
         // Enough windows for ten rounds an epoch; a small validation set so epoch ends cost little.
         int steps = 10, windows = slice * k * steps;
-        var rng = new Random(1);
-        var values = Enumerable.Range(0, windows + 40).Select(i => 10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble()).ToArray();
+        var values = BenchSeries.Sine(windows + 40);
         var series = new TimeSeries { Source = "sine", ColumnNames = ["value"], Columns = [values], Time = TimeAxis.None(values.Length) };
         var data = PreparedData.Build(series, new PreprocessingOptions { Lookback = 32, Horizon = 1 });
         var train = data.Train;

@@ -42,9 +42,7 @@ internal static class SuiteBench
         string dir = Path.Combine(Path.GetTempPath(), $"lstmcluster-suite-{Environment.ProcessId}");
         Directory.CreateDirectory(dir);
         string csv = Path.Combine(dir, "sine.csv");
-        var rng = new Random(1);
-        await File.WriteAllLinesAsync(csv, ["step,value", .. Enumerable.Range(0, s.Points)
-            .Select(i => string.Create(Culture, $"{i},{10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble():R}"))]);
+        await File.WriteAllLinesAsync(csv, BenchSeries.Csv(s.Points));
         var job = new Dictionary<string, string>
         {
             ["target"] = "value", ["lookback"] = "32", ["horizon"] = "1", ["hidden"] = $"{s.Hidden}", ["layers"] = $"{s.Layers}",

@@ -43,8 +43,7 @@ internal static class SyncFloorBench
         TorchSharp.torch.set_num_threads(1);
 
         // The suite's series and job (SuiteBench): sine + noise, window 32, horizon 1, global normalization, Adam, seed 3.
-        var rng = new Random(1);
-        var values = Enumerable.Range(0, points).Select(i => 10 + Math.Sin(i * 2 * Math.PI / 50) + 0.1 * rng.NextDouble()).ToArray();
+        var values = BenchSeries.Sine(points);
         var series = new TimeSeries { Source = "sine", ColumnNames = ["value"], Columns = [values], Time = TimeAxis.None(points) };
         var data = PreparedData.Build(series, new PreprocessingOptions { Lookback = 32, Horizon = 1, Normalize = Normalization.Global });
         var spec = new ModelSpec(1, hidden, layers, 1);
@@ -88,8 +87,6 @@ internal static class SyncFloorBench
             // One warm-up gradient, as a worker computes one when it starts (WorkerActor.PreStart).
             Gradients.Compute(replica, data.Train, [0, 1]);
             start.SignalAndWait();
-            int[]? order = null;
-            int orderEpoch = 0;
             if (!barrier)
             {
                 ParameterVector.Load(replica, weights);
@@ -106,6 +103,8 @@ internal static class SyncFloorBench
                 Interlocked.Add(ref samples, own);
                 return;
             }
+            int[]? order = null;
+            int orderEpoch = 0;
             while (epoch <= epochs)
             {
                 if (orderEpoch != epoch)

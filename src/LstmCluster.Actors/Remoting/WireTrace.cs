@@ -38,7 +38,8 @@ public static class WireTrace
                 Thread.Sleep(1000);
                 // Collections so far and the time paused in them: large vectors land on the large object heap, whose
                 // collections are gen 2 ones.
-                var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+                using var self = System.Diagnostics.Process.GetCurrentProcess();
+                var cpu = self.TotalProcessorTime;
                 // Then where resident memory is: the process's resident set, the managed heap (size after the last
                 // collection / committed), glibc's heaps (taken from the kernel / in use / free inside) and its
                 // one-by-one mapped blocks, in KiB, and the thread count (each thread that mallocs may get an arena).
@@ -47,7 +48,7 @@ public static class WireTrace
                 string native = heap is { } h ? string.Create(CultureInfo.InvariantCulture, $"{h.Heaps / 1024}/{h.InUse / 1024}/{h.Free / 1024}/{h.Mapped / 1024}") : "-";
                 string gc = string.Create(CultureInfo.InvariantCulture,
                     $"{Stopwatch.GetTimestamp()} gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} {GC.GetTotalPauseDuration().TotalMilliseconds:F0}/{cpu.TotalMilliseconds:F0} " +
-                    $"mem {Environment.WorkingSet / 1024} {info.HeapSizeBytes / 1024}/{info.TotalCommittedBytes / 1024} {native} threads {System.Diagnostics.Process.GetCurrentProcess().Threads.Count}");
+                    $"mem {Environment.WorkingSet / 1024} {info.HeapSizeBytes / 1024}/{info.TotalCommittedBytes / 1024} {native} threads {self.Threads.Count}");
                 lock (Gate)
                 {
                     writer.WriteLine(gc);
