@@ -89,6 +89,43 @@ public sealed class SimulateCommandTests
         Assert.True(Math.Abs(simulated - single) <= 1e-5 * single, $"test RMSE {simulated} (simulate --workers 2) vs {single} (train --workers 0)");
     }
 
+    /// <summary>Runs lstmcluster to its end (bounded by 5 minutes) and fails with its output unless it exits 0.</summary>
+    private static async Task Run(params string[] args)
+    {
+        var start = new ProcessStartInfo(RepoPaths.Lstmcluster) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.True(process.ExitCode == 0, $"{args[0]}: exit {process.ExitCode}\n{await stdout}\n{await stderr}");
+    }
+
+    private static string Sampling(string outDir)
+    {
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        return metrics.RootElement.GetProperty("engine").GetProperty("sampling").GetString()!;
+    }
+
+    [Fact]
+    public async Task Simulate_with_its_own_sampling_trains_the_embedded_engines_model_of_that_sampling()
+    {
+        string outDir = Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"simulate-shard-local-{Guid.NewGuid():N}");
+        // The nodes' own sampling is global: shard-local reaches them only as the job's field.
+        await Run(["simulate", "--workers", "2", "--sampling", "shard-local", .. Job(3), "--out", outDir]);
+        await Run(["train", "--workers", "2", "--torch-threads", "1", "--sampling", "shard-local", .. Job(3), "--out", outDir + "-embedded"]);
+        await Run(["train", "--workers", "2", "--torch-threads", "1", "--sampling", "global", .. Job(3), "--out", outDir + "-global"]);
+
+        Assert.Equal("shard-local", Sampling(outDir));
+        var (simulated, _) = TestRmse(outDir);
+        var (embedded, _) = TestRmse(outDir + "-embedded");
+        var (global, _) = TestRmse(outDir + "-global");
+        // Shard-local batches give another model than global ones, so matching the embedded shard-local run says which one ran.
+        Assert.True(Math.Abs(embedded - global) > 1e-5 * global, $"shard-local {embedded} and global {global} cannot be told apart");
+        Assert.True(Math.Abs(simulated - embedded) <= 1e-5 * embedded,
+            $"test RMSE {simulated} (simulate --sampling shard-local) vs {embedded} (train --workers 2 --sampling shard-local), global {global}");
+    }
+
     [Fact]
     public async Task Ctrl_C_cancels_the_job_and_stops_every_node()
     {

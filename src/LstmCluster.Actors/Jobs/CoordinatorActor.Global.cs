@@ -40,7 +40,7 @@ public sealed partial class CoordinatorActor
         {
             Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = s.Priority, Workers = workers,
             Options = s.Options with { Data = s.Options.Data with { Symbol = string.Join(",", m.Symbols) } },
-            Owner = s.Owner, Mode = s.Mode, Staleness = s.Staleness, SyncPeriod = s.SyncPeriod, Data = pending.Label,
+            Owner = s.Owner, Mode = s.Mode, Staleness = s.Staleness, SyncPeriod = s.SyncPeriod, Sampling = s.Sampling, Data = pending.Label,
             Target = s.Options.Data.Target, Epochs = s.Options.Training.Epochs, Submitted = now, Group = m.Group, Upload = pending.Upload,
         }, ActorRefs.Nobody, durable: true);
         var group = new GroupRecord

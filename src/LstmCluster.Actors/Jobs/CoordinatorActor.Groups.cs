@@ -149,7 +149,7 @@ public sealed partial class CoordinatorActor
                 // A member takes one worker unless the submission named a count: the members share the pool and train at once.
                 Workers = s.Workers ?? 1,
                 Options = s.Options with { Data = s.Options.Data with { Symbol = symbol } },
-                Owner = s.Owner, Mode = s.Mode, Staleness = s.Staleness, SyncPeriod = s.SyncPeriod, Data = pending.Label,
+                Owner = s.Owner, Mode = s.Mode, Staleness = s.Staleness, SyncPeriod = s.SyncPeriod, Sampling = s.Sampling, Data = pending.Label,
                 Target = s.Options.Data.Target, Epochs = s.Options.Training.Epochs, Submitted = now, Group = m.Group, Upload = pending.Upload,
             }, ActorRefs.Nobody, durable: true));
         }

@@ -22,6 +22,8 @@ public sealed record SweepRecord(RunOptionValues Values, SweepRequest Request)
     public TrainingMode? Mode { get; init; }
     public int? Staleness { get; init; }
     public int? SyncPeriod { get; init; }
+    /// <summary>The members' batch sampling; null keeps the engine's (and in journals written before sweeps chose it).</summary>
+    public Core.Training.BatchSampling? Sampling { get; init; }
     /// <summary>The round whose members train now (from 1).</summary>
     public int Round { get; init; } = 1;
     public SweepScore[] Scores { get; init; } = [];
@@ -123,7 +125,7 @@ public sealed partial class CoordinatorActor
             if (m.Workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {m.Workers})");
             if (settings.FixedPool && (m.Workers ?? 1) > pool.Total)
                 throw new ArgumentException($"each trial asks for {m.Workers} workers but the pool has {pool.Total}");
-            new SubmitJob(options, null, 0, null, m.Mode, m.Staleness, m.SyncPeriod).Apply(engine).Validate();
+            new SubmitJob(options, null, 0, null, m.Mode, m.Staleness, m.SyncPeriod, m.Sampling).Apply(engine).Validate();
             trials = m.Sweep.Parse(m.Values).Trials().Count;
         }
         catch (Exception e) when (e is ArgumentException or DataException)
@@ -182,7 +184,7 @@ public sealed partial class CoordinatorActor
         var s = pending.Submit;
         var sweep = new SweepRecord(s.Values, s.Sweep)
         {
-            Priority = s.Priority, Workers = s.Workers, Mode = s.Mode, Staleness = s.Staleness, SyncPeriod = s.SyncPeriod,
+            Priority = s.Priority, Workers = s.Workers, Mode = s.Mode, Staleness = s.Staleness, SyncPeriod = s.SyncPeriod, Sampling = s.Sampling,
         };
         var group = new GroupRecord
         {
@@ -252,7 +254,7 @@ public sealed partial class CoordinatorActor
             Id = id, Sequence = number, Priority = sweep.Priority,
             // A trial takes one worker unless the sweep named a count: the round's trials share the pool and train at once.
             Workers = sweep.Workers ?? 1,
-            Options = options, Owner = group.Owner, Mode = sweep.Mode, Staleness = sweep.Staleness, SyncPeriod = sweep.SyncPeriod,
+            Options = options, Owner = group.Owner, Mode = sweep.Mode, Staleness = sweep.Staleness, SyncPeriod = sweep.SyncPeriod, Sampling = sweep.Sampling,
             Data = group.Data, Target = options.Data.Target, Epochs = round.Epochs, Submitted = now, Group = group.Id, Upload = group.Upload,
         }, ActorRefs.Nobody, durable: true);
         // A member made again under its old id must not move the counter back (NewJob sets it to the job's number).

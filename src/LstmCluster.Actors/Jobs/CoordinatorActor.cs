@@ -233,7 +233,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         {
             Id = $"job-{sequence + 1}", Sequence = sequence + 1, Priority = m.Priority, Workers = requested, Options = m.Options,
             Owner = m.Owner,
-            Mode = m.Mode, Staleness = m.Staleness, SyncPeriod = m.SyncPeriod, Data = label, Target = m.Options.Data.Target,
+            Mode = m.Mode, Staleness = m.Staleness, SyncPeriod = m.SyncPeriod, Sampling = m.Sampling, Data = label, Target = m.Options.Data.Target,
             Epochs = m.Options.Training.Epochs, Submitted = DateTimeOffset.UtcNow,
         }, Sender, durable: true);
         if (Reject(job, () =>

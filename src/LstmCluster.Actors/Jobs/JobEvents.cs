@@ -1,5 +1,6 @@
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Training;
 
 namespace LstmCluster.Actors.Jobs;
 
@@ -26,6 +27,8 @@ public sealed record JobRecord
     public TrainingMode? Mode { get; init; }
     public int? Staleness { get; init; }
     public int? SyncPeriod { get; init; }
+    /// <summary>The job's own batch sampling (<see cref="SubmitJob.Sampling"/>); null keeps the engine's, as in journals written before jobs chose it.</summary>
+    public BatchSampling? Sampling { get; init; }
     public string? Data { get; init; }
     public string? Target { get; init; }
     public JobState State { get; init; } = JobState.Queued;

@@ -67,7 +67,7 @@ internal static class JobPreparation
     public static TrainingSetup Setup(JobRecord record, JobStore store, PreparedData data, EngineOptions engine)
     {
         var options = OptionsOf(record, store);
-        var jobEngine = new SubmitJob(options, null, 0, null, record.Mode, record.Staleness, record.SyncPeriod).Apply(engine);
+        var jobEngine = new SubmitJob(options, null, 0, null, record.Mode, record.Staleness, record.SyncPeriod, record.Sampling).Apply(engine);
         return new TrainingSetup(record.Id, options.Spec(data.Preprocessor.InputSize), data.Train, data.Validation,
             options.Training, jobEngine with { Workers = Math.Max(1, record.Workers) }, null);
     }

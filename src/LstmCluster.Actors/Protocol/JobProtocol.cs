@@ -1,5 +1,6 @@
 using Akka.Actor;
 using LstmCluster.Core.Forecasting;
+using LstmCluster.Core.Training;
 
 namespace LstmCluster.Actors.Protocol;
 
@@ -19,13 +20,14 @@ public enum JobState
 /// A forecasting job: train, evaluate against baselines, forecast. The data is the file at
 /// <c>Options.Data.Path</c>, or <paramref name="CsvText"/> when given (the path is then only a label).
 /// Higher <paramref name="Priority"/> runs first; <paramref name="Workers"/> null takes the engine's default (on a cluster:
-/// every free worker). <paramref name="Mode"/>, <paramref name="Staleness"/> and <paramref name="SyncPeriod"/> null keep the engine's.
+/// every free worker). <paramref name="Mode"/>, <paramref name="Staleness"/>, <paramref name="SyncPeriod"/> and <paramref name="Sampling"/>
+/// null keep the engine's; <paramref name="Sampling"/> only matters in sync mode (<see cref="EngineOptions.RunSampling"/>).
 /// <paramref name="Owner"/> names who submitted it (the job API's token name; null on an open API): the API lets an owner cancel
 /// and delete its own jobs, and only an admin those of others.
 /// The sender gets <see cref="JobAccepted"/> or <see cref="JobRejected"/>, and the final <see cref="JobStatus"/> when the job ends.
 /// </summary>
 public sealed record SubmitJob(RunOptions Options, string? CsvText = null, int Priority = 0, int? Workers = null,
-    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null, string? Owner = null) : IJobMessage
+    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null, BatchSampling? Sampling = null, string? Owner = null) : IJobMessage
 {
     /// <summary>The engine options this job trains with: <paramref name="engine"/> with the job's own choices over it.</summary>
     public EngineOptions Apply(EngineOptions engine) => engine with
@@ -33,6 +35,7 @@ public sealed record SubmitJob(RunOptions Options, string? CsvText = null, int P
         Mode = Mode ?? engine.Mode,
         Staleness = Staleness ?? engine.Staleness,
         SyncPeriod = SyncPeriod ?? engine.SyncPeriod,
+        Sampling = Sampling ?? engine.Sampling,
     };
 }
 

@@ -1,5 +1,6 @@
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Sweeps;
+using LstmCluster.Core.Training;
 
 namespace LstmCluster.Actors.Protocol;
 
@@ -28,7 +29,7 @@ public sealed record SweepRequest(string[] Grid, int Eta = 3, int MinEpochs = 2,
 /// <see cref="GroupStatus"/> with its <see cref="GroupStatus.Sweep"/>.
 /// </summary>
 public sealed record SubmitSweep(RunOptionValues Values, SweepRequest Sweep, string? CsvText = null, int Priority = 0, int? Workers = null,
-    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null, string? Owner = null) : IJobMessage;
+    TrainingMode? Mode = null, int? Staleness = null, int? SyncPeriod = null, BatchSampling? Sampling = null, string? Owner = null) : IJobMessage;
 
 /// <summary>Every job group the coordinator knows (answered with <see cref="GroupList"/>), newest first.</summary>
 public sealed record ListGroups : IJobMessage

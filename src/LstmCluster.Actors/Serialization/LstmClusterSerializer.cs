@@ -173,8 +173,12 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             "tx" => new TrainingFailed(r.ReadString(), r.ReadString()),
             "gss" => new GetServerState(r.ReadString()),
             "ss" => new ServerState(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()),
+            // Fields added later follow the owner, in the order they were added.
             "sj" => new SubmitJob(ReadJson<RunOptions>(r), ReadNullableString(r), r.ReadInt32(), ReadNullableInt(r),
-                (TrainingMode?)ReadNullableInt(r), ReadNullableInt(r), ReadNullableInt(r), ReadNullableString(r)),
+                (TrainingMode?)ReadNullableInt(r), ReadNullableInt(r), ReadNullableInt(r), Owner: ReadNullableString(r))
+            {
+                Sampling = (BatchSampling?)ReadNullableInt(r),
+            },
             "st" => new SubmitTraining(ReadSetup(r), ReadRef(r), r.ReadInt32()),
             "ja" => new JobAccepted(r.ReadString()),
             "jr" => new JobRejected(r.ReadString(), r.ReadBoolean()),
@@ -243,6 +247,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case SubmitJob m:
                 WriteJson(w, m.Options); WriteNullable(w, m.CsvText); w.Write(m.Priority); WriteNullable(w, m.Workers);
                 WriteNullable(w, (int?)m.Mode); WriteNullable(w, m.Staleness); WriteNullable(w, m.SyncPeriod); WriteNullable(w, m.Owner);
+                WriteNullable(w, (int?)m.Sampling);
                 break;
             case SubmitTraining m: WriteSetup(w, m.Setup); WriteRef(w, m.Listener); w.Write(m.Priority); break;
             case JobAccepted m: w.Write(m.Job); break;

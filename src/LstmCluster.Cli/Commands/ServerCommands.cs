@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Text.Json;
+using LstmCluster.Actors.Protocol;
 using LstmCluster.Cli.Output;
 using LstmCluster.Client;
 using LstmCluster.Contracts;
@@ -94,11 +95,17 @@ public static class ServerCommands
     {
         var mode = new Option<string>("--mode") { Description = "sync (default), async or local-sgd" };
         mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
+        var sampling = new Option<string>("--sampling")
+        {
+            Description = "sync mode: global (each batch drawn from the seed alone: the same model for any number of workers), global-sliced (the same batches, every worker computing an even slice of each) or shard-local (each worker draws from its own shard); default: the server's",
+        };
+        sampling.AcceptOnlyFromAmong(EngineOptions.SamplingNames);
         return
         [
             mode,
             new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old" },
             new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds" },
+            sampling,
         ];
     }
 

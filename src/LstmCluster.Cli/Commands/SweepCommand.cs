@@ -70,7 +70,9 @@ public static class SweepCommand
                 // On a server the coordinator decides how many trials train at once (its --max-concurrent-jobs and free workers).
                 if (p.GetResult(parallel) is { Implicit: false })
                     throw new CliUsageException("sweep: --parallel is for the in-process sweep; with --server the coordinator runs a round's trials on its free workers (its --max-concurrent-jobs)");
-                var given = ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs));
+                // The engine's choices go with the trials when given, as submit's do; the server's defaults otherwise.
+                var given = ServerCommands.GivenFields(p, args.All.Where(o => o != args.Data && o != args.MaxEpochs)
+                    .Concat([engine.Mode, engine.Staleness, engine.SyncPeriod, engine.Sampling]));
                 // Each trial's worker count, as `submit --workers` gives a job's (default: the server's, one per member).
                 if (p.GetResult(engine.Workers) is { Implicit: false })
                 {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using LstmCluster.Actors.Protocol;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Training;
@@ -271,6 +272,10 @@ internal static class JobApiDocument
                 ["sync", "async", "local-sgd"], null),
             ["staleness"] = Int("mode=async: how many versions behind a gradient may be and still be applied; default: the node's.", 0, 1_000_000, null),
             ["sync-period"] = Int("mode=local-sgd: local steps between averaging; default: the node's.", 1, 1_000_000, null),
+            ["sampling"] = Choice("mode=sync: how each round's global batch is drawn. global: from the seed alone (the single-process trainer's batches "
+                + "whatever the workers); global-sliced: the same batches, every worker holding every window and computing an even slice of each; "
+                + "shard-local: each worker draws its share from its own shard (the model depends on the workers); other modes always walk "
+                + "their own shards; default: the node's.", EngineOptions.SamplingNames, null),
         };
         // Every field but target may be left out (the server's default applies): typed as also null, so that a generated client
         // (NSwag) leaves out a field it was given no value for, where it would refuse a null for a field that cannot be null.

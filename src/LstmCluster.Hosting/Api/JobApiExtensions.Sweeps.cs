@@ -69,7 +69,7 @@ public static partial class JobApiExtensions
         }
         var job = form.Job!;
         var sweep = new SubmitSweep(form.Values!, request, job.CsvText, job.Priority, job.Workers, job.Mode, job.Staleness, job.SyncPeriod,
-            context.User.Identity?.Name);
+            job.Sampling, context.User.Identity?.Name);
         var reply = await Ask(coordinator, sweep, options.SubmitTimeout, ct, context.RequestServices.GetService<ActorSystem>());
         return reply switch
         {

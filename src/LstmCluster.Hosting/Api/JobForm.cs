@@ -3,6 +3,7 @@ using System.Text;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
+using LstmCluster.Core.Training;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -68,6 +69,7 @@ internal static class JobForm
         int priority = 0;
         int? workers = null, staleness = null, syncPeriod = null;
         TrainingMode? mode = null;
+        BatchSampling? sampling = null;
         string? path = null;
         SeriesStrategy? strategy = null;
         var extra = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -101,6 +103,9 @@ internal static class JobForm
                     case "sync-period":
                         syncPeriod = Int(key, text);
                         break;
+                    case "sampling":
+                        sampling = EngineOptions.ParseSampling(text);
+                        break;
                     case "strategy":
                         // with symbol=all or a list: a group of one job per series, or of one global model's job
                         strategy = SeriesSelection.ParseStrategy(text);
@@ -113,7 +118,7 @@ internal static class JobForm
                         break;
                     default:
                         if (!RunOptionValues.IsOption(name))
-                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, strategy, series-id, {string.Join(", ", RunOptionValues.Names)})");
+                            throw new ArgumentException($"unknown field '{key}' (fields: data, path, workers, priority, mode, staleness, sync-period, sampling, strategy, series-id, {string.Join(", ", RunOptionValues.Names)})");
                         values = values.With(name, text);
                         break;
                 }
@@ -169,7 +174,7 @@ internal static class JobForm
             // The coordinator checks again (and loads the data); checking here answers the common mistakes without a round trip.
             run.Validate();
             if (workers is < 1 or > 1024) throw new ArgumentException($"workers must be between 1 and 1024 (got {workers})");
-            var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod);
+            var job = new SubmitJob(run, csv, priority, workers, mode, staleness, syncPeriod, sampling);
             job.Apply(new EngineOptions()).Validate();
             return new Outcome(job, null) { Values = values with { Data = label }, Extra = extra };
         }

@@ -412,6 +412,63 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task A_jobs_own_sampling_is_the_plan_its_workers_walk_and_what_its_metrics_report()
+    {
+        var plans = new System.Collections.Concurrent.ConcurrentQueue<PlanSpec>();
+        EngineStats? figures = null;
+        var real = Sys.ActorOf(LstmCluster.Actors.Training.ParameterServerHost.Props());
+        var host = Sys.ActorOf(Props.Create(() => new TappingHost(real, plans)));
+        // The node's engine samples globally: whatever else the workers are dealt is the job's own choice.
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 2, Sampling = BatchSampling.Global },
+            LocalParameterServers = false,
+            Artifacts = (_, _, _, f) =>
+            {
+                figures = f;
+                return new Dictionary<string, byte[]>();
+            },
+        }));
+        coordinator.Tell(new ParameterServerHostAvailable(host));
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(2), Csv, Workers: 2, Sampling: BatchSampling.GlobalSliced));
+        var job = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        var final = await Final();
+        Assert.True(final.State == JobState.Succeeded, $"{job} ended {final.State}: {final.Reason}");
+
+        // Both workers were dealt a global-sliced plan (each holding every window), and metrics.json says so.
+        Assert.True(plans.Count >= 2, $"{plans.Count} shard(s) dealt");
+        Assert.All(plans, p => Assert.Equal((BatchSampling.GlobalSliced, 2), (p.Sampling, p.ShardCount)));
+        Assert.NotNull(figures);
+        Assert.Equal(BatchSampling.GlobalSliced, figures!.Options.Sampling);
+        Assert.Equal("global-sliced", (string?)figures.ToJson()["sampling"]);
+    }
+
+    /// <summary>A parameter-server host that puts a tap in front of each of a run's workers, keeping the plan each is dealt.</summary>
+    private sealed class TappingHost : ReceiveActor
+    {
+        public TappingHost(IActorRef real, System.Collections.Concurrent.ConcurrentQueue<PlanSpec> plans)
+        {
+            Receive<StartTraining>(m =>
+            {
+                var taps = m.Workers.Select(worker => Context.ActorOf(Props.Create(() => new Tap(worker, plans)))).ToArray();
+                real.Forward(m with { Workers = taps });
+            });
+            ReceiveAny(real.Forward);
+        }
+    }
+
+    /// <summary>Forwards everything to its worker (the worker answers the parameter server itself), noting each plan dealt.</summary>
+    private sealed class Tap : ReceiveActor
+    {
+        public Tap(IActorRef worker, System.Collections.Concurrent.ConcurrentQueue<PlanSpec> plans) =>
+            ReceiveAny(m =>
+            {
+                if (m is AssignShard a) plans.Enqueue(a.Plan);
+                worker.Forward(m);
+            });
+    }
+
+    [Fact]
     public async Task An_unknown_job_is_answered_as_unknown()
     {
         var coordinator = Coordinator(1, 1);

@@ -4,6 +4,7 @@ using LstmCluster.Actors.Jobs;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Serialization;
 using LstmCluster.Core.Data;
+using LstmCluster.Core.Training;
 
 namespace LstmCluster.Actors.Tests.Protocol;
 
@@ -22,6 +23,7 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
     {
         new JobSubmitted(Record),
         new JobSubmitted(Record with { Owner = "alice" }),
+        new JobSubmitted(Record with { Mode = TrainingMode.Sync, SyncPeriod = null, Sampling = BatchSampling.GlobalSliced }),
         new JobStarted("job-7", 2, At, 3),
         new JobStarted("job-7", 3, At, 2, FromEpoch: 5, FromRound: 50),
         new JobCheckpointed("job-7", new CheckpointRef(6, 2, 52, new string('a', 64), At)),
@@ -67,6 +69,15 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
             Sweep = new SweepRecord(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value" }, new SweepRequest(["hidden=4,8"], 2, 1, 4, 8))
             {
                 Workers = 1, Priority = 3, Round = 1,
+            },
+        }),
+        new GroupSubmitted(new GroupRecord
+        {
+            Id = "group-10", Sequence = 10, Strategy = "sweep", Data = "sine.csv", Target = "value", Submitted = At,
+            Members = [new GroupMember("r1 #1 hidden=4", "job-12") { Trial = 1, Round = 1 }],
+            Sweep = new SweepRecord(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value" }, new SweepRequest(["hidden=4,8"]))
+            {
+                Mode = TrainingMode.Sync, Sampling = BatchSampling.ShardLocal,
             },
         }),
         new SweepRoundEnded("group-9", 1, [new SweepScore(1, 1, "job-10", 0.7, 1.1, 0.8, 2, 2, null), new SweepScore(2, 1, null, double.NaN, double.NaN, double.NaN, 0, 0, "skipped: bad")],
@@ -126,6 +137,40 @@ public sealed class JobEventSerializerTests() : TestKit(TestSupport.Config)
         var back = Assert.IsType<JobSubmitted>(serializer.FromBinary(old, serializer.Manifest(new JobSubmitted(Record))));
         Assert.Null(back.Job.Owner);
         Assert.Equal("job-7", back.Job.Id);
+    }
+
+    [Fact]
+    public void A_job_and_a_sweep_keep_their_sampling_and_those_journaled_before_jobs_chose_one_read_back_without()
+    {
+        var job = new JobSubmitted(Record with { Sampling = BatchSampling.ShardLocal });
+        var sweep = new GroupSubmitted(new GroupRecord
+        {
+            Id = "group-3", Sequence = 3, Strategy = "sweep", Members = [],
+            Sweep = new SweepRecord(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value" }, new SweepRequest(["hidden=4,8"]))
+            {
+                Sampling = BatchSampling.GlobalSliced,
+            },
+        });
+        var serializer = (JobEventSerializer)Sys.Serialization.FindSerializerFor(job);
+        T Read<T>(T e, Func<string, string> edit) => Assert.IsType<T>(serializer.FromBinary(
+            System.Text.Encoding.UTF8.GetBytes(edit(System.Text.Encoding.UTF8.GetString(serializer.ToBinary(e!)))), serializer.Manifest(e!)));
+
+        Assert.Equal(BatchSampling.ShardLocal, Read(job, json => json).Job.Sampling);
+        Assert.Equal(BatchSampling.GlobalSliced, Read(sweep, json => json).Group.Sweep!.Sampling);
+        // An older journal has no such key at all: the job then trains with the engine's sampling, as it did.
+        string Without(string json)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+            var record = node["Job"] ?? node["Group"]!["Sweep"]!;
+            Assert.True(record.AsObject().Remove("Sampling"), json);
+            return node.ToJsonString();
+        }
+        var oldJob = Read(job, Without);
+        Assert.Null(oldJob.Job.Sampling);
+        Assert.Equal((TrainingMode.LocalSgd, 4), (oldJob.Job.Mode!.Value, oldJob.Job.SyncPeriod!.Value));
+        var oldSweep = Read(sweep, Without);
+        Assert.Null(oldSweep.Group.Sweep!.Sampling);
+        Assert.Equal("group-3", oldSweep.Group.Id);
     }
 
     [Fact]

@@ -49,6 +49,8 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Priority: 3, Workers: 2),
             new SubmitJob(TestSupport.SineRun()),
             new SubmitJob(TestSupport.SineRun(), null, Workers: 3, Mode: TrainingMode.LocalSgd, Staleness: 5, SyncPeriod: 8),
+            new SubmitJob(TestSupport.SineRun(), null, Workers: 2, Mode: TrainingMode.Sync, Sampling: BatchSampling.ShardLocal),
+            new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Sampling: BatchSampling.GlobalSliced, Owner: "alice"),
             new SubmitJob(TestSupport.SineRun(), "date,value\n2020-01-01,1\n", Owner: "alice"),
             new SubmitTraining(setup, ActorRefs.Nobody, Priority: -1),
             new SubmitTraining(setup with { InitialWeights = null }, ActorRefs.Nobody),
@@ -87,7 +89,9 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
                 new GroupMemberStatus("GOOG", null, JobState.Failed, 0, 0, double.NaN, "skipped: too short"),
             ]) { Data = "vega.csv", Target = "price", Owner = "alice", Submitted = new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero) },
             new SubmitSweep(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value", Hidden = 8 },
-                new SweepRequest(["hidden=4,8", "lr=1e-2"], Eta: 2, MinEpochs: 1, FinalEpochs: 4, MaxTrials: 8), "date,value\n2020-01-01,1\n", 2, 1, TrainingMode.Sync, null, null, "alice"),
+                new SweepRequest(["hidden=4,8", "lr=1e-2"], Eta: 2, MinEpochs: 1, FinalEpochs: 4, MaxTrials: 8), "date,value\n2020-01-01,1\n", 2, 1, TrainingMode.Sync, null, null,
+                BatchSampling.GlobalSliced, "alice"),
+            new SubmitSweep(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value" }, new SweepRequest(["hidden=4,8"])),
             ListGroups.Instance,
             new GroupList([new GroupStatus("group-9", JobState.Succeeded, "sweep", null,
                 [new GroupMemberStatus("r1 #1 hidden=4", "job-10", JobState.Succeeded, 2, 2, 0.8, null) { Trial = 1, Round = 1, ValidationMase = 0.7 }])
@@ -175,6 +179,27 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
     [Fact]
     public void An_unknown_mode_names_the_valid_ones() =>
         Assert.Contains("sync, async or local-sgd", Assert.Throws<ArgumentException>(() => EngineOptions.ParseMode("fast")).Message);
+
+    [Theory]
+    [InlineData(BatchSampling.Global)]
+    [InlineData(BatchSampling.GlobalSliced)]
+    [InlineData(BatchSampling.ShardLocal)]
+    [InlineData(null)]
+    public void A_jobs_sampling_travels_to_the_coordinator_and_null_keeps_the_engines(BatchSampling? sampling)
+    {
+        var job = new SubmitJob(TestSupport.SineRun(), null, Mode: TrainingMode.Sync, SyncPeriod: 8, Sampling: sampling, Owner: "alice");
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(job);
+        var back = (SubmitJob)serializer.FromBinary(serializer.ToBinary(job), serializer.Manifest(job));
+        Assert.Equal((sampling, 8, "alice"), (back.Sampling, back.SyncPeriod, back.Owner));
+
+        // Over an engine whose own sampling is neither of the others: the job's when it names one, the engine's otherwise.
+        var engine = new EngineOptions { Sampling = BatchSampling.GlobalSliced, Mode = TrainingMode.LocalSgd };
+        var applied = back.Apply(engine);
+        Assert.Equal(sampling ?? BatchSampling.GlobalSliced, applied.Sampling);
+        Assert.Equal(applied.Sampling, applied.RunSampling());
+        // Sampling is sync mode's: an async job walks its own shards whatever it asked for.
+        Assert.Equal(BatchSampling.ShardLocal, (back with { Mode = TrainingMode.Async }).Apply(engine).RunSampling());
+    }
 
     [Fact]
     public void An_unknown_manifest_is_a_serialization_exception()

@@ -115,6 +115,8 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(engine.GetProperty("rounds").GetInt64() > 0);
         Assert.Equal(perWorker.Sum(w => w.GetProperty("samples").GetInt64()), engine.GetProperty("samples").GetInt64());
         Assert.Equal(0, engine.GetProperty("dropped_gradients").GetInt64());
+        // A job that names no sampling trains with the node's (global, the default).
+        Assert.Equal("global", engine.GetProperty("sampling").GetString());
 
         var list = await host.Client.ListAsync();
         Assert.Contains(list, j => j.Id == id && j.State == "Succeeded");
@@ -151,6 +153,20 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         // The same levels as the job's forecast.csv.
         string csv = Encoding.UTF8.GetString(await host.Client.ArtifactAsync(id, "forecast.csv"));
         Assert.Contains("q0.1", csv.Split('\n')[0]);
+    }
+
+    [Theory]
+    [InlineData("sync", "global-sliced", "global-sliced")]
+    [InlineData("sync", "Shard-Local", "shard-local")]
+    // Sampling is sync mode's: an async job walks its own shards whatever it asked for.
+    [InlineData("async", "global-sliced", "shard-local")]
+    public async Task A_jobs_sampling_field_is_the_sampling_it_trains_with(string mode, string sampling, string ran)
+    {
+        string id = await Submit(new Dictionary<string, string>(ApiHost.TinyJob()) { ["mode"] = mode, ["sampling"] = sampling });
+        var done = await host.WaitForEnd(id);
+        Assert.True(done.State == "Succeeded", $"{id} ended {done.State}: {done.Reason}");
+        var engine = JsonDocument.Parse(await host.Client.ArtifactAsync(id, "metrics.json")).RootElement.GetProperty("engine");
+        Assert.Equal((mode, ran), (engine.GetProperty("mode").GetString(), engine.GetProperty("sampling").GetString()));
     }
 
     [Fact]
@@ -191,6 +207,7 @@ public sealed class JobApiTests(ITestOutputHelper output) : IAsyncLifetime
         { "workers 0", new() { ["target"] = "value", ["workers"] = "0" }, null, "workers must be between 1 and 1024 (got 0)" },
         { "unknown mode", new() { ["target"] = "value", ["mode"] = "gossip" }, null, "mode must be sync, async or local-sgd (got 'gossip')" },
         { "sync period 0", new() { ["target"] = "value", ["mode"] = "local-sgd", ["sync-period"] = "0" }, null, "sync period must be between 1 and 1000000 (got 0)" },
+        { "unknown sampling", new() { ["target"] = "value", ["sampling"] = "random" }, null, "sampling must be one of global, shard-local, global-sliced (got 'random')" },
         { "missing target", new() { ["epochs"] = "2" }, null, "target" },
         { "unknown field", new() { ["target"] = "value", ["epoch"] = "2" }, null, "unknown field 'epoch'" },
         { "quantiles unsorted", new() { ["target"] = "value", ["quantiles"] = "0.9,0.1" }, null, "quantiles must be in increasing order (0.9 comes before 0.1)" },

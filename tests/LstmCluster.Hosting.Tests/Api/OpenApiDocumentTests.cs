@@ -39,7 +39,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
 
         // Every name the form reader accepts is described: train's options, and the API's own fields.
         var names = fields.EnumerateObject().Select(p => p.Name).ToHashSet();
-        var expected = Core.Configuration.RunOptionValues.Names.Concat(["data", "path", "workers", "priority", "mode", "staleness", "sync-period", "strategy", "series-id"]);
+        var expected = Core.Configuration.RunOptionValues.Names.Concat(["data", "path", "workers", "priority", "mode", "staleness", "sync-period", "sampling", "strategy", "series-id"]);
         Assert.Empty(expected.Except(names));
         Assert.Empty(names.Except(expected));
         Assert.All(fields.EnumerateObject(), f => Assert.False(string.IsNullOrWhiteSpace(f.Value.GetProperty("description").GetString()), f.Name));
@@ -59,6 +59,10 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(0, fields.GetProperty("lr").GetProperty("exclusiveMinimum").GetDouble());
         Assert.Equal(1, fields.GetProperty("dropout").GetProperty("exclusiveMaximum").GetDouble());
         Assert.Equal(["sync", "async", "local-sgd"], fields.GetProperty("mode").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        // The node's sampling unless the job names one: no default of the document's own.
+        var sampling = fields.GetProperty("sampling");
+        Assert.Equal(["global", "shard-local", "global-sliced"], sampling.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(sampling.TryGetProperty("default", out _));
         Assert.Equal(Core.Configuration.RunOptionValues.NormalizeChoices,
             fields.GetProperty("normalize").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("value", fields.GetProperty("target").GetProperty("examples")[0].GetString());

@@ -32,7 +32,10 @@ public sealed class SweepApiTests
     public async Task A_sweep_runs_as_one_group_ranks_its_trials_and_its_best_model_is_served_under_the_groups_id()
     {
         await using var host = await Host();
-        using (var submitted = await host.Http.PostAsync("sweeps", Form(Fields())))
+        // The trials train with the sweep's own sampling, not the node's (global).
+        var fields = Fields();
+        fields["sampling"] = "global-sliced";
+        using (var submitted = await host.Http.PostAsync("sweeps", Form(fields)))
         {
             Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
             Assert.StartsWith("/groups/group-", submitted.Headers.Location!.OriginalString);
@@ -62,6 +65,11 @@ public sealed class SweepApiTests
         using var json = JsonDocument.Parse(await host.Client.GroupFileAsync(id, "sweep.json"));
         Assert.Equal(sweep.Best, json.RootElement.GetProperty("best").GetProperty("job").GetString());
         Assert.Equal(await host.Client.ArtifactAsync(sweep.Best!, "forecast.csv"), await host.Client.GroupFileAsync(id, "forecast.csv"));
+        foreach (var member in done.Members)
+        {
+            using var metrics = JsonDocument.Parse(await host.Client.ArtifactAsync(member.Job!, "metrics.json"));
+            Assert.Equal("global-sliced", metrics.RootElement.GetProperty("engine").GetProperty("sampling").GetString());
+        }
         Assert.NotEmpty(await host.Client.ModelZipAsync(id));
         // Served as the group's model: the same forecast as the best job's own.
         string recent = await File.ReadAllTextAsync(ApiHost.AirPassengers);

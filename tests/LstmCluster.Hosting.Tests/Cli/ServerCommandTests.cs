@@ -18,7 +18,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
     public async Task Submit_wait_follows_the_job_and_status_and_forecast_read_it_back()
     {
         var submit = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
-            "--epochs", "2", "--hidden", "8", "--layers", "1", "--lookback", "12", "--season", "12", "--wait"));
+            "--epochs", "2", "--hidden", "8", "--layers", "1", "--lookback", "12", "--season", "12", "--sampling", "global-sliced", "--wait"));
         Assert.True(submit.ExitCode == 0, submit.Error + submit.Out);
         string id = submit.Out.Split('\n')[0].Trim();
         Assert.Matches("^job-[0-9]+$", id);
@@ -28,6 +28,9 @@ public sealed class ServerCommandTests : IAsyncLifetime
         var status = await host.Client.StatusAsync(id);
         Assert.Equal("Succeeded", status.State);
         Assert.Equal(2, status.Epochs);
+        // --sampling went with the job: it trained global-sliced, not with the node's default (global).
+        var engine = System.Text.Json.JsonDocument.Parse(await host.Client.ArtifactAsync(id, "metrics.json")).RootElement.GetProperty("engine");
+        Assert.Equal("global-sliced", engine.GetProperty("sampling").GetString());
 
         var list = await Task.Run(() => CliRunner.Run("status", "--server", Server));
         Assert.True(list.ExitCode == 0, list.Error);
@@ -60,7 +63,7 @@ public sealed class ServerCommandTests : IAsyncLifetime
     {
         var outDir = CliRunner.TempDir();
         var sweep = await Task.Run(() => CliRunner.Run("sweep", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
-            "--layers", "1", "--lookback", "12", "--season", "12", "--grid", "hidden=4,8", "--max-epochs", "3", "--eta", "2", "--workers", "1", "--out", outDir));
+            "--layers", "1", "--lookback", "12", "--season", "12", "--grid", "hidden=4,8", "--max-epochs", "3", "--eta", "2", "--workers", "1", "--sampling", "shard-local", "--out", outDir));
         Assert.True(sweep.ExitCode == 0, sweep.Error + sweep.Out);
         Assert.Contains("one sweep group", sweep.Out);
         Assert.Contains("Leaderboard: 2 trials ranked by validation MASE", sweep.Out);
@@ -80,6 +83,12 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.Equal(("Succeeded", 3, group.Id, 1), (bestStatus.State, bestStatus.Epochs, bestStatus.Group, bestStatus.Workers));
         var other = await host.Client.StatusAsync(jobs[1]);
         Assert.Equal(("Succeeded", 2), (other.State, other.Epochs));
+        // --sampling went with the sweep to every trial, as --workers did.
+        foreach (var job in jobs)
+        {
+            using var metrics = System.Text.Json.JsonDocument.Parse(await host.Client.ArtifactAsync(job, "metrics.json"));
+            Assert.Equal("shard-local", metrics.RootElement.GetProperty("engine").GetProperty("sampling").GetString());
+        }
         // A progress line per member as it ended: both trials in round 1, the best in round 2.
         Assert.Contains("round 1, trial 1/2 [hidden=4]: validation MASE", sweep.Out);
         Assert.Contains("round 1, trial 2/2 [hidden=8]: validation MASE", sweep.Out);
@@ -106,6 +115,12 @@ public sealed class ServerCommandTests : IAsyncLifetime
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("epochs", bad.Error);
         Assert.Contains("400", bad.Error);
+
+        // A sampling the engine does not know is refused before anything is sent, naming the valid ones.
+        var sampling = await Task.Run(() => CliRunner.Run("submit", "--server", Server, "--data", ApiHost.AirPassengers, "--target", "value",
+            "--sampling", "random"));
+        Assert.Equal(2, sampling.ExitCode);
+        Assert.Contains("global-sliced", sampling.Error);
 
         var unknown = await Task.Run(() => CliRunner.Run("status", "--server", Server, "job-77"));
         Assert.Equal(2, unknown.ExitCode);
