@@ -75,13 +75,7 @@ public sealed class SimulateCommandTests
 
         // Global sampling: two worker processes train the single-process trainer's model (to float summation order).
         string bareDir = outDir + "-bare";
-        var bare = new ProcessStartInfo(RepoPaths.Lstmcluster) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["train", "--workers", "0", "--torch-threads", "1", .. Job(3), "--out", bareDir]) bare.ArgumentList.Add(a);
-        using var reference = Process.Start(bare)!;
-        var bareOut = reference.StandardOutput.ReadToEndAsync();
-        var bareErr = reference.StandardError.ReadToEndAsync();
-        await reference.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        Assert.True(reference.ExitCode == 0, $"exit {reference.ExitCode}\n{await bareOut}\n{await bareErr}");
+        await Run(["train", "--workers", "0", "--torch-threads", "1", .. Job(3), "--out", bareDir]);
         var (simulated, simulatedBest) = TestRmse(outDir);
         var (single, singleBest) = TestRmse(bareDir);
         Assert.Equal(3, singleBest);
