@@ -12,6 +12,15 @@ namespace LstmCluster.Core.Runtime;
 /// free top up to 128 MiB removes nearly all of it: ~3,000 faults a second, 3–4 % system time (README, "Performance").
 /// Either setting alone does not (the other one keeps returning the pages).
 /// <para>
+/// A thread other than the main one allocates from its own arena, which grows in heaps of at most 64 MiB; a block its
+/// heap has no room for gets a new heap, and glibc unmaps a heap as soon as everything in it is free, whatever the trim
+/// threshold says. At hidden 128 (1→128×2, batch 64, window 32) a worker node's torch thread did that once a round
+/// (strace: a 22 MB heap mapped, then unmapped): 77,000–90,000 minor faults per CPU-second, 14–18 % system time and the
+/// worker's compute 36–41 ms a round against 24–26 ms in `train --workers 1`, in 5 of 7 `simulate --workers 1` runs
+/// (README, "Performance"). A top pad of a whole heap (<see cref="TopPad"/>) keeps such a heap mapped; only
+/// <see cref="Trim"/> gives its free pages back.
+/// </para>
+/// <para>
 /// Applied once, before libtorch allocates, by whatever hosts training (the CLI's start-up). Skipped on other systems
 /// and C libraries, when <c>LSTMCLUSTER_MALLOC_TUNING=off</c>, or when the operator's own <c>GLIBC_TUNABLES</c> sets
 /// malloc parameters.
@@ -25,7 +34,16 @@ public static class NativeMemory
     /// <summary>Free memory at a heap's top kept before it is given back to the kernel.</summary>
     public const int TrimThreshold = 128 * 1024 * 1024;
 
+    /// <summary>
+    /// Extra space glibc keeps when it grows or shrinks a heap. glibc keeps a thread arena's emptied heap while its free
+    /// space and the previous heap's room to grow stay below this pad; one heap's largest size (64 MiB) means always. In
+    /// the main heap it only means growing 64 MiB of address space at a time (pages count once touched) and trimming a
+    /// free top of over 128 MiB down to 64 MiB instead of to nothing.
+    /// </summary>
+    public const int TopPad = 64 * 1024 * 1024;
+
     private const int M_TRIM_THRESHOLD = -1;
+    private const int M_TOP_PAD = -2;
     private const int M_MMAP_THRESHOLD = -3;
 
     private static int applied;
@@ -43,7 +61,8 @@ public static class NativeMemory
         try
         {
             // mallopt answers 1 on success; musl's answers 0 and changes nothing.
-            Tuned = Mallopt(M_MMAP_THRESHOLD, MmapThreshold) == 1 && Mallopt(M_TRIM_THRESHOLD, TrimThreshold) == 1;
+            Tuned = Mallopt(M_MMAP_THRESHOLD, MmapThreshold) == 1 && Mallopt(M_TRIM_THRESHOLD, TrimThreshold) == 1
+                && Mallopt(M_TOP_PAD, TopPad) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
