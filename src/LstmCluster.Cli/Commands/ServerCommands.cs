@@ -93,18 +93,16 @@ public static class ServerCommands
     /// <summary>How the job trains on the cluster, passed through as form fields when given (the server's defaults otherwise).</summary>
     internal static Option[] EngineFields()
     {
-        var mode = new Option<string>("--mode") { Description = "sync (default), async or local-sgd" };
+        const string ServersDefault = "; default: the server's";
+        var mode = new Option<string>("--mode") { Description = EngineArguments.ModeHelp + ServersDefault };
         mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
-        var sampling = new Option<string>("--sampling")
-        {
-            Description = "sync mode: global (each batch drawn from the seed alone: the same model for any number of workers), global-sliced (the same batches, every worker computing an even slice of each) or shard-local (each worker draws from its own shard); default: the server's",
-        };
+        var sampling = new Option<string>("--sampling") { Description = EngineArguments.SamplingHelp + ServersDefault };
         sampling.AcceptOnlyFromAmong(EngineOptions.SamplingNames);
         return
         [
             mode,
-            new Option<int>("--staleness") { Description = "async: apply a gradient at most this many versions old" },
-            new Option<int>("--sync-period") { Description = "local-sgd: local steps between averaging rounds" },
+            new Option<int>("--staleness") { Description = EngineArguments.StalenessHelp + ServersDefault },
+            new Option<int>("--sync-period") { Description = EngineArguments.SyncPeriodHelp + ServersDefault },
             sampling,
         ];
     }
