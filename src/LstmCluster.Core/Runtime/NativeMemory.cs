@@ -16,7 +16,7 @@ namespace LstmCluster.Core.Runtime;
 /// heap has no room for gets a new heap, and glibc unmaps a heap as soon as everything in it is free, whatever the trim
 /// threshold says. At hidden 128 (1→128×2, batch 64, window 32) a worker node's torch thread did that once a round
 /// (strace: a 22 MB heap mapped, then unmapped): 77,000–90,000 minor faults per CPU-second, 14–18 % system time and the
-/// worker's compute 36–41 ms a round against 24–26 ms in `train --workers 1`, in 5 of 7 `simulate --workers 1` runs
+/// worker's compute 33–46 ms a round against 24–26 ms in `train --workers 1`, in 11 of 15 `simulate --workers 1` runs
 /// (README, "Performance"). A top pad of a whole heap (<see cref="TopPad"/>) keeps such a heap mapped; only
 /// <see cref="Trim"/> gives its free pages back.
 /// </para>
