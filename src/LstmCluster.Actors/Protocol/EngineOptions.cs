@@ -88,6 +88,15 @@ public sealed record EngineOptions
         _ => throw new ArgumentOutOfRangeException(nameof(sampling), sampling, null),
     };
 
+    // What the engine's choices do, written once for every place that explains them (the CLI's options, the cluster
+    // commands' form fields, the job API's document); each adds where its default comes from.
+    public const string ModeHelp = "sync (exactly one large batch), async (bounded staleness) or local-sgd (periodic averaging)";
+    public const string StalenessHelp = "async: apply a gradient at most this many versions old";
+    public const string SyncPeriodHelp = "local-sgd: local steps between averaging rounds";
+    public const string SamplingHelp = "sync mode: global (each batch drawn from the seed alone: the same model for any number of workers), "
+        + "global-sliced (the same batches; every worker holds every window and computes an even B/K slice of each, so no round waits for a larger share) "
+        + "or shard-local (each worker draws B/K from its own shard: the model depends on K); other modes always walk their own shards";
+
     /// <summary>The command-line spellings of every sampling (<see cref="SamplingName"/>).</summary>
     public static readonly string[] SamplingNames = [.. Enum.GetValues<BatchSampling>().Select(SamplingName)];
 

@@ -17,15 +17,6 @@ public sealed class EngineArguments
     public Option<int?> TorchThreads { get; }
     public Option<string> Sampling { get; }
 
-    // The engine options' help, shared with the cluster commands' form fields (ServerCommands.EngineFields), which add
-    // that the server's config gives the default.
-    internal const string ModeHelp = "sync (exactly one large batch), async (bounded staleness) or local-sgd (periodic averaging)";
-    internal const string StalenessHelp = "async: apply a gradient at most this many versions old";
-    internal const string SyncPeriodHelp = "local-sgd: local steps between averaging rounds";
-    internal const string SamplingHelp = "sync mode: global (each batch drawn from the seed alone: the same model for any number of workers), "
-        + "global-sliced (the same batches; every worker holds every window and computes an even B/K slice of each, so no round waits for a larger share) "
-        + "or shard-local (each worker draws B/K from its own shard: the model depends on K)";
-
     public EngineArguments(Defaults d)
     {
         Workers = new Option<int>("--workers")
@@ -37,11 +28,11 @@ public sealed class EngineArguments
         {
             if (OptionValues.TryGet<int>(r, out int v) && v is < 0 or > 256) r.AddError("--workers must be between 0 and 256");
         });
-        Mode = new Option<string>("--mode") { Description = ModeHelp, DefaultValueFactory = _ => d.String("mode", Vocabulary.Modes.Sync) };
+        Mode = new Option<string>("--mode") { Description = EngineOptions.ModeHelp, DefaultValueFactory = _ => d.String("mode", Vocabulary.Modes.Sync) };
         Mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
-        Staleness = new Option<int>("--staleness") { Description = StalenessHelp, DefaultValueFactory = _ => d.Int("staleness", 2) };
-        SyncPeriod = new Option<int>("--sync-period") { Description = SyncPeriodHelp, DefaultValueFactory = _ => d.Int("sync_period", 4) };
-        Sampling = new Option<string>("--sampling") { Description = $"{SamplingHelp}; global trains the model --workers 0 trains", DefaultValueFactory = _ => d.String("sampling", "global") };
+        Staleness = new Option<int>("--staleness") { Description = EngineOptions.StalenessHelp, DefaultValueFactory = _ => d.Int("staleness", 2) };
+        SyncPeriod = new Option<int>("--sync-period") { Description = EngineOptions.SyncPeriodHelp, DefaultValueFactory = _ => d.Int("sync_period", 4) };
+        Sampling = new Option<string>("--sampling") { Description = $"{EngineOptions.SamplingHelp}; global trains the model --workers 0 trains", DefaultValueFactory = _ => d.String("sampling", "global") };
         Sampling.AcceptOnlyFromAmong(EngineOptions.SamplingNames);
         TorchThreads = new Option<int?>("--torch-threads") { Description = "libtorch intra-op threads per worker, or for the bare trainer with --workers 0 (default: cores / workers, at least 1, so workers do not oversubscribe the cores; all cores with --workers 0)" };
         TorchThreads.Validators.Add(r =>

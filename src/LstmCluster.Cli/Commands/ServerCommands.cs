@@ -94,15 +94,15 @@ public static class ServerCommands
     internal static Option[] EngineFields()
     {
         const string ServersDefault = "; default: the server's";
-        var mode = new Option<string>("--mode") { Description = EngineArguments.ModeHelp + ServersDefault };
+        var mode = new Option<string>("--mode") { Description = EngineOptions.ModeHelp + ServersDefault };
         mode.AcceptOnlyFromAmong([.. Vocabulary.Modes.All]);
-        var sampling = new Option<string>("--sampling") { Description = EngineArguments.SamplingHelp + ServersDefault };
+        var sampling = new Option<string>("--sampling") { Description = EngineOptions.SamplingHelp + ServersDefault };
         sampling.AcceptOnlyFromAmong(EngineOptions.SamplingNames);
         return
         [
             mode,
-            new Option<int>("--staleness") { Description = EngineArguments.StalenessHelp + ServersDefault },
-            new Option<int>("--sync-period") { Description = EngineArguments.SyncPeriodHelp + ServersDefault },
+            new Option<int>("--staleness") { Description = EngineOptions.StalenessHelp + ServersDefault },
+            new Option<int>("--sync-period") { Description = EngineOptions.SyncPeriodHelp + ServersDefault },
             sampling,
         ];
     }

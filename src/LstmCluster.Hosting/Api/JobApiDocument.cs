@@ -29,6 +29,9 @@ internal static class JobApiDocument
     public const string ServingTag = "Serving";
     public const string HealthTag = "Health";
 
+    /// <summary>What a form field the job leaves out takes: the node's configuration.</summary>
+    private const string NodesDefault = "; default: the node's.";
+
     private static readonly (string Name, string Description)[] Tags =
     [
         (JobsTag, "Training jobs: submit one (multipart form), list them, follow one, cancel or delete it."),
@@ -268,14 +271,10 @@ internal static class JobApiDocument
             ["series-id"] = Choice("strategy=global: none, or one-hot (every window also carries a one-hot indicator of its series).", SeriesSelection.SeriesIdChoices, "none"),
             ["workers"] = Int("Workers to train on; default: every free worker.", 1, 1024, null),
             ["priority"] = Int("Queue priority: higher runs first.", null, null, 0),
-            ["mode"] = Choice("How workers and the parameter server exchange: synchronous rounds, asynchronous with bounded staleness, or local SGD with periodic averaging; default: the node's.",
-                ["sync", "async", "local-sgd"], null),
-            ["staleness"] = Int("mode=async: how many versions behind a gradient may be and still be applied; default: the node's.", 0, 1_000_000, null),
-            ["sync-period"] = Int("mode=local-sgd: local steps between averaging; default: the node's.", 1, 1_000_000, null),
-            ["sampling"] = Choice("mode=sync: how each round's global batch is drawn. global: from the seed alone (the single-process trainer's batches "
-                + "whatever the workers); global-sliced: the same batches, every worker holding every window and computing an even slice of each; "
-                + "shard-local: each worker draws its share from its own shard (the model depends on the workers); other modes always walk "
-                + "their own shards; default: the node's.", EngineOptions.SamplingNames, null),
+            ["mode"] = Choice(EngineOptions.ModeHelp + NodesDefault, ["sync", "async", "local-sgd"], null),
+            ["staleness"] = Int(EngineOptions.StalenessHelp + NodesDefault, 0, 1_000_000, null),
+            ["sync-period"] = Int(EngineOptions.SyncPeriodHelp + NodesDefault, 1, 1_000_000, null),
+            ["sampling"] = Choice(EngineOptions.SamplingHelp + NodesDefault, EngineOptions.SamplingNames, null),
         };
         // Every field but target may be left out (the server's default applies): typed as also null, so that a generated client
         // (NSwag) leaves out a field it was given no value for, where it would refuse a null for a field that cannot be null.
