@@ -60,11 +60,17 @@ internal static class SyncFloorBench
         // dispatcher threads in `train --workers K`.
         var serverTime = new Stopwatch();
         var validationTime = new Stopwatch();
+        var average = new float[weights.Length];
         using var round = new Barrier(k, _ =>
         {
             serverTime.Start();
             var contributions = gradients.Where(g => g.Samples > 0).ToList();
-            master.Step(contributions.Count == 1 ? contributions[0].Values : Gradients.WeightedAverage(contributions));
+            if (contributions.Count == 1) master.Step(contributions[0].Values);
+            else
+            {
+                Gradients.WeightedAverage(contributions, average);
+                master.Step(average);
+            }
             weights = master.Weights();
             samples += contributions.Sum(g => g.Samples);
             if (++step == plan.StepsPerEpoch)

@@ -34,11 +34,12 @@ foreach (var hidden in new[] { 64, 128 })
     var two = new[] { new BatchGradient(gradients[0], 0, 33), new BatchGradient(gradients[1], 0, 31) };
     var four = Enumerable.Range(0, 4).Select(k => new BatchGradient(gradients[k], 0, 16 + k)).ToArray();
     long scalarSteps = 0;
+    var average = new float[n];   // the server averages into one buffer (ParameterServerActor.CloseRound)
 
     var work = new (string Name, Action Scalar, Action Vector)[]
     {
-        ("average of 2 gradients", () => ScalarOptimizerReference.WeightedAverage(two), () => Gradients.WeightedAverage(two)),
-        ("average of 4 gradients", () => ScalarOptimizerReference.WeightedAverage(four), () => Gradients.WeightedAverage(four)),
+        ("average of 2 gradients", () => ScalarOptimizerReference.WeightedAverage(two), () => Gradients.WeightedAverage(two, average)),
+        ("average of 4 gradients", () => ScalarOptimizerReference.WeightedAverage(four), () => Gradients.WeightedAverage(four, average)),
         ("Adam step (clip, step, load)", () =>
         {
             ScalarOptimizerReference.Step(options, options.LearningRate, ++scalarSteps, weights, first, second, scratch, gradients[(int)(scalarSteps % 8)]);

@@ -35,6 +35,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly HashSet<int> active = [];
     private readonly HashSet<int> probing = [];
     private readonly Dictionary<int, BatchGradient> round = [];
+    private float[]? averageBuffer;   // the sync round's average (CloseRound)
     private readonly HashSet<(long Version, int Worker)> appliedAsync = [];
     private readonly List<long> rounds, samples, dropped;
     private readonly List<EpochReport> history = [];
@@ -298,7 +299,14 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         if (contributions.Count > 0)
         {
             // One contribution is its own average (n·g/n is exact in double), without the pass over the vector.
-            var average = contributions.Count == 1 ? contributions[0].Values : Gradients.WeightedAverage(contributions);
+            float[] average;
+            if (contributions.Count == 1) average = contributions[0].Values;
+            else
+            {
+                // One buffer for every round's average (Step and LoadWeights copy out of it before they return).
+                average = averageBuffer ??= new float[contributions[0].Values.Length];
+                Gradients.WeightedAverage(contributions, average);
+            }
             if (Mode == TrainingMode.LocalSgd) master!.LoadWeights(average);
             else master!.Step(average);
         }
