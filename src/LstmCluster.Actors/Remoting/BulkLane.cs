@@ -261,7 +261,8 @@ public sealed class BulkLane : IDisposable
                     Refuse(peer, problem);
                     return;
                 }
-                var payload = new byte[payloadLength];
+                // Unzeroed (ReadExactly fills it or throws): a weights or gradient payload is 800 KB at hidden 128, every round.
+                var payload = GC.AllocateUninitializedArray<byte>(payloadLength);
                 reader.ReadExactly(payload);
                 Interlocked.Add(ref bytesReceived, length + HeaderBytes);
                 if (Deliver(serializerId, manifest, recipientPath, senderPath, payload, resolved) is { } refused)

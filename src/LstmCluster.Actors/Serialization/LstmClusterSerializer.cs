@@ -144,14 +144,48 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
 
     private byte[] Serialize(object obj)
     {
-        // Sized up front for weights and gradients: no growing (copying) a 200 KB buffer in steps every round.
-        using var stream = new MemoryStream(SizeBound(obj) is { } bound ? (int)Math.Min(bound, int.MaxValue) : 256);
+        if (ExactSize(obj) is { } exact)
+        {
+            // Weights and gradients (800 KB at hidden 128, every round): written straight into an array of their exact size,
+            // left unzeroed since every byte is written, and returned as it is: no second copy of the bytes.
+            var buffer = GC.AllocateUninitializedArray<byte>(exact);
+            using var fixedSize = new MemoryStream(buffer, writable: true);
+            using (var w = new BinaryWriter(fixedSize, Encoding.UTF8, leaveOpen: true)) Write(w, obj);
+            if (fixedSize.Position != exact)
+                throw new SerializationException($"a {obj.GetType().Name} took {fixedSize.Position} bytes, not the {exact} ExactSize computed");
+            if (Remoting.WireTrace.Enabled) Remoting.WireTrace.Mark("ser", Manifest(obj), exact);
+            Telemetry.ClusterMetrics.Serialized(obj.GetType().Name, exact);
+            return buffer;
+        }
+        using var stream = new MemoryStream(256);
         using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true)) Write(w, obj);
         if (Remoting.WireTrace.Enabled) Remoting.WireTrace.Mark("ser", Manifest(obj), stream.Length);
         var bytes = stream.ToArray();
         Telemetry.ClusterMetrics.Serialized(obj.GetType().Name, bytes.Length);
         return bytes;
     }
+
+    /// <summary>The exact number of bytes <see cref="Write"/> writes for a weights or gradient message; null for any other.</summary>
+    internal static int? ExactSize(object message) => message switch
+    {
+        Weights m => StringSize(m.Job) + sizeof(long) + FloatsSize(m.Values),
+        Gradient m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
+        LocalRound m => StringSize(m.Job) + sizeof(long) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
+        LocalWeights m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
+        _ => null,
+    };
+
+    /// <summary><see cref="BinaryWriter.Write(string)"/>'s bytes: the UTF-8 length as a 7-bit encoded integer, then the UTF-8.</summary>
+    private static int StringSize(string s)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(s);
+        int prefix = 1;
+        for (uint rest = (uint)bytes >> 7; rest != 0; rest >>= 7) prefix++;
+        return prefix + bytes;
+    }
+
+    /// <summary><see cref="WriteFloats"/>' bytes: the length, then four bytes a value.</summary>
+    private static int FloatsSize(float[] values) => checked(sizeof(int) + 4 * values.Length);
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
@@ -312,7 +346,8 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     {
         int n = r.ReadInt32();
         if (n < 0) throw new SerializationException($"negative vector length {n}");
-        var result = new float[n];
+        // Unzeroed: the read below fills every value or throws.
+        var result = GC.AllocateUninitializedArray<float>(n);
         var bytes = MemoryMarshal.AsBytes(result.AsSpan());
         if (r.Read(bytes) != bytes.Length) throw new SerializationException("truncated float vector");
         if (!BitConverter.IsLittleEndian)

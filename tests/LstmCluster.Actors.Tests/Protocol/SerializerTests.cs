@@ -139,6 +139,29 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
         Assert.Equal(new byte[] { 0, 0, 0, 0xC0 }, bytes[18..22]);
     }
 
+    [Theory]
+    [InlineData("j")]
+    [InlineData("job-é-ü-数据")]
+    [InlineData(200)]       // a 400-byte UTF-8 id: a two-byte length prefix
+    [InlineData(20_000)]    // 40,000 bytes: three
+    public void Weights_and_gradients_are_written_into_an_array_of_their_exact_size(object job)
+    {
+        // Model messages are written straight into an array sized by ExactSize, and the serializer refuses to return one
+        // whose size it got wrong: each of the four kinds with job ids whose length prefix takes one to three bytes.
+        string id = job as string ?? new string('é', (int)job);
+        var serializer = (LstmClusterSerializer)Sys.Serialization.FindSerializerFor(new Weights("j", 1, [1f]));
+        foreach (object message in new object[]
+        {
+            new Weights(id, 17, Vector), new Gradient(id, 17, 3, Vector, 16, 0.125),
+            new LocalRound(id, 4, Vector, 3, 0.01), new LocalWeights(id, 4, 2, Vector, 48, 0.5),
+        })
+        {
+            var bytes = serializer.ToBinary(message);
+            Assert.Equal(LstmClusterSerializer.ExactSize(message), bytes.Length);
+            Assert.Equal(Json(message), Json(serializer.FromBinary(bytes, serializer.Manifest(message))));
+        }
+    }
+
     [Fact]
     public void A_broadcast_instance_is_serialized_once_and_an_equal_new_one_again()
     {
