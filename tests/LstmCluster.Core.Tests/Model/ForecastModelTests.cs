@@ -94,6 +94,23 @@ public sealed class ForecastModelTests
     }
 
     [Fact]
+    public void Parameters_without_a_gradient_flatten_to_zeros_whatever_memory_the_vector_reuses()
+    {
+        // FlattenGradients leaves its array unzeroed and writes every value: a model that has not run backward has no
+        // gradients at all, and its flat gradient must be zeros even when its array reuses memory that held other values.
+        var spec = new ModelSpec(1, 64, 2, 1);
+        using var model = ForecastModel.Create(spec, seed: 1);
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            for (int i = 0; i < 8; i++) GC.KeepAlive(Enumerable.Repeat(float.NaN, spec.ParameterCount).ToArray());
+            GC.Collect();
+            var flat = ParameterVector.FlattenGradients(model);
+            Assert.Equal(spec.ParameterCount, flat.Length);
+            Assert.All(flat, v => Assert.Equal(0f, v));
+        }
+    }
+
+    [Fact]
     public void Same_seed_gives_identical_initial_weights()
     {
         var spec = new ModelSpec(1, 16, 2, 1);
