@@ -77,6 +77,9 @@ internal static class SuiteBench
         if (s.Only is { } only) configs = [.. configs.Where(c => only.Split('|').Contains(c.Name))];
         var rates = configs.ToDictionary(c => c.Name, _ => new List<double>());
         var rounds = configs.ToDictionary(c => c.Name, _ => new List<double>());
+        // The sync floors' parts of a round (server, validation within it, mean and slowest compute, and the rest: the
+        // barrier's hand-over), per repeat.
+        var parts = configs.ToDictionary(c => c.Name, _ => new List<double[]>());
         var loads = new List<string>();
         for (int r = 0; r <= s.Repeats; r++)
         {
@@ -88,6 +91,7 @@ internal static class SuiteBench
                 if (r == 0) continue;
                 rates[c.Name].Add(x[0]);
                 rounds[c.Name].Add(x[1]);
+                if (x.Length >= 6) parts[c.Name].Add([.. x[2..6], x[1] - x[5] - x[2]]);
             }
         }
 
@@ -109,6 +113,13 @@ internal static class SuiteBench
         Ratio("train K=1 / sync floor K=1", Rate("train K=1") / Rate("sync floor K=1"));
         Ratio("train K=2 / sync floor K=2", Rate("train K=2") / Rate("sync floor K=2"));
         Ratio("sync floor K=2 / (C × sync floor K=1)", Rate("sync floor K=2") / (c2 * Rate("sync floor K=1")));
+        foreach (var (name, p) in parts.Where(p => p.Value.Count > 0))
+        {
+            // What a floor's round is made of: the slowest thread's compute (what the barrier waits for) and the server's part.
+            double Part(int i) => Stats.Median(p.Select(x => x[i]).ToList());
+            Console.WriteLine($"{name + " round (ms)",-44} {Round(name),7:F2}   = slowest compute {Part(3):F2} (mean {Part(2):F2}) + server {Part(0):F2} " +
+                $"(of which validation {Part(1):F2}) + hand-over {Part(4):F2} (medians of each)");
+        }
         if (!double.IsNaN(outside))
             Console.WriteLine($"{"round outside compute across processes (ms)",-44} {outside,7:F2}   target ≤ {allowed:F2} (1 ms + bytes / 1 GB/s)  {(outside <= allowed ? "met" : "NOT met")}");
         if (rates.ContainsKey("train K=1, malloc defaults"))
@@ -139,7 +150,10 @@ internal static class SuiteBench
         if (!double.IsNaN(value)) Console.WriteLine($"{what,-44} {value,7:F2}");
     }
 
-    /// <summary>This executable's <c>sync-floor</c> in a process of its own: (samples/s, ms/round).</summary>
+    /// <summary>
+    /// This executable's <c>sync-floor</c> in a process of its own: samples/s, ms/round, then the round's parts (server,
+    /// validation, mean compute, slowest compute; <see cref="SyncFloorBench"/>).
+    /// </summary>
     private static async Task<double[]> Floor(Settings s, int k)
     {
         // Started by `dotnet run` the process is the apphost; started as `dotnet LstmCluster.Bench.dll` it is dotnet.
@@ -156,7 +170,7 @@ internal static class SuiteBench
         await process.WaitForExitAsync();
         if (process.ExitCode != 0) throw new InvalidOperationException($"sync-floor exited {process.ExitCode}: {await stderr}\n{await stdout}");
         var parts = (await stdout).Trim().Split('\n')[^1].Split(' ');
-        return [double.Parse(parts[0], Culture), double.Parse(parts[1], Culture)];
+        return [.. parts.Select(p => double.Parse(p, Culture))];
     }
 
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";

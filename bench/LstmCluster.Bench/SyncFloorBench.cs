@@ -16,9 +16,10 @@ using LstmCluster.Core.Training;
 /// half batch costing more than half a batch, are in the floor too).
 /// <para>
 /// Runs in a process of its own (the suite starts this executable with <c>sync-floor</c>), like the configurations it
-/// stands beside, and prints <c>samples/s ms/round server-ms/round validation-ms/round</c> over the training steps
-/// (start-up excluded): the last two are the part of a round no worker overlaps (average, step and the epoch ends'
-/// validation) and the validation within it.
+/// stands beside, and prints <c>samples/s ms/round server-ms/round validation-ms/round compute-ms slowest-compute-ms</c>
+/// over the training steps (start-up excluded): the part of a round no worker overlaps (average, step and the epoch ends'
+/// validation) and the validation within it, then a thread's mean compute a round (loading the weights and its slice's
+/// gradient) and the mean of each round's slowest (what the barrier waits for; NaN with <c>--barrier off</c>).
 /// </para>
 /// </summary>
 internal static class SyncFloorBench
@@ -85,6 +86,9 @@ internal static class SyncFloorBench
             serverTime.Stop();
         });
         var clock = new Stopwatch();
+        // Each thread's compute per round (load the weights, its slice's gradient), for the rounds' imbalance.
+        long totalRounds = (long)epochs * plan.StepsPerEpoch;
+        var computeMs = Enumerable.Range(0, k).Select(_ => new double[totalRounds]).ToArray();
         using var start = new Barrier(k, _ => clock.Start());
         var threads = Enumerable.Range(0, k).Select(w => new Thread(() =>
         {
@@ -111,8 +115,10 @@ internal static class SyncFloorBench
             }
             int[]? order = null;
             int orderEpoch = 0;
+            long r = 0;
             while (epoch <= epochs)
             {
+                long began = Stopwatch.GetTimestamp();
                 if (orderEpoch != epoch)
                 {
                     order = plan.WalkOrder(w, epoch);
@@ -121,13 +127,17 @@ internal static class SyncFloorBench
                 ParameterVector.Load(replica, weights);
                 var part = plan.Part(w, order!, step);
                 gradients[w] = part.Length == 0 ? new BatchGradient([], 0, 0) : Gradients.Compute(replica, data.Train, part);
+                computeMs[w][r++] = Stopwatch.GetElapsedTime(began).TotalMilliseconds;
                 round.SignalAndWait();
             }
         }) { Name = $"floor-{w}" }).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         clock.Stop();
-        long rounds = (long)epochs * plan.StepsPerEpoch;
-        Console.WriteLine(string.Create(Culture, $"{samples / clock.Elapsed.TotalSeconds:F1} {clock.Elapsed.TotalMilliseconds / rounds:F3} {serverTime.Elapsed.TotalMilliseconds / rounds:F3} {validationTime.Elapsed.TotalMilliseconds / rounds:F3}"));
+        long rounds = totalRounds;
+        // With the barrier: the threads' mean compute a round, and the mean of the slowest thread's (what a round waits for).
+        double meanCompute = barrier ? computeMs.Average(c => c.Average()) : double.NaN;
+        double slowestCompute = barrier ? Enumerable.Range(0, (int)rounds).Average(i => computeMs.Max(c => c[i])) : double.NaN;
+        Console.WriteLine(string.Create(Culture, $"{samples / clock.Elapsed.TotalSeconds:F1} {clock.Elapsed.TotalMilliseconds / rounds:F3} {serverTime.Elapsed.TotalMilliseconds / rounds:F3} {validationTime.Elapsed.TotalMilliseconds / rounds:F3} {meanCompute:F3} {slowestCompute:F3}"));
     }
 }
