@@ -121,7 +121,16 @@ internal static class SuiteBench
                 $"(of which validation {Part(1):F2}) + hand-over {Part(4):F2} (medians of each)");
         }
         if (!double.IsNaN(outside))
-            Console.WriteLine($"{"round outside compute across processes (ms)",-44} {outside,7:F2}   target ≤ {allowed:F2} (1 ms + bytes / 1 GB/s)  {(outside <= allowed ? "met" : "NOT met")}");
+        {
+            // Two readings of one target: the difference of the two medians, and the median of each repeat's difference (the
+            // two configurations of a repeat ran next to each other). They can disagree by more than the target, since the
+            // two processes' compute varies by several ms between runs; the target is met only when both say so.
+            var perRepeat = rounds["simulate K=1"].Zip(rounds["train K=1"], (sim, train) => sim - train).ToList();
+            double paired = Stats.Median(perRepeat);
+            bool met = outside <= allowed && paired <= allowed;
+            Console.WriteLine($"{"round outside compute across processes (ms)",-44} {outside,7:F2}   target ≤ {allowed:F2} (1 ms + bytes / 1 GB/s)  {(met ? "met" : "NOT met")}");
+            Console.WriteLine($"{"  median of the repeats' differences (ms)",-44} {paired,7:F2}   (per repeat {string.Join(", ", perRepeat.Select(d => d.ToString("F2", Culture)))})");
+        }
         if (rates.ContainsKey("train K=1, malloc defaults"))
             Console.WriteLine($"{"train K=1 tuned / malloc defaults",-44} {Rate("train K=1") / Rate("train K=1, malloc defaults"),7:F2}");
         if (rates.ContainsKey("simulate K=1, malloc defaults"))
