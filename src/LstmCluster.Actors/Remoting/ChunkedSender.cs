@@ -50,8 +50,8 @@ public sealed class ChunkedSender(ActorSystem system, ChunkingOptions options)
         if (Options.Direct && !routed.Contains(target))
         {
             // Weights and gradients (every round) are sized from their length, not serialized twice.
-            long? bound = Serialization.LstmClusterSerializer.SizeBound(message);
-            if (bound is { } b && b <= Options.MaxWholeBytes)
+            long? size = Serialization.LstmClusterSerializer.ExactSize(message);
+            if (size is { } b && b <= Options.MaxWholeBytes)
             {
                 target.Tell(message, sender);
                 WireTrace.Mark("told", message.GetType().Name, b);

@@ -99,24 +99,6 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     };
 
     /// <summary>
-    /// An upper bound of the serialized size of a weights or gradient message, from its vector's length (no
-    /// serialization); null for any other message.
-    /// </summary>
-    public static long? SizeBound(object message)
-    {
-        var (job, values) = message switch
-        {
-            Weights m => (m.Job, m.Values.Length),
-            Gradient m => (m.Job, m.Values.Length),
-            LocalRound m => (m.Job, m.Values.Length),
-            LocalWeights m => (m.Job, m.Values.Length),
-            _ => (null as string, 0),
-        };
-        // Job string (UTF-8, length prefix), a vector's length prefix and floats, and at most 32 bytes of numbers.
-        return job is null ? null : 5 + 3L * job.Length + 5 + 4L * values + 32;
-    }
-
-    /// <summary>
     /// The bytes of the broadcasts being sent: a parameter server tells one <see cref="Weights"/> (or <see cref="LocalRound"/>)
     /// instance to each of its K workers, and each worker's endpoint would serialize it again. Keyed by the instance, held no
     /// longer than it lives; messages are immutable records, so the bytes stay right. (ps-scale --serialize on: README,
@@ -144,8 +126,9 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
 
     private byte[] Serialize(object obj)
     {
-        if (ExactSize(obj) is { } exact)
+        if (ExactSize(obj) is { } size && size <= Array.MaxLength)
         {
+            int exact = (int)size;
             // Weights and gradients (800 KB at hidden 128, every round): written straight into an array of their exact size,
             // left unzeroed since every byte is written, and returned as it is: no second copy of the bytes.
             var buffer = GC.AllocateUninitializedArray<byte>(exact);
@@ -165,8 +148,11 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         return bytes;
     }
 
-    /// <summary>The exact number of bytes <see cref="Write"/> writes for a weights or gradient message; null for any other.</summary>
-    internal static int? ExactSize(object message) => message switch
+    /// <summary>
+    /// The exact number of bytes <see cref="Write"/> writes for a weights or gradient message, from its job id and vector's
+    /// length (no serialization); null for any other message.
+    /// </summary>
+    public static long? ExactSize(object message) => message switch
     {
         Weights m => StringSize(m.Job) + sizeof(long) + FloatsSize(m.Values),
         Gradient m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
@@ -185,7 +171,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     }
 
     /// <summary><see cref="WriteFloats"/>' bytes: the length, then four bytes a value.</summary>
-    private static int FloatsSize(float[] values) => checked(sizeof(int) + 4 * values.Length);
+    private static long FloatsSize(float[] values) => sizeof(int) + 4L * values.Length;
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
