@@ -134,10 +134,9 @@ internal static class SyncFloorBench
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         clock.Stop();
-        long rounds = totalRounds;
         // With the barrier: the threads' mean compute a round, and the mean of the slowest thread's (what a round waits for).
         double meanCompute = barrier ? computeMs.Average(c => c.Average()) : double.NaN;
-        double slowestCompute = barrier ? Enumerable.Range(0, (int)rounds).Average(i => computeMs.Max(c => c[i])) : double.NaN;
-        Console.WriteLine(string.Create(Culture, $"{samples / clock.Elapsed.TotalSeconds:F1} {clock.Elapsed.TotalMilliseconds / rounds:F3} {serverTime.Elapsed.TotalMilliseconds / rounds:F3} {validationTime.Elapsed.TotalMilliseconds / rounds:F3} {meanCompute:F3} {slowestCompute:F3}"));
+        double slowestCompute = barrier ? Enumerable.Range(0, (int)totalRounds).Average(i => computeMs.Max(c => c[i])) : double.NaN;
+        Console.WriteLine(string.Create(Culture, $"{samples / clock.Elapsed.TotalSeconds:F1} {clock.Elapsed.TotalMilliseconds / totalRounds:F3} {serverTime.Elapsed.TotalMilliseconds / totalRounds:F3} {validationTime.Elapsed.TotalMilliseconds / totalRounds:F3} {meanCompute:F3} {slowestCompute:F3}"));
     }
 }

@@ -74,23 +74,12 @@ public static class Gradients
     }
 
     /// <summary>
-    /// Sample-weighted average: sum(n_i g_i) / sum(n_i), the gradient of the union batch. One vectorised pass per
-    /// contribution (<see cref="TensorPrimitives"/>), each added with its weight n_i / sum(n) in float: within a few ulps
-    /// of the double accumulation it replaced (<see cref="ScalarOptimizerReference.WeightedAverage"/>), and exact for one
-    /// contribution.
-    /// </summary>
-    public static float[] WeightedAverage(IReadOnlyList<BatchGradient> gradients)
-    {
-        if (gradients.Count == 0) throw new ArgumentException("no gradients to average");
-        var result = new float[gradients[0].Values.Length];
-        WeightedAverage(gradients, result);
-        return result;
-    }
-
-    /// <summary>
-    /// As <see cref="WeightedAverage(IReadOnlyList{BatchGradient})"/>, into <paramref name="destination"/> (as long as the
-    /// gradients): the parameter server averages every round into one buffer instead of a new large-object-heap array
-    /// (800 KB at hidden 128), which the runtime would zero and the GC collect each round.
+    /// Sample-weighted average into <paramref name="destination"/> (as long as the gradients): sum(n_i g_i) / sum(n_i), the
+    /// gradient of the union batch. One vectorised pass per contribution (<see cref="TensorPrimitives"/>), each added with
+    /// its weight n_i / sum(n) in float: within a few ulps of the double accumulation it replaced
+    /// (<see cref="ScalarOptimizerReference.WeightedAverage"/>), and exact for one contribution. The parameter server
+    /// averages every round into one buffer it keeps, instead of a new large-object-heap array (800 KB at hidden 128) that
+    /// the runtime would zero and the GC collect each round.
     /// </summary>
     public static void WeightedAverage(IReadOnlyList<BatchGradient> gradients, Span<float> destination)
     {

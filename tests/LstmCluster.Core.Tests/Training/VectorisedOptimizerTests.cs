@@ -63,15 +63,17 @@ public sealed class VectorisedOptimizerTests(ITestOutputHelper output)
         const int Length = 50_003;
         var gradients = Enumerable.Range(0, contributions).Select(k => new BatchGradient(
             Enumerable.Range(0, Length).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), 0.1, k == 1 ? 0 : rng.Next(1, 40))).ToList();
-        var vectorised = Gradients.WeightedAverage(gradients);
+        // Into a buffer as the server keeps it, holding other values (NaN) before.
+        var vectorised = Enumerable.Repeat(float.NaN, Length).ToArray();
+        Gradients.WeightedAverage(gradients, vectorised);
         var scalar = ScalarOptimizerReference.WeightedAverage(gradients);
         double maxAbs = vectorised.Zip(scalar).Max(p => Math.Abs(p.First - p.Second));
         output.WriteLine($"{contributions} contributions: max |vectorised - scalar| = {maxAbs:E2}");
         // A few float roundings of values below 0.5.
         Assert.True(maxAbs <= contributions * 1.2e-7, $"differs by {maxAbs}");
         if (contributions == 1) Assert.Equal(scalar, vectorised);
-        // The server's form averages into a buffer it reuses every round: the same values, whatever the buffer held.
-        var buffer = Enumerable.Repeat(float.NaN, Length).ToArray();
+        // The server reuses its buffer every round: the same values, whatever the buffer held.
+        var buffer = Enumerable.Range(0, Length).Select(_ => (float)rng.NextDouble()).ToArray();
         Gradients.WeightedAverage(gradients, buffer);
         Assert.Equal(vectorised, buffer);
     }
