@@ -14,16 +14,22 @@ namespace LstmCluster.Actors.Embedded;
 /// <summary>What a distributed training run did, beyond Core's <see cref="TrainingResult"/>.</summary>
 /// <param name="Rounds">Master versions produced (optimizer steps, or local-SGD averagings).</param>
 /// <param name="ServerTime">Time the parameter server spent averaging, stepping and validating.</param>
-public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyList<WorkerFigures> Workers, TimeSpan Elapsed, TimeSpan ServerTime)
+/// <param name="RoundTimes">What a round was made of (sync and local-SGD jobs; null for async).</param>
+public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyList<WorkerFigures> Workers, TimeSpan Elapsed, TimeSpan ServerTime,
+    RoundTimes? RoundTimes = null)
 {
     public long Dropped => Workers.Sum(w => w.Dropped);
     public long Samples => Workers.Sum(w => w.Samples);
 
     /// <summary>A finished job's figures, from its parameter server's <see cref="TrainingFinished"/>, on <paramref name="options"/>'s engine.</summary>
     public static EngineStats Of(TrainingFinished finished, EngineOptions options) =>
-        new(options with { Workers = Math.Max(1, finished.Workers.Length) }, finished.Version, finished.Workers, finished.Elapsed, finished.ServerTime);
+        new(options with { Workers = Math.Max(1, finished.Workers.Length) }, finished.Version, finished.Workers, finished.Elapsed, finished.ServerTime,
+            finished.Rounds);
 
-    /// <summary>The <c>engine</c> object of metrics.json: mode, workers, rounds, samples, dropped gradients, times, and each worker's share.</summary>
+    /// <summary>
+    /// The <c>engine</c> object of metrics.json: mode, workers, rounds, samples, dropped gradients, times, what a round was
+    /// made of (<c>round</c>, milliseconds, when measured), and each worker's share.
+    /// </summary>
     public System.Text.Json.Nodes.JsonObject ToJson() => new()
     {
         ["mode"] = Options.Mode.ToString().ToLowerInvariant(),
@@ -35,6 +41,16 @@ public sealed record EngineStats(EngineOptions Options, long Rounds, IReadOnlyLi
         ["dropped_gradients"] = Dropped,
         ["seconds"] = Math.Round(Elapsed.TotalSeconds, 3),
         ["server_seconds"] = Math.Round(ServerTime.TotalSeconds, 3),
+        ["round"] = RoundTimes is { } t
+            ? new System.Text.Json.Nodes.JsonObject
+            {
+                ["measured_rounds"] = t.Measured,
+                ["median_ms"] = Math.Round(t.Round.TotalMilliseconds, 3),
+                ["slowest_compute_ms"] = Math.Round(t.Compute.TotalMilliseconds, 3),
+                ["hand_over_ms"] = Math.Round(t.HandOver.TotalMilliseconds, 3),
+                ["server_step_ms"] = Math.Round(t.ServerStep.TotalMilliseconds, 3),
+            }
+            : null,
         ["per_worker"] = new System.Text.Json.Nodes.JsonArray([.. Workers.Select(w => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
         {
             ["worker"] = w.Worker,
@@ -145,7 +161,7 @@ public sealed class EmbeddedEngine : IDisposable
             throw new OperationCanceledException("training cancelled", cancel);
         }
         ParameterVector.Load(model, finished.BestWeights);
-        LastRun = new EngineStats(Options, finished.Version, finished.Workers, finished.Elapsed, finished.ServerTime);
+        LastRun = new EngineStats(Options, finished.Version, finished.Workers, finished.Elapsed, finished.ServerTime, finished.Rounds);
         return finished.ToResult();
     }
 

@@ -42,14 +42,20 @@ public sealed record ReleaseShard(string Job) : ITrainingMessage;
 /// <summary>Master weights of <paramref name="Version"/>: load them, compute the next mini-batch's gradient.</summary>
 public sealed record Weights(string Job, long Version, float[] Values) : ITrainingMessage;
 
-/// <summary>A worker's gradient at <paramref name="Version"/> over <paramref name="Samples"/> windows.</summary>
-public sealed record Gradient(string Job, long Version, int Worker, float[] Values, int Samples, double Loss) : ITrainingMessage;
+/// <summary>
+/// A worker's gradient at <paramref name="Version"/> over <paramref name="Samples"/> windows. <paramref name="Compute"/> is
+/// the time the worker spent on it (loading the weights, the batch's forward and backward pass, flattening), so its server
+/// can tell a round's compute from the messages' ways (<see cref="RoundTimes"/>).
+/// </summary>
+public sealed record Gradient(string Job, long Version, int Worker, float[] Values, int Samples, double Loss, TimeSpan Compute = default)
+    : ITrainingMessage;
 
 /// <summary>Local-SGD round: load the weights, take <paramref name="Steps"/> local optimizer steps, send the weights back.</summary>
 public sealed record LocalRound(string Job, long Version, float[] Values, int Steps, double LearningRate) : ITrainingMessage;
 
-/// <summary>A worker's weights after a local-SGD round, with the samples they saw and their mean loss.</summary>
-public sealed record LocalWeights(string Job, long Version, int Worker, float[] Values, int Samples, double Loss) : ITrainingMessage;
+/// <summary>A worker's weights after a local-SGD round, with the samples they saw, their mean loss and the time the round's local steps took.</summary>
+public sealed record LocalWeights(string Job, long Version, int Worker, float[] Values, int Samples, double Loss, TimeSpan Compute = default)
+    : ITrainingMessage;
 
 /// <summary>A worker could not compute (bad shard, non-finite loss, ...); the server fails the job.</summary>
 public sealed record WorkerFailed(string Job, int Worker, string Reason) : ITrainingMessage;
@@ -112,12 +118,24 @@ public sealed record TrainingFinished(
     TimeSpan Elapsed,
     long Version,
     WorkerFigures[] Workers,
-    TimeSpan ServerTime) : ITrainingMessage
+    TimeSpan ServerTime,
+    RoundTimes? Rounds = null) : ITrainingMessage
 {
     public TrainingResult ToResult() => new(BestWeights, BestEpoch, BestValidationLoss, Epochs, StoppedEarly, Samples, Elapsed);
 
     public long Dropped => Workers.Sum(w => w.Dropped);
 }
+
+/// <summary>
+/// What a job's rounds (sync and local-SGD) were made of, as medians over the last <paramref name="Measured"/> rounds (at
+/// most <see cref="Training.RoundClock.Capacity"/>): a round from the server sending its weights to its last
+/// contribution in (<paramref name="Round"/>), the slowest worker's own compute in it (<paramref name="Compute"/>), the
+/// rest (<paramref name="HandOver"/>: the weights' and the contributions' ways, serialization, mailboxes and thread
+/// wake-ups; within one process almost nothing, across processes the cost of distributing), and the server's averaging
+/// and optimizer step that follows (<paramref name="ServerStep"/>). Each is the median of its own column, so the parts
+/// need not add up to the round.
+/// </summary>
+public sealed record RoundTimes(long Measured, TimeSpan Round, TimeSpan Compute, TimeSpan HandOver, TimeSpan ServerStep);
 
 /// <summary>Training stopped with an error.</summary>
 public sealed record TrainingFailed(string Job, string Reason) : ITrainingMessage;

@@ -155,9 +155,9 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
     public static long? ExactSize(object message) => message switch
     {
         Weights m => StringSize(m.Job) + sizeof(long) + FloatsSize(m.Values),
-        Gradient m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
+        Gradient m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double) + sizeof(long),
         LocalRound m => StringSize(m.Job) + sizeof(long) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
-        LocalWeights m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double),
+        LocalWeights m => StringSize(m.Job) + sizeof(long) + sizeof(int) + FloatsSize(m.Values) + sizeof(int) + sizeof(double) + sizeof(long),
         _ => null,
     };
 
@@ -183,13 +183,15 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
                 r.ReadInt32(), r.ReadInt32(), r.ReadInt32()),
             "rs" => new ReleaseShard(r.ReadString()),
             "w" => new Weights(r.ReadString(), r.ReadInt64(), ReadFloats(r)),
-            "g" => new Gradient(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
+            "g" => new Gradient(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble(), new TimeSpan(r.ReadInt64())),
             "lr" => new LocalRound(r.ReadString(), r.ReadInt64(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
-            "lw" => new LocalWeights(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble()),
+            "lw" => new LocalWeights(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadFloats(r), r.ReadInt32(), r.ReadDouble(), new TimeSpan(r.ReadInt64())),
             "wf" => new WorkerFailed(r.ReadString(), r.ReadInt32(), r.ReadString()),
             "ep" => new EpochProgress(r.ReadString(), ReadReport(r), r.ReadInt64(), r.ReadInt32()),
             "tf" => new TrainingFinished(r.ReadString(), ReadFloats(r), r.ReadInt32(), r.ReadDouble(), ReadArray(r, ReadReport),
-                r.ReadBoolean(), r.ReadInt64(), new TimeSpan(r.ReadInt64()), r.ReadInt64(), ReadArray(r, ReadFigures), new TimeSpan(r.ReadInt64())),
+                r.ReadBoolean(), r.ReadInt64(), new TimeSpan(r.ReadInt64()), r.ReadInt64(), ReadArray(r, ReadFigures), new TimeSpan(r.ReadInt64()),
+                r.ReadBoolean() ? new RoundTimes(r.ReadInt64(), new TimeSpan(r.ReadInt64()), new TimeSpan(r.ReadInt64()), new TimeSpan(r.ReadInt64()),
+                    new TimeSpan(r.ReadInt64())) : null),
             "tx" => new TrainingFailed(r.ReadString(), r.ReadString()),
             "gss" => new GetServerState(r.ReadString()),
             "ss" => new ServerState(r.ReadString(), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64()),
@@ -246,11 +248,11 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             case ReleaseShard m: w.Write(m.Job); break;
             case Weights m: w.Write(m.Job); w.Write(m.Version); WriteFloats(w, m.Values); break;
             case Gradient m:
-                w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss);
+                w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss); w.Write(m.Compute.Ticks);
                 break;
             case LocalRound m: w.Write(m.Job); w.Write(m.Version); WriteFloats(w, m.Values); w.Write(m.Steps); w.Write(m.LearningRate); break;
             case LocalWeights m:
-                w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss);
+                w.Write(m.Job); w.Write(m.Version); w.Write(m.Worker); WriteFloats(w, m.Values); w.Write(m.Samples); w.Write(m.Loss); w.Write(m.Compute.Ticks);
                 break;
             case WorkerFailed m: w.Write(m.Job); w.Write(m.Worker); w.Write(m.Reason); break;
             case EpochProgress m: w.Write(m.Job); WriteReport(w, m.Report); w.Write(m.Version); w.Write(m.Workers); break;
@@ -258,6 +260,11 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
                 w.Write(m.Job); WriteFloats(w, m.BestWeights); w.Write(m.BestEpoch); w.Write(m.BestValidationLoss);
                 WriteArray(w, m.Epochs, WriteReport); w.Write(m.StoppedEarly); w.Write(m.Samples); w.Write(m.Elapsed.Ticks);
                 w.Write(m.Version); WriteArray(w, m.Workers, WriteFigures); w.Write(m.ServerTime.Ticks);
+                w.Write(m.Rounds is not null);
+                if (m.Rounds is { } t)
+                {
+                    w.Write(t.Measured); w.Write(t.Round.Ticks); w.Write(t.Compute.Ticks); w.Write(t.HandOver.Ticks); w.Write(t.ServerStep.Ticks);
+                }
                 break;
             case TrainingFailed m: w.Write(m.Job); w.Write(m.Reason); break;
             case GetServerState m: w.Write(m.Job); break;

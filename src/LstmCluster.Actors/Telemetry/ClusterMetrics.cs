@@ -26,6 +26,11 @@ public static class ClusterMetrics
         "Time from a round's opening (weights sent) to its close (every gradient in and averaged), sync rounds",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10] });
 
+    private static readonly Histogram<double> RoundHandOver = Meter.CreateHistogram<double>("lstmcluster.round.hand_over", "s",
+        "Part of a sync or local-SGD round outside its slowest worker's compute: the weights' and gradients' ways (serialization, " +
+        "network, mailboxes, thread wake-ups)",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1] });
+
     private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("lstmcluster.gradients.dropped", "{gradient}",
         "Gradients a parameter server dropped: late (an older round), stale (a newer round or an inactive worker), duplicate");
 
@@ -48,11 +53,14 @@ public static class ClusterMetrics
             "Jobs waiting for workers or a slot");
     }
 
-    public static void RoundClosed(TimeSpan? opened, long samples)
+    /// <param name="opened">A sync or local-SGD round's time from its weights going out to its step done; null for an async gradient.</param>
+    /// <param name="handOver">The part of it outside the slowest worker's compute and before the step (<see cref="RoundTimes.HandOver"/>).</param>
+    public static void RoundClosed(TimeSpan? opened, long samples, TimeSpan? handOver = null)
     {
         Rounds.Add(1);
         if (samples > 0) Samples.Add(samples);
         if (opened is { } duration) RoundDuration.Record(duration.TotalSeconds);
+        if (handOver is { } way) RoundHandOver.Record(way.TotalSeconds);
     }
 
     /// <summary>One dropped gradient; <paramref name="reason"/> is <c>late</c>, <c>stale</c> or <c>duplicate</c>.</summary>

@@ -42,6 +42,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly Stopwatch clock = new();
     private readonly Stopwatch serverTime = new();
     private long roundOpened;
+    private TimeSpan roundSlowest;    // the longest compute a contribution of the open round reported
+    private readonly RoundClock roundClock = new();
     private readonly Stopwatch sinceCheckpoint = new();
     private readonly Remoting.ChunkedSender wire;
     private BatchPlan plan = null!;
@@ -207,6 +209,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private void Broadcast()
     {
         roundOpened = Stopwatch.GetTimestamp();
+        roundSlowest = TimeSpan.Zero;
         if (WireTrace.Enabled) WireTrace.Mark("round-open", $"v{version}", active.Count);
         var w = master!.Weights();
         if (Mode == TrainingMode.LocalSgd)
@@ -236,6 +239,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         if (WireTrace.Enabled) WireTrace.Mark("gradient-in", $"worker-{m.Worker}", m.Values.Length);
         if (Mode == TrainingMode.LocalSgd || !Accept(m.Job, m.Version, m.Worker)) return;
         round[m.Worker] = new BatchGradient(m.Values, m.Loss, m.Samples);
+        if (m.Compute > roundSlowest) roundSlowest = m.Compute;
         if (round.Count >= active.Count) CloseRound();
     }
 
@@ -243,6 +247,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     {
         if (Mode != TrainingMode.LocalSgd || !Accept(m.Job, m.Version, m.Worker)) return;
         round[m.Worker] = new BatchGradient(m.Values, m.Loss, m.Samples);
+        if (m.Compute > roundSlowest) roundSlowest = m.Compute;
         if (round.Count >= active.Count) CloseRound();
     }
 
@@ -292,6 +297,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private void CloseRound()
     {
         Timers.Cancel(nameof(RoundTimeout));
+        var roundTime = Stopwatch.GetElapsedTime(roundOpened);
         if (WireTrace.Enabled) WireTrace.Mark("round-close", $"v{version}", round.Count);
         var contributions = round.Values.Where(g => g.Samples > 0).ToList();
         var busyBefore = serverTime.Elapsed;
@@ -319,8 +325,11 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         applied += round.Count;
         serverTime.Stop();
-        Telemetry.ClusterMetrics.RoundClosed(roundOpened == 0 ? null : Stopwatch.GetElapsedTime(roundOpened), round.Values.Sum(g => (long)g.Samples));
-        Telemetry.ClusterMetrics.ServerWork(serverTime.Elapsed - busyBefore);
+        var step = serverTime.Elapsed - busyBefore;
+        roundClock.Record(roundTime, roundSlowest, step);
+        Telemetry.ClusterMetrics.RoundClosed(Stopwatch.GetElapsedTime(roundOpened), round.Values.Sum(g => (long)g.Samples),
+            roundTime - (roundSlowest < roundTime ? roundSlowest : roundTime));
+        Telemetry.ClusterMetrics.ServerWork(step);
         round.Clear();
         version++;
         stepInEpoch += roundSteps;
@@ -460,7 +469,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Release();
         var figures = Enumerable.Range(0, workers.Count).Select(k => new WorkerFigures(k, rounds[k], samples[k], dropped[k])).ToArray();
         wire.Tell(reportTo, new TrainingFinished(setup.Job, stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, [.. history],
-            stopping.ShouldStop, totalSamples, Elapsed, version, figures, serverTime.Elapsed), Self);
+            stopping.ShouldStop, totalSamples, Elapsed, version, figures, serverTime.Elapsed, roundClock.Summary()), Self);
         Context.Stop(Self);
     }
 

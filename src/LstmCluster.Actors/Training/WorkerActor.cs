@@ -125,7 +125,16 @@ public sealed class WorkerActor : ReceiveActor
             Dispatchers.UseTorchThreads(torchThreads);
             if (WireTrace.Enabled) WireTrace.Mark("compute-start", $"worker-{shard.Index}", 0);
             int epoch = shard.Epoch;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             var reply = work(shard);
+            // The server tells a round's compute from the messages' ways with this (RoundTimes).
+            var computed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            reply = reply switch
+            {
+                Gradient g => g with { Compute = computed },
+                LocalWeights l => l with { Compute = computed },
+                _ => reply,
+            };
             if (WireTrace.Enabled) WireTrace.Mark("compute-end", $"worker-{shard.Index}", 0);
             wire.Tell(Sender, reply, Self);
             // Once an epoch, after the reply is on its way (while the server steps): the native heap's free pages back to

@@ -50,6 +50,8 @@ public static class Report
     public static void EngineSummary(LstmCluster.Actors.Embedded.EngineStats s)
     {
         Console.WriteLine(Invariant($"engine: {s.Rounds} rounds, {s.Samples:N0} samples, {s.Dropped} dropped gradients, parameter server busy {s.ServerTime.TotalSeconds:0.00} s of {s.Elapsed.TotalSeconds:0.0} s"));
+        if (s.RoundTimes is { } t)
+            Console.WriteLine(Invariant($"  a round: {t.Round.TotalMilliseconds:0.00} ms, of which the slowest worker's compute {t.Compute.TotalMilliseconds:0.00} ms and hand-overs {t.HandOver.TotalMilliseconds:0.00} ms; then the server's step {t.ServerStep.TotalMilliseconds:0.00} ms (medians of the last {t.Measured} rounds)"));
         foreach (var w in s.Workers)
             Console.WriteLine(Invariant($"  worker {w.Worker}: {w.Rounds} rounds, {w.Samples:N0} samples, {w.Dropped} dropped"));
     }

@@ -193,6 +193,12 @@ public static class ServerReport
             Out.Write(CandidatesTable(s.Id, candidates));
         if (metrics.TryGetProperty("quantiles", out var q) && q.ValueKind == JsonValueKind.Object)
             Out.Write(Report.QuantilesTable($"{s.Id}: prediction intervals, test split", ReadQuantiles(q)));
+        // What a round was made of, as train prints it (Report.EngineSummary): across processes the hand-overs are what distributing costs.
+        if (metrics.TryGetProperty("engine", out var engine) && engine.ValueKind == JsonValueKind.Object &&
+            engine.TryGetProperty("round", out var round) && round.ValueKind == JsonValueKind.Object)
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{s.Id}: a round {Get(round, "median_ms"):0.00} ms, of which the slowest worker's compute {Get(round, "slowest_compute_ms"):0.00} ms and " +
+                $"hand-overs {Get(round, "hand_over_ms"):0.00} ms; then the server's step {Get(round, "server_step_ms"):0.00} ms (medians of the last {Get(round, "measured_rounds"):0} rounds)"));
     }
 
     /// <summary>metrics.json's <c>normalization.candidates</c>: auto's candidates as <c>train</c> prints them, the one kept marked.</summary>

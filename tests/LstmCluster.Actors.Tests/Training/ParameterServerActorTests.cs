@@ -208,6 +208,30 @@ public sealed class ParameterServerActorTests(ITestOutputHelper output) : TestKi
     }
 
     [Fact]
+    public async Task The_finished_job_says_what_its_rounds_were_made_of_with_the_slowest_workers_compute()
+    {
+        var data = TestSupport.SineData();
+        var probes = new[] { CreateTestProbe(), CreateTestProbe() };
+        var options = Sgd with { Epochs = 2, BatchSize = data.Train.Count };   // one round per epoch
+        var setup = new TrainingSetup("job", TestSupport.TinySpec, data.Train, data.Validation, options, new EngineOptions { Workers = 2 }, null);
+        var server = Sys.ActorOf(ParameterServerActor.Props(setup, [.. probes.Select(p => p.Ref)], TestActor));
+        for (int v = 0; v < 2; v++)
+        {
+            foreach (var p in probes) await Next<Weights>(p);
+            // Worker 1 says it computed for an hour: the slowest compute, which the round's own time bounds.
+            server.Tell(new Gradient("job", v, 0, Filled(0.01f), data.Train.Count / 2, 0.5, TimeSpan.FromTicks(1)));
+            server.Tell(new Gradient("job", v, 1, Filled(0.01f), data.Train.Count / 2, 0.5, TimeSpan.FromHours(1)));
+        }
+        var finished = await FishForMessageAsync<TrainingFinished>(m => m is TrainingFinished, Wait);
+        var t = Assert.IsType<RoundTimes>(finished.Rounds);
+        Assert.Equal(2, t.Measured);
+        Assert.True(t.Round > TimeSpan.Zero && t.Round < TimeSpan.FromHours(1), $"{t}");
+        Assert.Equal(t.Round.TotalMilliseconds, t.Compute.TotalMilliseconds, 3);
+        Assert.Equal(0, t.HandOver.TotalMilliseconds, 3);
+        Assert.True(t.ServerStep > TimeSpan.Zero, $"{t}");
+    }
+
+    [Fact]
     public async Task The_next_epochs_first_round_goes_out_before_validation_and_its_step_takes_the_next_epochs_learning_rate()
     {
         var data = TestSupport.SineData();

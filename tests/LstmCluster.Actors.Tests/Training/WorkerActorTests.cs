@@ -31,6 +31,8 @@ public sealed class WorkerActorTests(ITestOutputHelper output) : TestKit(TestSup
 
         Assert.Equal(("job", 7L, 1, 4), (first.Job, first.Version, first.Worker, first.Samples));
         Assert.Equal(8L, second.Version);
+        // Each reply carries the time the worker spent on it, for the server's account of its rounds (RoundTimes).
+        Assert.True(first.Compute > TimeSpan.Zero && second.Compute > TimeSpan.Zero, $"{first.Compute} {second.Compute}");
         // The same numbers as computing slices 0 and 1 of shard 1's first epoch directly.
         var order = plan.EpochOrder(1, 1);
         var expected0 = Gradients.Compute(model, data.Train, plan.Slice(order, 0));

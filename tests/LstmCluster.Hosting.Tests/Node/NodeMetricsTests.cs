@@ -43,6 +43,7 @@ public sealed class NodeMetricsTests : IDisposable
             Assert.True(Value(text, "lstmcluster_rounds_total") > 0, text);
             Assert.True(Value(text, "lstmcluster_samples_total") > 0, text);
             Assert.True(Value(text, "lstmcluster_round_duration_seconds_count") > 0, text);
+            Assert.True(Value(text, "lstmcluster_round_hand_over_seconds_count") > 0, text);
             Assert.True(Value(text, "lstmcluster_parameter_server_busy_seconds_total") > 0, text);
             Assert.True(Value(text, "lstmcluster_jobs", "state=\"succeeded\"") >= 1, text);
             Assert.Equal(0, Value(text, "lstmcluster_queue_length"));
