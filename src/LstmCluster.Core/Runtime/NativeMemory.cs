@@ -9,7 +9,7 @@ namespace LstmCluster.Core.Runtime;
 /// maps fresh pages and takes a page fault per 4 KB touched: measured on the model of issue #12 (1→64×2, batch 64,
 /// window 32, one torch thread), `train --workers 1` ran ~140,000 minor faults a second and spent 37–40 % of its CPU in
 /// the kernel. Keeping those blocks in the heap (an mmap threshold of 32 MiB, the largest glibc takes) and the heap's
-/// free top up to 128 MiB removes nearly all of it: ~3,000 faults a second, 3–4 % system time (README, "Performance").
+/// free top up to 128 MiB removes nearly all of it: ~3,000 faults a second, 3–4 % system time (README, "Performance"; docs/performance-log.md).
 /// Either setting alone does not (the other one keeps returning the pages).
 /// <para>
 /// A thread other than the main one allocates from its own arena, which grows in heaps of at most 64 MiB; a block its
@@ -17,7 +17,7 @@ namespace LstmCluster.Core.Runtime;
 /// threshold says. At hidden 128 (1→128×2, batch 64, window 32) a worker node's torch thread did that once a round
 /// (strace: a 22 MB heap mapped, then unmapped): 77,000–90,000 minor faults per CPU-second, 14–18 % system time and the
 /// worker's compute 33–46 ms a round against 24–26 ms in `train --workers 1`, in 11 of 15 `simulate --workers 1` runs
-/// (README, "Performance"). A top pad of a whole heap (<see cref="TopPad"/>) keeps such a heap mapped; only
+/// (README, "Performance"; docs/performance-log.md). A top pad of a whole heap (<see cref="TopPad"/>) keeps such a heap mapped; only
 /// <see cref="Trim"/> gives its free pages back.
 /// </para>
 /// <para>
@@ -75,7 +75,7 @@ public static class NativeMemory
     /// Gives the free pages inside glibc's heaps back to the kernel (<c>malloc_trim(0)</c>), where <see cref="Tune"/> is in
     /// force. With the high thresholds above, free space that libtorch's mixed block sizes leave between live blocks stays
     /// resident: a worker's heaps kept 50 → 90 MiB free while their live blocks held at ~70 MiB over 10,000 rounds
-    /// (<c>scripts/memory_trace.py</c>; README, "Performance"). Called at a rare point (a worker's epoch end), so the pages
+    /// (<c>scripts/memory_trace.py</c>; docs/performance-log.md). Called at a rare point (a worker's epoch end), so the pages
     /// it releases are faulted back at most once an epoch. Returns whether any memory was released.
     /// </summary>
     public static bool Trim()
