@@ -36,8 +36,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly HashSet<int> probing = [];
     private readonly Dictionary<int, BatchGradient> round = [];
     private float[]? averageBuffer;   // the sync round's average (CloseRound)
-    private readonly HashSet<(long Version, int Worker)> appliedAsync = [];
-    private readonly List<long> rounds, samples, dropped;
+    private readonly ContributionLedger ledger;
     private readonly List<EpochReport> history = [];
     private readonly Stopwatch clock = new();
     private readonly Stopwatch serverTime = new();
@@ -56,7 +55,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private long arrivalsInEpoch;
     private int roundSteps;
     private double lossSum;
-    private long epochSamples, totalSamples, applied, duplicates, stale, late, reassignments, checkpoints;
+    private long epochSamples, totalSamples, reassignments, checkpoints;
     private TimeSpan elapsedBefore;
     private bool released;
 
@@ -67,9 +66,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         this.reportTo = reportTo;
         // Everything to workers and to reportTo goes through the chunked path, which keeps per-sender order on the wire.
         wire = new Remoting.ChunkedSender(Context.System);
-        rounds = [.. new long[workers.Count]];
-        samples = [.. new long[workers.Count]];
-        dropped = [.. new long[workers.Count]];
+        ledger = new ContributionLedger(workers.Count);
         Receive<Gradient>(m => Guard(() => OnGradient(m)));
         Receive<LocalWeights>(m => Guard(() => OnLocalWeights(m)));
         Receive<RoundTimeout>(m => Guard(() => OnRoundTimeout(m)));
@@ -83,7 +80,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Receive<DisassociatedEvent>(OnDisassociated);
         Receive<ActorIdentity>(OnIdentity);
         Receive<ProbeTimeout>(m => Guard(() => OnProbeTimeout(m)));
-        Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, applied, duplicates, stale, late)));
+        Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, ledger.Applied, ledger.Duplicates, ledger.Stale, ledger.Late)));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -255,28 +252,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private bool Accept(string job, long v, int worker)
     {
         if (job != setup.Job || worker < 0 || worker >= workers.Count) return false;
-        if (v < version)
-        {
-            late++;
-            dropped[worker]++;
-            Telemetry.ClusterMetrics.GradientDropped("late");
-            return false;
-        }
-        if (v > version || !active.Contains(worker))
-        {
-            stale++;
-            dropped[worker]++;
-            Telemetry.ClusterMetrics.GradientDropped("stale");
-            return false;
-        }
-        if (round.ContainsKey(worker))
-        {
-            duplicates++;
-            dropped[worker]++;
-            Telemetry.ClusterMetrics.GradientDropped("duplicate");
-            return false;
-        }
-        return true;
+        return ledger.TakeForRound(worker, v, version, active.Contains(worker), round.ContainsKey(worker));
     }
 
     private void OnRoundTimeout(RoundTimeout m)
@@ -318,12 +294,10 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         }
         foreach (var (k, g) in round)
         {
-            rounds[k]++;
-            samples[k] += g.Samples;
+            ledger.Apply(k, g.Samples);
             lossSum += g.Loss * g.Samples;
             epochSamples += g.Samples;
         }
-        applied += round.Count;
         serverTime.Stop();
         var step = serverTime.Elapsed - busyBefore;
         roundClock.Record(roundTime, roundSlowest, step);
@@ -364,21 +338,10 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private void OnAsyncGradient(Gradient m)
     {
         if (m.Job != setup.Job || m.Worker < 0 || m.Worker >= workers.Count) return;
-        if (!appliedAsync.Add((m.Version, m.Worker)))
-        {
-            duplicates++;
-            dropped[m.Worker]++;
-            Telemetry.ClusterMetrics.GradientDropped("duplicate");
-            return;
-        }
+        if (!ledger.FirstAsync(m.Worker, m.Version)) return;
         arrivalsInEpoch++;
-        if (version - m.Version > setup.Engine.Staleness || m.Version > version)
-        {
-            stale++;
-            dropped[m.Worker]++;
-            Telemetry.ClusterMetrics.GradientDropped("stale");
-        }
-        else if (m.Samples > 0)
+        // A stale gradient is counted and dropped by the ledger; its arrival still counts toward the epoch.
+        if (ledger.WithinStaleness(m.Worker, m.Version, version, setup.Engine.Staleness) && m.Samples > 0)
         {
             var busyBefore = serverTime.Elapsed;
             serverTime.Start();
@@ -387,14 +350,11 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
             Telemetry.ClusterMetrics.RoundClosed(null, m.Samples);
             Telemetry.ClusterMetrics.ServerWork(serverTime.Elapsed - busyBefore);
             version++;
-            applied++;
-            rounds[m.Worker]++;
-            samples[m.Worker] += m.Samples;
+            ledger.Apply(m.Worker, m.Samples);
             lossSum += m.Loss * m.Samples;
             epochSamples += m.Samples;
         }
-        // Versions only grow, so entries older than the staleness window can never be accepted again.
-        appliedAsync.RemoveWhere(e => e.Version < version - setup.Engine.Staleness - 1);
+        ledger.ForgetBefore(version, setup.Engine.Staleness);
         if (arrivalsInEpoch >= (long)plan.StepsPerEpoch * plan.ShardCount)
         {
             arrivalsInEpoch = 0;
@@ -452,9 +412,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         foreach (var w in joining)
         {
             workers.Add(w);
-            rounds.Add(0);
-            samples.Add(0);
-            dropped.Add(0);
+            ledger.AddWorker();
             active.Add(workers.Count - 1);
         }
         log.Info("job {0}: epoch {1} runs on {2} workers ({3} joined)", setup.Job, epoch, active.Count, joining.Count);
@@ -467,9 +425,8 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         clock.Stop();
         Timers.CancelAll();
         Release();
-        var figures = Enumerable.Range(0, workers.Count).Select(k => new WorkerFigures(k, rounds[k], samples[k], dropped[k])).ToArray();
         wire.Tell(reportTo, new TrainingFinished(setup.Job, stopping.BestWeights!, stopping.BestEpoch, stopping.BestLoss, [.. history],
-            stopping.ShouldStop, totalSamples, Elapsed, version, figures, serverTime.Elapsed, roundClock.Summary()), Self);
+            stopping.ShouldStop, totalSamples, Elapsed, version, ledger.Figures(), serverTime.Elapsed, roundClock.Summary()), Self);
         Context.Stop(Self);
     }
 
