@@ -124,12 +124,19 @@ internal static class ClusterBench
     }
 
     /// <summary>The built `lstmcluster` executable of this configuration (the suite bench starts it too).</summary>
-    internal static string Executable()
+    /// <summary>The repository's root: the nearest directory above this executable that holds LstmCluster.sln.</summary>
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "LstmCluster.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? ".";
+    }
+
+    internal static string Executable()
+    {
+        string root = RepositoryRoot();
         string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        string exe = Path.Combine(dir?.FullName ?? ".", "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
+        string exe = Path.Combine(root, "src", "LstmCluster.Cli", "bin", configuration, "net10.0", "lstmcluster");
         return File.Exists(exe) ? exe : throw new FileNotFoundException($"{exe} is not built (dotnet build -c {configuration})");
     }
 }

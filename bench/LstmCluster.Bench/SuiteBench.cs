@@ -22,7 +22,8 @@ internal static class SuiteBench
 {
     private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
 
-    private sealed record Settings(int Repeats, int Epochs, int Hidden, int Layers, int Points, int Batch, int RssRounds, string? Only);
+    private sealed record Settings(int Repeats, int Epochs, int Hidden, int Layers, int Points, int Batch, int RssRounds, string? Only,
+        string? PyTorch);
 
     private static Settings Parse(string[] args)
     {
@@ -32,7 +33,7 @@ internal static class SuiteBench
         // 30 epochs (~2,600 rounds a run): long enough that the fresh processes' start-up (0.6–1.1 s of JIT and first
         // rounds, Actors README) weighs little; at 3 epochs it was 15–30 % of a run.
         return new Settings(Int("repeats", 5), Int("epochs", 30), Int("hidden", 64), Int("layers", 2), Int("points", 8000), Int("batch", 64),
-            Int("rss-rounds", 10_000), map.GetValueOrDefault("only"));
+            Int("rss-rounds", 10_000), map.GetValueOrDefault("only"), map.GetValueOrDefault("pytorch"));
     }
 
     public static async Task Run(string[] args)
@@ -74,6 +75,15 @@ internal static class SuiteBench
                 return [both[0][0] + both[1][0], (both[0][1] + both[1][1]) / 2];
             }),
         };
+        if (s.PyTorch is { } python)
+        {
+            // The peer the issue measured against: PyTorch's nn.LSTM, alone and as DistributedDataParallel over gloo, the
+            // same model, window and global batch (bench/pytorch/lstm_peer.py), for about as many steps as the engine's runs.
+            int steps = PeerSteps(s);
+            configs = [.. configs,
+                ("PyTorch K=1", r => PyTorchPeer(python, s, "single", s.Batch, steps)),
+                ("PyTorch DDP K=2", r => PyTorchPeer(python, s, "ddp", s.Batch / 2, steps))];
+        }
         if (s.Only is { } only) configs = [.. configs.Where(c => only.Split('|').Contains(c.Name))];
         var rates = configs.ToDictionary(c => c.Name, _ => new List<double>());
         var rounds = configs.ToDictionary(c => c.Name, _ => new List<double>());
@@ -162,6 +172,13 @@ internal static class SuiteBench
         }
         if (rates.ContainsKey("simulate K=2, Akka.Remote"))
             Console.WriteLine($"{"simulate K=2 bulk lane / Akka.Remote",-44} {Rate("simulate K=2") / Rate("simulate K=2, Akka.Remote"),7:F2}");
+        if (rates.ContainsKey("PyTorch DDP K=2"))
+        {
+            Ratio("PyTorch DDP K=2 / PyTorch K=1", Rate("PyTorch DDP K=2") / Rate("PyTorch K=1"));
+            Ratio("PyTorch DDP K=2 / (C × PyTorch K=1)", Rate("PyTorch DDP K=2") / (c2 * Rate("PyTorch K=1")));
+            Ratio("PyTorch K=1 / train K=1", Rate("PyTorch K=1") / Rate("train K=1"));
+            Ratio("simulate K=2 / PyTorch DDP K=2", Rate("simulate K=2") / Rate("PyTorch DDP K=2"));
+        }
         Console.WriteLine($"bytes per round: K × (weights {weights} B + gradient {gradient} B) serialized = {weights + gradient} B at K=1, {2 * (weights + gradient)} B at K=2, plus Akka's envelope (~100 B a message)");
 
         if (s.RssRounds > 0) await Memory(exe, csv, job, dir, s);
@@ -200,6 +217,34 @@ internal static class SuiteBench
         if (process.ExitCode != 0) throw new InvalidOperationException($"sync-floor exited {process.ExitCode}: {await stderr}\n{await stdout}");
         var parts = (await stdout).Trim().Split('\n')[^1].Split(' ');
         return [.. parts.Select(p => double.Parse(p, Culture))];
+    }
+
+    /// <summary>
+    /// About as many optimizer steps as one of the engine's runs: the training split's windows (lookback 32, the trainer's
+    /// default 70 % split) over the global batch, times the epochs.
+    /// </summary>
+    private static int PeerSteps(Settings s) => Math.Max(100, s.Epochs * (int)((s.Points - 32) * 0.7) / s.Batch);
+
+    /// <summary>
+    /// bench/pytorch/lstm_peer.py under <paramref name="python"/> (Debian's /usr/bin/python3 with python3-torch; run
+    /// bench/pytorch/setup.sh first): (samples/s, ms/step) as it prints them. <paramref name="batch"/> is per process.
+    /// </summary>
+    private static async Task<double[]> PyTorchPeer(string python, Settings s, string mode, int batch, int steps)
+    {
+        string script = Path.Combine(ClusterBench.RepositoryRoot(), "bench", "pytorch", "lstm_peer.py");
+        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[script, mode, "--hidden", $"{s.Hidden}", "--layers", $"{s.Layers}", "--batch", $"{batch}",
+                     "--steps", $"{steps}", "--world", "2", "--threads", "1"])
+            start.ArgumentList.Add(a);
+        start.Environment["OMP_NUM_THREADS"] = "1";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{python} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{script} {mode} exited {process.ExitCode} (bench/pytorch/setup.sh installs what it needs): {await stderr}");
+        using var line = JsonDocument.Parse((await stdout).Trim().Split('\n')[^1]);
+        return [line.RootElement.GetProperty("samples_per_s").GetDouble(), line.RootElement.GetProperty("ms_per_step").GetDouble()];
     }
 
     private static bool IsFloor(string name) => name.StartsWith("sync floor", StringComparison.Ordinal);
