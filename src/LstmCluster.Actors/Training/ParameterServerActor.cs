@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Remote;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Actors.Remoting;
 using LstmCluster.Core.Data;
@@ -33,7 +32,6 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private readonly List<IActorRef> joining = [];
     private readonly IActorRef reportTo;
     private readonly HashSet<int> active = [];
-    private readonly HashSet<int> probing = [];
     private readonly Dictionary<int, BatchGradient> round = [];
     private float[]? averageBuffer;   // the sync round's average (CloseRound)
     private readonly ContributionLedger ledger;
@@ -58,6 +56,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private long epochSamples, totalSamples, reassignments, checkpoints;
     private TimeSpan elapsedBefore;
     private bool released;
+    private IActorRef liveness = ActorRefs.Nobody;   // WorkerLiveness: tells this server which workers are gone
 
     public ParameterServerActor(TrainingSetup setup, IReadOnlyList<IActorRef> workers, IActorRef reportTo)
     {
@@ -71,15 +70,13 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Receive<LocalWeights>(m => Guard(() => OnLocalWeights(m)));
         Receive<RoundTimeout>(m => Guard(() => OnRoundTimeout(m)));
         Receive<WorkerFailed>(m => Fail($"worker {m.Worker} failed: {m.Reason}"));
+        // Only the coordinator is watched here; the workers are watched by the liveness child, which reports Lost.
         Receive<Terminated>(m =>
         {
             if (m.ActorRef.Equals(reportTo)) OnCoordinatorGone();
-            else Guard(() => OnWorkerTerminated(m));
         });
+        Receive<WorkerLiveness.Lost>(m => Guard(() => OnWorkerLost(m)));
         Receive<JoinWorker>(OnJoinWorker);
-        Receive<DisassociatedEvent>(OnDisassociated);
-        Receive<ActorIdentity>(OnIdentity);
-        Receive<ProbeTimeout>(m => Guard(() => OnProbeTimeout(m)));
         Receive<GetServerState>(_ => Sender.Tell(new ServerState(setup.Job, version, epoch, ledger.Applied, ledger.Duplicates, ledger.Stale, ledger.Late)));
     }
 
@@ -129,17 +126,16 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         var planSpec = PlanSpecFor(workers.Count);
         // Whoever started the job must still be there to take its result: see OnCoordinatorGone.
         Context.Watch(reportTo);
+        liveness = Context.ActorOf(WorkerLiveness.Props(), "liveness");
         for (int k = 0; k < workers.Count; k++)
         {
-            Context.Watch(workers[k]);
+            liveness.Tell(new WorkerLiveness.Watch(workers[k]));
             active.Add(k);
             wire.Tell(workers[k], new AssignShard(setup.Job, k, setup.Spec, planSpec, ShardWindows(k), options, k, epoch,
                 stepInEpoch), Self);
         }
         clock.Start();
         sinceCheckpoint.Start();
-        // A worker whose process died closes its TCP connection at once; the failure detector takes far longer (see OnDisassociated).
-        Context.System.EventStream.Subscribe(Self, typeof(DisassociatedEvent));
         if (Mode == TrainingMode.Async)
         {
             var w = master.Weights();
@@ -398,7 +394,7 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     private void OnJoinWorker(JoinWorker m)
     {
         if (m.Job != setup.Job || Mode == TrainingMode.Async || workers.Contains(m.Worker) || joining.Contains(m.Worker)) return;
-        Context.Watch(m.Worker);
+        liveness.Tell(new WorkerLiveness.Watch(m.Worker));
         joining.Add(m.Worker);
         log.Info("job {0}: worker {1} joins at the start of epoch {2}", setup.Job, m.Worker.Path, epoch + 1);
     }
@@ -433,46 +429,6 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     // --- failures ---
 
     /// <summary>
-    /// The connection to a node was closed. A worker process that died closes it at once, while the cluster's failure
-    /// detector (which a busy, GC-pausing node must not trip) takes 10 s or more and the resolver's decision as much
-    /// again, all the while holding every round of a sync job back. So each active worker on that node is probed
-    /// (<see cref="Identify"/>, which reconnects if the node is alive): one that does not answer within
-    /// <see cref="ProbeTimeout.After"/> is treated as gone and its shard goes to the others. A node that is merely slow
-    /// keeps its connection and is never probed; one whose connection dropped but that answers keeps its shard.
-    /// </summary>
-    private void OnDisassociated(DisassociatedEvent e)
-    {
-        foreach (var k in active.Where(k => workers[k].Path.Address.Equals(e.RemoteAddress)).ToList())
-        {
-            if (!probing.Add(k)) continue;
-            workers[k].Tell(new Identify(k), Self);
-            Timers.StartSingleTimer($"probe-{k}", new ProbeTimeout(k), ProbeTimeout.After);
-        }
-    }
-
-    /// <summary>
-    /// A live worker answers with itself. A probe the transport could not deliver (the reconnect was refused, so the
-    /// address is gated) is answered by dead letters with <see cref="ActorRefs.Nobody"/>: the worker is gone.
-    /// </summary>
-    private void OnIdentity(ActorIdentity m)
-    {
-        if (m.MessageId is not int k || !probing.Contains(k)) return;
-        if (m.Subject is null || m.Subject.IsNobody())
-        {
-            Guard(() => WorkerGone(k, "lost its connection and cannot be reached"));
-            return;
-        }
-        probing.Remove(k);
-        Timers.Cancel($"probe-{k}");
-    }
-
-    private void OnProbeTimeout(ProbeTimeout m)
-    {
-        if (!probing.Remove(m.Worker) || !active.Contains(m.Worker)) return;
-        WorkerGone(m.Worker, $"lost its connection and did not answer within {ProbeTimeout.After.TotalSeconds:0} s");
-    }
-
-    /// <summary>
     /// The coordinator that started this run stopped (its node died or left, or the singleton moved): nobody takes
     /// this run's result, and a coordinator that recovers the job starts a new attempt of its own. Training on would
     /// hold the workers for nothing, so the run stops and releases them.
@@ -485,17 +441,19 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
         Context.Stop(Self);
     }
 
-    private void OnWorkerTerminated(Terminated m)
+    /// <summary>
+    /// A worker stopped, or its node's connection closed and it did not answer (<see cref="WorkerLiveness"/>): a joiner
+    /// is forgotten, an active worker's shard goes to the others.
+    /// </summary>
+    private void OnWorkerLost(WorkerLiveness.Lost m)
     {
-        if (joining.Remove(m.ActorRef)) return;
-        int k = IndexOf(m.ActorRef);
-        if (k >= 0) WorkerGone(k, "terminated");
+        if (joining.Remove(m.Worker)) return;
+        int k = IndexOf(m.Worker);
+        if (k >= 0) WorkerGone(k, m.Why);
     }
 
     private void WorkerGone(int k, string why)
     {
-        probing.Remove(k);
-        Timers.Cancel($"probe-{k}");
         if (!active.Remove(k)) return;
         log.Warning("job {0}: worker {1} {2}; its shard goes to the other {3}", setup.Job, k, why, active.Count);
         if (active.Count == 0)
@@ -609,7 +567,6 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        Context.System.EventStream.Unsubscribe(Self);
         Release();
         master?.Dispose();
         model?.Dispose();
@@ -617,13 +574,4 @@ public sealed class ParameterServerActor : ReceiveActor, IWithTimers
     }
 
     private sealed record RoundTimeout(long Version);
-
-    private sealed record ProbeTimeout(int Worker)
-    {
-        /// <summary>
-        /// How long a worker whose connection closed has to answer: a live node reconnects within milliseconds, and the
-        /// remote transport's connect attempt to a dead one is refused at once.
-        /// </summary>
-        public static readonly TimeSpan After = TimeSpan.FromSeconds(3);
-    }
 }
