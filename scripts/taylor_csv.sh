@@ -11,7 +11,7 @@ dir=${1:?usage: taylor_csv.sh DIR}
 mkdir -p "$dir"
 if ! Rscript -e 'suppressMessages(library(forecast))' >/dev/null 2>&1; then
     echo "installing r-cran-forecast (Debian) for the taylor series..." >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q r-cran-forecast >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q r-cran-forecast >/dev/null
 fi
 Rscript -e 'suppressMessages(library(forecast)); x <- taylor;
   write.csv(data.frame(step = seq_along(x) - 1, value = as.numeric(x)), file.path(commandArgs(TRUE)[1], "taylor.csv"),

@@ -221,9 +221,10 @@ internal static class SuiteBench
 
     /// <summary>
     /// About as many optimizer steps as one of the engine's runs: the training split's windows (lookback 32, the trainer's
-    /// default 70 % split) over the global batch, times the epochs.
+    /// default split) over the global batch, times the epochs.
     /// </summary>
-    private static int PeerSteps(Settings s) => Math.Max(100, s.Epochs * (int)((s.Points - 32) * 0.7) / s.Batch);
+    private static int PeerSteps(Settings s) =>
+        Math.Max(100, s.Epochs * (int)((s.Points - 32) * new LstmCluster.Core.Data.PreprocessingOptions().TrainFraction) / s.Batch);
 
     /// <summary>
     /// bench/pytorch/lstm_peer.py under <paramref name="python"/> (Debian's /usr/bin/python3 with python3-torch; run
