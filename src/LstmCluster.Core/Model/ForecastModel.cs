@@ -25,6 +25,9 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
     private readonly Linear head;
     private readonly Linear? offsets;
 
+    // Before any model computes: oneDNN's LSTM is wrong on some AMD processors with AVX-512 (see OneDnnIsa).
+    static ForecastModel() => Runtime.OneDnnIsa.Apply();
+
     /// <summary>Builds a model with PyTorch's default initialisation drawn from torch's global generator.</summary>
     public ForecastModel(ModelSpec spec) : base(nameof(ForecastModel))
     {
