@@ -4,7 +4,7 @@ namespace LstmCluster.Core.Runtime;
 
 /// <summary>
 /// Caps oneDNN (libtorch's CPU kernels) at AVX2 on AMD processors. On this project's AMD EPYC test host (AVX-512 with
-/// VP2INTERSECT and BF16) libtorch 2.10's oneDNN LSTM returned forecasts 0.03–3 % away from PyTorch's and from a float64
+/// VP2INTERSECT and BF16) libtorch 2.10's oneDNN LSTM returned forecasts 0.03–0.2 % away from PyTorch's and from a float64
 /// reference computed by hand: the export/import parity tests failed by up to 3e-2 on normalized outputs, where Intel
 /// hosts with AVX-512 agree to 1e-7. With <c>DNNL_MAX_CPU_ISA</c> at <c>AVX2_VNNI</c> or below, the same model gives
 /// PyTorch's output to the last digit (measured 2026-12-02: 441.17742965181435 both ways, against 441.927 uncapped;
@@ -15,17 +15,11 @@ namespace LstmCluster.Core.Runtime;
 public static class OneDnnIsa
 {
     private const string Variable = "DNNL_MAX_CPU_ISA";
-    private static int applied;
-
-    /// <summary>Whether this process capped oneDNN (AMD processor, Linux, variable unset).</summary>
-    public static bool Capped { get; private set; }
-
+    /// <summary>Called once, from <see cref="Model.ForecastModel"/>'s static constructor.</summary>
     public static void Apply()
     {
-        if (Interlocked.Exchange(ref applied, 1) == 1) return;
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) is not null || !IsAmd()) return;
-        Capped = setenv(Variable, "AVX2", 0) == 0;
-        if (Capped) Environment.SetEnvironmentVariable(Variable, "AVX2");
+        if (setenv(Variable, "AVX2", 0) == 0) Environment.SetEnvironmentVariable(Variable, "AVX2");
     }
 
     private static bool IsAmd()
