@@ -25,6 +25,8 @@ public static class CliApp
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         // Before libtorch allocates anything: training steps otherwise spend a third of their CPU in page faults.
         LstmCluster.Core.Runtime.NativeMemory.Tune();
+        // Where libtorch's float32 inference LSTM is found wrong, forecasts switch to float64 (Core's LstmInferenceCheck): say so.
+        LstmCluster.Core.Model.LstmInferenceCheck.Process.FaultFound += why => Console.Error.WriteLine($"warning: {why}");
         try
         {
             var defaults = Defaults.Load();

@@ -25,8 +25,9 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
     private readonly Linear head;
     private readonly Linear? offsets;
 
-    // Before any model computes: oneDNN's LSTM is wrong on some AMD processors with AVX-512 (see OneDnnIsa).
-    static ForecastModel() => Runtime.OneDnnIsa.Apply();
+    /// <summary>The LSTM in float64, built on first need (<see cref="LstmInferenceCheck"/>); not a registered component.</summary>
+    private LSTM? float64;
+    private readonly object float64Lock = new();
 
     /// <summary>Builds a model with PyTorch's default initialisation drawn from torch's global generator.</summary>
     public ForecastModel(ModelSpec spec) : base(nameof(ForecastModel))
@@ -101,8 +102,7 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
     public (Tensor Point, Tensor? Levels) Forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var (output, h, c) = lstm.forward(x);
-        var last = output[.., -1, ..];
+        var last = LstmOutput(x)[.., -1, ..];
         var point = head.forward(last);
         if (!Spec.IsQuantile) return (point.MoveToOuterDisposeScope(), null);
         long horizon = Spec.Horizon;
@@ -118,8 +118,7 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
     public (Tensor Hidden, Tensor Point) Features(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var (output, h, c) = lstm.forward(x);
-        var last = output[.., -1, ..];
+        var last = LstmOutput(x)[.., -1, ..];
         var point = head.forward(last);
         return (last.MoveToOuterDisposeScope(), point.MoveToOuterDisposeScope());
     }
@@ -165,10 +164,51 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
         return (output, h, c);
     }
 
+    /// <summary>
+    /// The LSTM's output [batch, seq, hidden]; in evaluation without autograd (validation, forecasts) through
+    /// <see cref="LstmInferenceCheck"/>, which has it computed in float64 on a processor whose float32 inference LSTM is wrong.
+    /// </summary>
+    private Tensor LstmOutput(Tensor x)
+    {
+        if (training || torch.is_grad_enabled()) return lstm.forward(x).Item1;
+        return LstmInferenceCheck.Process.Output(x, Spec, v => lstm.forward(v).Item1, Float64Output);
+    }
+
+    /// <summary>The LSTM's output [batch, seq, hidden] computed in float64 with this model's current weights.</summary>
+    internal Tensor Float64Output(Tensor x)
+    {
+        lock (float64Lock)
+        {
+            if (float64 is null)
+            {
+                // Building a module draws its initial weights from the global generator: put it back, so that building it
+                // (on a forecast or a validation pass) changes nothing that training draws afterwards.
+                // It lives as long as this model: its parameters must not belong to the dispose scope of the forward that builds it.
+                using var build = torch.NewDisposeScope();
+                lock (InitLock)
+                {
+                    using var state = torch.Generator.Default.get_state();
+                    float64 = nn.LSTM(Spec.InputSize, Spec.HiddenSize, Spec.NumLayers, batchFirst: true);
+                    torch.Generator.Default.set_state(state);
+                }
+                float64.to(ScalarType.Float64);
+                float64.eval();
+                foreach (var parameter in float64.parameters()) parameter.DetachFromDisposeScope();
+            }
+            using (torch.no_grad())
+            {
+                foreach (var (from, to) in lstm.parameters().Zip(float64.parameters())) to.copy_(from);
+            }
+            using var scope = torch.NewDisposeScope();
+            return float64.forward(x.to(ScalarType.Float64)).Item1.MoveToOuterDisposeScope();
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
+            float64?.Dispose();
             lstm.Dispose();
             head.Dispose();
             offsets?.Dispose();

@@ -1,0 +1,108 @@
+using LstmCluster.Core.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LstmCluster.Core.Tests.Model;
+
+[Collection(TorchCollection.Name)]
+public sealed class LstmInferenceCheckTests
+{
+    private static readonly ModelSpec Spec = new(3, 16, 2, 2);
+
+    [Fact]
+    public void Forecasts_in_evaluation_agree_with_the_model_computed_in_float64()
+    {
+        // Whatever this host's float32 inference LSTM does: sound, it agrees; wrong, the check has float64 answer.
+        torch.manual_seed(4);
+        using var model = new ForecastModel(new ModelSpec(3, 64, 2, 2));
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(5, 24, 3);
+        using var noGrad = torch.no_grad();
+        model.eval();
+        var (hidden, point) = model.Features(x);
+        Assert.True(LstmInferenceCheck.Deviation(hidden, model.Float64Output(x)[.., -1, ..]) < 1e-5);
+        Assert.True(torch.allclose(point, model.forward(x)), "Features and forward give other points");
+    }
+
+    [Fact]
+    public void A_float32_output_that_differs_from_float64_is_reported_once_and_float64_answers_from_then_on()
+    {
+        var check = new LstmInferenceCheck();
+        var reports = new List<string>();
+        check.FaultFound += reports.Add;
+        int float32Calls = 0;
+        using var scope = torch.NewDisposeScope();
+        // A float32 path off by 3e-2, as the faulty processor's was.
+        Tensor Wrong(Tensor x) { float32Calls++; return (Truth(x) + 0.03).to(ScalarType.Float32); }
+
+        var first = check.Output(torch.ones(2, 5, 3), Spec, Wrong, Truth);
+        Assert.True(LstmInferenceCheck.Deviation(first, Truth(torch.ones(2, 5, 3))) < 1e-6, "the float32 output was returned");
+        Assert.NotNull(check.Fault);
+        Assert.Contains("float64", check.Fault);
+
+        var second = check.Output(torch.ones(4, 7, 3), Spec, Wrong, Truth);
+        Assert.True(LstmInferenceCheck.Deviation(second, Truth(torch.ones(4, 7, 3))) < 1e-6);
+        Assert.Equal(1, float32Calls); // once found wrong, the float32 path is not asked again
+        Assert.Single(reports);
+    }
+
+    [Fact]
+    public void An_agreeing_shape_is_checked_once_and_a_new_shape_again()
+    {
+        var check = new LstmInferenceCheck();
+        int float64Calls = 0;
+        using var scope = torch.NewDisposeScope();
+        Tensor Reference(Tensor x) { float64Calls++; return Truth(x); }
+        Tensor Float32(Tensor x) => Truth(x).to(ScalarType.Float32);
+
+        check.Output(torch.ones(2, 5, 3), Spec, Float32, Reference);
+        check.Output(torch.zeros(2, 5, 3), Spec, Float32, Reference);
+        Assert.Equal(1, float64Calls);
+        check.Output(torch.ones(3, 5, 3), Spec, Float32, Reference);
+        Assert.Equal(2, float64Calls);
+        Assert.Null(check.Fault);
+    }
+
+    [Fact]
+    public void Building_the_float64_lstm_leaves_the_generator_where_it_was()
+    {
+        using var model = ForecastModel.Create(Spec, seed: 1);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(2, 5, 3);
+        torch.manual_seed(5);
+        using (torch.no_grad()) model.Float64Output(x);
+        var after = torch.rand(4);
+        torch.manual_seed(5);
+        Assert.True(torch.allclose(after, torch.rand(4), rtol: 0, atol: 0));
+    }
+
+    [Fact]
+    public void The_float64_lstm_outlives_the_dispose_scope_of_the_forward_that_built_it_and_leaves_training_as_it_was()
+    {
+        var x = torch.randn(3, 5, 3);
+        float[] GradientAfter(bool evaluateFirst)
+        {
+            using var model = ForecastModel.Create(Spec, seed: 1);
+            using (torch.no_grad()) foreach (var p in model.parameters()) p.add_(0.1);
+            if (evaluateFirst)
+                using (torch.NewDisposeScope())
+                using (torch.no_grad())
+                {
+                    model.eval();
+                    model.forward(x);
+                }
+            using var scope = torch.NewDisposeScope();
+            // Tensors that may take the memory of anything the first scope freed.
+            for (int i = 0; i < 20; i++) torch.randn(Spec.HiddenSize * 4, Spec.HiddenSize);
+            using (torch.no_grad()) Assert.True(LstmInferenceCheck.Deviation(model.Lstm(x).Output, model.Float64Output(x)) < 1e-5);
+            model.train();
+            model.zero_grad();
+            model.forward(x).sum().backward();
+            return ParameterVector.FlattenGradients(model);
+        }
+        Assert.Equal(GradientAfter(false), GradientAfter(true));
+    }
+
+    /// <summary>A stand-in for an LSTM's float64 output [batch, seq, 16]: any fixed function of the input.</summary>
+    private static Tensor Truth(Tensor x) => torch.tanh(x.to(ScalarType.Float64).sum(2, keepdim: true).expand(-1, -1, 16) / 10);
+}
