@@ -182,8 +182,9 @@ public sealed class ForecastModel : nn.Module<Tensor, Tensor>
             if (float64 is null)
             {
                 // Building a module draws its initial weights from the global generator: put it back, so that building it
-                // (on a forecast or a validation pass) changes nothing that training draws afterwards.
-                // It lives as long as this model: its parameters must not belong to the dispose scope of the forward that builds it.
+                // (on a forecast or a validation pass) changes nothing that training draws afterwards. It lives as long as
+                // this model, so its parameters leave the dispose scope of the forward that builds it: freed there, their
+                // memory went to other tensors and corrupted training (tested).
                 using var build = torch.NewDisposeScope();
                 lock (InitLock)
                 {

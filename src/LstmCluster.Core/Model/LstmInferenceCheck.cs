@@ -48,9 +48,11 @@ public sealed class LstmInferenceCheck
         if (Fault is not null) return float64(x).to(ScalarType.Float32);
         var output = float32(x);
         var shape = (x.shape[0], x.shape[1], x.shape[2], (long)spec.HiddenSize, (long)spec.NumLayers, TorchSharp.torch.get_num_threads());
-        if (verified.ContainsKey(shape)) return output;
+        if (x.shape[0] == 0 || verified.ContainsKey(shape)) return output;
         using var reference = float64(x);
         double worst = Deviation(output, reference);
+        // A model whose weights went non-finite gives NaN either way: that says nothing about the processor.
+        if (double.IsNaN(worst) && reference.isnan().any().item<bool>()) return output;
         if (worst <= Tolerance)
         {
             verified.TryAdd(shape, true);

@@ -64,6 +64,20 @@ public sealed class LstmInferenceCheckTests
     }
 
     [Fact]
+    public void Outputs_that_are_nan_both_ways_and_empty_batches_say_nothing_about_the_processor()
+    {
+        var check = new LstmInferenceCheck();
+        using var scope = torch.NewDisposeScope();
+        Tensor Nan(Tensor x) => torch.full(x.shape[0], x.shape[1], 16, double.NaN, ScalarType.Float64);
+        check.Output(torch.ones(2, 5, 3), Spec, x => Nan(x).to(ScalarType.Float32), Nan);
+        check.Output(torch.ones(0, 5, 3), Spec, x => Truth(x).to(ScalarType.Float32) + 1, Truth);
+        Assert.Null(check.Fault);
+        // NaN in float32 alone is a fault.
+        check.Output(torch.ones(2, 5, 3), Spec, x => Nan(x).to(ScalarType.Float32), Truth);
+        Assert.NotNull(check.Fault);
+    }
+
+    [Fact]
     public void Building_the_float64_lstm_leaves_the_generator_where_it_was()
     {
         using var model = ForecastModel.Create(Spec, seed: 1);
