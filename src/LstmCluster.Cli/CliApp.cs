@@ -18,6 +18,10 @@ public static class CliApp
     public const int ExitBadInput = 2;
     public const int ExitCancelled = 130;
 
+    // Where libtorch's float32 inference LSTM is found wrong, forecasts switch to float64 (Core's LstmInferenceCheck): say so.
+    // Once per process (tests call Run many times in one).
+    static CliApp() => LstmCluster.Core.Model.LstmInferenceCheck.Process.FaultFound += why => Console.Error.WriteLine($"warning: {why}");
+
     public static int Run(string[] args)
     {
         // Output files and tables use '.' decimals whatever the host locale: they are read by programs too.
@@ -25,8 +29,6 @@ public static class CliApp
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         // Before libtorch allocates anything: training steps otherwise spend a third of their CPU in page faults.
         LstmCluster.Core.Runtime.NativeMemory.Tune();
-        // Where libtorch's float32 inference LSTM is found wrong, forecasts switch to float64 (Core's LstmInferenceCheck): say so.
-        LstmCluster.Core.Model.LstmInferenceCheck.Process.FaultFound += why => Console.Error.WriteLine($"warning: {why}");
         try
         {
             var defaults = Defaults.Load();
