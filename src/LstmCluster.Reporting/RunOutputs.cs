@@ -243,7 +243,7 @@ public static class RunOutputs
                 ["season"] = o.Season,
                 ["transform"] = o.Preprocessing.Transform.ToString(),
                 // The normalization the kept model uses (with auto, the candidate chosen on validation).
-                ["normalize"] = r.Model.IsEnsemble ? Ensemble.Name : NormalizationName(data.Preprocessor.Normalize),
+                ["normalize"] = r.Model.IsEnsemble ? Ensemble.Name : NormalizationNames.Name(data.Preprocessor.Normalize),
                 // window-seasonal: per forecast step, whether it is measured from the seasonal-naive value.
                 ["seasonal_anchor_steps"] = new JsonArray(data.Preprocessor.SeasonalSteps.Select(b => (JsonNode)b).ToArray()),
                 ["hidden"] = o.Hidden,
@@ -308,15 +308,15 @@ public static class RunOutputs
         var node = new JsonObject
         {
             ["mode"] = r.Candidates.Count > 0 ? "auto" : "fixed",
-            ["chosen"] = r.Model.IsEnsemble ? Ensemble.Name : NormalizationName(r.Data.Preprocessor.Normalize),
+            ["chosen"] = r.Model.IsEnsemble ? Ensemble.Name : NormalizationNames.Name(r.Data.Preprocessor.Normalize),
         };
         if (r.Candidates.Count == 0) return node;
         node["chosen_by"] = "lowest validation MAE (original units)";
         node["candidates"] = new JsonArray(r.Candidates.Select(c => (JsonNode)new JsonObject
         {
             // The ensemble: the mean of the others' forecasts; its epochs are its lead member's.
-            ["normalize"] = c.IsEnsemble ? Ensemble.Name : NormalizationName(c.Normalize),
-            ["members"] = c.IsEnsemble ? new JsonArray([.. c.Members.Select(m => (JsonNode)NormalizationName(m)!)]) : null,
+            ["normalize"] = c.IsEnsemble ? Ensemble.Name : NormalizationNames.Name(c.Normalize),
+            ["members"] = c.IsEnsemble ? new JsonArray([.. c.Members.Select(m => (JsonNode)NormalizationNames.Name(m)!)]) : null,
             ["chosen"] = c.Chosen,
             ["validation"] = Metrics(c.Validation.Model),
             ["test"] = Metrics(c.Test.Model),
@@ -328,14 +328,6 @@ public static class RunOutputs
         }).ToArray());
         return node;
     }
-
-    /// <summary>The command-line spelling of a normalization.</summary>
-    public static string NormalizationName(Normalization n) => n switch
-    {
-        Normalization.WindowSeasonal => "window-seasonal",
-        Normalization.WindowScaled => "window-scaled",
-        _ => n.ToString().ToLowerInvariant(),
-    };
 
     private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 }

@@ -349,7 +349,7 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
     public static string? ChoiceText(IReadOnlyList<NormalizationCandidate> candidates)
     {
         if (candidates.Count == 0) return null;
-        static string Name(NormalizationCandidate c) => c.IsEnsemble ? Ensemble.Name : RunPlan.NormalizationName(c.Normalize);
+        static string Name(NormalizationCandidate c) => c.IsEnsemble ? Ensemble.Name : NormalizationNames.Name(c.Normalize);
         static string Num(double v) => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
         var chosen = candidates.First(c => c.Chosen);
         return $"{Name(chosen)}, the lowest validation error of " + string.Join("; ",

@@ -35,14 +35,10 @@ internal sealed record RunPlan(
     /// The sub-run id of a candidate: its attempt's run id, <c>~</c>, and the normalization. The coordinator routes a
     /// sub-run's messages by the part before <c>~</c> (<see cref="RunOf"/>).
     /// </summary>
-    public static string SubRun(string run, Normalization normalize) => $"{run}~{NormalizationName(normalize)}";
+    public static string SubRun(string run, Normalization normalize) => $"{run}~{NormalizationNames.Name(normalize)}";
 
     /// <summary>The attempt's run id of a (sub-)run id.</summary>
     public static string RunOf(string run) => run.IndexOf('~') is var i and >= 0 ? run[..i] : run;
-
-    /// <summary>The command-line spelling of a normalization (<c>WindowSeasonal</c>: <c>window-seasonal</c>).</summary>
-    public static string NormalizationName(Normalization n) =>
-        string.Concat(n.ToString().Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "-" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
 
     /// <summary>
     /// Splits <paramref name="workers"/> among <paramref name="candidates"/> candidates: disjoint groups (dealt round-robin)

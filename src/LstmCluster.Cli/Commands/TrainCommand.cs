@@ -144,7 +144,7 @@ public static class TrainCommand
             throw new DataException(options.Data.Path, null, $"no series is usable for the global model: {string.Join("; ", prepared.Skipped.Select(s => $"{s.Symbol}: {s.Reason}"))}");
         var prep = members[0].Data.Preprocessor;
         Console.WriteLine($"{members.Count} series of {Path.GetFileName(options.Data.Path)}, strategy global: one model over {members.Sum(m => m.Data.Train.Count)} training windows " +
-            $"(lookback {prep.Lookback}, {Report.Name(prep.Normalize)} normalization fitted on each series' own training split{(options.AutoNormalize ? "; --normalize auto takes its first candidate here" : "")}" +
+            $"(lookback {prep.Lookback}, {NormalizationNames.Name(prep.Normalize)} normalization fitted on each series' own training split{(options.AutoNormalize ? "; --normalize auto takes its first candidate here" : "")}" +
             $"{(prep.SeriesCount > 0 ? $"; a one-hot series id adds {prep.SeriesCount} inputs" : "")})");
         Console.WriteLine(engine is null
             ? $"engine: single-process reference trainer (--workers 0), {bareThreads} torch thread(s)"
@@ -182,7 +182,7 @@ public static class TrainCommand
             // One training per candidate, each with its own progress display and summary, one after the other.
             Trainer each = (model, candidate, training, _, cancel) =>
             {
-                string name = Report.Name(candidate.Preprocessor.Normalize);
+                string name = NormalizationNames.Name(candidate.Preprocessor.Normalize);
                 Console.WriteLine($"candidate: {name} normalization");
                 var trained = TrainingProgress.Run($"training ({name})", training.Epochs, progress => trainer(model, candidate, training, progress, cancel));
                 Report.TrainingSummary(trained, training);

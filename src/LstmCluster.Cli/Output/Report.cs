@@ -147,8 +147,8 @@ public static class Report
     }
 
     private static string NormalizationText(RunOptions o, PreparedData data) => o.AutoNormalize
-        ? $"normalization auto: {string.Join(", ", ForecastRun.NormalizationCandidates(o.Preprocessing).Select(Name))} and their {Ensemble.Name} (mean), the lowest validation error kept"
-        : $"{Name(o.Preprocessing.Normalize)} normalization{SeasonalSteps(data.Preprocessor)}";
+        ? $"normalization auto: {string.Join(", ", ForecastRun.NormalizationCandidates(o.Preprocessing).Select(NormalizationNames.Name))} and their {Ensemble.Name} (mean), the lowest validation error kept"
+        : $"{NormalizationNames.Name(o.Preprocessing.Normalize)} normalization{SeasonalSteps(data.Preprocessor)}";
 
     /// <summary>
     /// <c>--normalize auto</c>'s candidates: validation and test MASE of each, and its training; the one kept is marked. The
@@ -164,7 +164,7 @@ public static class Report
         {
             string best = c.Test.Baselines.Count > 0 ? $"{c.Test.BestBaseline} {Tables.FormatNumber(c.Test.Baselines[c.Test.BestBaseline].Mase)}" : "—";
             // The ensemble trained nothing of its own: the mean of the rows above.
-            string[] cells = [(c.Chosen ? "★ " : "  ") + (c.IsEnsemble ? $"{Ensemble.Name}: mean of {string.Join(", ", c.Members.Select(Name))}" : Name(c.Normalize)), Tables.FormatNumber(c.Validation.Model.Mase),
+            string[] cells = [(c.Chosen ? "★ " : "  ") + (c.IsEnsemble ? $"{Ensemble.Name}: mean of {string.Join(", ", c.Members.Select(NormalizationNames.Name))}" : NormalizationNames.Name(c.Normalize)), Tables.FormatNumber(c.Validation.Model.Mase),
                 Tables.FormatNumber(c.Test.Model.Mase), best, c.IsEnsemble ? "—" : $"{c.BestEpoch} of {c.EpochsRun}", c.IsEnsemble ? "—" : StopText(c.Stop)];
             table.AddRow(cells.Select(t => (Spectre.Console.Rendering.IRenderable)new Markup(c.Chosen ? $"[bold green]{Markup.Escape(t)}[/]" : Markup.Escape(t))));
         }
@@ -180,9 +180,6 @@ public static class Report
             ? ": every step from the last value, which fitted training better"
             : $": step{(steps.Length > 1 ? "s" : "")} {string.Join(",", steps)} from the seasonal-naive value";
     }
-
-    /// <summary>The command-line spelling of a normalization.</summary>
-    public static string Name(Normalization n) => RunOutputs.NormalizationName(n);
 
     // CliApp fixes the invariant culture for the whole process; this marks the lines that rely on it.
     private static string Invariant(string s) => s;

@@ -19,7 +19,7 @@ public sealed record RunOptionValues
     public static readonly IReadOnlyList<string> OptimizerChoices = ["adam", "sgd"];
     public static readonly IReadOnlyList<string> ScheduleChoices = ["constant", "step", "cosine"];
     public static readonly IReadOnlyList<string> TransformChoices = ["none", "log-return"];
-    public static readonly IReadOnlyList<string> NormalizeChoices = ["auto", "window", "window-seasonal", "window-scaled", "global"];
+    public static readonly IReadOnlyList<string> NormalizeChoices = ["auto", .. NormalizationNames.All];
     public static readonly IReadOnlyList<string> ScalerChoices = ["standard", "minmax"];
 
     public string Data { get; init; } = "";
@@ -205,14 +205,7 @@ public sealed record RunOptionValues
                 Lookback = Lookback,
                 Horizon = Horizon,
                 Transform = transform,
-                Normalize = normalize switch
-                {
-                    "global" => Normalization.Global,
-                    "window-scaled" => Normalization.WindowScaled,
-                    "window-seasonal" => Normalization.WindowSeasonal,
-                    "window" => Normalization.Window,
-                    _ => PreprocessingOptions.Auto(Season, transform),
-                },
+                Normalize = NormalizationNames.Parse(normalize) ?? PreprocessingOptions.Auto(Season, transform),
                 Season = Season,
                 Scaler = scaler == "minmax" ? ScalerKind.MinMax : ScalerKind.Standard,
             },

@@ -36,6 +36,29 @@ public enum Normalization
     Global,
 }
 
+/// <summary>
+/// How the command line, the job API, metrics.json, reports and sub-run ids spell a <see cref="Normalization"/>
+/// (<c>WindowSeasonal</c>: <c>window-seasonal</c>): one table, read both ways.
+/// </summary>
+public static class NormalizationNames
+{
+    private static readonly (Normalization Value, string Name)[] Table =
+    [
+        (Normalization.Window, "window"),
+        (Normalization.WindowSeasonal, "window-seasonal"),
+        (Normalization.WindowScaled, "window-scaled"),
+        (Normalization.Global, "global"),
+    ];
+
+    /// <summary>Every spelling, in the order the help and the API document list them.</summary>
+    public static IReadOnlyList<string> All { get; } = [.. Table.Select(t => t.Name)];
+
+    public static string Name(Normalization n) => Table.First(t => t.Value == n).Name;
+
+    /// <summary>The normalization spelled <paramref name="name"/>, or null for any other word (<c>auto</c>).</summary>
+    public static Normalization? Parse(string name) => Table.Where(t => t.Name == name).Select(t => (Normalization?)t.Value).FirstOrDefault();
+}
+
 [JsonConverter(typeof(JsonStringEnumConverter<ScalerKind>))]
 public enum ScalerKind
 {

@@ -172,7 +172,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         Assert.Equal(a.Forecast.Select(f => f.Value), plainFinal.Forecast!);
         Assert.Equal(chosen.Test.Model.Mase, plainFinal.TestMase);
         // The status names the choice and every candidate's errors.
-        static string Name(Core.Forecasting.NormalizationCandidate c) => c.IsEnsemble ? Core.Forecasting.Ensemble.Name : LstmCluster.Actors.Jobs.RunPlan.NormalizationName(c.Normalize);
+        static string Name(Core.Forecasting.NormalizationCandidate c) => c.IsEnsemble ? Core.Forecasting.Ensemble.Name : Core.Data.NormalizationNames.Name(c.Normalize);
         Assert.StartsWith(Name(chosen) + ",", plainFinal.Normalization);
         Assert.All(a.Candidates, c => Assert.Contains(Name(c) + " validation MASE", plainFinal.Normalization));
         Assert.Equal(plainFinal.Normalization, (await Status(coordinator, plain)).Normalization);
