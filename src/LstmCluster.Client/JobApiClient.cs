@@ -42,9 +42,20 @@ public sealed class JobApiClient : IDisposable
     private readonly string? token;
 
     public JobApiClient(Uri server, TimeSpan? timeout = null, string? token = null)
-        : this(new HttpClient { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true, token)
+        : this(new HttpClient(CreateHandler()) { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true, token)
     {
     }
+
+    /// <summary>How long an upload waits for the server's answer to its headers (100 Continue, or 413 over the limit) before it sends the body anyway.</summary>
+    public static readonly TimeSpan Expect100ContinueWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The handler for an HttpClient this client is given: it waits <see cref="Expect100ContinueWait"/> for the server's
+    /// answer to an upload's headers. .NET's default, 1 s, is less than a loaded server may take to get to it: the body then
+    /// goes out, the server refuses it mid-upload and closes the connection, and its 413 is lost to a broken pipe (seen on a
+    /// 2-core host running three test suites at once).
+    /// </summary>
+    public static HttpMessageHandler CreateHandler() => new SocketsHttpHandler { Expect100ContinueTimeout = Expect100ContinueWait };
 
     public JobApiClient(HttpClient http, bool ownsClient = false, string? token = null)
     {

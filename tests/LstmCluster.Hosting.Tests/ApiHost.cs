@@ -29,7 +29,7 @@ public sealed class ApiHost : IAsyncDisposable
     {
         this.app = app;
         Address = address;
-        Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        Http = new HttpClient(JobApiClient.CreateHandler()) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
         Client = new JobApiClient(Http);
     }
 

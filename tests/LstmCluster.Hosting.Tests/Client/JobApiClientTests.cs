@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using LstmCluster.Contracts;
 using LstmCluster.Client;
 
@@ -63,6 +65,52 @@ public sealed class JobApiClientTests : IAsyncLifetime
         finally
         {
             File.Delete(big);
+        }
+    }
+
+    [Fact]
+    public async Task An_upload_waits_for_a_slow_servers_answer_to_its_headers_and_gets_its_413()
+    {
+        // A server that answers an upload's headers after 2 s, as a loaded one may, refusing it. A client that stopped waiting
+        // (.NET's default is 1 s) would have sent the body by then; over a node's limit that body ends in a broken pipe.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var server = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptSocketAsync();
+            await using var stream = new NetworkStream(socket);
+            var received = new List<byte>();
+            var one = new byte[1];
+            while (!(received.Count >= 4 && received[^4] == '\r' && received[^3] == '\n' && received[^2] == '\r' && received[^1] == '\n'))
+            {
+                if (await stream.ReadAsync(one) == 0) throw new IOException("the client closed before its headers ended");
+                received.Add(one[0]);
+            }
+            bool bodyCame;
+            using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+            {
+                try { bodyCame = await stream.ReadAsync(one, wait.Token) > 0; }
+                catch (OperationCanceledException) { bodyCame = false; }
+            }
+            string body = "{\"error\":\"the upload is over the limit of 1,024 bytes\"}";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+            socket.Shutdown(SocketShutdown.Send);
+            return (Headers: Encoding.ASCII.GetString([.. received]), BodyCame: bodyCame);
+        });
+        try
+        {
+            using var client = new JobApiClient(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/"));
+            var e = await Assert.ThrowsAsync<JobApiException>(() => client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob()));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, e.StatusCode);
+            Assert.Contains("1,024 bytes", e.Reason);
+            var (headers, bodyCame) = await server;
+            Assert.Contains("Expect: 100-continue", headers, StringComparison.OrdinalIgnoreCase);
+            Assert.False(bodyCame, "the client sent the body before the server answered its headers");
+        }
+        finally
+        {
+            listener.Stop();
         }
     }
 

@@ -256,7 +256,7 @@ public sealed class DurableCoordinatorTests : IDisposable
         private RunningNode(WebApplication app, int httpPort)
         {
             this.app = app;
-            Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(60) };
+            Http = new HttpClient(JobApiClient.CreateHandler()) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(60) };
             Client = new JobApiClient(Http);
         }
 
