@@ -50,8 +50,8 @@ public sealed class JobApiClient : IDisposable
     public static readonly TimeSpan Expect100ContinueWait = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// The handler for an HttpClient this client is given: it waits <see cref="Expect100ContinueWait"/> for the server's
-    /// answer to an upload's headers. .NET's default, 1 s, is less than a loaded server may take to get to it: the body then
+    /// The handler to build an HttpClient for this client on (the constructor taking a URL does): it waits
+    /// <see cref="Expect100ContinueWait"/> for the server's answer to an upload's headers. .NET's default, 1 s, is less than a loaded server may take to get to it: the body then
     /// goes out, the server refuses it mid-upload and closes the connection, and its 413 is lost to a broken pipe (seen on a
     /// 2-core host running three test suites at once).
     /// </summary>
