@@ -130,9 +130,11 @@ public sealed class DiscoveryClusterTests(Xunit.Abstractions.ITestOutputHelper o
         apps.Add(app);
         await app.StartAsync();
         var system = app.Services.GetRequiredService<ActorSystem>();
-        var memberUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => memberUp.TrySetResult());
-        await memberUp.Task.WaitAsync(Patience);
+        // What the endpoint lists is the cluster's read view (Cluster.State), which learns of the member after the member-up
+        // callbacks have run: waiting for those alone, the endpoint answered once with no nodes (a clean-clone CI run).
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        await InProcessCluster.Until(() => cluster.State.Members.Any(m => m.Address == cluster.SelfAddress && m.Status == MemberStatus.Up),
+            Patience, "the node Up in its cluster's read view");
 
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{management}/"), Timeout = TimeSpan.FromSeconds(30) };
         string body = await client.GetStringAsync("bootstrap/seed-nodes");

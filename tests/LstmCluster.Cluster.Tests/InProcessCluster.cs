@@ -82,7 +82,10 @@ public sealed class InProcessCluster : IAsyncDisposable
             TimeSpan.FromSeconds(60), "the new node Up");
     }
 
-    public async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    public Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what) => Until(condition, timeout, what);
+
+    /// <summary>Polls <paramref name="condition"/> every 100 ms until it holds; a <see cref="TimeoutException"/> naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!condition())
