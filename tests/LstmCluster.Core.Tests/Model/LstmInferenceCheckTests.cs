@@ -12,7 +12,7 @@ public sealed class LstmInferenceCheckTests
     [Fact]
     public void Forecasts_in_evaluation_agree_with_the_model_computed_in_float64()
     {
-        // Whatever this host's float32 inference LSTM does: sound, it agrees; wrong, the check has float64 answer.
+        // Whatever this host's float32 inference LSTM does: sound, it agrees; wrong, the check has float64 answer instead.
         torch.manual_seed(4);
         using var model = new ForecastModel(new ModelSpec(3, 64, 2, 2));
         using var scope = torch.NewDisposeScope();
