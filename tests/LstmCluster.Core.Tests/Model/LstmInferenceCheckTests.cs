@@ -9,12 +9,18 @@ public sealed class LstmInferenceCheckTests
 {
     private static readonly ModelSpec Spec = new(3, 16, 2, 2);
 
-    [Fact]
-    public void Forecasts_in_evaluation_agree_with_the_model_computed_in_float64()
+    [Theory]
+    [InlineData(4)]
+    [InlineData(16)]
+    [InlineData(48)]
+    [InlineData(64)]
+    public void Forecasts_in_evaluation_agree_with_the_model_computed_in_float64(int hiddenSize)
     {
         // Whatever this host's float32 inference LSTM does: sound, it agrees; wrong, the check has float64 answer instead.
+        // The hidden sizes: on an AMD EPYC (Zen 5) VM of 2026-12-02, oneDNN's AVX-512 inference LSTM was off by 0.06-0.38 at
+        // hidden 4, 8, 12, 16 and 48, and right at 20, 24, 32, 64, 96 and 128 (training's path was right at all of them).
         torch.manual_seed(4);
-        using var model = new ForecastModel(new ModelSpec(3, 64, 2, 2));
+        using var model = new ForecastModel(new ModelSpec(3, hiddenSize, 2, 2));
         using var scope = torch.NewDisposeScope();
         var x = torch.randn(5, 24, 3);
         using var noGrad = torch.no_grad();
@@ -98,17 +104,22 @@ public sealed class LstmInferenceCheckTests
         {
             using var model = ForecastModel.Create(Spec, seed: 1);
             using (torch.no_grad()) foreach (var p in model.parameters()) p.add_(0.1);
+            double[]? built = null;
             if (evaluateFirst)
                 using (torch.NewDisposeScope())
                 using (torch.no_grad())
                 {
                     model.eval();
                     model.forward(x);
+                    // Built in this scope (if the forward did not already): what it answers before the scope ends.
+                    built = model.Float64Output(x).data<double>().ToArray();
                 }
             using var scope = torch.NewDisposeScope();
             // Tensors that may take the memory of anything the first scope freed.
             for (int i = 0; i < 20; i++) torch.randn(Spec.HiddenSize * 4, Spec.HiddenSize);
-            using (torch.no_grad()) Assert.True(LstmInferenceCheck.Deviation(model.Lstm(x).Output, model.Float64Output(x)) < 1e-5);
+            // Compared with itself, not with the float32 LSTM without autograd, which is the path that may be wrong on this host.
+            if (built is not null)
+                using (torch.no_grad()) Assert.Equal(built, model.Float64Output(x).data<double>().ToArray());
             model.train();
             model.zero_grad();
             model.forward(x).sum().backward();
