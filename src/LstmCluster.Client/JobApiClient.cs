@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using LstmCluster.Contracts;
 
@@ -30,6 +32,23 @@ public sealed class JobApiUnreachableException(string url, Exception inner)
 }
 
 /// <summary>
+/// The job API answered over HTTPS with a certificate this client does not accept (<see cref="ServerCertificateCheck"/>): not
+/// issued by a CA it trusts, issued for another name, expired. Nothing was sent beyond the TLS handshake.
+/// </summary>
+public sealed class JobApiCertificateException(string url, string problem, Exception inner)
+    : Exception($"the job API at {url} presented a certificate this client does not accept: {problem}" + Hint(problem), inner)
+{
+    public string Url { get; } = url;
+
+    public string Problem { get; } = problem;
+
+    private static string Hint(string problem) =>
+        problem.StartsWith("not issued by a trusted CA", StringComparison.Ordinal) ? "; give the CA certificate that issued it with --ca FILE (or LSTMCLUSTER_CA)"
+        : problem.StartsWith("issued for another name", StringComparison.Ordinal) ? "; use one of those names in the URL, or give the server a certificate for this one"
+        : "";
+}
+
+/// <summary>
 /// A thin client of the HTTP job API (served by LstmCluster.Hosting's <c>MapJobApi</c>): submit, status, list,
 /// forecast, files, cancel. Errors are <see cref="JobApiException"/> (with the server's reason) or
 /// <see cref="JobApiUnreachableException"/> (naming the URL). With a token every request carries
@@ -40,10 +59,24 @@ public sealed class JobApiClient : IDisposable
     private readonly HttpClient http;
     private readonly bool ownsClient;
     private readonly string? token;
+    private readonly ServerCertificateCheck? certificates;
 
-    public JobApiClient(Uri server, TimeSpan? timeout = null, string? token = null)
-        : this(new HttpClient(CreateHandler()) { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true, token)
+    /// <param name="server">The job API's URL: http://, or https:// (the server's certificate checked by <see cref="ServerCertificateCheck"/>).</param>
+    /// <param name="timeout">How long a request may wait for its answer (2 minutes unless given).</param>
+    /// <param name="token">A bearer token, sent with every request; null: none.</param>
+    /// <param name="authorities">
+    /// CA certificates an HTTPS server's certificate may also be issued by, beside the system's (a cluster's private CA, read with
+    /// <see cref="ServerCertificateCheck.LoadAuthorities"/>); null: the system's alone.
+    /// </param>
+    public JobApiClient(Uri server, TimeSpan? timeout = null, string? token = null, X509Certificate2Collection? authorities = null)
+        : this(new ServerCertificateCheck(authorities), server, timeout, token)
     {
+    }
+
+    private JobApiClient(ServerCertificateCheck check, Uri server, TimeSpan? timeout, string? token)
+        : this(new HttpClient(check.Handler()) { BaseAddress = WithSlash(server), Timeout = timeout ?? TimeSpan.FromMinutes(2) }, ownsClient: true, token)
+    {
+        certificates = check;
     }
 
     /// <summary>How long an upload waits for the server's answer to its headers (100 Continue, or 413 over the limit) before it sends the body anyway.</summary>
@@ -55,7 +88,7 @@ public sealed class JobApiClient : IDisposable
     /// goes out, the server refuses it mid-upload and closes the connection, and its 413 is lost to a broken pipe (seen on a
     /// 2-core host running three test suites at once).
     /// </summary>
-    public static HttpMessageHandler CreateHandler() => new SocketsHttpHandler { Expect100ContinueTimeout = Expect100ContinueWait };
+    public static HttpMessageHandler CreateHandler(X509Certificate2Collection? authorities = null) => new ServerCertificateCheck(authorities).Handler();
 
     public JobApiClient(HttpClient http, bool ownsClient = false, string? token = null)
     {
@@ -186,9 +219,19 @@ public sealed class JobApiClient : IDisposable
         {
             response = await http.SendAsync(request, ct);
         }
+        catch (HttpRequestException e) when (e.InnerException is AuthenticationException && certificates?.LastRefusal is { } problem)
+        {
+            throw new JobApiCertificateException(url, problem, e);
+        }
         catch (HttpRequestException e)
         {
-            throw new JobApiUnreachableException(url, e.InnerException is SocketException s ? new IOException(s.Message, s) : e);
+            throw new JobApiUnreachableException(url,
+                e.InnerException is SocketException s ? new IOException(s.Message, s)
+                : e.InnerException is AuthenticationException tls ? new IOException($"the TLS handshake failed ({tls.Message.TrimEnd('.')}): does the server speak HTTPS on this port?", tls)
+                // Plain HTTP to an HTTPS port: the server waits for a TLS hello, takes the request for a bad one and hangs up.
+                : e.HttpRequestError == HttpRequestError.ResponseEnded && Server.Scheme == Uri.UriSchemeHttp
+                    ? new IOException("the server closed the connection without an answer; if it serves HTTPS, use an https:// URL", e)
+                : e);
         }
         catch (TaskCanceledException e) when (!ct.IsCancellationRequested)
         {

@@ -22,10 +22,11 @@ public static class ForecastCommand
         var dateFormat = new Option<string?>("--date-format") { Description = "how the file's dates are written (.NET notation: dd/MM/yyyy, MM/dd/yyyy HH:mm); default: the format training read its file with, else detected" };
         var server = ServerCommands.ServerOption(required: false);
         var token = ServerCommands.TokenOption();
+        var ca = ServerCommands.CaOption();
         var job = new Argument<string?>("ID") { Description = "with --server: the job whose forecast to fetch", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("forecast", "Forecast the next values of a series with a trained model, or fetch a job's forecast from a server")
         {
-            model, data, output, force, dateFormat, server, token, job,
+            model, data, output, force, dateFormat, server, token, ca, job,
         };
         command.SetAction((p, ct) =>
         {
@@ -39,13 +40,14 @@ public static class ForecastCommand
                 {
                     // Live serving: the server's copy of the job's model forecasts after this file's rows.
                     if (outPath is not null) OutputPaths.CheckFile(outPath, p.GetValue(force));
-                    return ServerCommands.ServeForecast(url, ServerCommands.Token(p, token), id, recent.FullName, outPath, ct);
+                    return ServerCommands.ServeForecast(url, ServerCommands.Access(p, token, ca), id, recent.FullName, outPath, ct);
                 }
                 if (outPath is not null) OutputPaths.CheckDirectory(outPath);
-                return ServerCommands.Forecast(url, ServerCommands.Token(p, token), id, outPath, ct);
+                return ServerCommands.Forecast(url, ServerCommands.Access(p, token, ca), id, outPath, ct);
             }
             if (p.GetValue(job) is not null) throw new CliUsageException("forecast: a job id needs --server URL");
             if (p.GetValue(token) is not null) throw new CliUsageException("forecast: --token is for --server");
+            if (p.GetValue(ca) is not null) throw new CliUsageException("forecast: --ca is for --server");
             if (p.GetValue(model) is not { } dir || p.GetValue(data) is not { } file)
                 throw new CliUsageException("forecast needs --model DIR and --data FILE (or --server URL ID for a job on a server)");
             // Before loading anything: an output that cannot be written is a usage error, not a failure after the work.

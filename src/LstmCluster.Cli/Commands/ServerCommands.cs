@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using LstmCluster.Actors.Protocol;
 using LstmCluster.Cli.Output;
@@ -14,7 +15,8 @@ namespace LstmCluster.Cli.Commands;
 /// <summary>
 /// The client side of the HTTP job API: <c>submit</c>, <c>status</c> and <c>forecast --server</c>.
 /// A 4xx from the server is bad input (exit 2, the server's reason: a refused token, a role the token lacks, a bad option);
-/// an unreachable server or a 5xx exits 1. <c>--token</c> (or <c>LSTMCLUSTER_TOKEN</c>) is sent as a bearer token.
+/// an unreachable server or a 5xx exits 1. <c>--token</c> (or <c>LSTMCLUSTER_TOKEN</c>) is sent as a bearer token; with an
+/// https:// server, <c>--ca</c> (or <c>LSTMCLUSTER_CA</c>) names a CA its certificate may be issued by.
 /// </summary>
 public static class ServerCommands
 {
@@ -36,6 +38,33 @@ public static class ServerCommands
         p.GetValue(option) is { Length: > 0 } given ? given
             : Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } env ? env : null;
 
+    public const string CaVariable = "LSTMCLUSTER_CA";
+
+    public static Option<string?> CaOption() => new("--ca")
+    {
+        Description = $"with an https:// server: a CA certificate (PEM or DER) its certificate may be issued by, beside the system's CAs, e.g. a cluster's ca.crt from scripts/make-certs.sh [env {CaVariable}]",
+    };
+
+    /// <summary>
+    /// How to reach a job API beyond its URL: the bearer token and the CAs its HTTPS certificate may be issued by
+    /// (<see cref="Access"/>).
+    /// </summary>
+    public sealed record ServerAccess(string? Token, X509Certificate2Collection? Authorities)
+    {
+        public JobApiClient Connect(string server) => new(JobApiClient.ParseServer(server), token: Token, authorities: Authorities);
+    }
+
+    /// <summary>
+    /// The token (<see cref="Token"/>) and the CA file given with <c>--ca</c>, else <c>LSTMCLUSTER_CA</c>, read now: a missing or
+    /// unreadable file is bad usage naming it.
+    /// </summary>
+    public static ServerAccess Access(ParseResult p, Option<string?> token, Option<string?> ca)
+    {
+        string? file = p.GetValue(ca) is { Length: > 0 } given ? given
+            : Environment.GetEnvironmentVariable(CaVariable) is { Length: > 0 } env ? env : null;
+        return new ServerAccess(Token(p, token), file is null ? null : ServerCertificateCheck.LoadAuthorities(Path.GetFullPath(file)));
+    }
+
     /// <summary><c>lstmcluster submit --server URL --data FILE --target COL [train options] [--workers K] [--priority P] [--wait]</c>.</summary>
     public static Command Submit(Defaults defaults)
     {
@@ -50,9 +79,11 @@ public static class ServerCommands
         var seriesId = new Option<string>("--series-id") { Description = "with --strategy global: none or one-hot (a one-hot series indicator as extra inputs)" };
         seriesId.AcceptOnlyFromAmong([.. SeriesSelection.SeriesIdChoices]);
         var token = TokenOption();
+        var ca = CaOption();
         var command = new Command("submit", "Submit a training job to a job API server; prints the job id");
         command.Options.Add(server);
         command.Options.Add(token);
+        command.Options.Add(ca);
         args.AddTo(command);
         command.Options.Add(workers);
         command.Options.Add(priority);
@@ -66,7 +97,7 @@ public static class ServerCommands
             var fields = GivenFields(p, args.All.Append(workers).Append(priority).Append(strategy).Append(seriesId).Concat(engine).Where(o => o != args.Data));
             var data = p.GetValue(args.Data)!;
             if (!data.Exists) throw new DataException(data.FullName, null, "file not found");
-            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
+            using var client = Access(p, token, ca).Connect(p.GetValue(server)!);
             string id = await client.SubmitAsync(data.FullName, fields, ct);
             Console.WriteLine(id);
             if (!p.GetValue(wait)) return 0;
@@ -113,10 +144,11 @@ public static class ServerCommands
         var server = ServerOption();
         var id = new Argument<string?>("ID") { Description = "a job id (default: every job)", Arity = ArgumentArity.ZeroOrOne };
         var token = TokenOption();
-        var command = new Command("status", "Show the jobs on a job API server, or one job in detail") { server, token, id };
+        var ca = CaOption();
+        var command = new Command("status", "Show the jobs on a job API server, or one job in detail") { server, token, ca, id };
         command.SetAction((p, ct) => Guard(async () =>
         {
-            using var client = new JobApiClient(JobApiClient.ParseServer(p.GetValue(server)!), token: Token(p, token));
+            using var client = Access(p, token, ca).Connect(p.GetValue(server)!);
             if (p.GetValue(id) is { } group && IsGroup(group))
             {
                 var status = await client.GroupStatusAsync(group, ct);
@@ -143,10 +175,10 @@ public static class ServerCommands
     /// <c>lstmcluster forecast --server URL ID --data recent.csv</c>: the server forecasts after the file's rows with the job's model
     /// (live serving); printed, or written as CSV to <paramref name="outFile"/>.
     /// </summary>
-    public static Task<int> ServeForecast(string serverText, string? token, string id, string dataPath, string? outFile, CancellationToken ct) => Guard(async () =>
+    public static Task<int> ServeForecast(string serverText, ServerAccess access, string id, string dataPath, string? outFile, CancellationToken ct) => Guard(async () =>
     {
         if (!File.Exists(dataPath)) throw new CliUsageException($"forecast: --data {dataPath}: file not found");
-        using var client = new JobApiClient(JobApiClient.ParseServer(serverText), token: token);
+        using var client = access.Connect(serverText);
         var forecast = await client.ServeForecastAsync(id, await File.ReadAllTextAsync(dataPath, ct), ct);
         ServerReport.Forecast(forecast);
         if (outFile is null) return 0;
@@ -159,9 +191,9 @@ public static class ServerCommands
     });
 
     /// <summary>The server half of <c>lstmcluster forecast</c>: print a job's forecast, or write forecast.csv and forecast.png into <paramref name="outDir"/>.</summary>
-    public static Task<int> Forecast(string serverText, string? token, string id, string? outDir, CancellationToken ct) => Guard(async () =>
+    public static Task<int> Forecast(string serverText, ServerAccess access, string id, string? outDir, CancellationToken ct) => Guard(async () =>
     {
-        using var client = new JobApiClient(JobApiClient.ParseServer(serverText), token: token);
+        using var client = access.Connect(serverText);
         var forecast = await client.ForecastAsync(id, ct);
         ServerReport.Forecast(forecast);
         if (outDir is null) return 0;
@@ -292,6 +324,12 @@ public static class ServerCommands
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return CliApp.ExitFailure;
+        }
+        catch (JobApiCertificateException e)
+        {
+            // Trying again cannot help: the certificate, the URL or --ca has to change.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return CliApp.ExitBadInput;
         }
     }
 }

@@ -44,12 +44,13 @@ public static class SweepCommand
         var server = ServerCommands.ServerOption(required: false);
         server.Description = "run the sweep as one sweep group on this job API (e.g. http://127.0.0.1:5080) instead of in process: the coordinator runs the rounds, every trial a member job";
         var token = ServerCommands.TokenOption();
+        var ca = ServerCommands.CaOption();
         var outDir = new Option<DirectoryInfo>("--out") { Description = "output directory: leaderboard.csv, sweep.json and the best trial's model and outputs", DefaultValueFactory = _ => new DirectoryInfo("runs/sweep") };
 
         var command = new Command("sweep", "Train every combination of a grid of options with successive halving and rank them by validation MASE; keep the best model");
         args.AddTo(command);
         engine.AddTo(command);
-        foreach (var option in new Option[] { grid, eta, minEpochs, maxTrials, parallel, server, token, outDir }) command.Options.Add(option);
+        foreach (var option in new Option[] { grid, eta, minEpochs, maxTrials, parallel, server, token, ca, outDir }) command.Options.Add(option);
         command.SetAction((p, ct) =>
         {
             if (p.GetResult(args.Epochs) is { Implicit: false })
@@ -80,8 +81,9 @@ public static class SweepCommand
                     if (workers < 1) throw new CliUsageException("sweep: --workers with --server is each trial's worker count, at least 1");
                     given["workers"] = workers.ToString(CultureInfo.InvariantCulture);
                 }
-                return ServerCommands.Guard(() => run.OnServerAsync(url, ServerCommands.Token(p, token), data.FullName, given, p.GetValue(maxTrials), ct));
+                return ServerCommands.Guard(() => run.OnServerAsync(url, ServerCommands.Access(p, token, ca), data.FullName, given, p.GetValue(maxTrials), ct));
             }
+            if (p.GetValue(token) is not null || p.GetValue(ca) is not null) throw new CliUsageException("sweep: --token and --ca are for --server");
             return run.InProcessAsync(values, engine.Bind(p), engine.BareTorchThreads(p), p.GetValue(parallel) ?? 1, ct);
         });
         return command;
@@ -120,9 +122,9 @@ public static class SweepCommand
         /// One sweep group on the server (<c>POST /sweeps</c>): the coordinator runs the rounds, scores and promotes; this follows
         /// the group (a line per trial as each member ends), prints its leaderboard and downloads its files into the output.
         /// </summary>
-        public async Task<int> OnServerAsync(string url, string? token, string dataPath, Dictionary<string, string> given, int maxTrials, CancellationToken ct)
+        public async Task<int> OnServerAsync(string url, ServerCommands.ServerAccess access, string dataPath, Dictionary<string, string> given, int maxTrials, CancellationToken ct)
         {
-            using var client = new JobApiClient(JobApiClient.ParseServer(url), token: token);
+            using var client = access.Connect(url);
             string server = client.Server.ToString().TrimEnd('/');
             Describe($"on {server}, one sweep group: the coordinator runs each round's trials as member jobs on its free workers");
             var fields = new Dictionary<string, string>(given)

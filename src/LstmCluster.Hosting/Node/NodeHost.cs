@@ -36,6 +36,7 @@ public static class NodeHost
         NodeDiscovery.CheckPorts(options);
         // Unusable certificates, password or CA: refuse to start, naming the file, before the transport would fail on its own.
         var tls = NodeTls.Load(options);
+        var https = NodeHttps.Load(options);
         // A coordinator without a usable state directory would lose what it accepts: refuse to start, naming the folder.
         if (options.Has(Vocabulary.Roles.Coordinator) && options.StateDir is { } state) _ = new JobStore(state);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -59,8 +60,19 @@ public static class NodeHost
         if (options.HttpPort > 0)
         {
             string bind = options.Host is "0.0.0.0" or "::" or "*" ? "0.0.0.0" : options.Host;
-            builder.WebHost.UseUrls($"http://{bind}:{options.HttpPort}");
-            builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes + 1024 * 1024);
+            builder.WebHost.UseUrls($"{options.HttpScheme}://{bind}:{options.HttpPort}");
+            // The slim builder leaves Kestrel's HTTPS out until asked for; the certificate is the one loaded (and checked) above.
+            if (https is not null) builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                k.Limits.MaxRequestBodySize = options.MaxUploadBytes + 1024 * 1024;
+                if (https is not null)
+                    k.ConfigureHttpsDefaults(h =>
+                    {
+                        h.ServerCertificate = https.Certificate;
+                        h.ServerCertificateChain = https.Chain;
+                    });
+            });
         }
         else
         {
@@ -149,13 +161,16 @@ public static class NodeHost
         var cluster = Akka.Cluster.Cluster.Get(system);
         output.WriteLine($"node {cluster.SelfAddress} roles [{string.Join(", ", options.Roles)}]"
             + (options.Tls ? ", TLS between nodes (mutual authentication)" : "")
-            + (options.HttpPort > 0 ? $", http://{options.AdvertisedHost}:{options.HttpPort}" : "")
+            + (options.HttpPort > 0 ? $", {options.HttpScheme}://{options.AdvertisedHost}:{options.HttpPort}" : "")
             + (options.Seeds.Length > 0 ? $", joining {string.Join(", ", options.Seeds)}"
                 : options.Discovery.Bootstraps ? $", finding the cluster through {options.Discovery.Method} discovery (management port {options.Discovery.ManagementPort})"
                 : ", founding a new cluster"));
         if (options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0 && options.InsecureApi && !options.ApiOnLoopback
             && options.ApiToken is null && options.ApiTokensFile is null)
             output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} takes no token (--insecure-api): anyone who reaches the port can submit and delete jobs");
+        else if (options.Has(Vocabulary.Roles.Coordinator) && options.HttpPort > 0 && !options.Https && !options.ApiOnLoopback)
+            output.WriteLine($"warning: the job API on {options.Host}:{options.HttpPort} is plain HTTP beyond loopback: its tokens and data cross the network readable; "
+                + "serve it with --https-certificate, or behind a TLS proxy");
         cluster.RegisterOnMemberUp(() => output.WriteLine($"node {cluster.SelfAddress} is Up in the cluster"));
         // Akka.Hosting stops the host too when the system terminates; this keeps the node's exit independent of that.
         _ = system.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default);

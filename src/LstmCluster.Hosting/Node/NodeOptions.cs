@@ -129,6 +129,25 @@ public sealed record NodeOptions
     /// <summary>The cluster's CA certificate (PEM or DER) peers' certificates must chain to; null: the CA certificate inside <see cref="TlsCertificate"/>.</summary>
     public string? TlsCa { get; init; }
 
+    /// <summary>
+    /// The job API's (and /health's, /ready's, /metrics') HTTPS certificate: a .pfx with its key, or a PEM certificate (or full
+    /// chain) with its key in the same file or in <see cref="HttpsKey"/>; the HTTP port then serves HTTPS only (<see cref="NodeHttps"/>).
+    /// Null: plain HTTP.
+    /// </summary>
+    public string? HttpsCertificate { get; init; }
+
+    /// <summary>The PEM private key of a PEM <see cref="HttpsCertificate"/>; null: in the certificate's file.</summary>
+    public string? HttpsKey { get; init; }
+
+    /// <summary>The password of the .pfx, or of an encrypted PEM key; null: none.</summary>
+    public string? HttpsPassword { get; init; }
+
+    /// <summary>Whether the HTTP port serves HTTPS.</summary>
+    public bool Https => HttpsCertificate is not null;
+
+    /// <summary>The HTTP port's scheme: https with <see cref="HttpsCertificate"/>, else http.</summary>
+    public string HttpScheme => Https ? "https" : "http";
+
     /// <summary>Whether Akka.Remote runs over TLS.</summary>
     public bool Tls => TlsCertificate is not null;
 
@@ -154,7 +173,7 @@ public sealed record NodeOptions
         "max-concurrent-jobs", "data-root", "max-upload-mb", "hocon", "state-dir", "journal-connection", "journal-provider",
         "keep-jobs", "keep-days", "checkpoint-every", "max-queued-jobs", "max-job-parameters", "max-job-work", "api-token",
         "api-tokens", "insecure-api", "allowed-hosts", "cors-origins", "rate-limit", "submit-rate-limit", "tls-certificate",
-        "tls-password", "tls-ca",
+        "tls-password", "tls-ca", "https-certificate", "https-key", "https-password",
         // How the node finds the cluster (--discovery and its settings: NodeDiscoveryOptions).
         .. NodeDiscoveryOptions.EnvironmentNames.Keys,
     ];
@@ -291,6 +310,9 @@ public sealed record NodeOptions
         // A password is taken as given (spaces included); an empty one is the empty password.
         if (v.TryGetValue("tls-password", out var password)) o = o with { TlsPassword = password };
         if (v.TryGetValue("tls-ca", out var ca)) o = o with { TlsCa = ca.Trim().Length == 0 ? null : Path.GetFullPath(ca.Trim()) };
+        if (v.TryGetValue("https-certificate", out var https)) o = o with { HttpsCertificate = https.Trim().Length == 0 ? null : Path.GetFullPath(https.Trim()) };
+        if (v.TryGetValue("https-key", out var httpsKey)) o = o with { HttpsKey = httpsKey.Trim().Length == 0 ? null : Path.GetFullPath(httpsKey.Trim()) };
+        if (v.TryGetValue("https-password", out var httpsPassword)) o = o with { HttpsPassword = httpsPassword };
         // With TLS every node's address is akka.ssl.tcp://: seeds written as akka.tcp:// (the compose file's, an operator's
         // habit) name the same nodes, so they are taken as such rather than refused.
         if (o.Tls) o = o with { Seeds = [.. o.Seeds.Select(s => s.StartsWith("akka.tcp://", StringComparison.Ordinal) ? "akka.ssl.tcp://" + s["akka.tcp://".Length..] : s)] };
@@ -355,6 +377,9 @@ public sealed record NodeOptions
         Discovery.Validate(Seeds);
         if (!Tls && TlsCa is not null) throw new ArgumentException("--tls-ca needs --tls-certificate (this node's own certificate and key)");
         if (!Tls && TlsPassword is { Length: > 0 }) throw new ArgumentException("--tls-password needs --tls-certificate (the file it opens)");
+        if (!Https && HttpsKey is not null) throw new ArgumentException("--https-key needs --https-certificate (the certificate the key belongs to)");
+        if (!Https && HttpsPassword is { Length: > 0 }) throw new ArgumentException("--https-password needs --https-certificate (the file it opens)");
+        if (Https && HttpPort == 0) throw new ArgumentException("--https-certificate needs an HTTP port to serve HTTPS on (--http-port is 0)");
     }
 
     /// <summary>Whether the job API listens on a loopback address only (127.x, ::1, localhost, or a name resolving to those alone).</summary>

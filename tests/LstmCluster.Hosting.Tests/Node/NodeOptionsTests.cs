@@ -131,7 +131,7 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal("LSTMCLUSTER_HTTP_PORT", NodeOptions.EnvironmentNames["http-port"]);
         Assert.Equal("LSTMCLUSTER_TLS_CA", NodeOptions.EnvironmentNames["tls-ca"]);
         Assert.Equal("LSTMCLUSTER_REQUIRED_CONTACT_POINTS", NodeOptions.EnvironmentNames["required-contact-points"]);
-        Assert.Equal(38, NodeOptions.EnvironmentNames.Count);
+        Assert.Equal(41, NodeOptions.EnvironmentNames.Count);
         Assert.All(NodeOptions.EnvironmentNames, e => Assert.Equal("LSTMCLUSTER_" + e.Key.Replace('-', '_').ToUpperInvariant(), e.Value));
     }
 
