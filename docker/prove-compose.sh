@@ -9,7 +9,9 @@
 # The job API takes a bearer token (LSTMCLUSTER_API_TOKEN, made for the run when unset); the proof checks that it refuses
 # requests without it. The nodes speak TLS with mutual authentication: scripts/make-certs.sh makes a CA and the services'
 # certificates for the run in $PROOF_DIR/certs (LSTMCLUSTER_CERTS); the proof checks every node runs TLS and that a
-# plaintext container on the compose network is refused and never joins.
+# plaintext container on the compose network is refused and never joins. The job API is HTTPS (make-certs.sh's api.pfx):
+# every request trusts the run's ca.crt (curl --cacert); the proof checks that curl without it and plain HTTP get nothing,
+# and that the host's `lstmcluster status --ca` reads the job.
 # Steps: install docker.io, docker-compose, debootstrap and curl with apt if missing; start dockerd if
 # none answers; build a Debian 12 base image with debootstrap + docker import (once: kept and reused);
 # publish the app on the host, self-contained for linux-x64; build the app image from
@@ -37,7 +39,7 @@ APP_IMAGE="${APP_IMAGE:-lstmcluster:local}"
 PROJECT="lstmproof"
 COMPOSE_FILE="$REPO/docker/docker-compose.yml"
 export LSTMCLUSTER_HTTP_BIND="${LSTMCLUSTER_HTTP_BIND:-127.0.0.1:5080}"
-API="http://${LSTMCLUSTER_HTTP_BIND}"
+API="https://${LSTMCLUSTER_HTTP_BIND}"
 # The seed binds 0.0.0.0 in its container, so it serves the job API only with a token: one made for this run unless
 # LSTMCLUSTER_API_TOKEN is given. Every request to /jobs sends it; /health and /ready need none.
 if [ -z "${LSTMCLUSTER_API_TOKEN:-}" ]; then
@@ -198,13 +200,15 @@ grep -qw node "$PROOF_DIR/help.txt" || fail "this build's lstmcluster has no 'no
 
 # -------------------------------------------------------------------------------------------- cluster
 export LSTMCLUSTER_IMAGE="$APP_IMAGE"
-step "TLS certificates: scripts/make-certs.sh (a CA and seed, parameter-server, worker .pfx)"
+step "TLS certificates: scripts/make-certs.sh (a CA and seed, parameter-server, worker, api .pfx)"
 if [ -z "${LSTMCLUSTER_CERTS:-}" ]; then
   LSTMCLUSTER_CERTS="$PROOF_DIR/certs"
   rm -rf "$LSTMCLUSTER_CERTS"   # a new CA for every run
 fi
 export LSTMCLUSTER_CERTS
-"$REPO/scripts/make-certs.sh" -d "$LSTMCLUSTER_CERTS" seed parameter-server worker | sed 's/^/   /' || fail "make-certs.sh"
+"$REPO/scripts/make-certs.sh" -d "$LSTMCLUSTER_CERTS" seed parameter-server worker api | sed 's/^/   /' || fail "make-certs.sh"
+# Every request to the HTTPS job API trusts the run's CA, as a client given --ca would.
+CA=(--cacert "$LSTMCLUSTER_CERTS/ca.crt")
 LSTMCLUSTER_TLS_PASSWORD="$(cat "$LSTMCLUSTER_CERTS/password")"
 export LSTMCLUSTER_TLS_PASSWORD
 # Leftovers of an interrupted run (restart: unless-stopped brings them back with the daemon).
@@ -225,7 +229,7 @@ timeout 60 "${COMPOSE[@]}" ps | sed 's/^/   /'
 step "waiting for GET $API/ready (at most ${READY_TIMEOUT} s)"
 ready=""
 while [ $((SECONDS - t_up)) -lt "$READY_TIMEOUT" ]; do
-  code="$(curl -s -o "$PROOF_DIR/ready.json" -w '%{http_code}' --max-time 5 "$API/ready" || true)"
+  code="$(curl "${CA[@]}" -s -o "$PROOF_DIR/ready.json" -w '%{http_code}' --max-time 5 "$API/ready" || true)"
   if [ "$code" = 200 ]; then ready=1; break; fi
   info "$((SECONDS - t_up)) s: /ready -> ${code:-no answer} $(head -c 200 "$PROOF_DIR/ready.json" 2>/dev/null | tr -d '\n')"
   sleep 5
@@ -238,16 +242,24 @@ workers_up() { sed -n 's/.*"worker" *: *\([0-9]*\).*/\1/p' "$PROOF_DIR/ready.jso
 while [ "$(workers_up)" != "" ] && [ "$(workers_up)" -lt "$WORKERS" ]; do
   [ $((SECONDS - t_up)) -lt "$READY_TIMEOUT" ] || fail "only $(workers_up) of $WORKERS workers up within ${READY_TIMEOUT} s"
   sleep 2
-  curl -s -o "$PROOF_DIR/ready.json" --max-time 5 "$API/ready" || true
+  curl "${CA[@]}" -s -o "$PROOF_DIR/ready.json" --max-time 5 "$API/ready" || true
 done
 TIME_TO_ALL=$((SECONDS - t_up))
 info "all $WORKERS workers up after ${TIME_TO_ALL} s: $(tr -d '\n' <"$PROOF_DIR/ready.json" | head -c 400)"
-curl -fsS --max-time 5 "$API/health" >/dev/null || fail "GET /health is not 200"
-code="$(curl -s -o "$PROOF_DIR/no-token.json" -w '%{http_code}' --max-time 5 "$API/jobs" || true)"
+curl "${CA[@]}" -fsS --max-time 5 "$API/health" >/dev/null || fail "GET /health is not 200"
+code="$(curl "${CA[@]}" -s -o "$PROOF_DIR/no-token.json" -w '%{http_code}' --max-time 5 "$API/jobs" || true)"
 [ "$code" = 401 ] || fail "GET /jobs without a token answered ${code:-nothing}, not 401"
-code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer not-the-token-of-this-run" "$API/jobs" || true)"
+code="$(curl "${CA[@]}" -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer not-the-token-of-this-run" "$API/jobs" || true)"
 [ "$code" = 401 ] || fail "GET /jobs with a wrong token answered ${code:-nothing}, not 401"
 info "the job API refuses a missing or wrong token (401: $(tr -d '\n' <"$PROOF_DIR/no-token.json")); /health and /ready answer without one"
+# HTTPS only: curl without the CA refuses the certificate (exit 60), plain HTTP to the port gets no HTTP answer.
+set +e
+curl -s -o /dev/null --max-time 5 "$API/health"; untrusted=$?
+plain_code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://${LSTMCLUSTER_HTTP_BIND}/health")"
+set -e
+[ "$untrusted" = 60 ] || fail "curl without the CA exited $untrusted, not 60 (certificate not trusted)"
+[ "$plain_code" = 000 ] || fail "plain HTTP to the HTTPS port answered $plain_code"
+info "HTTPS only: without ca.crt curl refuses the certificate (exit 60); plain http:// gets no answer"
 
 step "TLS between the nodes"
 timeout 60 "${COMPOSE[@]}" logs --no-color > "$PROOF_DIR/tls-start.log" 2>&1 || true
@@ -272,7 +284,7 @@ info "a plaintext node was refused (exit $plain_status, never Up); the seed says
 
 step "POST $API/jobs (samples/AirPassengers.csv, target value, season 12, lookback 24, epochs 5, hidden 16, layers 1, workers 2)"
 t_job=$SECONDS
-code="$(curl "${AUTH[@]}" -s -o "$PROOF_DIR/submit.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
+code="$(curl "${CA[@]}" "${AUTH[@]}" -s -o "$PROOF_DIR/submit.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
   -F "data=@$REPO/samples/AirPassengers.csv" -F target=value -F season=12 -F lookback=24 \
   -F epochs=5 -F hidden=16 -F layers=1 -F workers=2 || true)"
 info "-> $code $(tr -d '\n' <"$PROOF_DIR/submit.json")"
@@ -284,7 +296,7 @@ step "polling GET $API/jobs/$JOB (at most ${JOB_TIMEOUT} s)"
 state=""
 last=""
 while [ $((SECONDS - t_job)) -lt "$JOB_TIMEOUT" ]; do
-  curl "${AUTH[@]}" -s --max-time 10 -o "$PROOF_DIR/job.json" "$API/jobs/$JOB" || true
+  curl "${CA[@]}" "${AUTH[@]}" -s --max-time 10 -o "$PROOF_DIR/job.json" "$API/jobs/$JOB" || true
   # The state's case is not part of the contract (Succeeded, succeeded): compare in lower case.
   state="$(sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job.json" | head -1 | tr '[:upper:]' '[:lower:]')"
   line="$(tr -d '\n' <"$PROOF_DIR/job.json" | head -c 300)"
@@ -302,19 +314,24 @@ esac
 out="$PROOF_DIR/result"
 rm -rf "$out"; mkdir -p "$out"
 step "GET /jobs/$JOB/forecast"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast" -o "$out/forecast.json" || fail "GET forecast"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast" -o "$out/forecast.json" || fail "GET forecast"
 cat "$out/forecast.json"; echo
 step "GET /jobs/$JOB/forecast?format=csv"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast.csv" || fail "GET forecast as CSV"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast.csv" || fail "GET forecast as CSV"
 cat "$out/forecast.csv"
 step "GET /jobs/$JOB/metrics"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics.json" || fail "GET metrics"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics.json" || fail "GET metrics"
 head -c 1500 "$out/metrics.json"; echo
 step "GET /jobs/$JOB/plot"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot.png" || fail "GET plot"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot.png" || fail "GET plot"
 [ "$(head -c 8 "$out/plot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "the plot is not a PNG"
 info "plot.png: $(stat -c %s "$out/plot.png") bytes, PNG signature ok"
 cp "$PROOF_DIR/job.json" "$out/job.json"
+step "lstmcluster status --server $API --ca ca.crt $JOB (the published CLI on the host)"
+"$stage/app/lstmcluster" status --server "$API" --ca "$LSTMCLUSTER_CERTS/ca.crt" --token "$LSTMCLUSTER_API_TOKEN" "$JOB" >"$out/status.txt" 2>&1 \
+  || { cat "$out/status.txt"; fail "lstmcluster status over HTTPS"; }
+grep -q 'Succeeded' "$out/status.txt" || { cat "$out/status.txt"; fail "lstmcluster status does not say Succeeded"; }
+head -5 "$out/status.txt" | sed 's/^/   /'
 
 # ------------------------------------------------------------------------------ coordinator loss
 # The operator's worst case: the coordinator's container dies without leaving (SIGKILL) and is started again.
@@ -323,13 +340,13 @@ cp "$PROOF_DIR/job.json" "$out/job.json"
 step "SIGKILL the coordinator container (seed), then start it again"
 t_kill=$SECONDS
 timeout 60 "${COMPOSE[@]}" kill -s SIGKILL seed 2>&1 | sed 's/^/   /' || fail "compose kill seed"
-code="$(curl "${AUTH[@]}" -s -o /dev/null -w '%{http_code}' --max-time 5 "$API/jobs/$JOB" || true)"
+code="$(curl "${CA[@]}" "${AUTH[@]}" -s -o /dev/null -w '%{http_code}' --max-time 5 "$API/jobs/$JOB" || true)"
 info "while it is down: GET /jobs/$JOB -> ${code:-no answer}"
 timeout 300 "${COMPOSE[@]}" up -d --no-deps --no-build seed 2>&1 | sed 's/^/   /' || fail "compose up seed"
 state=""
 rm -f "$PROOF_DIR/job-after.json"
 while [ $((SECONDS - t_kill)) -lt "$READY_TIMEOUT" ]; do
-  curl "${AUTH[@]}" -s --max-time 10 -o "$PROOF_DIR/job-after.json" "$API/jobs/$JOB" || true
+  curl "${CA[@]}" "${AUTH[@]}" -s --max-time 10 -o "$PROOF_DIR/job-after.json" "$API/jobs/$JOB" || true
   # No answer yet (the node is still joining): no file, no state.
   state="$( (sed -n 's/.*"state" *: *"\([A-Za-z]*\)".*/\1/p' "$PROOF_DIR/job-after.json" 2>/dev/null || true) | head -1 | tr '[:upper:]' '[:lower:]')"
   [ "$state" = succeeded ] && break
@@ -338,14 +355,14 @@ done
 [ "$state" = succeeded ] || fail "after the restart GET /jobs/$JOB did not answer Succeeded within ${READY_TIMEOUT} s: $(tr -d '\n' <"$PROOF_DIR/job-after.json" 2>/dev/null)"
 RECOVERY_TIME=$((SECONDS - t_kill))
 info "the restarted coordinator serves $JOB as Succeeded ${RECOVERY_TIME} s after the kill"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast-after.csv" || fail "GET forecast after the restart"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/forecast?format=csv" -o "$out/forecast-after.csv" || fail "GET forecast after the restart"
 cmp -s "$out/forecast.csv" "$out/forecast-after.csv" || fail "the forecast changed across the restart"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot-after.png" || fail "GET plot after the restart"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/plot" -o "$out/plot-after.png" || fail "GET plot after the restart"
 cmp -s "$out/plot.png" "$out/plot-after.png" || fail "the plot changed across the restart"
-curl "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics-after.json" || fail "GET metrics after the restart"
+curl "${CA[@]}" "${AUTH[@]}" -fsS --max-time 30 "$API/jobs/$JOB/metrics" -o "$out/metrics-after.json" || fail "GET metrics after the restart"
 cmp -s "$out/metrics.json" "$out/metrics-after.json" || fail "metrics.json changed across the restart"
 info "forecast, plot and metrics are byte for byte the ones served before the kill"
-code="$(curl "${AUTH[@]}" -s -o "$PROOF_DIR/submit2.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
+code="$(curl "${CA[@]}" "${AUTH[@]}" -s -o "$PROOF_DIR/submit2.json" -w '%{http_code}' --max-time 60 -X POST "$API/jobs" \
   -F "data=@$REPO/samples/AirPassengers.csv" -F target=value -F season=12 -F lookback=24 -F epochs=1 -F hidden=8 -F layers=1 || true)"
 [ "$code" = 202 ] || fail "POST /jobs after the restart answered ${code:-nothing}: $(cat "$PROOF_DIR/submit2.json" 2>/dev/null)"
 NEXT="$(sed -n 's/.*"id" *: *"\([^"]*\)".*/\1/p' "$PROOF_DIR/submit2.json")"
@@ -357,7 +374,7 @@ timeout 60 "${COMPOSE[@]}" logs --no-color > "$out/containers.log" 2>&1 || true
 grep -E "joined the pool|$JOB" "$out/containers.log" | cut -c1-240 | head -20 | sed 's/^/   /' || true
 
 step "summary"
-info "TLS with mutual authentication between all $((2 + WORKERS)) nodes; a plaintext node was refused"
+info "TLS with mutual authentication between all $((2 + WORKERS)) nodes; a plaintext node was refused; the job API served HTTPS only"
 info "workers: $WORKERS; from compose up: /ready 200 after ${TIME_TO_READY} s, all workers up after ${TIME_TO_ALL} s; job $JOB: ${JOB_TIME} s (submit to Succeeded)"
 info "coordinator container SIGKILLed and restarted: $JOB served again after ${RECOVERY_TIME} s, same files; next id $NEXT"
 info "results kept in $out"
