@@ -34,19 +34,22 @@ public sealed class ApiHost : IAsyncDisposable
     }
 
     public Uri Address { get; }
+    public IServiceProvider Services => app.Services;
     public HttpClient Http { get; }
     public JobApiClient Client { get; }
 
     /// <param name="coordinator">Props of what answers as the coordinator; null is the real one.</param>
     /// <param name="nodeBodyLimit">Kestrel's request body limit set as a node sets it (<see cref="NodeHost.Build"/>: the upload limit plus 1 MiB).</param>
+    /// <param name="logs">Where the host's log lines go; null: nowhere.</param>
     public static async Task<ApiHost> Start(JobApiOptions? options = null, INodeReadiness? readiness = null, Props? coordinator = null,
-        bool nodeBodyLimit = false)
+        bool nodeBodyLimit = false, ILoggerProvider? logs = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         if (nodeBodyLimit)
             builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (options ?? new JobApiOptions()).MaxUploadBytes + 1024 * 1024);
         builder.Logging.ClearProviders();
+        if (logs is not null) builder.Logging.AddProvider(logs);
         builder.Services.AddAkka("lstm", (akka, _) =>
         {
             akka.AddHocon(EmbeddedEngine.Configuration(), HoconAddMode.Prepend);

@@ -18,7 +18,8 @@ namespace LstmCluster.Hosting.Api;
 /// <summary>
 /// What guards the job API, all of it ASP.NET Core's own machinery: bearer tokens with roles (an authentication handler and
 /// one authorization policy per role), host filtering, CORS only for the origins given, per-token rate limits, and a refusal
-/// of cross-origin writes. <c>/health</c> and <c>/ready</c> stay open.
+/// of cross-origin writes. <c>/health</c> and <c>/ready</c> stay open. The tokens can change while it runs
+/// (<see cref="ApiTokenSource"/>); every change request and every refusal is logged under <see cref="AuditCategory"/>.
 /// </summary>
 internal static class ApiSecurity
 {
@@ -27,11 +28,16 @@ internal static class ApiSecurity
     /// <summary>The claim holding the token's own role (the role claims hold every role it includes).</summary>
     public const string TokenRoleClaim = "lstmcluster:role";
 
+    /// <summary>The log category of the audit lines: who (a token's name) did what (method, path) with what answer.</summary>
+    public const string AuditCategory = "LstmCluster.Audit";
+
     private const string SubmitLimit = "submit";
     private const string ServingLimit = "serving";
 
     public static void AddApiSecurity(this IServiceCollection services, JobApiOptions options)
     {
+        services.AddSingleton(new ApiTokenSource(options.Tokens));
+        if (options.TokensFile is not null) services.AddHostedService<ApiTokensReloader>();
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(Scheme, null);
         services.AddAuthorization(auth =>
         {
@@ -80,6 +86,8 @@ internal static class ApiSecurity
         });
         app.UseWhen(context => !IsOpen(context.Request.Path), branch => branch.UseMiddleware<HostFilteringMiddleware>(hosts));
         app.UseRouting();
+        var audit = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(AuditCategory);
+        app.Use((context, next) => Audited(context, next, audit));
         if (options.CorsOrigins.Count > 0) app.UseCors();
         app.Use((context, next) => SameOriginWrites(context, next, options));
         app.UseAuthentication();
@@ -94,6 +102,26 @@ internal static class ApiSecurity
     /// <summary>Marks an endpoint as serving: its own, higher, limit instead of the per-request one.</summary>
     public static TBuilder LimitedAsServing<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireRateLimiting(ServingLimit);
+
+    /// <summary>
+    /// After the answer: a line for every request that changes something (POST, DELETE; forecasts from a served model aside,
+    /// they change nothing) and for every refusal (401, 403), naming the caller by its token's name, never by the token.
+    /// </summary>
+    private static async Task Audited(HttpContext context, RequestDelegate next, ILogger audit)
+    {
+        await next(context);
+        var request = context.Request;
+        int status = context.Response.StatusCode;
+        bool refused = status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden;
+        bool change = !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+            && !IsServing(request.Path);
+        if (IsOpen(request.Path) || !(refused || change)) return;
+        string caller = context.User.Identity is { IsAuthenticated: true, Name: { } name }
+            ? $"token '{name}' ({context.User.FindFirst(TokenRoleClaim)?.Value})"
+            : context.User.Identity is { IsAuthenticated: true } ? "the open API" : $"no accepted token, from {context.Connection.RemoteIpAddress}";
+        audit.Log(refused ? LogLevel.Warning : LogLevel.Information, "{Method} {Path} by {Caller}: {Status}",
+            request.Method, Bounded(request.Path.Value ?? ""), caller, status);
+    }
 
     private static bool IsServing(PathString path) => path.StartsWithSegments("/models", StringComparison.OrdinalIgnoreCase);
 
@@ -157,15 +185,16 @@ internal static class ApiSecurity
     /// loopback node). A 401 says only that the token is missing or not accepted, never why.
     /// </summary>
     private sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-        JobApiOptions api) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+        ApiTokenSource source) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
     {
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
-            if (api.Tokens.IsEmpty) return Task.FromResult(Success(null, ApiRoles.Admin));
+            var tokens = source.Current;
+            if (tokens.IsEmpty) return Task.FromResult(Success(null, ApiRoles.Admin));
             string? header = Request.Headers.Authorization;
             if (string.IsNullOrWhiteSpace(header)) return Task.FromResult(AuthenticateResult.NoResult());
             const string prefix = "Bearer ";
-            var token = header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? api.Tokens.Find(header[prefix.Length..].Trim()) : null;
+            var token = header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? tokens.Find(header[prefix.Length..].Trim()) : null;
             return Task.FromResult(token is null ? AuthenticateResult.Fail("token not accepted") : Success(token.Name, token.Role));
         }
 

@@ -27,6 +27,15 @@ public sealed record JobApiOptions
     public ApiTokens Tokens { get; init; } = ApiTokens.None;
 
     /// <summary>
+    /// The tokens file <see cref="Tokens"/> came from in part, followed while the API runs (<see cref="ApiTokenSource"/>); null:
+    /// <see cref="Tokens"/> stay as they are.
+    /// </summary>
+    public ApiTokensFile? TokensFile { get; init; }
+
+    /// <summary>How often <see cref="TokensFile"/> is looked at for a change.</summary>
+    public TimeSpan TokensReloadInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Host names (the <c>Host</c> header) the API answers; any other is a 400 (ASP.NET Core's host filtering), so a web page
     /// whose name was pointed at this address (DNS rebinding) gets nothing. <c>*</c> allows any. <c>/health</c> and
     /// <c>/ready</c> answer whatever the Host (probes call by address).

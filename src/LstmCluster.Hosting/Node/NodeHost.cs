@@ -108,6 +108,10 @@ public static class NodeHost
                 MaxUploadBytes = options.MaxUploadBytes,
                 DataRoot = options.DataRoot,
                 Tokens = tokens,
+                // The file is followed while the node runs: tokens added, taken away or rotated without a restart.
+                TokensFile = options.ApiTokensFile is { } file
+                    ? new ApiTokensFile(file, options.ApiToken is { } single ? ApiTokens.Single(single) : ApiTokens.None)
+                    : null,
                 AllowedHosts = options.AllowedHosts ?? options.DefaultAllowedHosts(),
                 CorsOrigins = options.CorsOrigins,
                 RateLimits = new ApiRateLimits { RequestsPerSecond = options.RateLimit, SubmissionsPerMinute = options.SubmitRateLimit },
