@@ -20,7 +20,7 @@ public static class NodeHttps
     public static HttpsCertificate? Load(NodeOptions options, DateTimeOffset? now = null)
     {
         if (options.HttpsCertificate is not { } file) return null;
-        byte[] bytes = ReadFile(file, "--https-certificate");
+        byte[] bytes = NodeTls.ReadFile(file, "HTTPS certificate", "--https-certificate");
         bool pem = System.Text.Encoding.ASCII.GetString(bytes, 0, Math.Min(bytes.Length, 4096)).Contains("-----BEGIN ", StringComparison.Ordinal);
         if (!pem && options.HttpsKey is not null)
             throw new TlsSetupException($"--https-key is for a PEM certificate; {file} is not PEM (a .pfx holds its key)");
@@ -81,7 +81,7 @@ public static class NodeHttps
             throw new TlsSetupException($"the HTTPS certificate {file} holds no readable certificate (--https-certificate): {e.Message.TrimEnd('.')}");
         }
         if (all.Count == 0) throw new TlsSetupException($"the HTTPS certificate {file} holds no certificate (--https-certificate): a PEM file with a BEGIN CERTIFICATE block");
-        if (keyFile is not null) _ = ReadFile(keyFile, "--https-key");
+        if (keyFile is not null) _ = NodeTls.ReadFile(keyFile, "HTTPS key", "--https-key");
         X509Certificate2 certificate;
         try
         {
@@ -110,21 +110,5 @@ public static class NodeHttps
         foreach (var c in all)
             if (!c.RawData.AsSpan().SequenceEqual(own.RawData)) chain.Add(c);
         return chain;
-    }
-
-    private static byte[] ReadFile(string file, string option)
-    {
-        try
-        {
-            return File.ReadAllBytes(file);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new TlsSetupException($"the file {file} does not exist ({option})");
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new TlsSetupException($"cannot read the file {file} ({option}): {e.Message.TrimEnd('.')}");
-        }
     }
 }

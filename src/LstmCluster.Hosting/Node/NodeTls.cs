@@ -82,7 +82,8 @@ public static class NodeTls
     private static bool IsAuthority(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509BasicConstraintsExtension>().Any(b => b.CertificateAuthority);
 
-    private static byte[] ReadFile(string file, string what, string option)
+    /// <summary>The bytes of a TLS file; missing or unreadable, a <see cref="TlsSetupException"/> naming <paramref name="what"/>, the file and <paramref name="option"/>.</summary>
+    internal static byte[] ReadFile(string file, string what, string option)
     {
         try
         {

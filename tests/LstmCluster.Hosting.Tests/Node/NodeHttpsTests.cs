@@ -228,7 +228,7 @@ public sealed class NodeHttpsTests : IDisposable
         Assert.NotNull(NodeHttps.Load(Node(5080, pfx, certs.Password)));
 
         string nowhere = Path.Combine(dir, "nowhere.pfx");
-        Assert.Equal($"the file {nowhere} does not exist (--https-certificate)", Refusal(Node(5080, nowhere, null)));
+        Assert.Equal($"the HTTPS certificate {nowhere} does not exist (--https-certificate)", Refusal(Node(5080, nowhere, null)));
         Assert.Equal($"the HTTPS certificate {pfx} needs a password: give --https-password or LSTMCLUSTER_HTTPS_PASSWORD", Refusal(Node(5080, pfx, null)));
         Assert.Equal($"the HTTPS certificate {pfx} does not open with the given password (--https-password or LSTMCLUSTER_HTTPS_PASSWORD)", Refusal(Node(5080, pfx, "wrong")));
         Assert.Equal($"--https-key is for a PEM certificate; {pfx} is not PEM (a .pfx holds its key)", Refusal(Node(5080, pfx, certs.Password, certs.Ca)));
