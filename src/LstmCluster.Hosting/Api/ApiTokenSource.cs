@@ -41,7 +41,8 @@ public sealed class ApiTokenSource(ApiTokens initial)
 /// <summary>
 /// Rereads the job API's tokens file when its content changes (checked every <see cref="JobApiOptions.TokensReloadInterval"/>:
 /// a digest of the bytes, so an editor's save, a <c>mv</c> over it and a Kubernetes secret's symlink swap are all seen) and logs
-/// which token names were added, removed or changed, never a secret.
+/// which token names were added, removed or changed, never a secret. A new content is taken once two looks in a row read
+/// it: a file caught half written (an editor writing in place) could otherwise drop the tokens of its missing lines.
 /// </summary>
 internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions options, ILogger<ApiTokensReloader> log) : BackgroundService
 {
@@ -49,7 +50,7 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
     {
         var file = options.TokensFile!;
         // The file as the node read it at start: no digest yet, so the first check compares tokens and says nothing if they are the same.
-        byte[]? seen = null;
+        byte[]? seen = null, pending = null;
         bool unreadable = false;
         using var timer = new PeriodicTimer(options.TokensReloadInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -70,6 +71,11 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
             unreadable = false;
             var digest = SHA256.HashData(bytes);
             if (seen is not null && digest.AsSpan().SequenceEqual(seen)) continue;
+            if (pending is null || !digest.AsSpan().SequenceEqual(pending))
+            {
+                pending = digest;
+                continue;
+            }
             seen = digest;
             ApiTokens next;
             try

@@ -239,6 +239,16 @@ public sealed class NodeHttpsTests : IDisposable
         File.WriteAllText(garbage, "not a certificate");
         Assert.StartsWith($"the HTTPS certificate {garbage} is neither a PKCS#12 (.pfx) file nor PEM (--https-certificate)", Refusal(Node(5080, garbage, null)));
 
+        // A PEM certificate with another certificate's key.
+        using (var seed = X509CertificateLoader.LoadPkcs12CollectionFromFile(certs.Pfx("seed"), certs.Password, X509KeyStorageFlags.Exportable).Single(c => c.HasPrivateKey))
+        using (var api = X509CertificateLoader.LoadPkcs12CollectionFromFile(pfx, certs.Password, X509KeyStorageFlags.Exportable).Single(c => c.HasPrivateKey))
+        {
+            string certificate = Path.Combine(dir, "seed.pem"), otherKey = Path.Combine(dir, "api-key.pem");
+            File.WriteAllText(certificate, seed.ExportCertificatePem());
+            File.WriteAllText(otherKey, api.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+            Assert.StartsWith($"the key {otherKey} (--https-key) is not the key of the certificate in {certificate}", Refusal(Node(5080, certificate, null, otherKey)));
+        }
+
         // Expired, or for clients only: clients would refuse it, so the node does not start with it.
         string expired = SelfSigned("expired.pfx", DateTimeOffset.UtcNow.AddYears(-2), DateTimeOffset.UtcNow.AddDays(-1), serverAuth: true);
         Assert.StartsWith($"the HTTPS certificate {expired} expired on ", Refusal(Node(5080, expired, "pw")));
