@@ -40,7 +40,9 @@ public sealed class ServerCertificateCheck(X509Certificate2Collection? authoriti
         if (systemChain is not null)
             foreach (var element in systemChain.ChainElements)
                 if (!element.Certificate.RawData.AsSpan().SequenceEqual(certificate.RawData)) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-        return chain.Build(certificate) || Refuse(ChainProblem(chain) + " (nor by the --ca file's)");
+        if (chain.Build(certificate)) return true;
+        string problem = ChainProblem(chain);
+        return Refuse(problem == UntrustedIssuer ? $"{problem}, nor by the --ca file's" : problem);
     }
 
     /// <summary>The handler a client sends through: <see cref="Validate"/> checks the certificates.</summary>
@@ -58,12 +60,14 @@ public sealed class ServerCertificateCheck(X509Certificate2Collection? authoriti
         return false;
     }
 
+    private const string UntrustedIssuer = "not issued by a trusted CA";
+
     private static string ChainProblem(X509Chain? chain)
     {
         var status = chain?.ChainStatus.Select(s => s.Status).Aggregate(X509ChainStatusFlags.NoError, (a, b) => a | b) ?? X509ChainStatusFlags.NoError;
         if (status.HasFlag(X509ChainStatusFlags.NotTimeValid)) return "expired or not valid yet";
         if (status.HasFlag(X509ChainStatusFlags.NotValidForUsage) || status.HasFlag(X509ChainStatusFlags.InvalidExtension)) return "not valid for a server (its extended key usage)";
-        if (status.HasFlag(X509ChainStatusFlags.UntrustedRoot) || status.HasFlag(X509ChainStatusFlags.PartialChain)) return "not issued by a trusted CA";
+        if (status.HasFlag(X509ChainStatusFlags.UntrustedRoot) || status.HasFlag(X509ChainStatusFlags.PartialChain)) return UntrustedIssuer;
         if (status.HasFlag(X509ChainStatusFlags.Revoked)) return "revoked";
         return status == X509ChainStatusFlags.NoError ? "its chain does not verify" : $"its chain does not verify: {status}";
     }

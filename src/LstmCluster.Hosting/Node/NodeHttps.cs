@@ -9,7 +9,7 @@ public sealed record HttpsCertificate(X509Certificate2 Certificate, X509Certific
 /// <summary>
 /// Loads the job API's HTTPS certificate (<c>--https-certificate</c>, <c>--https-key</c>, <c>--https-password</c>) before
 /// anything starts: a .pfx with the certificate and its key, or PEM files (a certificate or a full chain, and a key in the same
-/// file or in <c>--https-key</c>, as Let's Encrypt or scripts/make-certs.sh's <c>--pem</c> write them). Every problem is a
+/// file or in <c>--https-key</c>, as Let's Encrypt writes them). Every problem is a
 /// <see cref="TlsSetupException"/> of one line naming the file and the option.
 /// </summary>
 public static class NodeHttps
@@ -17,7 +17,7 @@ public static class NodeHttps
     private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
 
     /// <summary>The certificate to serve HTTPS with, or null when the HTTP port serves plain HTTP (no <see cref="NodeOptions.HttpsCertificate"/>).</summary>
-    public static HttpsCertificate? Load(NodeOptions options, DateTimeOffset? now = null)
+    public static HttpsCertificate? Load(NodeOptions options)
     {
         if (options.HttpsCertificate is not { } file) return null;
         byte[] bytes = NodeTls.ReadFile(file, "HTTPS certificate", "--https-certificate");
@@ -25,23 +25,15 @@ public static class NodeHttps
         if (!pem && options.HttpsKey is not null)
             throw new TlsSetupException($"--https-key is for a PEM certificate; {file} is not PEM (a .pfx holds its key)");
         var (certificate, chain) = pem ? ReadPem(file, options.HttpsKey, options.HttpsPassword) : ReadPkcs12(file, options.HttpsPassword);
-        var at = now ?? DateTimeOffset.UtcNow;
-        if (certificate.NotAfter.ToUniversalTime() < at.UtcDateTime)
+        var now = DateTime.UtcNow;
+        if (certificate.NotAfter.ToUniversalTime() < now)
             throw new TlsSetupException($"the HTTPS certificate {file} expired on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC (--https-certificate): clients would refuse it");
-        if (certificate.NotBefore.ToUniversalTime() > at.UtcDateTime)
+        if (certificate.NotBefore.ToUniversalTime() > now)
             throw new TlsSetupException($"the HTTPS certificate {file} is not valid before {certificate.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC (--https-certificate): clients would refuse it");
         var usages = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().SelectMany(e => e.EnhancedKeyUsages.Cast<Oid>()).Select(o => o.Value).ToList();
         if (usages.Count > 0 && !usages.Contains(ServerAuthentication))
             throw new TlsSetupException($"the HTTPS certificate {file} is not for servers (its extended key usage lacks server authentication; --https-certificate): clients would refuse it");
         return new HttpsCertificate(certificate, chain);
-    }
-
-    /// <summary>The DNS names and IP addresses the certificate holds (what clients may reach the API by), else its subject.</summary>
-    public static string Names(X509Certificate2 certificate)
-    {
-        var names = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>()
-            .SelectMany(san => san.EnumerateDnsNames().Concat(san.EnumerateIPAddresses().Select(ip => ip.ToString()))).ToList();
-        return names.Count > 0 ? string.Join(", ", names) : certificate.Subject;
     }
 
     private static (X509Certificate2, X509Certificate2Collection) ReadPkcs12(string file, string? password)
