@@ -58,7 +58,7 @@ public static class NodeCommand
         Add("tls-certificate", "TLS between nodes: this node's certificate and key, a .pfx file (scripts/make-certs.sh); every node needs one from the same CA");
         Add("tls-password", "TLS: the .pfx file's password (prefer the environment: a flag shows in ps)");
         Add("tls-ca", "TLS: the cluster's CA certificate (ca.crt) peers must be issued by (default: the CA certificate inside the .pfx)");
-        Add("https-certificate", "serve the HTTP port (job API, /health, /ready, /metrics) as HTTPS with this certificate: a .pfx with its key, or a PEM certificate or full chain (scripts/make-certs.sh --api makes one)");
+        Add("https-certificate", "serve the HTTP port (job API, /health, /ready, /metrics) as HTTPS with this certificate: a .pfx with its key, or a PEM certificate or full chain (scripts/make-certs.sh makes api.pfx)");
         Add("https-key", "HTTPS: the PEM private key of a PEM --https-certificate (default: in the certificate's file)");
         Add("https-password", "HTTPS: the .pfx file's (or an encrypted PEM key's) password (prefer the environment: a flag shows in ps)");
         Add("hocon", "extra Akka HOCON, applied over the node's own");

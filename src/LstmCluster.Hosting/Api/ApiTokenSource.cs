@@ -22,7 +22,7 @@ public sealed class ApiTokenSource(ApiTokens initial)
 
     public ApiTokens Current => Volatile.Read(ref current);
 
-    /// <summary>Why the file's last content was not taken (the tokens before it kept), or null once a content was taken.</summary>
+    /// <summary>Why the file as it is now is not in force (it cannot be read, or its content does not parse; the tokens before it kept), or null.</summary>
     public string? LastRefusal => Volatile.Read(ref refusal);
 
     /// <summary>How many times a changed file replaced the tokens.</summary>
@@ -35,7 +35,7 @@ public sealed class ApiTokenSource(ApiTokens initial)
         Interlocked.Increment(ref reloads);
     }
 
-    internal void Refuse(string why) => Volatile.Write(ref refusal, why);
+    internal void Refuse(string? why) => Volatile.Write(ref refusal, why);
 }
 
 /// <summary>
@@ -49,9 +49,9 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var file = options.TokensFile!;
-        // The file as the node read it at start: no digest yet, so the first check compares tokens and says nothing if they are the same.
-        byte[]? seen = null, pending = null;
-        bool unreadable = false;
+        // The digest of the content in force (none yet: the first content read is compared token by token, and says nothing
+        // if it is the one the node started with), and of a new content seen once, waiting for a second look.
+        byte[]? inForce = null, pending = null;
         using var timer = new PeriodicTimer(options.TokensReloadInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -62,21 +62,21 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                string why = $"cannot read the API tokens file {file.Path}: {e.Message.TrimEnd('.')}";
-                source.Refuse(why);
-                if (!unreadable) log.LogError("{Problem}; the {Count} tokens before it stay accepted", why, source.Current.Tokens.Count);
-                unreadable = true;
+                Report($"cannot read the API tokens file {file.Path}: {e.Message.TrimEnd('.')}");
                 continue;
             }
-            unreadable = false;
             var digest = SHA256.HashData(bytes);
-            if (seen is not null && digest.AsSpan().SequenceEqual(seen)) continue;
+            if (inForce is not null && digest.AsSpan().SequenceEqual(inForce))
+            {
+                Report(null);
+                pending = null;
+                continue;
+            }
             if (pending is null || !digest.AsSpan().SequenceEqual(pending))
             {
                 pending = digest;
                 continue;
             }
-            seen = digest;
             ApiTokens next;
             try
             {
@@ -84,16 +84,26 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
             }
             catch (ArgumentException e)
             {
-                source.Refuse(e.Message);
-                log.LogError("The API tokens file changed and is refused: {Problem}; the {Count} tokens before it stay accepted", e.Message, source.Current.Tokens.Count);
+                Report(e.Message);
                 continue;
             }
+            inForce = digest;
+            Report(null);
             var (added, removed, changed) = Differences(source.Current, next);
             if (added.Count + removed.Count + changed.Count == 0) continue;
             source.Replace(next);
             log.LogInformation("API tokens reloaded from {File}: {Count} tokens; added [{Added}], removed [{Removed}], changed [{Changed}]",
                 file.Path, next.Tokens.Count, string.Join(", ", added), string.Join(", ", removed), string.Join(", ", changed));
         }
+    }
+
+    /// <summary>Why the file as it is now is not taken (null: it is the one in force); logged once per new reason, not at every look.</summary>
+    private void Report(string? problem)
+    {
+        if (problem == source.LastRefusal) return;
+        source.Refuse(problem);
+        if (problem is not null)
+            log.LogError("The API tokens file is not taken: {Problem}; the {Count} tokens before it stay accepted", problem, source.Current.Tokens.Count);
     }
 
     /// <summary>Token names added, removed, and kept with another role or secret.</summary>
