@@ -18,6 +18,8 @@ using LstmCluster.Core.Training;
 //            (a broadcast serialized once against once per worker, interleaved)
 //        dotnet run -c Release --project bench/LstmCluster.Bench -- sync-floor [--workers 2] [--epochs 3] [--hidden 64] [--layers 2]
 //            [--points 8000] [--batch 64] [--barrier off]   (K plain threads and a barrier, no engine: the suite's floor, SyncFloorBench.cs)
+//        dotnet run -c Release --project bench/LstmCluster.Bench -- eval-precision [--hidden 4,16,48,64,128] [--batch 800]
+//            (the float32 inference LSTM against float64: their difference and a float64 forward's cost, EvalPrecisionBench.cs)
 //        (suite: issue #12's table: every configuration interleaved, ratios against the targets, memory over many rounds: SuiteBench.cs)
 if (args.FirstOrDefault() == "ps-scale" && args.ElementAtOrDefault(1) == "broadcast")
 {
@@ -32,6 +34,11 @@ if (args.FirstOrDefault() == "ps-scale")
 if (args.FirstOrDefault() == "sync-floor")
 {
     SyncFloorBench.Run(args[1..]);
+    return;
+}
+if (args.FirstOrDefault() == "eval-precision")
+{
+    EvalPrecisionBench.Run(args[1..]);
     return;
 }
 if (args.FirstOrDefault() == "suite")

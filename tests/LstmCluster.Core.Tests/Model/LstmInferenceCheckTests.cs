@@ -31,7 +31,7 @@ public sealed class LstmInferenceCheckTests
     }
 
     [Fact]
-    public void A_float32_output_that_differs_from_float64_is_reported_once_and_float64_answers_from_then_on()
+    public void A_float32_output_that_differs_from_float64_is_reported_once_and_float64_answers_for_its_geometry_from_then_on()
     {
         var check = new LstmInferenceCheck();
         var reports = new List<string>();
@@ -43,13 +43,44 @@ public sealed class LstmInferenceCheckTests
 
         var first = check.Output(torch.ones(2, 5, 3), Spec, Wrong, Truth);
         Assert.True(LstmInferenceCheck.Deviation(first, Truth(torch.ones(2, 5, 3))) < 1e-6, "the float32 output was returned");
-        Assert.NotNull(check.Fault);
-        Assert.Contains("float64", check.Fault);
+        Assert.Contains("float64", Assert.Single(check.Faults));
+        Assert.Contains("hidden 16 × 2", reports.Single());
 
+        // Another batch and length of the same geometry: float64 at once, the float32 path is not asked again.
         var second = check.Output(torch.ones(4, 7, 3), Spec, Wrong, Truth);
         Assert.True(LstmInferenceCheck.Deviation(second, Truth(torch.ones(4, 7, 3))) < 1e-6);
-        Assert.Equal(1, float32Calls); // once found wrong, the float32 path is not asked again
+        Assert.Equal(1, float32Calls);
         Assert.Single(reports);
+    }
+
+    [Fact]
+    public void A_geometry_found_wrong_leaves_the_float32_path_of_the_others()
+    {
+        var check = new LstmInferenceCheck();
+        var reports = new List<string>();
+        check.FaultFound += reports.Add;
+        int float32Calls = 0, float64Calls = 0;
+        using var scope = torch.NewDisposeScope();
+        Tensor Wrong(Tensor x) => (Truth(x) + 0.03).to(ScalarType.Float32);
+        Tensor Sound(Tensor x) { float32Calls++; return Truth(x).to(ScalarType.Float32); }
+        Tensor Reference(Tensor x) { float64Calls++; return Truth(x); }
+
+        check.Output(torch.ones(2, 5, 3), Spec, Wrong, Reference);
+        Assert.Single(check.Faults);
+        float64Calls = 0;
+        // Another hidden size, another number of layers, another number of inputs: each checked once, then float32 alone.
+        foreach (var (spec, inputs) in new[] { (new ModelSpec(3, 64, 2, 2), 3), (new ModelSpec(3, 16, 1, 2), 3), (new ModelSpec(2, 16, 2, 2), 2) })
+        {
+            check.Output(torch.ones(2, 5, inputs), spec, Sound, Reference);
+            check.Output(torch.zeros(2, 5, inputs), spec, Sound, Reference);
+        }
+        Assert.Equal(6, float32Calls);
+        Assert.Equal(3, float64Calls);
+        Assert.Single(reports);
+        // A second geometry found wrong is reported in its turn.
+        check.Output(torch.ones(2, 5, 3), new ModelSpec(3, 48, 2, 2), Wrong, Reference);
+        Assert.Equal(2, reports.Count);
+        Assert.Equal(2, check.Faults.Count);
     }
 
     [Fact]
@@ -66,7 +97,7 @@ public sealed class LstmInferenceCheckTests
         Assert.Equal(1, float64Calls);
         check.Output(torch.ones(3, 5, 3), Spec, Float32, Reference);
         Assert.Equal(2, float64Calls);
-        Assert.Null(check.Fault);
+        Assert.Empty(check.Faults);
     }
 
     [Fact]
@@ -77,10 +108,10 @@ public sealed class LstmInferenceCheckTests
         Tensor Nan(Tensor x) => torch.full(x.shape[0], x.shape[1], 16, double.NaN, ScalarType.Float64);
         check.Output(torch.ones(2, 5, 3), Spec, x => Nan(x).to(ScalarType.Float32), Nan);
         check.Output(torch.ones(0, 5, 3), Spec, x => Truth(x).to(ScalarType.Float32) + 1, Truth);
-        Assert.Null(check.Fault);
+        Assert.Empty(check.Faults);
         // NaN in float32 alone is a fault.
         check.Output(torch.ones(2, 5, 3), Spec, x => Nan(x).to(ScalarType.Float32), Truth);
-        Assert.NotNull(check.Fault);
+        Assert.NotEmpty(check.Faults);
     }
 
     [Fact]

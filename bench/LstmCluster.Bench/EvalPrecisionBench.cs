@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+/// <summary>
+/// libtorch's LSTM in evaluation (no autograd: oneDNN's inference path) in float32 against float64, per hidden size: how far
+/// apart they are, and what a float64 forward costs. Backs <c>LstmInferenceCheck</c>'s choice of falling back per geometry
+/// rather than per process (README, "A float32 LSTM checked against float64").
+/// Usage: eval-precision [--hidden 4,16,48,64,128] [--layers 2] [--batch 800] [--steps 32] [--repeats 7]
+/// </summary>
+internal static class EvalPrecisionBench
+{
+    public static void Run(string[] args)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        string Option(string name, string fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        var hiddens = Option("--hidden", "4,16,48,64,128").Split(',').Select(h => int.Parse(h, culture)).ToArray();
+        int layers = int.Parse(Option("--layers", "2"), culture), batch = int.Parse(Option("--batch", "800"), culture);
+        int steps = int.Parse(Option("--steps", "32"), culture), repeats = int.Parse(Option("--repeats", "7"), culture);
+        torch.set_num_threads(1);
+        Console.WriteLine($"LSTM 1→hidden×{layers}, batch {batch}, {steps} steps, 1 torch thread, medians of {repeats} interleaved repeats of 5 forwards");
+        Console.WriteLine($"{"hidden",6} | {"|float32 − float64|",19} | {"float32 ms",10} | {"float64 ms",10} | {"float64 / float32",17}");
+        foreach (int hidden in hiddens)
+        {
+            torch.manual_seed(1);
+            using var lstm32 = nn.LSTM(1, hidden, layers, batchFirst: true);
+            using var lstm64 = nn.LSTM(1, hidden, layers, batchFirst: true);
+            lstm64.to(ScalarType.Float64);
+            lstm32.eval();
+            lstm64.eval();
+            using (torch.no_grad())
+                foreach (var (p32, p64) in lstm32.parameters().Zip(lstm64.parameters())) p64.copy_(p32.to(ScalarType.Float64));
+            using var x = torch.randn(batch, steps, 1);
+            using var x64 = x.to(ScalarType.Float64);
+            using var noGrad = torch.no_grad();
+            double deviation;
+            using (var scope = torch.NewDisposeScope())
+                deviation = (lstm32.forward(x).Item1.to(ScalarType.Float64) - lstm64.forward(x64).Item1).abs().max().item<double>();
+            var t32 = new List<double>();
+            var t64 = new List<double>();
+            double Time(Func<Tensor> forward)
+            {
+                var watch = Stopwatch.StartNew();
+                for (int i = 0; i < 5; i++)
+                    using (torch.NewDisposeScope()) forward();
+                return watch.Elapsed.TotalMilliseconds / 5;
+            }
+            Time(() => lstm32.forward(x).Item1);
+            Time(() => lstm64.forward(x64).Item1);
+            for (int r = 0; r < repeats; r++)
+            {
+                t32.Add(Time(() => lstm32.forward(x).Item1));
+                t64.Add(Time(() => lstm64.forward(x64).Item1));
+            }
+            double m32 = Stats.Median(t32), m64 = Stats.Median(t64);
+            Console.WriteLine(string.Create(culture, $"{hidden,6} | {deviation,19:G2} | {m32,10:F1} | {m64,10:F1} | {m64 / m32,17:F2}"));
+        }
+    }
+}
