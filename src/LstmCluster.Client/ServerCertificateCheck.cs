@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using LstmCluster.Contracts;
 
 namespace LstmCluster.Client;
 
@@ -98,12 +99,10 @@ public sealed class ServerCertificateCheck(X509Certificate2Collection? authoriti
         {
             throw new ArgumentException($"--ca {file}: cannot read it: {e.Message.TrimEnd('.')}");
         }
-        var certificates = new X509Certificate2Collection();
+        X509Certificate2Collection certificates;
         try
         {
-            string text = System.Text.Encoding.ASCII.GetString(bytes);
-            if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)) certificates.ImportFromPem(text);
-            else certificates.Add(X509CertificateLoader.LoadCertificate(bytes));
+            certificates = CertificateFiles.Decode(bytes);
         }
         catch (CryptographicException e)
         {

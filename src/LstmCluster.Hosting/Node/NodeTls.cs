@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using LstmCluster.Contracts;
 using LstmCluster.Actors.Remoting;
 
 namespace LstmCluster.Hosting.Node;
@@ -62,12 +63,10 @@ public static class NodeTls
     private static List<X509Certificate2> ReadCa(string file)
     {
         byte[] bytes = ReadFile(file, "CA certificate", "--tls-ca");
-        var certificates = new X509Certificate2Collection();
+        X509Certificate2Collection certificates;
         try
         {
-            string text = System.Text.Encoding.ASCII.GetString(bytes);
-            if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)) certificates.ImportFromPem(text);
-            else certificates.Add(X509CertificateLoader.LoadCertificate(bytes));
+            certificates = CertificateFiles.Decode(bytes);
         }
         catch (CryptographicException e)
         {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Akka.Event;
 using LstmCluster.Cli.Tests;
+using LstmCluster.Client;
 using LstmCluster.Hosting.Node;
 using static LstmCluster.Hosting.Tests.Node.NodeOptionInput;
 
@@ -113,6 +114,18 @@ public sealed class NodeTlsTests : IDisposable
         File.WriteAllText(Path.Combine(dir, "node.crt"), loaded.ExportCertificatePem());
         Assert.Equal($"the file {Path.Combine(dir, "node.crt")} holds no CA certificate (--tls-ca): give the cluster's ca.crt, not a node's certificate",
             Error(Options(ca: Path.Combine(dir, "node.crt"))));
+        // The CA as one DER certificate reads as the PEM one does; a file that is neither is refused (CertificateFiles).
+        using var caCertificate = X509CertificateLoader.LoadCertificateFromFile(certs.Ca);
+        string der = Path.Combine(dir, "ca.der");
+        File.WriteAllBytes(der, caCertificate.RawData);
+        Assert.NotNull(NodeTls.Load(Options(alone, "pw", der)));
+        string garbage = Path.Combine(dir, "garbage.crt");
+        File.WriteAllText(garbage, "not a certificate");
+        Assert.StartsWith($"the CA certificate {garbage} is not a PEM or DER certificate (--tls-ca): ", Error(Options(ca: garbage)));
+        // The client's --ca reads the same files the same way.
+        Assert.Equal(caCertificate.Thumbprint, Assert.Single(ServerCertificateCheck.LoadAuthorities(der)).Thumbprint);
+        Assert.Equal(caCertificate.Thumbprint, Assert.Single(ServerCertificateCheck.LoadAuthorities(certs.Ca)).Thumbprint);
+        Assert.StartsWith($"--ca {garbage}: not a PEM or DER certificate: ", Assert.Throws<ArgumentException>(() => ServerCertificateCheck.LoadAuthorities(garbage)).Message);
         string wrongCa = Error(Options(ca: other.Ca));
         Assert.StartsWith($"this node's certificate {certs.Pfx("node")} (CN=node, O=LstmCluster, issued by CN=LstmCluster cluster CA ", wrongCa);
         Assert.EndsWith($") is not issued by the CA of {other.Ca} (--tls-ca): the other nodes would refuse it", wrongCa);
