@@ -19,19 +19,18 @@ public sealed partial class CoordinatorActor
     private void ResolveGlobal(PendingGroup pending, GroupResolved m)
     {
         var s = pending.Submit;
-        int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
         // Like a job of its own: the workers it names, or every free worker on a cluster (the engine's count embedded).
         int workers = s.Workers ?? (settings.FixedPool ? engine.Workers : 0);
-        string? refusal = waiting + 1 > settings.Budget.MaxQueuedJobs
-            ? $"{waiting} jobs are waiting, this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later"
-            : settings.FixedPool && workers > pool.Total ? $"the job asks for {workers} workers but the pool has {pool.Total}"
+        var refusal = QueueRefusal(1, "jobs", s.Owner)
+            ?? (settings.FixedPool && workers > pool.Total ? new JobRejected($"the job asks for {workers} workers but the pool has {pool.Total}")
             // The job names its series as a list (symbol A,B,C), which a comma inside a symbol would split.
-            : m.Symbols.FirstOrDefault(x => x.Contains(',')) is { } comma ? $"symbol '{comma}' holds a comma, which strategy global cannot list"
-            : null;
+            : m.Symbols.FirstOrDefault(x => x.Contains(',')) is { } comma
+                ? new JobRejected(JobBudget.Bounded($"symbol '{comma}' holds a comma, which strategy global cannot list"))
+            : null);
         if (refusal is not null)
         {
             DeleteFiles(m.Group);
-            pending.Sender.Tell(new JobRejected(JobBudget.Bounded(refusal), Busy: waiting + 1 > settings.Budget.MaxQueuedJobs));
+            pending.Sender.Tell(refusal);
             return;
         }
         var now = DateTimeOffset.UtcNow;

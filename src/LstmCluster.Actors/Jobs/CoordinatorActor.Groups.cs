@@ -129,13 +129,10 @@ public sealed partial class CoordinatorActor
             return;
         }
         var s = pending.Submit;
-        int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
-        if (waiting + m.Symbols.Length > settings.Budget.MaxQueuedJobs)
+        if (QueueRefusal(m.Symbols.Length, "series", s.Owner) is { } over)
         {
             DeleteFiles(m.Group);
-            pending.Sender.Tell(new JobRejected(
-                $"{m.Symbols.Length} series and {waiting} jobs waiting are over this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later",
-                Busy: waiting > 0));
+            pending.Sender.Tell(over);
             return;
         }
         var now = DateTimeOffset.UtcNow;

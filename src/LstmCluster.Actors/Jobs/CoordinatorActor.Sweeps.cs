@@ -108,10 +108,9 @@ public sealed partial class CoordinatorActor
     /// </summary>
     private void OnSubmitSweep(SubmitSweep m)
     {
-        int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
-        if (waiting >= settings.Budget.MaxQueuedJobs)
+        if (QueueRefusal(1, "trials", m.Owner) is { } full)
         {
-            Sender.Tell(new JobRejected($"{waiting} jobs are waiting, this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later", Busy: true));
+            Sender.Tell(full);
             return;
         }
         int trials;
@@ -133,11 +132,9 @@ public sealed partial class CoordinatorActor
             Sender.Tell(new JobRejected(JobBudget.Bounded(e.Message)));
             return;
         }
-        if (waiting + trials > settings.Budget.MaxQueuedJobs)
+        if (QueueRefusal(trials, "trials", m.Owner) is { } over)
         {
-            Sender.Tell(new JobRejected(
-                $"{trials} trials and {waiting} jobs waiting are over this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later",
-                Busy: waiting > 0));
+            Sender.Tell(over);
             return;
         }
         string id = $"group-{sequence + 1}";

@@ -212,16 +212,39 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
 
     // --- submission ---
 
+    /// <summary>
+    /// Why <paramref name="adding"/> more waiting jobs (<paramref name="plural"/>: jobs, a sweep's trials, a group's series)
+    /// for <paramref name="owner"/> would not fit the queue (the node's <c>--max-queued-jobs</c>, then the owner's
+    /// <c>--max-queued-per-owner</c>), or null. Busy (429, try again later) while jobs wait that will leave the queue; a
+    /// submission larger than the limit itself never fits, and says so.
+    /// </summary>
+    private JobRejected? QueueRefusal(int adding, string plural, string? owner)
+    {
+        var budget = settings.Budget;
+        int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
+        if (waiting + adding > budget.MaxQueuedJobs)
+            return new JobRejected(adding == 1
+                ? $"{waiting} jobs are waiting, this node's limit (--max-queued-jobs {budget.MaxQueuedJobs}); try again later"
+                : $"{adding} {plural} and {waiting} jobs waiting are over this node's limit (--max-queued-jobs {budget.MaxQueuedJobs}); try again later",
+                Busy: waiting > 0);
+        if (owner is null || budget.MaxQueuedPerOwner is not { } limit) return null;
+        int own = jobs.Values.Count(j => j.Record.State == JobState.Queued && j.Record.Owner == owner);
+        if (own + adding <= limit) return null;
+        return new JobRejected(adding == 1
+            ? $"{own} jobs of '{owner}' are waiting, the limit for one owner (--max-queued-per-owner {limit}); try again when some have started"
+            : $"{adding} {plural} and {own} jobs of '{owner}' waiting are over the limit for one owner (--max-queued-per-owner {limit}); try again when some have started",
+            Busy: own > 0);
+    }
+
     private void OnSubmitJob(SubmitJob m)
     {
         // On a cluster a job that names no worker count takes every free worker when it starts (0 = all).
         int requested = m.Workers ?? (settings.FixedPool ? engine.Workers : 0);
         string label = JobBudget.Bounded(m.Options.Data.Path is { Length: > 0 } path ? Path.GetFileName(path) : "inline.csv");
-        int waiting = jobs.Values.Count(j => j.Record.State == JobState.Queued);
-        if (waiting >= settings.Budget.MaxQueuedJobs)
+        if (QueueRefusal(1, "jobs", m.Owner) is { } full)
         {
             // Nothing is kept of it, not even an id: the client tries again later (429 with Retry-After).
-            Sender.Tell(new JobRejected($"{waiting} jobs are waiting, this node's limit (--max-queued-jobs {settings.Budget.MaxQueuedJobs}); try again later", Busy: true));
+            Sender.Tell(full);
             return;
         }
         if (SeriesSelection.IsMany(m.Options.Data.Symbol))

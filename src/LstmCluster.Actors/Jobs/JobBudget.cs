@@ -27,6 +27,13 @@ public sealed record JobBudget
     /// <summary>Jobs waiting (queued or loading) before a submission is refused as busy (429): each holds its upload.</summary>
     public int MaxQueuedJobs { get; init; } = 100;
 
+    /// <summary>
+    /// Jobs one owner (the job API's token name) may have waiting, or null for no limit of its own: on a node several
+    /// tokens share, one client's burst (a CI loop, a sweep of 100 trials) would otherwise fill the whole queue and have
+    /// everybody else's submissions refused as busy. Jobs submitted without a token name share the node's limit alone.
+    /// </summary>
+    public int? MaxQueuedPerOwner { get; init; }
+
     /// <summary>Longest reason or name kept in a job's record: the rest is cut, with its length said.</summary>
     public const int MaxTextLength = 2000;
 
@@ -52,6 +59,7 @@ public sealed record JobBudget
         if (!(MaxWork > 0)) throw new ArgumentException($"max job work must be positive (got {MaxWork})");
         if (MaxDataBytes < 1) throw new ArgumentException($"max job data must be positive (got {MaxDataBytes})");
         if (MaxQueuedJobs < 1) throw new ArgumentException($"max queued jobs must be at least 1 (got {MaxQueuedJobs})");
+        if (MaxQueuedPerOwner < 1) throw new ArgumentException($"max queued jobs per owner must be at least 1 (got {MaxQueuedPerOwner})");
     }
 
     /// <summary>Text kept in a record: at most <see cref="MaxTextLength"/> characters, the rest said by its length.</summary>

@@ -366,6 +366,41 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task One_owner_may_have_only_its_share_of_the_queue_waiting_and_the_others_still_submit()
+    {
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
+            Budget = new JobBudget { MaxQueuedJobs = 10, MaxQueuedPerOwner = 2 },
+        }));
+        async Task<string> SubmitAs(string? owner, int epochs)
+        {
+            coordinator.Tell(new SubmitJob(TestSupport.SineRun(epochs), Csv, Owner: owner));
+            return (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        }
+        // A running job is not waiting: alice may still queue two.
+        var running = await SubmitAs("alice", 1000);
+        await AwaitState(coordinator, running, JobState.Running);
+        var queued = new List<string> { running, await SubmitAs("alice", 2), await SubmitAs("alice", 2) };
+        coordinator.Tell(new SubmitJob(TestSupport.SineRun(2), Csv, Owner: "alice"));
+        var full = await ExpectMsgAsync<JobRejected>(Wait);
+        Assert.Equal("2 jobs of 'alice' are waiting, the limit for one owner (--max-queued-per-owner 2); try again when some have started", full.Reason);
+        Assert.True(full.Busy);
+
+        // A sweep larger than one owner's share never fits: not busy, so the client does not try again.
+        coordinator.Tell(new SubmitSweep(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value", Epochs = "2" },
+            new SweepRequest(["hidden=4,8,16"]), Csv, Owner: "bob"));
+        var sweep = await ExpectMsgAsync<JobRejected>(Wait);
+        Assert.Equal("3 trials and 0 jobs of 'bob' waiting are over the limit for one owner (--max-queued-per-owner 2); try again when some have started", sweep.Reason);
+        Assert.False(sweep.Busy);
+
+        // Another owner, and a job submitted without a token name, still get in.
+        queued.Add(await SubmitAs("bob", 2));
+        queued.Add(await SubmitAs(null, 2));
+        foreach (var job in queued) coordinator.Tell(new CancelJob(job));
+    }
+
+    [Fact]
     public void Reasons_and_names_kept_in_a_record_are_cut_saying_their_length() =>
         Assert.EndsWith("... (cut: 3,000,000 characters in all)", JobBudget.Bounded(new string('x', 3_000_000)));
 
