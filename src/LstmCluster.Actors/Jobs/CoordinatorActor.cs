@@ -25,7 +25,8 @@ namespace LstmCluster.Actors.Jobs;
 /// </para>
 /// Runners report how their attempt goes; only the registry journals and decides (requeue, fail, succeed). Loading data
 /// runs off the actor (<c>PipeTo(Self)</c>), so the mailbox keeps answering status and cancel. A job whose workers are not
-/// free waits at the head of the queue.
+/// free waits at the head of the queue. The queue is ordered by priority, then takes turns between owners (API tokens), then
+/// first come first served (<c>NextInQueue</c>).
 /// </summary>
 public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTimers
 {

@@ -401,6 +401,47 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task Owners_take_turns_among_jobs_of_equal_priority_and_priority_still_comes_first()
+    {
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
+        }));
+        async Task<string> SubmitAs(string? owner, int priority = 0)
+        {
+            coordinator.Tell(new SubmitJob(TestSupport.SineRun(1000), Csv, priority, Owner: owner));
+            return (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        }
+        var ci = new List<string> { await SubmitAs("ci") };
+        await AwaitState(coordinator, ci[0], JobState.Running);
+        // ci queues three more before alice's one, and bob's comes last but with a higher priority.
+        for (int i = 0; i < 3; i++) ci.Add(await SubmitAs("ci"));
+        var alice = await SubmitAs("alice");
+        var bob = await SubmitAs("bob", priority: 1);
+
+        // Priority first: bob; then alice, whose token has not been served, before ci's second; then ci's, in order.
+        async Task Next(string finishing, string starting)
+        {
+            coordinator.Tell(new CancelJob(finishing));
+            await AwaitState(coordinator, starting, JobState.Running);
+        }
+        // Asked through a probe: the test actor also gets each cancelled job's final status, as its submitter.
+        var probe = CreateTestProbe();
+        async Task<JobState> StateOf(string job)
+        {
+            coordinator.Tell(new GetJobStatus(job), probe);
+            return (await probe.ExpectMsgAsync<JobStatus>(Wait)).State;
+        }
+        await Next(ci[0], bob);
+        Assert.Equal(JobState.Queued, await StateOf(ci[1]));
+        await Next(bob, alice);
+        Assert.Equal(JobState.Queued, await StateOf(ci[1]));
+        await Next(alice, ci[1]);
+        await Next(ci[1], ci[2]);
+        foreach (var job in ci.Skip(2)) coordinator.Tell(new CancelJob(job));
+    }
+
+    [Fact]
     public void Reasons_and_names_kept_in_a_record_are_cut_saying_their_length() =>
         Assert.EndsWith("... (cut: 3,000,000 characters in all)", JobBudget.Bounded(new string('x', 3_000_000)));
 
