@@ -6,7 +6,8 @@ namespace LstmCluster.Contracts;
 
 /// <summary>
 /// A job as the API shows it; losses and MASE that do not exist yet (NaN) are null. <paramref name="Owner"/> is the name of
-/// the token that submitted it (null on an open API); <paramref name="Group"/> the job group it trains one series of (null for a job of its own).
+/// the token that submitted it (null on an open API); <paramref name="Group"/> the job group it trains one series of (null for a job of its own);
+/// <paramref name="Ahead"/>, while it waits in the queue, how many waiting jobs start before it in the queue's order now (0: next).
 /// </summary>
 public sealed record JobView(
     string Id,
@@ -33,7 +34,8 @@ public sealed record JobView(
     int ResumedFrom = 0,
     string? Owner = null,
     string? Group = null,
-    string? Normalization = null)
+    string? Normalization = null,
+    int? Ahead = null)
 {
     /// <summary>True once the job will not change any more.</summary>
     [JsonIgnore]

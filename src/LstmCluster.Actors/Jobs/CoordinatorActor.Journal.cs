@@ -133,7 +133,7 @@ public sealed partial class CoordinatorActor
     private void OnGetJobStatus(GetJobStatus m)
     {
         if (TryGroupStatus(m.Job)) return;
-        if (jobs.TryGetValue(m.Job, out var job)) Sender.Tell(job.Status());
+        if (jobs.TryGetValue(m.Job, out var job)) Sender.Tell(StatusWithPlace(job));
         else Sender.Tell(new UnknownJob(m.Job));
     }
 

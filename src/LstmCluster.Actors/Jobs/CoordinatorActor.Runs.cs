@@ -33,7 +33,8 @@ public sealed partial class CoordinatorActor
 
     /// <summary>
     /// When each owner's job last started (a count of starts); owners not in it have not been served since this start. Not
-    /// journaled: after a restart or a move of the singleton the turns start afresh, which costs one owner a turn at most.
+    /// journaled: after a restart or a move of the singleton the turns start afresh (first come first served until every
+    /// owner with waiting jobs has had one started).
     /// </summary>
     private readonly Dictionary<string, long> lastServed = [];
     private long starts;
@@ -56,14 +57,27 @@ public sealed partial class CoordinatorActor
     /// jobs running, then the one served longest ago, so one client's 50 queued jobs do not keep another's single job
     /// waiting behind all of them; within one owner, first come first served. Jobs without an owner take turns as one owner.
     /// </summary>
-    private RegisteredJob NextInQueue()
+    private RegisteredJob NextInQueue() => QueueOrder().First();
+
+    /// <summary>The waiting jobs in the order <see cref="NextInQueue"/> would start them if nothing changed.</summary>
+    private IEnumerable<RegisteredJob> QueueOrder()
     {
         var running = runs.Values.CountBy(j => j.Record.Owner ?? "").ToDictionary();
         return queue.OrderByDescending(j => j.Record.Priority)
             .ThenBy(j => running.GetValueOrDefault(j.Record.Owner ?? ""))
             .ThenBy(j => lastServed.GetValueOrDefault(j.Record.Owner ?? "", -1))
-            .ThenBy(j => j.Record.Sequence)
-            .First();
+            .ThenBy(j => j.Record.Sequence);
+    }
+
+    /// <summary>Each waiting job's place in <see cref="QueueOrder"/> (0: next).</summary>
+    private Dictionary<RegisteredJob, int> QueuePlaces() => QueueOrder().Select((job, place) => (job, place)).ToDictionary(p => p.job, p => p.place);
+
+    /// <summary>The job's status, with its place in the queue while it waits there.</summary>
+    private JobStatus StatusWithPlace(RegisteredJob job, Dictionary<RegisteredJob, int>? places = null)
+    {
+        var status = job.Status();
+        if (job.Record.State != JobState.Queued || !queue.Contains(job)) return status;
+        return status with { Ahead = (places ?? QueuePlaces()).GetValueOrDefault(job) };
     }
 
     private void Start(RegisteredJob job)

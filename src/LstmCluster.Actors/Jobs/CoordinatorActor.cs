@@ -77,7 +77,11 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<CancelJob>(m => OnCancelJob(m.Job));
         Command<DeleteJob>(OnDeleteJob);
         Command<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, runs.Count, pool.Free, pool.Total) { Fenced = fenced }));
-        Command<ListJobs>(_ => Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => j.Status())])));
+        Command<ListJobs>(_ =>
+        {
+            var places = QueuePlaces();
+            Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => StatusWithPlace(j, places))]));
+        });
         Command<GetJobArtifacts>(OnGetJobArtifacts);
         Command<GetJobHistory>(OnGetJobHistory);
         Command<WorkerAvailable>(m => AddWorker(m.Worker));

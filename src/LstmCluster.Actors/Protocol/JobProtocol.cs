@@ -128,6 +128,12 @@ public sealed record JobStatus(
 
     /// <summary>Per level of <see cref="ForecastLevels"/>, the forecast's values (calibrated intervals) step by step.</summary>
     public double[][]? ForecastQuantiles { get; init; }
+
+    /// <summary>
+    /// While the job waits in the queue: the waiting jobs that start before it in the queue's order now (0: it is next).
+    /// Later submissions of a higher priority, or of an owner whose turn comes first, may still go before it. Null otherwise.
+    /// </summary>
+    public int? Ahead { get; init; }
 }
 
 /// <summary>Every job the coordinator knows, newest first.</summary>

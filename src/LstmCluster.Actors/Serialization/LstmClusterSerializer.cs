@@ -500,6 +500,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
         WriteNullable(w, m.ForecastLevels);
         w.Write(m.ForecastQuantiles is not null);
         if (m.ForecastQuantiles is not null) WriteArray(w, m.ForecastQuantiles, (w2, level) => WriteNullable(w2, level));
+        w.Write(m.Ahead ?? -1);
     }
 
     private static JobStatus ReadStatus(BinaryReader r) =>
@@ -522,6 +523,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             Normalization = ReadNullableString(r),
             ForecastLevels = ReadNullableDoubles(r),
             ForecastQuantiles = r.ReadBoolean() ? ReadArray(r, r2 => ReadNullableDoubles(r2) ?? []) : null,
+            Ahead = r.ReadInt32() is >= 0 and var ahead ? ahead : null,
         };
 
     private static void WriteTime(BinaryWriter w, DateTimeOffset? time)

@@ -432,6 +432,17 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
             coordinator.Tell(new GetJobStatus(job), probe);
             return (await probe.ExpectMsgAsync<JobStatus>(Wait)).State;
         }
+        // Each waiting job's place, as the API shows it: bob next, then alice, then ci's in order.
+        async Task<int?> AheadOf(string job)
+        {
+            coordinator.Tell(new GetJobStatus(job), probe);
+            return (await probe.ExpectMsgAsync<JobStatus>(Wait)).Ahead;
+        }
+        Assert.Equal([0, 1, 2, 3, 4], [await AheadOf(bob), await AheadOf(alice), await AheadOf(ci[1]), await AheadOf(ci[2]), await AheadOf(ci[3])]);
+        Assert.Null(await AheadOf(ci[0]));
+        coordinator.Tell(ListJobs.Instance, probe);
+        var listed = (await probe.ExpectMsgAsync<JobList>(Wait)).Jobs.ToDictionary(j => j.Job, j => j.Ahead);
+        Assert.Equal((0, 1, (int?)null), (listed[bob], listed[alice], listed[ci[0]]));
         await Next(ci[0], bob);
         Assert.Equal(JobState.Queued, await StateOf(ci[1]));
         await Next(bob, alice);

@@ -80,6 +80,8 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             },
             ListJobs.Instance,
             new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN)]),
+            new JobList([new JobStatus("job-1", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN) { Ahead = 0 },
+                new JobStatus("job-2", JobState.Queued, 0, 5, double.NaN, double.NaN, null, null, double.NaN, null, double.NaN) { Ahead = 3 }]),
             new JobList([]),
             new GetJobArtifacts("job-1"),
             new JobArtifacts("job-1", JobState.Succeeded, new Dictionary<string, byte[]> { ["metrics.json"] = [1, 2, 3], ["forecast.png"] = [] }),

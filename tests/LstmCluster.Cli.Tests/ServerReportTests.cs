@@ -1,0 +1,18 @@
+using LstmCluster.Cli.Output;
+using LstmCluster.Contracts;
+
+namespace LstmCluster.Cli.Tests;
+
+public sealed class ServerReportTests
+{
+    private static JobView Queued(int? ahead) => new("job-7", Vocabulary.JobStates.Queued, 0, 50, 0, null, null, null, 0, "co2.csv", "value",
+        null, DateTimeOffset.UnixEpoch, null, null, null, null, null, null, null, Ahead: ahead);
+
+    [Theory]
+    [InlineData(null, "job-7: queued")]
+    [InlineData(0, "job-7: queued, next to start")]
+    [InlineData(1, "job-7: queued, 1 job ahead")]
+    [InlineData(12, "job-7: queued, 12 jobs ahead")]
+    public void A_queued_jobs_line_says_how_many_start_before_it(int? ahead, string line) =>
+        Assert.Equal(line, ServerReport.Line(Queued(ahead)));
+}
