@@ -31,58 +31,29 @@ public sealed partial class CoordinatorActor
 
     // --- scheduling ---
 
-    /// <summary>
-    /// When each owner's job last started (a count of starts); owners not in it have not been served since this start. Not
-    /// journaled: after a restart or a move of the singleton the turns start afresh (first come first served until every
-    /// owner with waiting jobs has had one started).
-    /// </summary>
-    private readonly Dictionary<string, long> lastServed = [];
-    private long starts;
-
     private void Schedule()
     {
         while (runs.Count < engine.MaxConcurrentJobs && queue.Count > 0 && pool.HasHosts)
         {
-            var next = NextInQueue();
+            var next = queue.Order().First();
             // A recovered job still loading its data keeps the jobs behind it waiting: order survives a restart. So does a
             // job whose previous attempt's runner is still storing a checkpoint: one runner, and one writer, per job.
             if (next.Setup is null || next.Runner is not null || pool.Free < Math.Max(1, next.Record.Workers)) return;
-            queue.Remove(next);
+            queue.Started(next);
             Start(next);
         }
     }
-
-    /// <summary>
-    /// The job that starts next: the highest priority first; among equal priorities, the owner (API token) with the fewest
-    /// jobs running, then the one served longest ago, so one client's 50 queued jobs do not keep another's single job
-    /// waiting behind all of them; within one owner, first come first served. Jobs without an owner take turns as one owner.
-    /// </summary>
-    private RegisteredJob NextInQueue() => QueueOrder().First();
-
-    /// <summary>The waiting jobs in the order <see cref="NextInQueue"/> would start them if nothing changed.</summary>
-    private IEnumerable<RegisteredJob> QueueOrder()
-    {
-        var running = runs.Values.CountBy(j => j.Record.Owner ?? "").ToDictionary();
-        return queue.OrderByDescending(j => j.Record.Priority)
-            .ThenBy(j => running.GetValueOrDefault(j.Record.Owner ?? ""))
-            .ThenBy(j => lastServed.GetValueOrDefault(j.Record.Owner ?? "", -1))
-            .ThenBy(j => j.Record.Sequence);
-    }
-
-    /// <summary>Each waiting job's place in <see cref="QueueOrder"/> (0: next).</summary>
-    private Dictionary<RegisteredJob, int> QueuePlaces() => QueueOrder().Select((job, place) => (job, place)).ToDictionary(p => p.job, p => p.place);
 
     /// <summary>The job's status, with its place in the queue while it waits there.</summary>
     private JobStatus StatusWithPlace(RegisteredJob job, Dictionary<RegisteredJob, int>? places = null)
     {
         var status = job.Status();
         if (job.Record.State != JobState.Queued || !queue.Contains(job)) return status;
-        return status with { Ahead = (places ?? QueuePlaces()).GetValueOrDefault(job) };
+        return status with { Ahead = (places ?? queue.Places()).GetValueOrDefault(job) };
     }
 
     private void Start(RegisteredJob job)
     {
-        lastServed[job.Record.Owner ?? ""] = ++starts;
         var setup = job.Setup!;
         // "All free workers", bounded by what the plan allows (a worker per window, at least one window of batch each).
         int count = job.Record.Workers > 0 ? job.Record.Workers : Math.Min(pool.Free, Math.Min(setup.Train.Count, setup.Options.BatchSize));

@@ -26,7 +26,7 @@ namespace LstmCluster.Actors.Jobs;
 /// Runners report how their attempt goes; only the registry journals and decides (requeue, fail, succeed). Loading data
 /// runs off the actor (<c>PipeTo(Self)</c>), so the mailbox keeps answering status and cancel. A job whose workers are not
 /// free waits at the head of the queue. The queue is ordered by priority, then takes turns between owners (API tokens), then
-/// first come first served (<c>NextInQueue</c>).
+/// first come first served (<see cref="JobQueue"/>).
 /// </summary>
 public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTimers
 {
@@ -36,7 +36,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private readonly JobStore store;
     private readonly WorkerPool pool;
     private readonly Dictionary<string, RegisteredJob> jobs = [];
-    private readonly List<RegisteredJob> queue = [];
+    private readonly JobQueue queue = new();
     private readonly Remoting.ChunkedSender wire;
     private long sequence;
 
@@ -79,7 +79,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, runs.Count, pool.Free, pool.Total) { Fenced = fenced }));
         Command<ListJobs>(_ =>
         {
-            var places = QueuePlaces();
+            var places = queue.Places();
             Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => StatusWithPlace(j, places))]));
         });
         Command<GetJobArtifacts>(OnGetJobArtifacts);

@@ -1,0 +1,66 @@
+namespace LstmCluster.Actors.Jobs;
+
+/// <summary>
+/// The jobs waiting to start, and the order they start in: the highest priority first; among equal priorities the owners
+/// (API tokens) take turns, the one whose job started longest ago first, so one client's 50 queued jobs do not keep
+/// another's single job waiting behind all of them; within one owner, first come first served. Jobs without an owner take
+/// turns as one owner.
+/// <para>
+/// A plain class owned by the coordinator, as <see cref="WorkerPool"/> is: every scheduling decision reads the order and
+/// takes the head in the same step. The turns are not journaled: after a restart or a move of the singleton they start
+/// afresh (first come first served until every owner with waiting jobs has had one started).
+/// </para>
+/// </summary>
+internal sealed class JobQueue
+{
+    private readonly List<RegisteredJob> waiting = [];
+
+    /// <summary>When each owner's job last started (a count of starts); owners not in it have not been served yet.</summary>
+    private readonly Dictionary<string, long> lastServed = [];
+
+    private long starts;
+
+    public int Count => waiting.Count;
+
+    public bool Contains(RegisteredJob job) => waiting.Contains(job);
+
+    public void Add(RegisteredJob job) => waiting.Add(job);
+
+    public bool Remove(RegisteredJob job) => waiting.Remove(job);
+
+    /// <summary>
+    /// The waiting jobs in the order they would start if no other job came: each priority in turn, highest first; within
+    /// it the owners take turns, the one served longest ago first (an owner never served before all others, in the order
+    /// of their first jobs), each owner's jobs in the order they came. O(n log n): a status query asks for it.
+    /// </summary>
+    public IEnumerable<RegisteredJob> Order()
+    {
+        var served = new Dictionary<string, long>(lastServed);
+        long clock = starts;
+        foreach (var level in waiting.GroupBy(j => j.Record.Priority).OrderByDescending(g => g.Key))
+        {
+            var byOwner = level.GroupBy(OwnerOf).ToDictionary(g => g.Key, g => new Queue<RegisteredJob>(g.OrderBy(j => j.Record.Sequence)));
+            var turns = new PriorityQueue<string, (long Served, long Sequence)>(
+                byOwner.Select(o => (o.Key, (served.GetValueOrDefault(o.Key, -1), o.Value.Peek().Record.Sequence))));
+            while (turns.TryDequeue(out var owner, out _))
+            {
+                var jobs = byOwner[owner];
+                yield return jobs.Dequeue();
+                served[owner] = ++clock;
+                if (jobs.Count > 0) turns.Enqueue(owner, (clock, jobs.Peek().Record.Sequence));
+            }
+        }
+    }
+
+    /// <summary>Each waiting job's place in <see cref="Order"/> (0: next).</summary>
+    public Dictionary<RegisteredJob, int> Places() => Order().Select((job, place) => (job, place)).ToDictionary(p => p.job, p => p.place);
+
+    /// <summary><paramref name="job"/> leaves the queue to start: its owner's turn is taken.</summary>
+    public void Started(RegisteredJob job)
+    {
+        waiting.Remove(job);
+        lastServed[OwnerOf(job)] = ++starts;
+    }
+
+    private static string OwnerOf(RegisteredJob job) => job.Record.Owner ?? "";
+}
