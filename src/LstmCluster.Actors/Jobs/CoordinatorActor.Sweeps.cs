@@ -4,37 +4,10 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
 using LstmCluster.Actors.Protocol;
-using LstmCluster.Core.Configuration;
 using LstmCluster.Core.Data;
 using LstmCluster.Core.Sweeps;
 
 namespace LstmCluster.Actors.Jobs;
-
-/// <summary>
-/// What the journal holds about a sweep group beside its <see cref="GroupRecord"/>: the base options and the grid as submitted
-/// (the trials and rounds are computed from them again, so recovery needs nothing else), the members' engine choices, the
-/// round being trained and every trial's score so far.
-/// </summary>
-public sealed record SweepRecord(RunOptionValues Values, SweepRequest Request)
-{
-    public int Priority { get; init; }
-    public int? Workers { get; init; }
-    public TrainingMode? Mode { get; init; }
-    public int? Staleness { get; init; }
-    public int? SyncPeriod { get; init; }
-    /// <summary>The members' batch sampling; null keeps the engine's (and in journals written before sweeps chose it).</summary>
-    public Core.Training.BatchSampling? Sampling { get; init; }
-    /// <summary>The round whose members train now (from 1).</summary>
-    public int Round { get; init; } = 1;
-    public SweepScore[] Scores { get; init; } = [];
-}
-
-/// <summary>How one trial's member job of one round ended: its validation figures, or why it has none.</summary>
-public sealed record SweepScore(int Trial, int Round, string? Job, double ValidationMase, double NaiveValidationMase, double TestMase,
-    int EpochsRun, int BestEpoch, string? Error);
-
-/// <summary>A sweep round's members all ended: their scores, and the members of the next round (none after the last).</summary>
-public sealed record SweepRoundEnded(string Group, int Round, SweepScore[] Scores, GroupMember[] Next) : IJobEvent;
 
 // Sweep groups (POST /sweeps): successive halving run by the coordinator. Each round's trials are member jobs of one group,
 // queued at once and scheduled like any job (up to MaxConcurrentJobs at once, each on its own workers); when every member of
@@ -50,8 +23,6 @@ public sealed partial class CoordinatorActor
     private readonly Dictionary<string, SweepPlan> sweepPlans = [];
 
     private sealed record PendingSweep(SubmitSweep Submit, IActorRef Sender, string Label, string? Upload);
-
-    private sealed record SweepPlan(SweepGrid Grid, IReadOnlyList<SweepTrial> Trials, IReadOnlyList<SweepRound> Rounds);
 
     private sealed record SweepChecked(string Group) : INoSerializationVerificationNeeded;
 
@@ -87,9 +58,7 @@ public sealed partial class CoordinatorActor
         if (group.Sweep is not { } sweep) return null;
         try
         {
-            var grid = sweep.Request.Parse(sweep.Values);
-            var trials = grid.Trials();
-            plan = new SweepPlan(grid, trials, sweep.Request.Halving().Rounds(trials.Count));
+            plan = SweepPlan.Of(sweep);
         }
         catch (ArgumentException e)
         {
@@ -329,7 +298,7 @@ public sealed partial class CoordinatorActor
             FinishSweep(id, JobState.Failed, "the sweep's grid cannot be read again (were the server's defaults changed?)");
             return;
         }
-        var scores = current.Select(m => Score(m.Member, m.Job)).ToArray();
+        var scores = current.Select(m => SweepBook.Score(m.Member, m.Job?.Record)).ToArray();
         var round = plan.Rounds[sweep.Round - 1];
         foreach (var score in scores)
             log.Info("sweep {0}: round {1}, trial {2}/{3}: {4}", id, round.Number, score.Trial, plan.Trials.Count,
@@ -337,7 +306,7 @@ public sealed partial class CoordinatorActor
         if (sweep.Round < plan.Rounds.Count)
         {
             var next = plan.Rounds[sweep.Round];
-            var promoted = Sweep.Promote(scores.Select(s => (plan.Trials[s.Trial - 1], Outcome(s))), next.Trials);
+            var promoted = Sweep.Promote(scores.Select(s => (plan.Trials[s.Trial - 1], SweepBook.Outcome(s))), next.Trials);
             var (members, created) = TrialJobs(group, next, promoted);
             log.Info("sweep {0}: round {1} ended; trials {2} go on to round {3} ({4} epochs)", id, round.Number,
                 string.Join(", ", promoted.Select(t => t.Number)), next.Number, next.Epochs);
@@ -362,38 +331,11 @@ public sealed partial class CoordinatorActor
         });
     }
 
-    private static SweepScore Score(GroupMember member, RegisteredJob? job)
-    {
-        int trial = member.Trial ?? 0, round = member.Round ?? 0;
-        SweepScore Failed(string why) => new(trial, round, member.Job, double.NaN, double.NaN, double.NaN, 0, 0, why);
-        if (member.Skipped is { } skipped) return Failed($"skipped: {skipped}");
-        if (job is null) return Failed("its job is gone");
-        var r = job.Record;
-        if (r.State != JobState.Succeeded) return Failed(r.State == JobState.Cancelled ? "cancelled" : r.Reason ?? r.State.ToString().ToLowerInvariant());
-        if (r.Validation is not { } v) return Failed("its validation figures are unknown (it ran without evaluation)");
-        return new SweepScore(trial, round, job.Id, v.Mase, v.NaiveMase, r.TestMase, v.EpochsRun, v.BestEpoch, null);
-    }
-
-    private static TrialOutcome Outcome(SweepScore s) => new(s.ValidationMase, s.TestMase, s.EpochsRun, s.BestEpoch)
-    {
-        Error = s.Error,
-        Handle = s.Job,
-        NaiveValidationMase = s.NaiveValidationMase,
-    };
-
-    /// <summary>The leaderboard over every trial's last score (as <see cref="Sweep.RunAsync"/> ranks it).</summary>
-    private static SweepResult ResultOf(SweepRecord sweep, SweepPlan plan)
-    {
-        var last = sweep.Scores.GroupBy(s => s.Trial).Select(g => g.MaxBy(s => s.Round)!)
-            .Select(s => (plan.Trials[s.Trial - 1], plan.Rounds[s.Round - 1], Outcome(s)));
-        return new SweepResult(plan.Rounds, Sweep.Rank(last));
-    }
-
     /// <summary>The last round is scored: leaderboard.csv, sweep.json and the best trial's files become the group's, off the actor.</summary>
     private void ReportSweep(string id)
     {
         if (!groups.TryGetValue(id, out var group) || group.Sweep is not { } sweep || PlanOf(group) is not { } plan) return;
-        var result = ResultOf(sweep, plan);
+        var result = SweepBook.ResultOf(sweep, plan);
         if (result.Leaderboard.Count == 0 || result.Best.Outcome.Error is not null || !double.IsFinite(result.Best.Outcome.ValidationMase))
         {
             string first = result.Leaderboard.Count == 0 ? "no trial was scored" : result.Best.Outcome.Error ?? "no finite validation MASE";
@@ -430,40 +372,10 @@ public sealed partial class CoordinatorActor
         RecordGroup(id, new GroupFinished(id, DateTimeOffset.UtcNow, state, reason is null ? null : JobBudget.Bounded(reason)), Retain);
     }
 
-    // --- status ---
-
     /// <summary>A sweep group's status: each member's trial and round, and the rounds and leaderboard so far.</summary>
-    private GroupStatus WithSweep(GroupRecord group, GroupStatus status)
-    {
-        if (group.Sweep is not { } sweep) return status;
-        var members = status.Members.Select((m, i) =>
-        {
-            var record = group.Members[i];
-            double validation = record.Job is { } j && jobs.TryGetValue(j, out var job) && job.Record.Validation is { } v ? v.Mase : double.NaN;
-            return m with { Trial = record.Trial, Round = record.Round, ValidationMase = validation };
-        }).ToArray();
-        if (PlanOf(group) is not { } plan) return status with { Members = members };
-        var result = ResultOf(sweep, plan);
-        var training = group.Members.Where(m => m.Round == sweep.Round).Select(m => m.Trial).ToHashSet();
-        int lastRound = plan.Rounds[^1].Number;
-        var board = result.Leaderboard.Select(e =>
-        {
-            string state = group.State == JobState.Succeeded ? SweepReport.Status(e, lastRound)
-                : e.Outcome.Error is { } error ? SweepReport.Status(e, lastRound)
-                : !group.Ended && e.Round.Number < sweep.Round && training.Contains(e.Trial.Number) ? $"in round {sweep.Round}"
-                : e.Round.Number < lastRound ? $"out in round {e.Round.Number}" : "last round";
-            return new SweepTrialStatus(e.Rank, e.Trial.Number, [.. e.Trial.Parameters.Select(p => p.Value)], e.Round.Number, e.Round.Epochs,
-                e.Outcome.EpochsRun, e.Outcome.BestEpoch, e.Outcome.ValidationMase, e.Outcome.NaiveValidationMase, e.Outcome.TestMase,
-                e.Outcome.Handle as string, e.Outcome.Error, state);
-        }).ToArray();
-        string? best = group.State == JobState.Succeeded && result.Leaderboard.Count > 0 ? result.Best.Outcome.Handle as string : null;
-        return status with
-        {
-            Members = members,
-            Sweep = new SweepStatus(sweep.Round, sweep.Request.Eta, [.. plan.Grid.Parameters.Select(p => new SweepParameterStatus(p.Name, [.. p.Values]))],
-                [.. plan.Rounds.Select(r => new SweepRoundStatus(r.Number, r.Trials, r.Epochs))], board, best, plan.Trials.Count),
-        };
-    }
+    private GroupStatus WithSweep(GroupRecord group, GroupStatus status) =>
+        group.Sweep is null ? status
+        : SweepBook.Status(group, status, PlanOf(group), job => jobs.TryGetValue(job, out var j) && j.Record.Validation is { } v ? v.Mase : double.NaN);
 
     // --- retention ---
 
