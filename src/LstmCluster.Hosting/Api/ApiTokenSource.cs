@@ -91,9 +91,10 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
             Report(null);
             var (added, removed, changed) = Differences(source.Current, next);
             if (added.Count + removed.Count + changed.Count == 0) continue;
-            source.Replace(next);
+            // Logged before it is published: whoever sees the new tokens in force (a test, a health probe) finds the line too.
             log.LogInformation("API tokens reloaded from {File}: {Count} tokens; added [{Added}], removed [{Removed}], changed [{Changed}]",
                 file.Path, next.Tokens.Count, string.Join(", ", added), string.Join(", ", removed), string.Join(", ", changed));
+            source.Replace(next);
         }
     }
 
@@ -101,9 +102,10 @@ internal sealed class ApiTokensReloader(ApiTokenSource source, JobApiOptions opt
     private void Report(string? problem)
     {
         if (problem == source.LastRefusal) return;
-        source.Refuse(problem);
+        // Logged before the refusal is published, as a reload is (a refusal seen without its line failed a clean-clone CI).
         if (problem is not null)
             log.LogError("The API tokens file is not taken: {Problem}; the {Count} tokens before it stay accepted", problem, source.Current.Tokens.Count);
+        source.Refuse(problem);
     }
 
     /// <summary>Token names added, removed, and kept with another role or secret.</summary>

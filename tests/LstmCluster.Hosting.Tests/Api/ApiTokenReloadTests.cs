@@ -113,7 +113,10 @@ public sealed class ApiTokenReloadTests : IDisposable
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
 
-        var audit = logs.Lines.Where(l => l.Category == ApiSecurity.AuditCategory).Select(l => (l.Level, l.Message)).ToList();
+        // Each line is written after its answer has gone out, so the client may read the answer first: wait for the lines.
+        List<(LogLevel, string)> Audit() => [.. logs.Lines.Where(l => l.Category == ApiSecurity.AuditCategory).Select(l => (l.Level, l.Message))];
+        await Until(() => Audit().Count >= 3, "three audit lines");
+        var audit = Audit();
         Assert.Equal(
         [
             (LogLevel.Warning, "GET /jobs by no accepted token, from 127.0.0.1: 401"),
