@@ -48,8 +48,9 @@ public sealed partial class CoordinatorActor
     private JobStatus StatusWithPlace(RegisteredJob job, Dictionary<RegisteredJob, int>? places = null)
     {
         var status = job.Status();
-        if (job.Record.State != JobState.Queued || !queue.Contains(job)) return status;
-        return status with { Ahead = (places ?? queue.Places()).GetValueOrDefault(job) };
+        if (job.Record.State != JobState.Queued) return status;
+        // A queued job still loading its data is not in the queue yet: no place.
+        return (places ?? queue.Places()).TryGetValue(job, out int place) ? status with { Ahead = place } : status;
     }
 
     private void Start(RegisteredJob job)

@@ -56,10 +56,9 @@ internal static class SweepBook
         SweepScore Failed(string why) => new(trial, round, member.Job, double.NaN, double.NaN, double.NaN, 0, 0, why);
         if (member.Skipped is { } skipped) return Failed($"skipped: {skipped}");
         if (job is null) return Failed("its job is gone");
-        var r = job;
-        if (r.State != JobState.Succeeded) return Failed(r.State == JobState.Cancelled ? "cancelled" : r.Reason ?? r.State.ToString().ToLowerInvariant());
-        if (r.Validation is not { } v) return Failed("its validation figures are unknown (it ran without evaluation)");
-        return new SweepScore(trial, round, job.Id, v.Mase, v.NaiveMase, r.TestMase, v.EpochsRun, v.BestEpoch, null);
+        if (job.State != JobState.Succeeded) return Failed(job.State == JobState.Cancelled ? "cancelled" : job.Reason ?? job.State.ToString().ToLowerInvariant());
+        if (job.Validation is not { } v) return Failed("its validation figures are unknown (it ran without evaluation)");
+        return new SweepScore(trial, round, job.Id, v.Mase, v.NaiveMase, job.TestMase, v.EpochsRun, v.BestEpoch, null);
     }
 
     public static TrialOutcome Outcome(SweepScore s) => new(s.ValidationMase, s.TestMase, s.EpochsRun, s.BestEpoch)

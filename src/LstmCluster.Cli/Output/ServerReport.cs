@@ -65,12 +65,15 @@ public static class ServerReport
 
     public static string Line(JobView s) => s.State switch
     {
-        Vocabulary.JobStates.Queued => $"{s.Id}: queued{s.Ahead switch { null => "", 0 => ", next to start", 1 => ", 1 job ahead", var n => $", {n} jobs ahead" }}",
+        Vocabulary.JobStates.Queued => $"{s.Id}: queued{(s.Ahead is { } ahead ? $", {Place(ahead)}" : "")}",
         Vocabulary.JobStates.Running when s.Epoch == 0 => $"{s.Id}: running on {s.Workers} worker(s), first epoch",
         Vocabulary.JobStates.Running => string.Create(CultureInfo.InvariantCulture,
             $"{s.Id}: epoch {s.Epoch,3}/{s.Epochs}  train {Num(s.TrainLoss)}  val {Num(s.ValidationLoss)}  round {s.Round}  {s.SamplesPerSecond ?? 0:0} samples/s  {s.Workers} worker(s)"),
         _ => $"{s.Id}: {s.State}{(s.Reason is { } r ? $" ({r})" : "")}",
     };
+
+    /// <summary>A queued job's place (<see cref="JobView.Ahead"/>) in words.</summary>
+    private static string Place(int ahead) => ahead switch { 0 => "next to start", 1 => "1 job ahead", _ => $"{ahead} jobs ahead" };
 
     public static void Jobs(IReadOnlyList<JobView> jobs)
     {
@@ -83,7 +86,7 @@ public static class ServerReport
             .AddColumn(new TableColumn("epoch").RightAligned()).AddColumn(new TableColumn("train").RightAligned())
             .AddColumn(new TableColumn("val").RightAligned()).AddColumn(new TableColumn("test MASE").RightAligned()).AddColumn("submitted");
         foreach (var j in jobs)
-            table.AddRow(Markup.Escape(j.Id), j.Ahead is { } ahead ? $"{j.State} ({(ahead == 0 ? "next" : $"{ahead} ahead")})" : j.State, Markup.Escape(j.Data ?? ""), Markup.Escape(j.Target ?? ""),
+            table.AddRow(Markup.Escape(j.Id), j.Ahead is { } ahead ? $"{j.State} ({Place(ahead)})" : j.State, Markup.Escape(j.Data ?? ""), Markup.Escape(j.Target ?? ""),
                 $"{j.Epoch}/{j.Epochs}", Num(j.TrainLoss), Num(j.ValidationLoss), Num(j.TestMase, "0.###"), Time(j.Submitted));
         Out.Write(table);
     }
@@ -162,7 +165,7 @@ public static class ServerReport
             if (!string.IsNullOrEmpty(value)) grid.AddRow(name, Markup.Escape(value));
         }
         Row("job", s.Id);
-        Row("state", s.Ahead is { } ahead ? $"{s.State} ({(ahead == 0 ? "next to start" : $"{ahead} ahead in the queue")})" : s.State);
+        Row("state", s.Ahead is { } ahead ? $"{s.State} ({Place(ahead)})" : s.State);
         Row("reason", s.Reason);
         Row("data", s.Data is null ? null : $"{s.Data}, target {s.Target}");
         Row("epoch", $"{s.Epoch}/{s.Epochs} (round {s.Round})");

@@ -17,10 +17,11 @@ namespace LstmCluster.Core.Model;
 /// </para>
 /// <para>
 /// Why per geometry, not per process: a float64 LSTM forward takes 6–10 times as long as the float32 one (batch 800, 32
-/// steps, hidden 16 to 128, on that second VM: the bench's <c>eval-precision</c>), so one faulty hidden-16 model must not slow every hidden-64
-/// validation and forecast after it in a sweep or on a serving node. On that VM the error depended on the hidden size
-/// alone: at hidden 16 and 48 every batch (1 to 200) and length (5 to 96 steps) was off by about as much, at hidden 64
-/// none was; so a geometry found wrong once is taken as wrong for every batch and length, and is not asked again.
+/// steps, hidden 16 to 128, on that second VM: the bench's <c>eval-precision</c>), so one faulty hidden-16 model must
+/// not slow every hidden-64 validation and forecast after it in a sweep or on a serving node. On that VM the error
+/// depended on the hidden size alone: at hidden 16 and 48 every batch (1 to 200) and length (5 to 96 steps) was off by
+/// about as much, at hidden 64 none was; so a geometry found wrong once is taken as wrong for every batch and length,
+/// and is not asked again.
 /// </para>
 /// </summary>
 public sealed class LstmInferenceCheck
