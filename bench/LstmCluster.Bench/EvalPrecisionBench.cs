@@ -14,14 +14,9 @@ internal static class EvalPrecisionBench
     public static void Run(string[] args)
     {
         var culture = CultureInfo.InvariantCulture;
-        string Option(string name, string fallback)
-        {
-            int i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
-        var hiddens = Option("--hidden", "4,16,48,64,128").Split(',').Select(h => int.Parse(h, culture)).ToArray();
-        int layers = int.Parse(Option("--layers", "2"), culture), batch = int.Parse(Option("--batch", "800"), culture);
-        int steps = int.Parse(Option("--steps", "32"), culture), repeats = int.Parse(Option("--repeats", "7"), culture);
+        var o = new BenchOptions(args);
+        var hiddens = o.Ints("hidden", [4, 16, 48, 64, 128]);
+        int layers = o.Int("layers", 2), batch = o.Int("batch", 800), steps = o.Int("steps", 32), repeats = o.Int("repeats", 7);
         torch.set_num_threads(1);
         Console.WriteLine($"LSTM 1→hidden×{layers}, batch {batch}, {steps} steps, 1 torch thread, medians of {repeats} interleaved repeats of 5 forwards");
         Console.WriteLine($"{"hidden",6} | {"|float32 − float64|",19} | {"float32 ms",10} | {"float64 ms",10} | {"float64 / float32",17}");

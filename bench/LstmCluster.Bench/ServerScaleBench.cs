@@ -29,14 +29,12 @@ internal static class ServerScaleBench
 
     public static async Task Run(string[] args)
     {
-        var map = new Dictionary<string, string>();
-        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
-        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
-        int hidden = Int("hidden", 64), layers = Int("layers", 2), delayMs = Int("delay-ms", 7), rounds = Int("rounds", 300), slice = Int("slice", 64);
+        var o = new BenchOptions(args);
+        int hidden = o.Int("hidden", 64), layers = o.Int("layers", 2), delayMs = o.Int("delay-ms", 7), rounds = o.Int("rounds", 300), slice = o.Int("slice", 64);
         // As across processes, every message through the project's serializer and back (akka.actor.serialize-messages):
         // the server's side then pays a serialization per weight message and a deserialization per gradient.
-        bool serialize = map.TryGetValue("serialize", out var ser) && ser is "on" or "true";
-        int[] ks = map.TryGetValue("workers", out var list) ? [.. list.Split(',').Select(x => int.Parse(x, Culture))] : [1, 2, 4, 8, 16, 32];
+        bool serialize = o.Get("serialize") is "on" or "true";
+        int[] ks = o.Ints("workers", [1, 2, 4, 8, 16, 32]);
         var spec = new ModelSpec(1, hidden, layers, 1);
         Console.WriteLine($"parameter server against K delay workers: LSTM 1→{hidden}×{layers} ({spec.ParameterCount} parameters), {delayMs} ms per " +
             $"worker round, {slice} windows per worker, sync, Adam, {rounds} timed rounds per K, {Environment.ProcessorCount} cores, load {Load()}" +
@@ -60,11 +58,9 @@ internal static class ServerScaleBench
     /// </summary>
     public static async Task Broadcast(string[] args)
     {
-        var map = new Dictionary<string, string>();
-        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
-        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
-        int k = Int("workers", 32), repeats = Int("repeats", 5), rounds = Int("rounds", 300);
-        var spec = new ModelSpec(1, Int("hidden", 64), Int("layers", 2), 1);
+        var o = new BenchOptions(args);
+        int k = o.Int("workers", 32), repeats = o.Int("repeats", 5), rounds = o.Int("rounds", 300);
+        var spec = new ModelSpec(1, o.Int("hidden", 64), o.Int("layers", 2), 1);
         Console.WriteLine($"broadcast: {k} delay workers (7 ms), every message serialized, {spec.ParameterCount} parameters, {rounds} rounds, " +
             $"{repeats} interleaved repeats, load {Load()}");
         var one = new List<double>();

@@ -27,13 +27,11 @@ internal static class SuiteBench
 
     private static Settings Parse(string[] args)
     {
-        var map = new Dictionary<string, string>();
-        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
-        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
+        var o = new BenchOptions(args);
         // 30 epochs (~2,600 rounds a run): long enough that the fresh processes' start-up (0.6–1.1 s of JIT and first
         // rounds, Actors README) weighs little; at 3 epochs it was 15–30 % of a run.
-        return new Settings(Int("repeats", 5), Int("epochs", 30), Int("hidden", 64), Int("layers", 2), Int("points", 8000), Int("batch", 64),
-            Int("rss-rounds", 10_000), map.GetValueOrDefault("only"), map.GetValueOrDefault("pytorch"));
+        return new Settings(o.Int("repeats", 5), o.Int("epochs", 30), o.Int("hidden", 64), o.Int("layers", 2), o.Int("points", 8000), o.Int("batch", 64),
+            o.Int("rss-rounds", 10_000), o.Get("only"), o.Get("pytorch"));
     }
 
     public static async Task Run(string[] args)

@@ -34,12 +34,10 @@ internal static class SyncFloorBench
     /// </summary>
     public static void Run(string[] args)
     {
-        var map = new Dictionary<string, string>();
-        for (int i = 0; i + 1 < args.Length; i += 2) map[args[i].TrimStart('-')] = args[i + 1];
-        int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v, Culture) : fallback;
-        bool barrier = map.GetValueOrDefault("barrier", "on") != "off";
-        int k = Int("workers", 2), epochs = Int("epochs", 3), hidden = Int("hidden", 64), layers = Int("layers", 2), points = Int("points", 8000),
-            batch = Int("batch", 64);
+        var o = new BenchOptions(args);
+        bool barrier = o.Get("barrier", "on") != "off";
+        int k = o.Int("workers", 2), epochs = o.Int("epochs", 3), hidden = o.Int("hidden", 64), layers = o.Int("layers", 2), points = o.Int("points", 8000),
+            batch = o.Int("batch", 64);
         NativeMemory.Tune(); // as lstmcluster does at start-up
         TorchSharp.torch.set_num_threads(1);
 
