@@ -64,6 +64,8 @@ def main():
                                                   ((m.get("quantiles") or {}).get("uncalibrated") or m.get("quantiles") or {}).get("intervals", []))}}
             results.append(row)
             cs = "  ".join(f"{k}: val {v[0]:.3f} test {v[1]:.3f} ({v[2]}/{v[3]} ep)" for k, v in cands.items())
+            # A candidate left out trained nothing: it is the model of the one named (metrics.json: normalization.left_out).
+            cs += "".join(f"  {l['normalize']}: = {l['same_as']}" for l in norm.get("left_out", []))
             print(f"{label:18} seed {seed}  chosen {row['chosen']:15} test {row['model']:.3f}  {best} {b[best]:.3f}  "
                   f"ratio {row['model'] / b[best]:.3f}  [{cs}]"
                   + "".join(f"  cover {k}: {v[1] * 100:.1f} % (uncalibrated {v[2] * 100:.1f} %, nominal {v[0] * 100:.0f} %)" for k, v in row["coverage"].items()), flush=True)

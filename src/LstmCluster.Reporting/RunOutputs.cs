@@ -326,6 +326,13 @@ public static class RunOutputs
             ["epochs_run"] = c.EpochsRun,
             ["stop_reason"] = StopReasonName(c.Stop),
         }).ToArray());
+        // A candidate equal to another on this series is not trained twice: named here, with the one it equals and why.
+        node["left_out"] = new JsonArray(r.LeftOut.Select(l => (JsonNode)new JsonObject
+        {
+            ["normalize"] = NormalizationNames.Name(l.Normalize),
+            ["same_as"] = NormalizationNames.Name(l.SameAs),
+            ["reason"] = l.Reason,
+        }).ToArray());
         return node;
     }
 

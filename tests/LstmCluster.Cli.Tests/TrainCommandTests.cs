@@ -12,6 +12,26 @@ public sealed class TrainCommandTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     [Fact]
+    public void Auto_says_before_training_that_window_seasonal_is_not_trained_where_it_equals_window_and_metrics_name_it()
+    {
+        // AirPassengers one month ahead: the trend makes the last value beat last year's month on the training split.
+        var outDir = Path.Combine(dir, "twin");
+        var r = CliRunner.Run("train", "--data", CliRunner.Sample("AirPassengers.csv"), "--target", "value", "--season", "12", "--lookback", "12",
+            "--epochs", "1", "--hidden", "8", "--workers", "0", "--out", outDir);
+        Assert.True(r.ExitCode == 0, r.Error + r.Out);
+        int said = r.Out.IndexOf("candidate: window-seasonal normalization not trained, same as window: seasonal naive (season 12) did not beat the last value", StringComparison.Ordinal);
+        Assert.True(said >= 0 && said < r.Out.IndexOf("candidate: window normalization", StringComparison.Ordinal), r.Out);
+        Assert.DoesNotContain("training (window-seasonal)", r.Out);
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        var normalization = metrics.RootElement.GetProperty("normalization");
+        Assert.Equal(["window", "global"], normalization.GetProperty("candidates").EnumerateArray()
+            .Select(c => c.GetProperty("normalize").GetString()).Where(n => n != "ensemble"));
+        var left = Assert.Single(normalization.GetProperty("left_out").EnumerateArray().ToArray());
+        Assert.Equal(("window-seasonal", "window"), (left.GetProperty("normalize").GetString(), left.GetProperty("same_as").GetString()));
+    }
+
+    [Fact]
     public void Train_with_quantiles_writes_interval_columns_coverage_and_pinball_loss_and_the_saved_model_forecasts_the_intervals()
     {
         var outDir = Path.Combine(dir, "quantiles");
@@ -99,6 +119,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal("auto", normalization.GetProperty("mode").GetString());
         var candidates = normalization.GetProperty("candidates").EnumerateArray().ToArray();
         Assert.Equal(["window-seasonal", "window", "global", "ensemble"], candidates.Select(c => c.GetProperty("normalize").GetString()));
+        Assert.Equal(0, normalization.GetProperty("left_out").GetArrayLength());
         Assert.True(candidates[^1].GetProperty("members").GetArrayLength() >= 2);
         var chosen = Assert.Single(candidates, c => c.GetProperty("chosen").GetBoolean());
         Assert.Equal(chosen.GetProperty("normalize").GetString(), normalization.GetProperty("chosen").GetString());

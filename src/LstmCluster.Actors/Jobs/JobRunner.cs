@@ -274,7 +274,7 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         Task.Run(() =>
             {
                 var runs = candidates.Select(x => ForecastRun.Evaluate(x.Item1, x.Item2, x.Item3)).ToArray();
-                var run = runs.Length > 1 ? ForecastRun.Choose(runs) : runs[0];
+                var run = runs.Length > 1 ? ForecastRun.Choose(runs, ForecastRun.LeftOut(evaluation.Options, evaluation.Data)) : runs[0];
                 // The engine's figures of the training kept (with auto, the chosen candidate's).
                 var figures = candidates[ForecastRun.KeptTraining(run, runs)].Figures;
                 // Labelled with the name the user gave, not the stored upload's path; on disk before the success is journaled.
@@ -325,7 +325,7 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
         {
             string? baseline = r.Test.Baselines.Count > 0 ? r.Test.BestBaseline : null;
             Report(new RunSucceeded(plan.Job, plan.Run, [.. r.Forecast.Select(p => p.Value)], [.. r.Forecast.Select(p => p.Time)],
-                r.Test.Model.Mase, baseline, baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase, ChoiceText(r.Candidates))
+                r.Test.Model.Mase, baseline, baseline is null ? double.NaN : r.Test.Baselines[baseline].Mase, ChoiceText(r.Candidates, r.LeftOut))
             {
                 ForecastLevels = r.Forecast is [{ Quantiles.Count: > 0 } f0, ..] ? [.. f0.Quantiles.Select(q => q.Level)] : null,
                 ForecastQuantiles = r.Forecast is [{ Quantiles.Count: > 0 } f1, ..]
@@ -344,16 +344,17 @@ internal sealed class JobRunner : ReceiveActor, IWithTimers
 
     /// <summary>
     /// A job's status line for auto's choice: the one kept, then every candidate's validation MASE (the basis of the
-    /// choice) and test MASE; null for a job that trained one normalization.
+    /// choice) and test MASE, and the candidates left out as equal to another; null for a job that trained one normalization.
     /// </summary>
-    public static string? ChoiceText(IReadOnlyList<NormalizationCandidate> candidates)
+    public static string? ChoiceText(IReadOnlyList<NormalizationCandidate> candidates, IReadOnlyList<LeftOutCandidate>? leftOut = null)
     {
         if (candidates.Count == 0) return null;
         static string Name(NormalizationCandidate c) => c.IsEnsemble ? Ensemble.Name : NormalizationNames.Name(c.Normalize);
         static string Num(double v) => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
         var chosen = candidates.First(c => c.Chosen);
         return $"{Name(chosen)}, the lowest validation error of " + string.Join("; ",
-            candidates.Select(c => $"{Name(c)} validation MASE {Num(c.Validation.Model.Mase)}, test {Num(c.Test.Model.Mase)}"));
+            candidates.Select(c => $"{Name(c)} validation MASE {Num(c.Validation.Model.Mase)}, test {Num(c.Test.Model.Mase)}"))
+            + string.Concat((leftOut ?? []).Select(l => $"; {NormalizationNames.Name(l.Normalize)} not trained (same as {NormalizationNames.Name(l.SameAs)})"));
     }
 
     /// <summary>Ends the attempt, with a last report when the runner is the one who saw it end.</summary>

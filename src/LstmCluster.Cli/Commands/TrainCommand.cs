@@ -189,8 +189,11 @@ public static class TrainCommand
                 if (stats is not null) Report.EngineSummary(stats);
                 return trained;
             };
+            // Said before the first training, so a user counting the trainings knows why one is missing.
+            foreach (var left in ForecastRun.LeftOut(options, data))
+                Console.WriteLine($"candidate: {NormalizationNames.Name(left.Normalize)} normalization not trained, same as {NormalizationNames.Name(left.SameAs)}: {left.Reason}");
             result = ForecastRun.Execute(options, data, each, null, CancellationToken.None);
-            AnsiConsole.Write(Report.CandidatesTable(result.Candidates));
+            AnsiConsole.Write(Report.CandidatesTable(result.Candidates, result.LeftOut));
         }
         else
         {

@@ -154,7 +154,7 @@ public static class Report
     /// <c>--normalize auto</c>'s candidates: validation and test MASE of each, and its training; the one kept is marked. The
     /// choice is made on validation alone: the test column is there to judge it.
     /// </summary>
-    public static Table CandidatesTable(IReadOnlyList<NormalizationCandidate> candidates)
+    public static Table CandidatesTable(IReadOnlyList<NormalizationCandidate> candidates, IReadOnlyList<LeftOutCandidate>? leftOut = null)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("Normalization candidates (chosen on validation)")
             .AddColumn("normalization").AddColumn(new TableColumn("validation MASE").RightAligned())
@@ -168,7 +168,10 @@ public static class Report
                 Tables.FormatNumber(c.Test.Model.Mase), best, c.IsEnsemble ? "—" : $"{c.BestEpoch} of {c.EpochsRun}", c.IsEnsemble ? "—" : StopText(c.Stop)];
             table.AddRow(cells.Select(t => (Spectre.Console.Rendering.IRenderable)new Markup(c.Chosen ? $"[bold green]{Markup.Escape(t)}[/]" : Markup.Escape(t))));
         }
-        return table.Caption("[dim]★ lowest validation MAE[/]");
+        // A candidate left out trained nothing: its row would repeat the one it equals.
+        string notTrained = string.Concat((leftOut ?? []).Select(l =>
+            $"; {NormalizationNames.Name(l.Normalize)} not trained: same as {NormalizationNames.Name(l.SameAs)}"));
+        return table.Caption($"[dim]★ lowest validation MAE{Markup.Escape(notTrained)}[/]");
     }
 
     /// <summary>Which forecast steps window-seasonal measures from the seasonal-naive value.</summary>

@@ -100,7 +100,16 @@ public sealed record RunResult(
 
     /// <summary>For an <see cref="Ensemble"/>'s run: the normalizations of its members, in order; else empty.</summary>
     public IReadOnlyList<Normalization> EnsembleMembers { get; init; } = [];
+
+    /// <summary>With <see cref="RunOptions.AutoNormalize"/>: the candidates not trained because they equal another (<see cref="ForecastRun.LeftOut"/>).</summary>
+    public IReadOnlyList<LeftOutCandidate> LeftOut { get; init; } = [];
 }
+
+/// <summary>
+/// A normalization <c>--normalize auto</c> did not train because on this series it gives the windows of
+/// <paramref name="SameAs"/>, bit for bit, and so the same model: <paramref name="Reason"/> says why, for a person.
+/// </summary>
+public sealed record LeftOutCandidate(Normalization Normalize, Normalization SameAs, string Reason);
 
 /// <summary>
 /// One normalization <c>--normalize auto</c> trained: its validation and test errors (original units) and how its training
@@ -177,27 +186,51 @@ public static class ForecastRun
         var runs = new List<RunResult>();
         foreach (var (candidate, candidateData) in Candidates(options, data))
             runs.Add(ExecuteOne(candidate, candidateData, engine, progress, cancel));
-        return Choose(runs);
+        return Choose(runs, LeftOut(options, data));
     }
 
     /// <summary>
     /// What <c>--normalize auto</c> trains: per candidate of <see cref="NormalizationCandidates"/>, the options with that
     /// normalization fixed and the data windowed for it (on <paramref name="data"/>'s split; <paramref name="data"/> itself
-    /// for the normalization it was prepared with). A cluster job trains these as sub-runs.
+    /// for the normalization it was prepared with). A cluster job trains these as sub-runs. Candidates that would train the
+    /// same model as another (<see cref="LeftOut"/>) are not among them.
     /// </summary>
-    public static IReadOnlyList<(RunOptions Options, PreparedData Data)> Candidates(RunOptions options, PreparedData data) =>
-        [.. NormalizationCandidates(options.Preprocessing).Select(normalize =>
+    public static IReadOnlyList<(RunOptions Options, PreparedData Data)> Candidates(RunOptions options, PreparedData data)
+    {
+        var leftOut = LeftOut(options, data);
+        return [.. NormalizationCandidates(options.Preprocessing).Where(n => !leftOut.Any(l => l.Normalize == n)).Select(normalize =>
         {
             var candidate = options with { AutoNormalize = false, Preprocessing = options.Preprocessing with { Normalize = normalize } };
             return (candidate, data.Preprocessor.Normalize == normalize ? data : PreparedData.Build(data.Series, candidate.Preprocessing, data.Split));
         })];
+    }
+
+    /// <summary>
+    /// The candidates of <see cref="NormalizationCandidates"/> that <c>--normalize auto</c> leaves out on <paramref name="data"/>'s
+    /// series and split because they would train the model another one trains: window-seasonal when seasonal naive beat the
+    /// last value at no forecast step on the training split (<see cref="Preprocessor.SeasonalSteps"/> all false). Its windows
+    /// are then window's, bit for bit (same scale, every target measured from the last value), so training it cost a third of
+    /// auto's time for a twin row in the table (AirPassengers and co2 at horizon 1, for example).
+    /// </summary>
+    public static IReadOnlyList<LeftOutCandidate> LeftOut(RunOptions options, PreparedData data)
+    {
+        var all = NormalizationCandidates(options.Preprocessing);
+        if (!all.Contains(Normalization.WindowSeasonal) || !all.Contains(Normalization.Window)) return [];
+        var seasonal = data.Preprocessor.Normalize == Normalization.WindowSeasonal
+            ? data.Preprocessor
+            : Preprocessor.Fit(data.Series.Columns, data.Split.TrainEnd, options.Preprocessing with { Normalize = Normalization.WindowSeasonal }, data.Series.Source);
+        if (seasonal.SeasonalSteps.Any(s => s)) return [];
+        string steps = options.Preprocessing.Horizon == 1 ? "the forecast step" : $"any of the {options.Preprocessing.Horizon} forecast steps";
+        return [new LeftOutCandidate(Normalization.WindowSeasonal, Normalization.Window,
+            $"seasonal naive (season {options.Preprocessing.Season}) did not beat the last value at {steps} on the training split, so window-seasonal gives window's windows")];
+    }
 
     /// <summary>
     /// The run with the lowest validation MAE (<see cref="ChooseOnValidation"/>) among <paramref name="runs"/> (one per
     /// candidate, in <see cref="Candidates"/>' order) and their <see cref="Ensemble"/> (last, so a single candidate wins a
-    /// tie), carrying every candidate's figures and which one was chosen.
+    /// tie), carrying every candidate's figures, which one was chosen, and the candidates <paramref name="leftOut"/> untrained.
     /// </summary>
-    public static RunResult Choose(IReadOnlyList<RunResult> runs)
+    public static RunResult Choose(IReadOnlyList<RunResult> runs, IReadOnlyList<LeftOutCandidate>? leftOut = null)
     {
         int lead = ChooseOnValidation([.. runs.Select(r => r.Validation)]);
         var ensemble = Forecasting.Ensemble.Of(runs, lead);
@@ -205,7 +238,7 @@ public static class ForecastRun
         int chosen = ChooseOnValidation([.. all.Select(r => r.Validation)]);
         var candidates = all.Select((r, i) => new NormalizationCandidate(r.Data.Preprocessor.Normalize, r.Validation, r.Test,
             r.Training.BestEpoch, r.Training.Epochs.Count, r.Training.Stop, i == chosen) { IsEnsemble = i == runs.Count, Members = r.EnsembleMembers }).ToArray();
-        return all[chosen] with { Candidates = candidates };
+        return all[chosen] with { Candidates = candidates, LeftOut = leftOut ?? [] };
     }
 
     /// <summary>Which of <paramref name="runs"/> trained the model <see cref="Choose"/> kept: the chosen candidate, or for an ensemble its lead member.</summary>

@@ -114,7 +114,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         Assert.Equal(2, figures.ToJson()["per_worker"]!.AsArray().Count);
     }
 
-    /// <summary>The sine series with a weekly season, three candidates under auto; <paramref name="testSplitScale"/> scales the test split's values.</summary>
+    /// <summary>The sine series (period 25 days), three candidates under auto at season 25; <paramref name="testSplitScale"/> scales the test split's values.</summary>
     private static string SeasonalCsv(double testSplitScale = 1)
     {
         var lines = TestSupport.SineCsv().TrimEnd('\n').Split('\n');
@@ -128,11 +128,15 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         })) + "\n";
     }
 
-    private static Core.Forecasting.RunOptions AutoRun(int epochs) => TestSupport.SineRun(epochs) with
+    /// <summary>
+    /// Auto on the sine series: at its period (25) seasonal naive beats the last value and window-seasonal is a candidate of
+    /// its own; at a season that is not its period (7) it is not, and window-seasonal is left out as window's twin.
+    /// </summary>
+    private static Core.Forecasting.RunOptions AutoRun(int epochs, int season = 25) => TestSupport.SineRun(epochs) with
     {
         AutoNormalize = true,
-        Season = 7,
-        Preprocessing = TestSupport.SineRun().Preprocessing with { Season = 7, Normalize = Core.Data.Normalization.WindowSeasonal },
+        Season = season,
+        Preprocessing = TestSupport.SineRun().Preprocessing with { Season = season, Normalize = Core.Data.Normalization.WindowSeasonal },
     };
 
     [Fact]
@@ -186,6 +190,39 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
             Assert.NotEqual(p.First.Test.Model.Mae, p.Second.Test.Model.Mae);
             Assert.Equal(p.First.Chosen, p.Second.Chosen);
         });
+    }
+
+    [Fact]
+    public async Task An_auto_job_does_not_train_window_seasonal_where_it_would_train_windows_model_and_says_so()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var real = Sys.ActorOf(LstmCluster.Actors.Training.ParameterServerHost.Props());
+        var host = Sys.ActorOf(Props.Create(() => new RecordingHost(real, seen)));
+        Core.Forecasting.RunResult? result = null;
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 4 },
+            LocalParameterServers = false,
+            Artifacts = (_, r, _, _) =>
+            {
+                result = r;
+                return new Dictionary<string, byte[]>();
+            },
+        }));
+        coordinator.Tell(new ParameterServerHostAvailable(host));
+        coordinator.Tell(new SubmitJob(AutoRun(2, season: 7), SeasonalCsv(), Workers: 4));
+        var job = (await ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        var final = await Final();
+        Assert.Equal((job, JobState.Succeeded), (final.Job, final.State));
+
+        // Two sub-runs (window and global), not three: the workers split between them.
+        var starts = seen.Where(s => s.StartsWith("start ", StringComparison.Ordinal)).Select(s => s["start ".Length..]).ToList();
+        Assert.Equal([$"{job}~global", $"{job}~window"], starts.Order(StringComparer.Ordinal));
+        Assert.NotNull(result);
+        Assert.Equal([Core.Data.Normalization.Window, Core.Data.Normalization.Global], result!.Candidates.Where(c => !c.IsEnsemble).Select(c => c.Normalize));
+        var left = Assert.Single(result.LeftOut);
+        Assert.Equal((Core.Data.Normalization.WindowSeasonal, Core.Data.Normalization.Window), (left.Normalize, left.SameAs));
+        Assert.EndsWith("; window-seasonal not trained (same as window)", final.Normalization);
     }
 
     [Fact]

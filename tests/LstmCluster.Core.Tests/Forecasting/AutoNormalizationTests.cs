@@ -186,9 +186,45 @@ public sealed class AutoNormalizationTests : IDisposable
         var split = rising.Split;
         var train = rising.Series.Target[..split.TrainEnd];
         Assert.True(rising.Series.Target[split.TrainEnd..split.ValidationEnd].Max() > train.Max() + 0.15 * (train.Max() - train.Min()));
+        // Window-seasonal is left out on this trend (ForecastRun.LeftOut): window and global are trained.
         var trending = Members(Options(), rising);
-        Assert.Equal([true, true, false], trending.Select(Ensemble.MayJoin));
+        Assert.Equal([Normalization.Window, Normalization.Global], trending.Select(r => r.Data.Preprocessor.Normalize));
+        Assert.Equal([true, false], trending.Select(Ensemble.MayJoin));
         Assert.DoesNotContain(Normalization.Global, Ensemble.Members(trending).Select(r => r.Data.Preprocessor.Normalize));
+    }
+
+    [Fact]
+    public void Window_seasonal_is_not_trained_when_no_step_is_seasonal_on_training_because_its_windows_are_windows()
+    {
+        // On a steep trend the last value beats seasonal naive at every step on the training split.
+        var rising = Seasonal(trend: 1.0);
+        Assert.DoesNotContain(true, rising.Preprocessor.SeasonalSteps);
+        var leftOut = Assert.Single(ForecastRun.LeftOut(Options(), rising));
+        Assert.Equal((Normalization.WindowSeasonal, Normalization.Window), (leftOut.Normalize, leftOut.SameAs));
+        Assert.Contains("did not beat the last value", leftOut.Reason);
+        Assert.Equal([Normalization.Window, Normalization.Global], ForecastRun.Candidates(Options(), rising).Select(c => c.Options.Preprocessing.Normalize));
+
+        // What training it would cost for nothing: window's windows, bit for bit, in every split.
+        var window = PreparedData.Build(rising.Series, new PreprocessingOptions { Lookback = 12, Season = 12, Normalize = Normalization.Window }, rising.Split);
+        foreach (var (a, b) in new[] { (rising.Train, window.Train), (rising.Validation, window.Validation), (rising.Test, window.Test) })
+        {
+            Assert.Equal(a.Inputs, b.Inputs);
+            Assert.Equal(a.Targets, b.Targets);
+        }
+
+        // The run names it, trains the others, and still keeps the lowest validation error among them.
+        var run = ForecastRun.Execute(Options(epochs: 2), rising, ForecastRun.ReferenceEngine, null, CancellationToken.None);
+        Assert.Equal([Normalization.Window, Normalization.Global], run.Candidates.Where(c => !c.IsEnsemble).Select(c => c.Normalize));
+        Assert.Equal(leftOut, Assert.Single(run.LeftOut));
+
+        // Where a step is seasonal, window-seasonal differs from window and is trained.
+        var seasonal = Seasonal();
+        Assert.Contains(true, seasonal.Preprocessor.SeasonalSteps);
+        Assert.Empty(ForecastRun.LeftOut(Options(), seasonal));
+        Assert.Equal(3, ForecastRun.Candidates(Options(), seasonal).Count);
+        // A series prepared with another normalization is checked as window-seasonal would fit it.
+        var asGlobal = PreparedData.Build(rising.Series, new PreprocessingOptions { Lookback = 12, Season = 12, Normalize = Normalization.Global }, rising.Split);
+        Assert.Single(ForecastRun.LeftOut(Options(), asGlobal));
     }
 
     [Theory]
