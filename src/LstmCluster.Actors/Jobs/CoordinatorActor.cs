@@ -152,6 +152,8 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private void OnRecoveryCompleted()
     {
         ReserveMemberIds();
+        // Whose turn it is comes back with the records: the owners served longest ago still go first.
+        queue.RestoreTurns(jobs.Values);
         var open = jobs.Values.Where(j => !j.Record.Ended).ToList();
         var cutOff = open.Where(j => j.Record.State == JobState.Running).Select(j => j.Id).ToArray();
         foreach (var job in open.Where(j => j.Record.State == JobState.Running)) job.Record = job.Record with { State = JobState.Queued };

@@ -7,8 +7,9 @@ namespace LstmCluster.Actors.Jobs;
 /// turns as one owner.
 /// <para>
 /// A plain class owned by the coordinator, as <see cref="WorkerPool"/> is: every scheduling decision reads the order and
-/// takes the head in the same step. The turns are not journaled: after a restart or a move of the singleton they start
-/// afresh (first come first served until every owner with waiting jobs has had one started).
+/// takes the head in the same step. The turns need no events of their own: after a restart or a move of the singleton
+/// <see cref="RestoreTurns"/> rebuilds them from when each owner's jobs last started, which their records hold
+/// (<see cref="JobRecord.Started"/>). A job deleted since (on request, or by retention) no longer counts.
 /// </para>
 /// </summary>
 internal sealed class JobQueue
@@ -60,6 +61,18 @@ internal sealed class JobQueue
     {
         waiting.Remove(job);
         lastServed[OwnerOf(job)] = ++starts;
+    }
+
+    /// <summary>
+    /// After recovery, before any job is queued again: each owner's turn from the latest start among <paramref name="jobs"/>
+    /// (the registry's records), in the order those starts happened. A job cut off by the restart counts as started then,
+    /// as a job requeued after losing its parameter server does at run time.
+    /// </summary>
+    public void RestoreTurns(IEnumerable<RegisteredJob> jobs)
+    {
+        var latest = jobs.Where(j => j.Record.Started is not null).GroupBy(OwnerOf)
+            .Select(g => (Owner: g.Key, Started: g.Max(j => j.Record.Started!.Value))).OrderBy(o => o.Started);
+        foreach (var (owner, _) in latest) lastServed[owner] = ++starts;
     }
 
     private static string OwnerOf(RegisteredJob job) => job.Record.Owner ?? "";

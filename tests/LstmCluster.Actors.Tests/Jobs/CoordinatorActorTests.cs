@@ -490,6 +490,60 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task The_owners_turns_survive_a_coordinator_restart()
+    {
+        var store = new JobStore(Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"turns-{Guid.NewGuid():N}"));
+        Props Coordinator() => CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1, WorkerPool = 1 },
+            Store = store,
+            PersistenceId = "turns-restart",
+        });
+        // Asks through a probe of their own, and each submission and cancel from another: those hear of the job's end too.
+        var probe = CreateTestProbe();
+        async Task<string> SubmitAs(IActorRef coordinator, string owner)
+        {
+            var submitter = CreateTestProbe();
+            coordinator.Tell(new SubmitJob(TestSupport.SineRun(TrainingOptions.MaxEpochs), Csv, Owner: owner), submitter);
+            return (await submitter.ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        }
+        async Task<int?> AheadOf(IActorRef coordinator, string job)
+        {
+            coordinator.Tell(new GetJobStatus(job), probe);
+            return (await probe.ExpectMsgAsync<JobStatus>(Wait)).Ahead;
+        }
+        try
+        {
+            var first = Sys.ActorOf(Coordinator());
+            // ci is served, then alice: ci's turn is the older one.
+            var ci1 = await SubmitAs(first, "ci");
+            await AwaitState(first, ci1, JobState.Running);
+            var alice1 = await SubmitAs(first, "alice");
+            first.Tell(new CancelJob(ci1), CreateTestProbe());
+            await AwaitState(first, alice1, JobState.Running);
+            // alice's second job comes before ci's second, yet ci's goes first: its token was served longer ago.
+            var alice2 = await SubmitAs(first, "alice");
+            var ci2 = await SubmitAs(first, "ci");
+            Assert.Equal((0, 1), (await AheadOf(first, ci2), await AheadOf(first, alice2)));
+            Watch(first);
+            Sys.Stop(first);
+            await ExpectTerminatedAsync(first, Wait);
+
+            // After the restart alice's running job, cut off, is queued again; the turns are as they were, so ci's job
+            // starts first (first come first served would start alice's, the oldest), then alice's in their order.
+            var second = Sys.ActorOf(Coordinator());
+            await AwaitState(second, ci2, JobState.Running);
+            Assert.Equal((0, 1), (await AheadOf(second, alice1), await AheadOf(second, alice2)));
+            foreach (var job in new[] { ci2, alice1, alice2 }) second.Tell(new CancelJob(job), CreateTestProbe());
+            await AwaitState(second, alice2, JobState.Cancelled);
+        }
+        finally
+        {
+            Directory.Delete(store.Root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Reasons_and_names_kept_in_a_record_are_cut_saying_their_length() =>
         Assert.EndsWith("... (cut: 3,000,000 characters in all)", JobBudget.Bounded(new string('x', 3_000_000)));
 

@@ -46,6 +46,24 @@ public sealed class JobQueueTests
     }
 
     [Fact]
+    public void Turns_restored_from_the_records_go_by_each_owners_latest_start_and_an_owner_never_started_goes_first()
+    {
+        var t0 = new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero);
+        RegisteredJob Ran(string owner, int minutes)
+        {
+            var job = Job(owner);
+            job.Record = job.Record with { Started = t0.AddMinutes(minutes) };
+            return job;
+        }
+        // ci started at 8:00 and 8:30, alice at 8:10: alice was served longer ago than ci; bob never was.
+        var queue = new JobQueue();
+        queue.RestoreTurns([Ran("ci", 0), Ran("alice", 10), Ran("ci", 30), Job("bob")]);
+        var (ci, alice, bob) = (Job("ci"), Job("alice"), Job("bob"));
+        foreach (var job in new[] { ci, alice, bob }) queue.Add(job);
+        Assert.Equal([bob, alice, ci], queue.Order());
+    }
+
+    [Fact]
     public void Jobs_without_an_owner_take_turns_as_one_owner_and_one_owner_alone_is_first_come_first_served()
     {
         var queue = new JobQueue();
