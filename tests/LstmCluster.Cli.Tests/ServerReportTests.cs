@@ -15,4 +15,9 @@ public sealed class ServerReportTests
     [InlineData(12, "job-7: queued, 12 jobs ahead")]
     public void A_queued_jobs_line_says_how_many_start_before_it(int? ahead, string line) =>
         Assert.Equal(line, ServerReport.Line(Queued(ahead)));
+
+    [Fact]
+    public void A_queued_jobs_line_says_why_it_waits() =>
+        Assert.Equal("job-7: queued, next to start (waits for one of the 2 jobs 'ci' has running to end (--max-running-per-owner 2))",
+            ServerReport.Line(Queued(0) with { Reason = "waits for one of the 2 jobs 'ci' has running to end (--max-running-per-owner 2)" }));
 }

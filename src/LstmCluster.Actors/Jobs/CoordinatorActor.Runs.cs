@@ -35,7 +35,8 @@ public sealed partial class CoordinatorActor
     {
         while (runs.Count < engine.MaxConcurrentJobs && queue.Count > 0 && pool.HasHosts)
         {
-            var next = queue.Order().First();
+            // The head, passing over the jobs of owners with as many running as --max-running-per-owner allows.
+            if (queue.Next(RunningByOwner()) is not { } next) return;
             // A recovered job still loading its data keeps the jobs behind it waiting: order survives a restart. So does a
             // job whose previous attempt's runner is still storing a checkpoint: one runner, and one writer, per job.
             if (next.Setup is null || next.Runner is not null || pool.Free < Math.Max(1, next.Record.Workers)) return;
@@ -44,14 +45,31 @@ public sealed partial class CoordinatorActor
         }
     }
 
-    /// <summary>The job's status, with its place in the queue while it waits there.</summary>
-    private JobStatus StatusWithPlace(RegisteredJob job, Dictionary<RegisteredJob, int>? places = null)
+    /// <summary>
+    /// The job's status, with its place in the queue while it waits there, and why it waits when its owner has as many jobs
+    /// running as <c>--max-running-per-owner</c> allows.
+    /// </summary>
+    private JobStatus StatusWithPlace(RegisteredJob job, Dictionary<RegisteredJob, int>? places = null, IReadOnlyDictionary<string, int>? running = null)
     {
         var status = job.Status();
         if (job.Record.State != JobState.Queued) return status;
+        running ??= RunningByOwner();
         // A queued job still loading its data is not in the queue yet: no place.
-        return (places ?? queue.Places()).TryGetValue(job, out int place) ? status with { Ahead = place } : status;
+        if (!(places ?? queue.Places(running)).TryGetValue(job, out int place)) return status;
+        status = status with { Ahead = place };
+        if (status.Reason is null && queue.Held(job, running))
+        {
+            string owner = job.Record.Owner!;
+            int count = running[owner];
+            string waits = count == 1 ? $"waits for the job '{owner}' has running to end" : $"waits for one of the {count} jobs '{owner}' has running to end";
+            status = status with { Reason = $"{waits} (--max-running-per-owner {settings.Budget.MaxRunningPerOwner})" };
+        }
+        return status;
     }
+
+    /// <summary>How many jobs each owner has training (holding workers) now; jobs without an owner are not counted.</summary>
+    private Dictionary<string, int> RunningByOwner() =>
+        runs.Values.Distinct().Where(j => j.Record.Owner is not null).GroupBy(j => j.Record.Owner!).ToDictionary(g => g.Key, g => g.Count());
 
     private void Start(RegisteredJob job)
     {

@@ -36,7 +36,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private readonly JobStore store;
     private readonly WorkerPool pool;
     private readonly Dictionary<string, RegisteredJob> jobs = [];
-    private readonly JobQueue queue = new();
+    private readonly JobQueue queue;
     private readonly Remoting.ChunkedSender wire;
     private long sequence;
 
@@ -51,6 +51,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         this.settings = settings;
         engine = settings.Engine;
         store = settings.Store ?? JobStore.CreateTemporary();
+        queue = new JobQueue(settings.Budget.MaxRunningPerOwner);
         wire = new Remoting.ChunkedSender(Context.System);
         pool = new WorkerPool(Context, log, settings.ElasticJoin && !settings.FixedPool);
 
@@ -79,8 +80,9 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         Command<GetCoordinatorState>(_ => Sender.Tell(new CoordinatorState(queue.Count, runs.Count, pool.Free, pool.Total) { Fenced = fenced }));
         Command<ListJobs>(_ =>
         {
-            var places = queue.Places();
-            Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => StatusWithPlace(j, places))]));
+            var running = RunningByOwner();
+            var places = queue.Places(running);
+            Sender.Tell(new JobList([.. jobs.Values.OrderByDescending(j => j.Record.Sequence).Select(j => StatusWithPlace(j, places, running))]));
         });
         Command<GetJobArtifacts>(OnGetJobArtifacts);
         Command<GetJobHistory>(OnGetJobHistory);

@@ -34,6 +34,13 @@ public sealed record JobBudget
     /// </summary>
     public int? MaxQueuedPerOwner { get; init; }
 
+    /// <summary>
+    /// Jobs one owner may have training at once, or null for no limit of its own: the turns share who starts next, but a
+    /// token whose jobs train for hours would still hold every job slot while another's wait. Over it an owner's jobs wait
+    /// in the queue and other owners' jobs behind them start. Jobs submitted without a token name share the node's slots alone.
+    /// </summary>
+    public int? MaxRunningPerOwner { get; init; }
+
     /// <summary>Longest reason or name kept in a job's record: the rest is cut, with its length said.</summary>
     public const int MaxTextLength = 2000;
 
@@ -60,6 +67,7 @@ public sealed record JobBudget
         if (MaxDataBytes < 1) throw new ArgumentException($"max job data must be positive (got {MaxDataBytes})");
         if (MaxQueuedJobs < 1) throw new ArgumentException($"max queued jobs must be at least 1 (got {MaxQueuedJobs})");
         if (MaxQueuedPerOwner < 1) throw new ArgumentException($"max queued jobs per owner must be at least 1 (got {MaxQueuedPerOwner})");
+        if (MaxRunningPerOwner < 1) throw new ArgumentException($"max running jobs per owner must be at least 1 (got {MaxRunningPerOwner})");
     }
 
     /// <summary>Text kept in a record: at most <see cref="MaxTextLength"/> characters, the rest said by its length.</summary>

@@ -12,7 +12,11 @@ namespace LstmCluster.Actors.Jobs;
 /// (<see cref="JobRecord.Started"/>). A job deleted since (on request, or by retention) no longer counts.
 /// </para>
 /// </summary>
-internal sealed class JobQueue
+/// <param name="maxRunningPerOwner">
+/// <c>--max-running-per-owner</c>: how many jobs one owner may have training at once, or null for no limit of its own.
+/// A job whose owner is at the limit waits, and the jobs of other owners behind it start meanwhile.
+/// </param>
+internal sealed class JobQueue(int? maxRunningPerOwner = null)
 {
     private readonly List<RegisteredJob> waiting = [];
 
@@ -30,13 +34,23 @@ internal sealed class JobQueue
     public bool Remove(RegisteredJob job) => waiting.Remove(job);
 
     /// <summary>
-    /// The waiting jobs in the order they would start if no other job came: each priority in turn, highest first; within
-    /// it the owners take turns, the one served longest ago first (an owner never served before all others, in the order
-    /// of their first jobs), each owner's jobs in the order they came. O(n log n): a status query asks for it.
+    /// The waiting jobs in the order they would start if no other job came and none ended: each priority in turn, highest
+    /// first; within it the owners take turns, the one served longest ago first (an owner never served before all others, in
+    /// the order of their first jobs), each owner's jobs in the order they came. With a running limit per owner, an owner
+    /// whose <paramref name="running"/> jobs (and those started before in this order) reach it has its other jobs at the
+    /// end, in the same order: they start only once one of its own ends. O(n log n): a status query asks for it.
     /// </summary>
-    public IEnumerable<RegisteredJob> Order()
+    public IEnumerable<RegisteredJob> Order(IReadOnlyDictionary<string, int>? running = null) => Walk(running).Select(w => w.Job);
+
+    /// <summary>The job the scheduler starts next: the first of <see cref="Order"/> whose owner is under its running limit, or null.</summary>
+    public RegisteredJob? Next(IReadOnlyDictionary<string, int>? running = null) =>
+        Walk(running).Where(w => !w.Held).Select(w => w.Job).FirstOrDefault();
+
+    private IEnumerable<(RegisteredJob Job, bool Held)> Walk(IReadOnlyDictionary<string, int>? running)
     {
         var served = new Dictionary<string, long>(lastServed);
+        var busy = running is null ? [] : new Dictionary<string, int>(running);
+        var held = new List<RegisteredJob>();
         long clock = starts;
         foreach (var level in waiting.GroupBy(j => j.Record.Priority).OrderByDescending(g => g.Key))
         {
@@ -46,15 +60,28 @@ internal sealed class JobQueue
             while (turns.TryDequeue(out var owner, out _))
             {
                 var jobs = byOwner[owner];
-                yield return jobs.Dequeue();
+                // Jobs without an owner share the node's limits alone, as they do in the queue.
+                if (maxRunningPerOwner is { } limit && owner.Length > 0 && busy.GetValueOrDefault(owner) >= limit)
+                {
+                    held.AddRange(jobs);
+                    continue;
+                }
+                yield return (jobs.Dequeue(), false);
                 served[owner] = ++clock;
+                busy[owner] = busy.GetValueOrDefault(owner) + 1;
                 if (jobs.Count > 0) turns.Enqueue(owner, (clock, jobs.Peek().Record.Sequence));
             }
         }
+        foreach (var job in held) yield return (job, true);
     }
 
     /// <summary>Each waiting job's place in <see cref="Order"/> (0: next).</summary>
-    public Dictionary<RegisteredJob, int> Places() => Order().Select((job, place) => (job, place)).ToDictionary(p => p.job, p => p.place);
+    public Dictionary<RegisteredJob, int> Places(IReadOnlyDictionary<string, int>? running = null) =>
+        Order(running).Select((job, place) => (job, place)).ToDictionary(p => p.job, p => p.place);
+
+    /// <summary>Whether <paramref name="job"/> waits because its owner has as many jobs running as it may (<see cref="Next"/> passes it over).</summary>
+    public bool Held(RegisteredJob job, IReadOnlyDictionary<string, int> running) =>
+        maxRunningPerOwner is { } limit && OwnerOf(job).Length > 0 && running.GetValueOrDefault(OwnerOf(job)) >= limit;
 
     /// <summary><paramref name="job"/> leaves the queue to start: its owner's turn is taken.</summary>
     public void Started(RegisteredJob job)

@@ -65,7 +65,8 @@ public static class ServerReport
 
     public static string Line(JobView s) => s.State switch
     {
-        Vocabulary.JobStates.Queued => $"{s.Id}: queued{(s.Ahead is { } ahead ? $", {Place(ahead)}" : "")}",
+        // A queued job's reason: why it waits (its token at --max-running-per-owner) or why it was queued again.
+        Vocabulary.JobStates.Queued => $"{s.Id}: queued{(s.Ahead is { } ahead ? $", {Place(ahead)}" : "")}{(s.Reason is { } why ? $" ({why})" : "")}",
         Vocabulary.JobStates.Running when s.Epoch == 0 => $"{s.Id}: running on {s.Workers} worker(s), first epoch",
         Vocabulary.JobStates.Running => string.Create(CultureInfo.InvariantCulture,
             $"{s.Id}: epoch {s.Epoch,3}/{s.Epochs}  train {Num(s.TrainLoss)}  val {Num(s.ValidationLoss)}  round {s.Round}  {s.SamplesPerSecond ?? 0:0} samples/s  {s.Workers} worker(s)"),

@@ -490,6 +490,50 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task An_owner_at_its_running_limit_waits_while_other_owners_jobs_start_and_its_own_start_as_its_others_end()
+    {
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 3, WorkerPool = 3 },
+            Budget = new JobBudget { MaxRunningPerOwner = 2 },
+        }));
+        var probe = CreateTestProbe();
+        async Task<string> SubmitAs(string? owner)
+        {
+            var submitter = CreateTestProbe();
+            coordinator.Tell(new SubmitJob(TestSupport.SineRun(TrainingOptions.MaxEpochs), Csv, Owner: owner), submitter);
+            return (await submitter.ExpectMsgAsync<JobAccepted>(Wait)).Job;
+        }
+        async Task<JobStatus> StatusOf(string job)
+        {
+            coordinator.Tell(new GetJobStatus(job), probe);
+            return await probe.ExpectMsgAsync<JobStatus>(Wait);
+        }
+        // ci fills two of the three slots; its third job waits though a slot is free, and alice's, submitted after it, starts.
+        var ci = new List<string> { await SubmitAs("ci"), await SubmitAs("ci") };
+        foreach (var job in ci) await AwaitState(coordinator, job, JobState.Running);
+        ci.Add(await SubmitAs("ci"));
+        var alice = await SubmitAs("alice");
+        await AwaitState(coordinator, alice, JobState.Running);
+        var held = await StatusOf(ci[2]);
+        Assert.Equal((JobState.Queued, (int?)0), (held.State, held.Ahead));
+        Assert.Equal("waits for one of the 2 jobs 'ci' has running to end (--max-running-per-owner 2)", held.Reason);
+
+        // A job without a token is not held by anyone's limit: it waits for a slot only, and goes before ci's held job.
+        var anonymous = await SubmitAs(null);
+        Assert.Equal((0, 1), ((await StatusOf(anonymous)).Ahead, (await StatusOf(ci[2])).Ahead));
+        coordinator.Tell(new CancelJob(alice), CreateTestProbe());
+        await AwaitState(coordinator, anonymous, JobState.Running);
+        Assert.Equal(JobState.Queued, (await StatusOf(ci[2])).State);
+
+        // One of ci's ends: its held job starts in that slot.
+        coordinator.Tell(new CancelJob(ci[0]), CreateTestProbe());
+        await AwaitState(coordinator, ci[2], JobState.Running);
+        Assert.Null((await StatusOf(ci[2])).Reason);
+        foreach (var job in new[] { ci[1], ci[2], anonymous }) coordinator.Tell(new CancelJob(job), CreateTestProbe());
+    }
+
+    [Fact]
     public async Task The_owners_turns_survive_a_coordinator_restart()
     {
         var store = new JobStore(Path.Combine(Path.GetTempPath(), "lstmcluster-tests", $"turns-{Guid.NewGuid():N}"));

@@ -64,6 +64,30 @@ public sealed class JobQueueTests
     }
 
     [Fact]
+    public void An_owner_at_its_running_limit_has_its_jobs_at_the_end_and_the_scheduler_passes_over_them()
+    {
+        var queue = new JobQueue(maxRunningPerOwner: 2);
+        var (ci1, ci2, alice, none) = (Job("ci"), Job("ci"), Job("alice"), Job(null));
+        foreach (var job in new[] { ci1, ci2, alice, none }) queue.Add(job);
+        // ci has one job training: one more of its may start, then its second waits for one of its own to end.
+        var running = new Dictionary<string, int> { ["ci"] = 1 };
+        Assert.Equal([ci1, alice, none, ci2], queue.Order(running));
+        Assert.Same(ci1, queue.Next(running));
+        Assert.False(queue.Held(ci1, running));
+        running["ci"] = 2;
+        Assert.True(queue.Held(ci1, running));
+        Assert.Same(alice, queue.Next(running));
+        Assert.Equal([alice, none, ci1, ci2], queue.Order(running));
+        // Only held jobs left: nothing to start.
+        queue.Started(alice);
+        queue.Started(none);
+        Assert.Null(queue.Next(running));
+        Assert.Equal([ci1, ci2], queue.Order(running));
+        // Without a limit nothing is held.
+        Assert.False(new JobQueue().Held(ci1, running));
+    }
+
+    [Fact]
     public void Jobs_without_an_owner_take_turns_as_one_owner_and_one_owner_alone_is_first_come_first_served()
     {
         var queue = new JobQueue();

@@ -66,6 +66,7 @@ public sealed class NodeOptionsTests : IDisposable
         { "max-job-work", "lots", "max-job-work must be a positive number like 4000000 or 4e13 (got 'lots')" },
         { "max-queued-jobs", "0", "max queued jobs must be at least 1 (got 0)" },
         { "max-queued-per-owner", "0", "max queued jobs per owner must be at least 1 (got 0)" },
+        { "max-running-per-owner", "0", "max running jobs per owner must be at least 1 (got 0)" },
     };
 
     [Theory]
@@ -89,6 +90,9 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal((5, 1_000_000L, 2e12), (o.Budget.MaxQueuedJobs, o.Budget.MaxParameters, o.Budget.MaxWork));
         Assert.Null(o.Budget.MaxQueuedPerOwner);
         Assert.Equal(3, NodeOptions.Resolve(Flags(), Env(("LSTMCLUSTER_MAX_QUEUED_PER_OWNER", "3")), null).Budget.MaxQueuedPerOwner);
+        Assert.Null(o.Budget.MaxRunningPerOwner);
+        Assert.Equal(2, NodeOptions.Resolve(Flags(), Env(("LSTMCLUSTER_MAX_RUNNING_PER_OWNER", "2")), null).Budget.MaxRunningPerOwner);
+        Assert.Equal(1, NodeOptions.Resolve(Flags(("max-running-per-owner", "1")), Env(), null).Budget.MaxRunningPerOwner);
     }
 
 
@@ -134,7 +138,7 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal("LSTMCLUSTER_HTTP_PORT", NodeOptions.EnvironmentNames["http-port"]);
         Assert.Equal("LSTMCLUSTER_TLS_CA", NodeOptions.EnvironmentNames["tls-ca"]);
         Assert.Equal("LSTMCLUSTER_REQUIRED_CONTACT_POINTS", NodeOptions.EnvironmentNames["required-contact-points"]);
-        Assert.Equal(42, NodeOptions.EnvironmentNames.Count);
+        Assert.Equal(43, NodeOptions.EnvironmentNames.Count);
         Assert.All(NodeOptions.EnvironmentNames, e => Assert.Equal("LSTMCLUSTER_" + e.Key.Replace('-', '_').ToUpperInvariant(), e.Value));
     }
 
