@@ -7,6 +7,26 @@ public static class CliRunner
 
     private static readonly object ConsoleLock = new();
 
+    /// <summary>What <paramref name="print"/> writes to the console, under the same lock as <see cref="Run"/>.</summary>
+    public static string Capture(Action print)
+    {
+        lock (ConsoleLock)
+        {
+            var oldOut = Console.Out;
+            var stdout = new StringWriter();
+            Console.SetOut(stdout);
+            try
+            {
+                print();
+                return stdout.ToString();
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+            }
+        }
+    }
+
     public static Result Run(params string[] args)
     {
         lock (ConsoleLock)

@@ -17,6 +17,20 @@ public sealed class ServerReportTests
         Assert.Equal(line, ServerReport.Line(Queued(ahead)));
 
     [Fact]
+    public void A_jobs_candidates_table_names_a_candidate_left_out_as_the_twin_of_another()
+    {
+        using var metrics = System.Text.Json.JsonDocument.Parse("""
+            { "model": { "mase": 0.5 }, "baselines": { "naive": { "mase": 1.0 } },
+              "normalization": { "mode": "auto", "chosen": "window",
+                "candidates": [ { "normalize": "window", "chosen": true, "validation": { "mase": 0.4 }, "test": { "mase": 0.5 }, "best_epoch": 3, "epochs_run": 5 },
+                                { "normalize": "global", "chosen": false, "validation": { "mase": 0.6 }, "test": { "mase": 0.7 }, "best_epoch": 2, "epochs_run": 5 } ],
+                "left_out": [ { "normalize": "window-seasonal", "same_as": "window", "reason": "..." } ] } }
+            """);
+        string printed = CliRunner.Capture(() => ServerReport.Metrics(metrics.RootElement, Queued(null)));
+        Assert.Contains("window-seasonal not trained: same as window", System.Text.RegularExpressions.Regex.Replace(printed, @"\s+", " "));
+    }
+
+    [Fact]
     public void A_queued_jobs_line_says_why_it_waits() =>
         Assert.Equal("job-7: queued, next to start (waits for one of the 2 jobs 'ci' has running to end (--max-running-per-owner 2))",
             ServerReport.Line(Queued(0) with { Reason = "waits for one of the 2 jobs 'ci' has running to end (--max-running-per-owner 2)" }));

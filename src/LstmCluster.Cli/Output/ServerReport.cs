@@ -194,7 +194,7 @@ public static class ServerReport
         rows.AddRange(baselines.EnumerateObject().Select(b => Row(b.Name, b.Value)));
         Out.Write(Tables.Metrics($"{s.Id}: test split (original units)", rows));
         if (metrics.TryGetProperty("normalization", out var n) && n.TryGetProperty("candidates", out var candidates) && candidates.ValueKind == JsonValueKind.Array)
-            Out.Write(CandidatesTable(s.Id, candidates));
+            Out.Write(CandidatesTable(s.Id, candidates, n.TryGetProperty("left_out", out var leftOut) && leftOut.ValueKind == JsonValueKind.Array ? leftOut : null));
         if (metrics.TryGetProperty("quantiles", out var q) && q.ValueKind == JsonValueKind.Object)
             Out.Write(Report.QuantilesTable($"{s.Id}: prediction intervals, test split", ReadQuantiles(q)));
         // What a round was made of, as train prints it (Report.EngineSummary): across processes the hand-overs are what distributing costs.
@@ -206,7 +206,7 @@ public static class ServerReport
     }
 
     /// <summary>metrics.json's <c>normalization.candidates</c>: auto's candidates as <c>train</c> prints them, the one kept marked.</summary>
-    private static Table CandidatesTable(string job, JsonElement candidates)
+    private static Table CandidatesTable(string job, JsonElement candidates, JsonElement? leftOut)
     {
         static double Mase(JsonElement c, string split) =>
             c.TryGetProperty(split, out var m) && m.TryGetProperty("mase", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
@@ -220,7 +220,10 @@ public static class ServerReport
             string epochs = c.TryGetProperty("best_epoch", out var b) && c.TryGetProperty("epochs_run", out var r) ? $"{b} of {r}" : "";
             table.AddRow(Markup.Escape((chosen ? "★ " : "  ") + name), Tables.FormatNumber(Mase(c, "validation")), Tables.FormatNumber(Mase(c, "test")), epochs);
         }
-        return table.Caption("[dim]★ lowest validation MAE[/]");
+        // Candidates not trained as the twin of another (train's caption says the same).
+        string notTrained = string.Concat((leftOut?.EnumerateArray() ?? []).Select(l =>
+            $"; {(l.TryGetProperty("normalize", out var a) ? a.GetString() : "?")} not trained: same as {(l.TryGetProperty("same_as", out var b) ? b.GetString() : "?")}"));
+        return table.Caption($"[dim]★ lowest validation MAE{Markup.Escape(notTrained)}[/]");
     }
 
     /// <summary>metrics.json's <c>quantiles</c> node back as a report, for the table train prints.</summary>
