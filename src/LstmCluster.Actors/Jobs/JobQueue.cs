@@ -60,8 +60,7 @@ internal sealed class JobQueue(int? maxRunningPerOwner = null)
             while (turns.TryDequeue(out var owner, out _))
             {
                 var jobs = byOwner[owner];
-                // Jobs without an owner share the node's limits alone, as they do in the queue.
-                if (maxRunningPerOwner is { } limit && owner.Length > 0 && busy.GetValueOrDefault(owner) >= limit)
+                if (AtLimit(owner, busy))
                 {
                     held.AddRange(jobs);
                     continue;
@@ -80,8 +79,11 @@ internal sealed class JobQueue(int? maxRunningPerOwner = null)
         Order(running).Select((job, place) => (job, place)).ToDictionary(p => p.job, p => p.place);
 
     /// <summary>Whether <paramref name="job"/> waits because its owner has as many jobs running as it may (<see cref="Next"/> passes it over).</summary>
-    public bool Held(RegisteredJob job, IReadOnlyDictionary<string, int> running) =>
-        maxRunningPerOwner is { } limit && OwnerOf(job).Length > 0 && running.GetValueOrDefault(OwnerOf(job)) >= limit;
+    public bool Held(RegisteredJob job, IReadOnlyDictionary<string, int> running) => AtLimit(OwnerOf(job), running);
+
+    // Jobs without an owner share the node's limits alone, as they do in the queue.
+    private bool AtLimit(string owner, IReadOnlyDictionary<string, int> running) =>
+        maxRunningPerOwner is { } limit && owner.Length > 0 && running.GetValueOrDefault(owner) >= limit;
 
     /// <summary><paramref name="job"/> leaves the queue to start: its owner's turn is taken.</summary>
     public void Started(RegisteredJob job)

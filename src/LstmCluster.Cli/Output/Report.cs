@@ -168,11 +168,15 @@ public static class Report
                 Tables.FormatNumber(c.Test.Model.Mase), best, c.IsEnsemble ? "—" : $"{c.BestEpoch} of {c.EpochsRun}", c.IsEnsemble ? "—" : StopText(c.Stop)];
             table.AddRow(cells.Select(t => (Spectre.Console.Rendering.IRenderable)new Markup(c.Chosen ? $"[bold green]{Markup.Escape(t)}[/]" : Markup.Escape(t))));
         }
-        // A candidate left out trained nothing: its row would repeat the one it equals.
-        string notTrained = string.Concat((leftOut ?? []).Select(l =>
-            $"; {NormalizationNames.Name(l.Normalize)} not trained: same as {NormalizationNames.Name(l.SameAs)}"));
-        return table.Caption($"[dim]★ lowest validation MAE{Markup.Escape(notTrained)}[/]");
+        return table.Caption(CandidatesCaption((leftOut ?? []).Select(l => (NormalizationNames.Name(l.Normalize), NormalizationNames.Name(l.SameAs)))));
     }
+
+    /// <summary>
+    /// The caption under a candidates table (this one, and <c>status</c>'s from metrics.json): the mark of the one kept, and
+    /// each candidate left out as the twin of another, which trained nothing and so has no row.
+    /// </summary>
+    internal static string CandidatesCaption(IEnumerable<(string Normalize, string SameAs)> leftOut) =>
+        $"[dim]★ lowest validation MAE{Markup.Escape(string.Concat(leftOut.Select(l => $"; {l.Normalize} not trained: same as {l.SameAs}")))}[/]";
 
     /// <summary>Which forecast steps window-seasonal measures from the seasonal-naive value.</summary>
     private static string SeasonalSteps(Preprocessor p)

@@ -220,10 +220,8 @@ public static class ServerReport
             string epochs = c.TryGetProperty("best_epoch", out var b) && c.TryGetProperty("epochs_run", out var r) ? $"{b} of {r}" : "";
             table.AddRow(Markup.Escape((chosen ? "★ " : "  ") + name), Tables.FormatNumber(Mase(c, "validation")), Tables.FormatNumber(Mase(c, "test")), epochs);
         }
-        // Candidates not trained as the twin of another (train's caption says the same).
-        string notTrained = string.Concat((leftOut?.EnumerateArray() ?? []).Select(l =>
-            $"; {(l.TryGetProperty("normalize", out var a) ? a.GetString() : "?")} not trained: same as {(l.TryGetProperty("same_as", out var b) ? b.GetString() : "?")}"));
-        return table.Caption($"[dim]★ lowest validation MAE{Markup.Escape(notTrained)}[/]");
+        static string Text(JsonElement e, string key) => e.TryGetProperty(key, out var v) ? v.GetString() ?? "?" : "?";
+        return table.Caption(Report.CandidatesCaption((leftOut?.EnumerateArray() ?? []).Select(l => (Text(l, "normalize"), Text(l, "same_as")))));
     }
 
     /// <summary>metrics.json's <c>quantiles</c> node back as a report, for the table train prints.</summary>
