@@ -8,8 +8,8 @@ namespace LstmCluster.Core.Forecasting;
 /// <summary>
 /// <c>--normalize auto</c>'s last candidate: the mean of the candidates' forecasts, in original units, step by step (and
 /// level by level for a quantile head). It is scored on the same validation windows as its members and kept only when its
-/// validation error is the lowest. Its members are the candidates that give distinct forecasts (two that forecast alike,
-/// say <c>window-seasonal</c> with no seasonal step given by a caller beside <c>window</c>, would weigh that model double), and
+/// validation error is the lowest. Its members are the candidates that give distinct forecasts (two candidates that
+/// forecast alike would weigh that model double), and
 /// <c>global</c> only while the series stays in its training range (<see cref="MayJoin"/>).
 /// </summary>
 /// <remarks>

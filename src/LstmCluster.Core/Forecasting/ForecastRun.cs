@@ -209,8 +209,8 @@ public static class ForecastRun
     /// The candidates of <see cref="NormalizationCandidates"/> that <c>--normalize auto</c> leaves out on <paramref name="data"/>'s
     /// series and split because they would train the model another one trains: window-seasonal when seasonal naive beat the
     /// last value at no forecast step on the training split (<see cref="Preprocessor.SeasonalSteps"/> all false). Its windows
-    /// are then window's, bit for bit (same scale, every target measured from the last value), so training it cost a third of
-    /// auto's time for a twin row in the table (AirPassengers and co2 at horizon 1, for example).
+    /// are then window's, bit for bit (same scale, every target measured from the last value), so training it cost 39 % of
+    /// auto's training samples on co2 at horizon 1 (lookback 48, hidden 128) for a twin row in the table.
     /// </summary>
     public static IReadOnlyList<LeftOutCandidate> LeftOut(RunOptions options, PreparedData data)
     {
