@@ -136,7 +136,7 @@ function renderJobs(jobs) {
       ? (j.test_mase < j.best_baseline_mase ? " (beats it)" : " (does not beat it)") : "";
     return el("tr", { "data-job-id": j.id, "data-state": j.state },
       el("th", { scope: "row" }, el("a", { href: "#/job/" + encodeURIComponent(j.id), text: j.id })),
-      el("td", {}, stateBadge(j.state), j.reason && j.state === "Failed" ? el("div", { class: "muted", text: j.reason }) : null,
+      el("td", {}, stateBadge(j.state), j.reason && (j.state === "Failed" || j.state === "Queued") ? el("div", { class: "muted", text: j.reason }) : null,
         typeof j.ahead === "number" ? el("div", { class: "muted", text: j.ahead === 0 ? "next to start" : j.ahead === 1 ? "1 job ahead" : `${j.ahead} jobs ahead` }) : null),
       el("td", {}, progress, el("span", { class: "progress-text", "aria-hidden": "true", text: `${Math.round(100 * (j.epoch || 0) / epochs)}%` })),
       el("td", { class: "num", text: `${j.epoch} / ${j.epochs}` }),
