@@ -20,8 +20,11 @@ public sealed class JobApiException(HttpStatusCode status, string reason, string
     /// <summary>401 or 403: the token was missing, not accepted, or lacks the role.</summary>
     public bool IsRefused => StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
 
-    /// <summary>4xx: the request was at fault (bad options or data, unknown job), not the server.</summary>
-    public bool IsClientError => (int)StatusCode is >= 400 and < 500;
+    /// <summary>
+    /// 4xx: the request was at fault (bad options or data, unknown job), not the server. 507 counts too: it is the token's
+    /// own storage limit (<c>--max-stored-mb-per-owner</c>), which the caller clears by deleting its jobs, not a fault to retry.
+    /// </summary>
+    public bool IsClientError => (int)StatusCode is >= 400 and < 500 || StatusCode == HttpStatusCode.InsufficientStorage;
 }
 
 /// <summary>No HTTP answer at all: connection refused, name not found, timeout.</summary>

@@ -118,6 +118,7 @@ public sealed partial class CoordinatorActor
 
     private void DeleteFiles(string id)
     {
+        storage.Forget(id);
         try
         {
             store.Delete(id);

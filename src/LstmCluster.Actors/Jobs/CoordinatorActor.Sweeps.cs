@@ -77,7 +77,7 @@ public sealed partial class CoordinatorActor
     /// </summary>
     private void OnSubmitSweep(SubmitSweep m)
     {
-        if (QueueRefusal(1, "trials", m.Owner) is { } full)
+        if ((QueueRefusal(1, "trials", m.Owner) ?? StorageRefusal(m.Owner, UploadBytes(m.CsvText))) is { } full)
         {
             Sender.Tell(full);
             return;

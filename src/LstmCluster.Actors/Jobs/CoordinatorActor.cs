@@ -37,6 +37,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
     private readonly WorkerPool pool;
     private readonly Dictionary<string, RegisteredJob> jobs = [];
     private readonly JobQueue queue;
+    private readonly OwnerStorage storage;
     private readonly Remoting.ChunkedSender wire;
     private long sequence;
 
@@ -52,6 +53,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         engine = settings.Engine;
         store = settings.Store ?? JobStore.CreateTemporary();
         queue = new JobQueue(settings.Budget.MaxRunningPerOwner);
+        storage = new OwnerStorage(store);
         wire = new Remoting.ChunkedSender(Context.System);
         pool = new WorkerPool(Context, log, settings.ElasticJoin && !settings.FixedPool);
 
@@ -245,14 +247,40 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
             Busy: own > 0);
     }
 
+    /// <summary>
+    /// Why storing <paramref name="adding"/> more bytes (the upload) for <paramref name="owner"/> would take it over its
+    /// <c>--max-stored-mb-per-owner</c>, or null. Counts every folder of the owner's in the store: its jobs (a group's
+    /// members and a sweep's trials included), its groups, and the groups still being checked. Never busy: waiting does not
+    /// free the space, deleting does.
+    /// </summary>
+    private JobRejected? StorageRefusal(string? owner, long adding)
+    {
+        if (owner is null || settings.Budget.MaxStoredBytesPerOwner is not { } limit) return null;
+        var owned = jobs.Values.Where(j => j.Durable && j.Record.Owner == owner).Select(j => (j.Id, j.Record.Ended)).ToList();
+        var ownedGroups = groups.Values.Where(g => g.Owner == owner).Select(g => (g.Id, g.Ended))
+            .Concat(resolving.Where(p => p.Value.Submit.Owner == owner).Select(p => (p.Key, false)))
+            .Concat(checkingSweeps.Where(p => p.Value.Submit.Owner == owner).Select(p => (p.Key, false))).ToList();
+        long used = storage.Of(owned.Concat(ownedGroups));
+        if (used + adding <= limit) return null;
+        string limitText = $"{OwnerStorage.Text(limit)} (--max-stored-mb-per-owner)";
+        string held = $"{OwnerStorage.Text(used)} in {Counted(owned.Count, "job")}" + (ownedGroups.Count > 0 ? $" and {Counted(ownedGroups.Count, "group")}" : "");
+        const string remedy = "delete jobs it no longer needs (DELETE /jobs/{id}, or /groups/{id}) and submit again";
+        string reason = adding > limit
+            ? $"the upload ({OwnerStorage.Text(adding)}) is larger than one owner's storage limit of {limitText}"
+            : used >= limit
+                ? $"'{owner}' stores {held}, which reaches its limit of {limitText}: {remedy}"
+                : $"the upload ({OwnerStorage.Text(adding)}) and the {held} '{owner}' stores would be over its limit of {limitText}: {remedy}";
+        return new JobRejected(reason, OverQuota: true);
+    }
+
     private void OnSubmitJob(SubmitJob m)
     {
         // On a cluster a job that names no worker count takes every free worker when it starts (0 = all).
         int requested = m.Workers ?? (settings.FixedPool ? engine.Workers : 0);
         string label = JobBudget.Bounded(m.Options.Data.Path is { Length: > 0 } path ? Path.GetFileName(path) : "inline.csv");
-        if (QueueRefusal(1, "jobs", m.Owner) is { } full)
+        if ((QueueRefusal(1, "jobs", m.Owner) ?? StorageRefusal(m.Owner, UploadBytes(m.CsvText))) is { } full)
         {
-            // Nothing is kept of it, not even an id: the client tries again later (429 with Retry-After).
+            // Nothing is kept of it, not even an id: the client tries again later (429 with Retry-After), or deletes first.
             Sender.Tell(full);
             return;
         }
@@ -291,6 +319,10 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         }
         Prepare(job);
     }
+
+    private static string Counted(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n:N0} {noun}s";
+
+    private static long UploadBytes(string? csv) => csv is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(csv);
 
     /// <summary>Loads the job's data off the actor (and a recovered job's checkpoint, unless a newer one is in memory).</summary>
     private void Prepare(RegisteredJob job) =>

@@ -41,6 +41,15 @@ public sealed record JobBudget
     /// </summary>
     public int? MaxRunningPerOwner { get; init; }
 
+    /// <summary>
+    /// Bytes one owner's jobs and groups may hold in the state directory (uploads, checkpoints, models, forecasts and plots),
+    /// or null for no limit of its own: retention (<c>--keep-jobs</c>, <c>--keep-days</c>) bounds the disk for all owners
+    /// together, so one token that keeps every model it trains would fill it for everyone. A submission that would take the
+    /// owner over it is refused until the owner deletes jobs it no longer needs. What a job writes while it trains counts
+    /// from then on, so an owner can end above the limit by its last job's outputs, never by more.
+    /// </summary>
+    public long? MaxStoredBytesPerOwner { get; init; }
+
     /// <summary>Longest reason or name kept in a job's record: the rest is cut, with its length said.</summary>
     public const int MaxTextLength = 2000;
 
@@ -67,6 +76,7 @@ public sealed record JobBudget
         if (MaxDataBytes < 1) throw new ArgumentException($"max job data must be positive (got {MaxDataBytes})");
         if (MaxQueuedJobs < 1) throw new ArgumentException($"max queued jobs must be at least 1 (got {MaxQueuedJobs})");
         if (MaxQueuedPerOwner < 1) throw new ArgumentException($"max queued jobs per owner must be at least 1 (got {MaxQueuedPerOwner})");
+        if (MaxStoredBytesPerOwner < 1) throw new ArgumentException($"max stored bytes per owner must be positive (got {MaxStoredBytesPerOwner})");
         if (MaxRunningPerOwner < 1) throw new ArgumentException($"max running jobs per owner must be at least 1 (got {MaxRunningPerOwner})");
     }
 

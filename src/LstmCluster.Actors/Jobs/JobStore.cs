@@ -131,6 +131,36 @@ public sealed class JobStore
         return files;
     }
 
+    /// <summary>
+    /// Bytes the job's (or group's) folder holds on disk: its upload, checkpoint and files. A folder that does not exist
+    /// holds 0. A runner may be writing into it meanwhile (its temporary folder renamed into place under the enumeration),
+    /// so an enumeration that loses a file or folder is started again.
+    /// </summary>
+    public long Size(string id)
+    {
+        string folder = JobFolder(id);
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true };
+        for (int attempt = 1; ; attempt++)
+        {
+            long bytes = 0;
+            try
+            {
+                if (!Directory.Exists(folder)) return 0;
+                foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", options)) bytes += file.Length;
+                return bytes;
+            }
+            catch (IOException) when (attempt < 3)
+            {
+                // A file or folder moved under the enumeration: count again.
+            }
+            catch (IOException)
+            {
+                // Still moving after three counts: what was counted, the rest is counted at the next look.
+                return bytes;
+            }
+        }
+    }
+
     /// <summary>Deletes the job's folder (data and files); a folder already gone is fine.</summary>
     public void Delete(string id)
     {

@@ -47,8 +47,11 @@ public sealed record SubmitTraining(TrainingSetup Setup, IActorRef Listener, int
 
 public sealed record JobAccepted(string Job) : IJobMessage;
 
-/// <summary>The job was not accepted; <paramref name="Busy"/>: only because the queue is full (try again later).</summary>
-public sealed record JobRejected(string Reason, bool Busy = false) : IJobMessage;
+/// <summary>
+/// The job was not accepted. <paramref name="Busy"/>: only because the queue is full (try again later);
+/// <paramref name="OverQuota"/>: its owner's stored jobs are at <c>--max-stored-mb-per-owner</c> (delete some, then again).
+/// </summary>
+public sealed record JobRejected(string Reason, bool Busy = false, bool OverQuota = false) : IJobMessage;
 
 public sealed record GetJobStatus(string Job) : IJobMessage;
 

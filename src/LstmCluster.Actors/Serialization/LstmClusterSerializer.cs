@@ -203,7 +203,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
             },
             "st" => new SubmitTraining(ReadSetup(r), ReadRef(r), r.ReadInt32()),
             "ja" => new JobAccepted(r.ReadString()),
-            "jr" => new JobRejected(r.ReadString(), r.ReadBoolean()),
+            "jr" => new JobRejected(r.ReadString(), r.ReadBoolean(), r.ReadBoolean()),
             "gjs" => new GetJobStatus(r.ReadString()),
             "cj" => new CancelJob(r.ReadString()),
             "dj" => new DeleteJob(r.ReadString()),
@@ -278,7 +278,7 @@ public sealed class LstmClusterSerializer(ExtendedActorSystem system) : Serializ
                 break;
             case SubmitTraining m: WriteSetup(w, m.Setup); WriteRef(w, m.Listener); w.Write(m.Priority); break;
             case JobAccepted m: w.Write(m.Job); break;
-            case JobRejected m: w.Write(m.Reason); w.Write(m.Busy); break;
+            case JobRejected m: w.Write(m.Reason); w.Write(m.Busy); w.Write(m.OverQuota); break;
             case GetJobStatus m: w.Write(m.Job); break;
             case CancelJob m: w.Write(m.Job); break;
             case DeleteJob m: w.Write(m.Job); break;

@@ -43,6 +43,7 @@ public static class NodeCommand
         Add("max-queued-jobs", "coordinator: jobs that may wait before a submission is refused with 429 (default 100)");
         Add("max-queued-per-owner", "coordinator: jobs one API token may have waiting, beyond which its submissions get 429 (default: no limit but --max-queued-jobs)");
         Add("max-running-per-owner", "coordinator: jobs one API token may have training at once; its others wait while other tokens' jobs start (default: no limit but --max-concurrent-jobs)");
+        Add("max-stored-mb-per-owner", "coordinator: MB one API token's jobs may hold in the state directory (uploads, checkpoints, models, outputs), beyond which its submissions get 507 until it deletes jobs (default: no limit but --keep-jobs, --keep-days)");
         Add("max-job-parameters", "coordinator: largest model a job may ask for, in parameters (default 4000000)");
         Add("max-job-work", "coordinator: largest training a job may ask for, parameters x windows x epochs (default 4e13, about a day on 2 cores)");
         Add("checkpoint-every", "coordinator: parameter-server checkpoints at epoch ends and at least this often: 30s (default), 5m, epoch, off");

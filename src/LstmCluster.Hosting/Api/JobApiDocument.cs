@@ -134,6 +134,7 @@ internal static class JobApiDocument
         "415" => "The body's content type is not one this operation reads",
         "429" => "Too many requests for this token, or the job queue is full: retry after the Retry-After header's seconds",
         "503" => "The coordinator did not answer in time, or the node is not ready",
+        "507" => "The token's jobs already hold its share of the node's storage (--max-stored-mb-per-owner): delete jobs it no longer needs, then submit again",
         _ => null,
     };
 
@@ -200,6 +201,7 @@ internal static class JobApiDocument
         "415" => new JsonObject { ["error"] = "expected a multipart/form-data body: the CSV as file field 'data' and train's options as fields (got application/json)" },
         "429" => new JsonObject { ["error"] = "too many requests for token 'ci': retry after 2 s" },
         "503" => new JsonObject { ["error"] = "the coordinator did not answer within 10 s" },
+        "507" => new JsonObject { ["error"] = "'ci' stores 1.01 GB in 212 jobs, which reaches its limit of 1.00 GB (--max-stored-mb-per-owner): delete jobs it no longer needs (DELETE /jobs/{id}, or /groups/{id}) and submit again" },
         _ => null,
     };
 

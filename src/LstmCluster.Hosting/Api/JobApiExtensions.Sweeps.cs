@@ -31,6 +31,7 @@ public static partial class JobApiExtensions
             .Produces<SubmittedView>(StatusCodes.Status202Accepted)
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorView>(StatusCodes.Status507InsufficientStorage)
             .Produces<ErrorView>(StatusCodes.Status415UnsupportedMediaType)
             .WithName("SubmitSweep").WithTags(JobApiDocument.JobsTag)
             .WithSummary("Start a sweep: every combination of a grid of options trained as a job group, with successive halving by validation MASE")
@@ -76,6 +77,7 @@ public static partial class JobApiExtensions
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation($"/groups/{Uri.EscapeDataString(a.Job)}"),
             JobRejected { Busy: true } r => Busy(context, r.Reason),
+            JobRejected { OverQuota: true } r => Error(StatusCodes.Status507InsufficientStorage, r.Reason),
             JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutServerPaths(r.Reason, options)),
             _ => Unexpected(reply),
         };

@@ -61,6 +61,7 @@ public static partial class JobApiExtensions
             .Produces<SubmittedView>(StatusCodes.Status202Accepted)
             .Produces<ErrorView>(StatusCodes.Status400BadRequest)
             .Produces<ErrorView>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorView>(StatusCodes.Status507InsufficientStorage)
             .Produces<ErrorView>(StatusCodes.Status415UnsupportedMediaType)
             .WithName("SubmitJob").WithTags(JobApiDocument.JobsTag)
             .WithSummary("Submit a training job: the CSV as file field 'data' (or a server-side 'path'), train's options as form fields");
@@ -124,6 +125,7 @@ public static partial class JobApiExtensions
             JobAccepted a => Results.Json(new SubmittedView(a.Job), JobApiJson.Options, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation($"/{(a.Job.StartsWith("group-", StringComparison.Ordinal) ? "groups" : "jobs")}/{Uri.EscapeDataString(a.Job)}"),
             JobRejected { Busy: true } r => Busy(context, r.Reason),
+            JobRejected { OverQuota: true } r => Error(StatusCodes.Status507InsufficientStorage, r.Reason),
             JobRejected r => Error(StatusCodes.Status400BadRequest, WithoutServerPaths(r.Reason, options)),
             _ => Unexpected(reply),
         };

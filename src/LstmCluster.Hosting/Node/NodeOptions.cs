@@ -171,7 +171,7 @@ public sealed record NodeOptions
     [
         "roles", "expect-workers", "log-format", "host", "public-host", "port", "seeds", "http-port", "torch-threads",
         "max-concurrent-jobs", "data-root", "max-upload-mb", "hocon", "state-dir", "journal-connection", "journal-provider",
-        "keep-jobs", "keep-days", "checkpoint-every", "max-queued-jobs", "max-queued-per-owner", "max-running-per-owner", "max-job-parameters", "max-job-work", "api-token",
+        "keep-jobs", "keep-days", "checkpoint-every", "max-queued-jobs", "max-queued-per-owner", "max-running-per-owner", "max-stored-mb-per-owner", "max-job-parameters", "max-job-work", "api-token",
         "api-tokens", "insecure-api", "allowed-hosts", "cors-origins", "rate-limit", "submit-rate-limit", "tls-certificate",
         "tls-password", "tls-ca", "https-certificate", "https-key", "https-password",
         // How the node finds the cluster (--discovery and its settings: NodeDiscoveryOptions).
@@ -299,6 +299,12 @@ public sealed record NodeOptions
             o = o with { Budget = o.Budget with { MaxQueuedPerOwner = perOwner.Trim().Length == 0 ? null : Int("max-queued-per-owner", perOwner) } };
         if (v.TryGetValue("max-running-per-owner", out var runningPerOwner))
             o = o with { Budget = o.Budget with { MaxRunningPerOwner = runningPerOwner.Trim().Length == 0 ? null : Int("max-running-per-owner", runningPerOwner) } };
+        if (v.TryGetValue("max-stored-mb-per-owner", out var storedPerOwner))
+        {
+            int? stored = storedPerOwner.Trim().Length == 0 ? null : Int("max-stored-mb-per-owner", storedPerOwner);
+            if (stored < 1) throw new ArgumentException($"max stored MB per owner must be at least 1 (got {stored})");
+            o = o with { Budget = o.Budget with { MaxStoredBytesPerOwner = stored * 1048576L } };
+        }
         if (v.TryGetValue("max-job-parameters", out var parameters))
             o = o with { Budget = o.Budget with { MaxParameters = (long)Positive("max-job-parameters", parameters) } };
         if (v.TryGetValue("max-job-work", out var work)) o = o with { Budget = o.Budget with { MaxWork = Positive("max-job-work", work) } };

@@ -438,6 +438,54 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
     }
 
     [Fact]
+    public async Task An_owner_whose_jobs_hold_its_storage_is_refused_until_it_deletes_one_and_the_others_still_submit()
+    {
+        long upload = System.Text.Encoding.UTF8.GetByteCount(Csv);
+        long limit = 2 * upload + upload / 2;
+        // No workers: every job waits, and its folder holds its upload alone (the files a finished job adds: JobApiTests).
+        var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings
+        {
+            Engine = new EngineOptions { Workers = 1, MaxConcurrentJobs = 1 },
+            LocalWorkers = 0,
+            Budget = new JobBudget { MaxStoredBytesPerOwner = limit },
+        }));
+        // A probe per submission: a submitter also hears its job's final status.
+        async Task<object> SubmitAs(string? owner)
+        {
+            var submitter = CreateTestProbe();
+            coordinator.Tell(new SubmitJob(TestSupport.SineRun(2), Csv, Owner: owner), submitter);
+            return await submitter.ExpectMsgAsync<object>(Wait);
+        }
+        string first = Assert.IsType<JobAccepted>(await SubmitAs("alice")).Job;
+        string second = Assert.IsType<JobAccepted>(await SubmitAs("alice")).Job;
+
+        // A third upload would take alice over 2.5 uploads' worth: refused, not busy (waiting frees nothing).
+        var over = Assert.IsType<JobRejected>(await SubmitAs("alice"));
+        Assert.True(over.OverQuota);
+        Assert.False(over.Busy);
+        Assert.Equal($"the upload ({OwnerStorage.Text(upload)}) and the {OwnerStorage.Text(2 * upload)} in 2 jobs 'alice' stores would be over its "
+            + $"limit of {OwnerStorage.Text(limit)} (--max-stored-mb-per-owner): delete jobs it no longer needs (DELETE /jobs/{{id}}, or /groups/{{id}}) "
+            + "and submit again", over.Reason);
+        coordinator.Tell(new SubmitSweep(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value", Epochs = "2" },
+            new SweepRequest(["hidden=4,8"]), Csv, Owner: "alice"));
+        Assert.True((await ExpectMsgAsync<JobRejected>(Wait)).OverQuota);
+
+        // Other owners, and jobs without a token name, are not alice's to count.
+        var others = new[] { Assert.IsType<JobAccepted>(await SubmitAs("bob")).Job, Assert.IsType<JobAccepted>(await SubmitAs(null)).Job };
+
+        // A cancelled job still holds its upload; deleting it frees the space.
+        var probe = CreateTestProbe();
+        coordinator.Tell(new CancelJob(first), probe);
+        Assert.Equal(JobState.Cancelled, (await probe.ExpectMsgAsync<JobStatus>(Wait)).State);
+        Assert.True(Assert.IsType<JobRejected>(await SubmitAs("alice")).OverQuota);
+        coordinator.Tell(new DeleteJob(first), probe);
+        await probe.ExpectMsgAsync<JobRemoved>(Wait);
+        string third = Assert.IsType<JobAccepted>(await SubmitAs("alice")).Job;
+
+        foreach (var job in others.Append(second).Append(third)) coordinator.Tell(new CancelJob(job), probe);
+    }
+
+    [Fact]
     public async Task Owners_take_turns_among_jobs_of_equal_priority_and_priority_still_comes_first()
     {
         var coordinator = Sys.ActorOf(CoordinatorActor.Props(new CoordinatorSettings

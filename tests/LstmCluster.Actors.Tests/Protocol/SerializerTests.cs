@@ -61,6 +61,8 @@ public sealed class SerializerTests(ITestOutputHelper output) : TestKit(TestSupp
             new SubmitTraining(setup with { InitialWeights = null }, ActorRefs.Nobody),
             new JobAccepted("job-1"),
             new JobRejected("epochs must be between 1 and 100000 (got 0)"),
+            new JobRejected("the queue is full", Busy: true),
+            new JobRejected("'ci' stores too much", OverQuota: true),
             new GetJobStatus("job-1"),
             new CancelJob("job-1"),
             new UnknownJob("job-9"),

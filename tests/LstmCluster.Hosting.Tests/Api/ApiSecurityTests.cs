@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using LstmCluster.Actors.Jobs;
+using LstmCluster.Actors.Protocol;
 using LstmCluster.Client;
 using LstmCluster.Contracts;
 using LstmCluster.Hosting.Api;
@@ -275,6 +277,49 @@ public sealed class ApiRateLimitTests
         var request = new HttpRequestMessage(method, path) { Content = content };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return host.Http.SendAsync(request);
+    }
+}
+
+/// <summary><c>--max-stored-mb-per-owner</c> through the API: 507 naming what the token stores, until it deletes a job.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ApiStorageQuotaTests
+{
+    [Fact]
+    public async Task A_token_whose_finished_jobs_hold_its_storage_gets_507_until_it_deletes_one_and_another_token_still_submits()
+    {
+        long upload = new FileInfo(ApiHost.AirPassengers).Length;
+        // Room for one upload and a little: the first job's model, plots and tables then take alice past it.
+        await using var host = await ApiHost.Start(new JobApiOptions { Tokens = ApiSecurityTests.Tokens },
+            coordinator: CoordinatorActor.Props(new CoordinatorSettings
+            {
+                Engine = new EngineOptions { Workers = 1 },
+                Artifacts = JobArtifactFiles.Write,
+                Budget = new JobBudget { MaxStoredBytesPerOwner = upload + 1024 },
+            }));
+        using var alice = new JobApiClient(host.Http, token: ApiSecurityTests.AliceToken);
+        string first = await alice.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+        Assert.Equal("Succeeded", (await ApiHost.WaitFor(alice, first, s => s.Ended)).State);
+
+        var refused = await Assert.ThrowsAsync<JobApiException>(() => alice.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob()));
+        Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
+        Assert.True(refused.IsClientError, "a quota is the caller's to clear: the CLI exits 2, not 1");
+        Assert.Matches(@"^'alice' stores [\d.,]+ KB in 1 job, which reaches its limit of [\d.,]+ KB \(--max-stored-mb-per-owner\): "
+            + @"delete jobs it no longer needs \(DELETE /jobs/\{id\}, or /groups/\{id\}\) and submit again$", refused.Reason);
+
+        // bob's storage is his own.
+        using var bob = new JobApiClient(host.Http, token: ApiSecurityTests.BobToken);
+        string bobs = await bob.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+
+        // Deleting the finished job makes room again.
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, $"jobs/{first}"))
+        {
+            delete.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiSecurityTests.AliceToken);
+            using var deleted = await host.Http.SendAsync(delete);
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+        string second = await alice.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+        Assert.Equal("Succeeded", (await ApiHost.WaitFor(alice, second, s => s.Ended)).State);
+        Assert.Equal("Succeeded", (await ApiHost.WaitFor(bob, bobs, s => s.Ended)).State);
     }
 }
 

@@ -67,6 +67,8 @@ public sealed class NodeOptionsTests : IDisposable
         { "max-queued-jobs", "0", "max queued jobs must be at least 1 (got 0)" },
         { "max-queued-per-owner", "0", "max queued jobs per owner must be at least 1 (got 0)" },
         { "max-running-per-owner", "0", "max running jobs per owner must be at least 1 (got 0)" },
+        { "max-stored-mb-per-owner", "0", "max stored MB per owner must be at least 1 (got 0)" },
+        { "max-stored-mb-per-owner", "lots", "max-stored-mb-per-owner" },
     };
 
     [Theory]
@@ -93,6 +95,9 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Null(o.Budget.MaxRunningPerOwner);
         Assert.Equal(2, NodeOptions.Resolve(Flags(), Env(("LSTMCLUSTER_MAX_RUNNING_PER_OWNER", "2")), null).Budget.MaxRunningPerOwner);
         Assert.Equal(1, NodeOptions.Resolve(Flags(("max-running-per-owner", "1")), Env(), null).Budget.MaxRunningPerOwner);
+        Assert.Null(o.Budget.MaxStoredBytesPerOwner);
+        Assert.Equal(2048L * 1048576, NodeOptions.Resolve(Flags(), Env(("LSTMCLUSTER_MAX_STORED_MB_PER_OWNER", "2048")), null).Budget.MaxStoredBytesPerOwner);
+        Assert.Equal(5L * 1048576, NodeOptions.Resolve(Flags(("max-stored-mb-per-owner", "5")), Env(), null).Budget.MaxStoredBytesPerOwner);
     }
 
 
@@ -138,7 +143,7 @@ public sealed class NodeOptionsTests : IDisposable
         Assert.Equal("LSTMCLUSTER_HTTP_PORT", NodeOptions.EnvironmentNames["http-port"]);
         Assert.Equal("LSTMCLUSTER_TLS_CA", NodeOptions.EnvironmentNames["tls-ca"]);
         Assert.Equal("LSTMCLUSTER_REQUIRED_CONTACT_POINTS", NodeOptions.EnvironmentNames["required-contact-points"]);
-        Assert.Equal(43, NodeOptions.EnvironmentNames.Count);
+        Assert.Equal(44, NodeOptions.EnvironmentNames.Count);
         Assert.All(NodeOptions.EnvironmentNames, e => Assert.Equal("LSTMCLUSTER_" + e.Key.Replace('-', '_').ToUpperInvariant(), e.Value));
     }
 
