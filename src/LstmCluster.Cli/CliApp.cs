@@ -45,6 +45,8 @@ public static class CliApp
                 SimulateCommand.Create(defaults),
                 ServerCommands.Submit(defaults),
                 ServerCommands.Status(),
+                ServerCommands.Cancel(),
+                ServerCommands.Delete(),
             };
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)

@@ -184,6 +184,13 @@ public sealed class JobApiClient : IDisposable
     public Task<JobView> CancelAsync(string id, CancellationToken ct = default) =>
         Send<JobView>(() => new HttpRequestMessage(HttpMethod.Delete, $"jobs/{Uri.EscapeDataString(id)}"), ct);
 
+    /// <summary>
+    /// DELETE on a job (<c>jobs/{id}</c>) or a group (<c>groups/{id}</c>): an ended one is deleted with its files (state
+    /// <c>Deleted</c>), a queued or running one cancelled (its state then).
+    /// </summary>
+    public Task<DeletedView> DeleteAsync(string id, bool group = false, CancellationToken ct = default) =>
+        Send<DeletedView>(() => new HttpRequestMessage(HttpMethod.Delete, $"{(group ? "groups" : "jobs")}/{Uri.EscapeDataString(id)}"), ct);
+
     /// <summary>One of a succeeded job's files by relative name (<c>metrics.json</c>, <c>forecast.csv</c>, <c>forecast.png</c>, <c>model/spec.json</c>, ...).</summary>
     public async Task<byte[]> ArtifactAsync(string id, string name, CancellationToken ct = default)
     {

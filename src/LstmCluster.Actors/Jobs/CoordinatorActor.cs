@@ -264,7 +264,7 @@ public sealed partial class CoordinatorActor : ReceivePersistentActor, IWithTime
         if (used + adding <= limit) return null;
         string limitText = $"{OwnerStorage.Text(limit)} (--max-stored-mb-per-owner)";
         string held = $"{OwnerStorage.Text(used)} in {Counted(owned.Count, "job")}" + (ownedGroups.Count > 0 ? $" and {Counted(ownedGroups.Count, "group")}" : "");
-        const string remedy = "delete jobs it no longer needs (DELETE /jobs/{id}, or /groups/{id}) and submit again";
+        const string remedy = "delete jobs it no longer needs (lstmcluster delete ID, or DELETE /jobs/{id} or /groups/{id}) and submit again";
         string reason = adding > limit
             ? $"the upload ({OwnerStorage.Text(adding)}) is larger than one owner's storage limit of {limitText}"
             : used >= limit

@@ -38,7 +38,7 @@ internal sealed class OwnerStorage(JobStore store)
     public static string Text(long bytes) => bytes switch
     {
         < 1L << 20 => (bytes / 1024.0).ToString("N1", CultureInfo.InvariantCulture) + " KB",
-        < 1L << 30 => (bytes / 1048576.0).ToString("N1", CultureInfo.InvariantCulture) + " MB",
+        < 1L << 30 => (bytes / 1048576.0).ToString("N2", CultureInfo.InvariantCulture) + " MB",
         _ => (bytes / 1073741824.0).ToString("N2", CultureInfo.InvariantCulture) + " GB",
     };
 }

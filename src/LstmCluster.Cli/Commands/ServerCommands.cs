@@ -13,7 +13,7 @@ using LstmCluster.Reporting;
 namespace LstmCluster.Cli.Commands;
 
 /// <summary>
-/// The client side of the HTTP job API: <c>submit</c>, <c>status</c> and <c>forecast --server</c>.
+/// The client side of the HTTP job API: <c>submit</c>, <c>status</c>, <c>cancel</c>, <c>delete</c> and <c>forecast --server</c>.
 /// A 4xx from the server is bad input (exit 2, the server's reason: a refused token, a role the token lacks, a bad option);
 /// an unreachable server or a 5xx exits 1. <c>--token</c> (or <c>LSTMCLUSTER_TOKEN</c>) is sent as a bearer token; with an
 /// https:// server, <c>--ca</c> (or <c>LSTMCLUSTER_CA</c>) names a CA its certificate may be issued by.
@@ -170,6 +170,85 @@ public static class ServerCommands
         }));
         return command;
     }
+
+    /// <summary>
+    /// <c>lstmcluster cancel --server URL ID...</c>: stops queued or running jobs (or groups: every member). An ended one is
+    /// left alone and said so: the API's DELETE would delete it, which is <c>delete</c>'s to do.
+    /// </summary>
+    public static Command Cancel()
+    {
+        var server = ServerOption();
+        var ids = new Argument<string[]>("ID") { Description = "job or group ids (job-N, group-N)", Arity = ArgumentArity.OneOrMore };
+        var token = TokenOption();
+        var ca = CaOption();
+        var command = new Command("cancel", "Cancel queued or running jobs (or job groups) on a job API server") { server, token, ca, ids };
+        command.SetAction((p, ct) => Guard(async () =>
+        {
+            using var client = Access(p, token, ca).Connect(p.GetValue(server)!);
+            int exit = 0;
+            foreach (string id in p.GetValue(ids)!)
+            {
+                string state = await StateOf(client, id, ct);
+                if (Vocabulary.JobStates.IsEnded(state))
+                {
+                    Console.Error.WriteLine($"error: {id} has already ended ({state}): nothing to cancel (lstmcluster delete removes it with its files)");
+                    exit = CliApp.ExitBadInput;
+                    continue;
+                }
+                Console.WriteLine($"{id}: {(await client.DeleteAsync(id, IsGroup(id), ct)).State}");
+            }
+            return exit;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>lstmcluster delete --server URL ID...</c>: deletes jobs (or groups, with their members) and their files, which frees
+    /// the token's share of the disk (<c>--max-stored-mb-per-owner</c>). A queued or running one is cancelled first, and
+    /// deleted once it has ended.
+    /// </summary>
+    public static Command Delete()
+    {
+        var server = ServerOption();
+        var ids = new Argument<string[]>("ID") { Description = "job or group ids (job-N, group-N)", Arity = ArgumentArity.OneOrMore };
+        var token = TokenOption();
+        var ca = CaOption();
+        var command = new Command("delete", "Delete jobs (or job groups) and their files on a job API server; a running one is cancelled first") { server, token, ca, ids };
+        command.SetAction((p, ct) => Guard(async () =>
+        {
+            using var client = Access(p, token, ca).Connect(p.GetValue(server)!);
+            foreach (string id in p.GetValue(ids)!)
+            {
+                bool group = IsGroup(id);
+                string state = await StateOf(client, id, ct);
+                if (!Vocabulary.JobStates.IsEnded(state))
+                {
+                    Console.WriteLine($"{id}: {state}, cancelling it first");
+                    await client.DeleteAsync(id, group, ct);
+                    // A job is Cancelled at once; a group once each of its running members' runners has stopped.
+                    var until = DateTime.UtcNow + CancelWait;
+                    while (!Vocabulary.JobStates.IsEnded(state = await StateOf(client, id, ct)))
+                    {
+                        if (DateTime.UtcNow > until)
+                        {
+                            Console.Error.WriteLine($"error: {id} is still {state} {CancelWait.TotalSeconds:0} s after its cancel; run delete again once it has ended");
+                            return CliApp.ExitFailure;
+                        }
+                        await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
+                    }
+                }
+                var deleted = await client.DeleteAsync(id, group, ct);
+                Console.WriteLine($"{id}: {deleted.State} with its files (it had ended {state})");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static readonly TimeSpan CancelWait = TimeSpan.FromMinutes(2);
+
+    private static async Task<string> StateOf(JobApiClient client, string id, CancellationToken ct) =>
+        IsGroup(id) ? (await client.GroupStatusAsync(id, ct)).State : (await client.StatusAsync(id, ct)).State;
 
     /// <summary>
     /// <c>lstmcluster forecast --server URL ID --data recent.csv</c>: the server forecasts after the file's rows with the job's model

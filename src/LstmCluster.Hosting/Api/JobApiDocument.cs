@@ -201,7 +201,7 @@ internal static class JobApiDocument
         "415" => new JsonObject { ["error"] = "expected a multipart/form-data body: the CSV as file field 'data' and train's options as fields (got application/json)" },
         "429" => new JsonObject { ["error"] = "too many requests for token 'ci': retry after 2 s" },
         "503" => new JsonObject { ["error"] = "the coordinator did not answer within 10 s" },
-        "507" => new JsonObject { ["error"] = "'ci' stores 1.01 GB in 212 jobs, which reaches its limit of 1.00 GB (--max-stored-mb-per-owner): delete jobs it no longer needs (DELETE /jobs/{id}, or /groups/{id}) and submit again" },
+        "507" => new JsonObject { ["error"] = "'ci' stores 1.01 GB in 212 jobs, which reaches its limit of 1.00 GB (--max-stored-mb-per-owner): delete jobs it no longer needs (lstmcluster delete ID, or DELETE /jobs/{id} or /groups/{id}) and submit again" },
         _ => null,
     };
 

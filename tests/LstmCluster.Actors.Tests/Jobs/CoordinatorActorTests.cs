@@ -464,7 +464,7 @@ public sealed class CoordinatorActorTests(ITestOutputHelper output) : TestKit(Te
         Assert.True(over.OverQuota);
         Assert.False(over.Busy);
         Assert.Equal($"the upload ({OwnerStorage.Text(upload)}) and the {OwnerStorage.Text(2 * upload)} in 2 jobs 'alice' stores would be over its "
-            + $"limit of {OwnerStorage.Text(limit)} (--max-stored-mb-per-owner): delete jobs it no longer needs (DELETE /jobs/{{id}}, or /groups/{{id}}) "
+            + $"limit of {OwnerStorage.Text(limit)} (--max-stored-mb-per-owner): delete jobs it no longer needs (lstmcluster delete ID, or DELETE /jobs/{{id}} or /groups/{{id}}) "
             + "and submit again", over.Reason);
         coordinator.Tell(new SubmitSweep(new Core.Configuration.RunOptionValues { Data = "sine.csv", Target = "value", Epochs = "2" },
             new SweepRequest(["hidden=4,8"]), Csv, Owner: "alice"));

@@ -43,7 +43,7 @@ public sealed class OwnerStorageTests : IDisposable
     [Theory]
     [InlineData(0, "0.0 KB")]
     [InlineData(1536, "1.5 KB")]
-    [InlineData(5L * 1048576, "5.0 MB")]
+    [InlineData(5L * 1048576, "5.00 MB")]
     [InlineData(3L << 30, "3.00 GB")]
     public void Sizes_read_in_the_unit_that_fits(long bytes, string text) => Assert.Equal(text, OwnerStorage.Text(bytes));
 }

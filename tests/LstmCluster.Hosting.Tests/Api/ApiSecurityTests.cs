@@ -304,7 +304,7 @@ public sealed class ApiStorageQuotaTests
         Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
         Assert.True(refused.IsClientError, "a quota is the caller's to clear: the CLI exits 2, not 1");
         Assert.Matches(@"^'alice' stores [\d.,]+ KB in 1 job, which reaches its limit of [\d.,]+ KB \(--max-stored-mb-per-owner\): "
-            + @"delete jobs it no longer needs \(DELETE /jobs/\{id\}, or /groups/\{id\}\) and submit again$", refused.Reason);
+            + @"delete jobs it no longer needs \(lstmcluster delete ID, or DELETE /jobs/\{id\} or /groups/\{id\}\) and submit again$", refused.Reason);
 
         // bob's storage is his own.
         using var bob = new JobApiClient(host.Http, token: ApiSecurityTests.BobToken);

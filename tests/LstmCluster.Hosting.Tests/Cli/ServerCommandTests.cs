@@ -59,6 +59,41 @@ public sealed class ServerCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancel_stops_a_job_and_leaves_an_ended_one_and_delete_removes_jobs_running_or_ended()
+    {
+        var options = ApiHost.TinyJob(epochs: 100000);
+        string running = await host.Client.SubmitAsync(ApiHost.AirPassengers, options);
+        await ApiHost.WaitFor(host.Client, running, s => s.State == "Running");
+        string finished = await host.Client.SubmitAsync(ApiHost.AirPassengers, ApiHost.TinyJob());
+        var cancel = await Task.Run(() => CliRunner.Run("cancel", "--server", Server, running));
+        Assert.True(cancel.ExitCode == 0, cancel.Error + cancel.Out);
+        Assert.Equal($"{running}: Cancelled", cancel.Out.Trim());
+        Assert.Equal("Succeeded", (await host.WaitForEnd(finished)).State);
+
+        // An ended job is not cancelled (the API's DELETE would delete it): said, exit 2, and it stays.
+        var again = await Task.Run(() => CliRunner.Run("cancel", "--server", Server, finished));
+        Assert.Equal(2, again.ExitCode);
+        Assert.Equal($"error: {finished} has already ended (Succeeded): nothing to cancel (lstmcluster delete removes it with its files)", again.Error.Trim());
+        Assert.Equal("Succeeded", (await host.Client.StatusAsync(finished)).State);
+
+        // delete: a running job is cancelled first, then deleted; an ended one deleted at once.
+        string another = await host.Client.SubmitAsync(ApiHost.AirPassengers, options);
+        await ApiHost.WaitFor(host.Client, another, s => s.State == "Running");
+        var delete = await Task.Run(() => CliRunner.Run("delete", "--server", Server, another, finished, running));
+        Assert.True(delete.ExitCode == 0, delete.Error + delete.Out);
+        Assert.Equal(string.Join('\n',
+            $"{another}: Running, cancelling it first",
+            $"{another}: Deleted with its files (it had ended Cancelled)",
+            $"{finished}: Deleted with its files (it had ended Succeeded)",
+            $"{running}: Deleted with its files (it had ended Cancelled)"), delete.Out.Trim().ReplaceLineEndings("\n"));
+        Assert.Empty(await host.Client.ListAsync());
+
+        var unknown = await Task.Run(() => CliRunner.Run("delete", "--server", Server, "job-999"));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("no job 'job-999'", unknown.Error);
+    }
+
+    [Fact]
     public async Task A_sweep_on_a_server_is_one_sweep_group_the_coordinator_runs_and_its_best_model_is_the_groups()
     {
         var outDir = CliRunner.TempDir();
